@@ -1,0 +1,1 @@
+"""Signal features shared by the metrics: resampling, STFT, mel projection, interaural cues."""

@@ -1,0 +1,1 @@
+"""Metric definitions: pure functions on arrays, plus the metric registry."""

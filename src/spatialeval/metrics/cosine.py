@@ -1,0 +1,46 @@
+"""Cosine similarity of BAT embeddings."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def isdrama_cosine(gt: np.ndarray, infer: np.ndarray, epsilon: float = 1e-8) -> float:
+    """``matrix_cosine_similarity`` of the released ISDrama code, quirks included.
+
+    Both arrays are flattened and cut to the shorter length. If any ground-truth
+    value exceeds π, both are first wrapped with angle(exp(i·v)) (a heuristic meant
+    for IPD maps that the release also applies to embeddings). Then
+
+        cos = (a / (‖a‖ + ε)) · (b / (‖b‖ + ε)),  ε = 1e-8
+
+    computed in the arrays' own precision (float32 for saved embeddings).
+
+    Example:
+        >>> import numpy as np
+        >>> v = np.arange(1, 5, dtype=np.float32)
+        >>> round(isdrama_cosine(v, v), 6)
+        1.0
+        >>> isdrama_cosine(v, -v) < -0.99
+        True
+    """
+    a, b = np.asarray(gt).reshape(-1), np.asarray(infer).reshape(-1)
+    n = min(a.size, b.size)
+    a, b = a[:n], b[:n]
+    if np.any(a > np.pi):
+        a = np.angle(np.exp(1j * a)).astype(a.dtype)
+        b = np.angle(np.exp(1j * b)).astype(b.dtype)
+    a_unit = a / (np.linalg.norm(a) + epsilon)
+    b_unit = b / (np.linalg.norm(b) + epsilon)
+    return float(np.dot(a_unit, b_unit))
+
+
+def cosine(gt: np.ndarray, infer: np.ndarray) -> float:
+    """Plain float64 cosine similarity, NaN if either vector is all zeros.
+
+    Example:
+        >>> cosine([1.0, 0.0], [1.0, 1.0])
+        0.7071067811865475
+    """
+    a, b = np.asarray(gt, dtype=np.float64).reshape(-1), np.asarray(infer, dtype=np.float64).reshape(-1)
+    denominator = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(np.dot(a, b) / denominator) if denominator > 0 else float("nan")

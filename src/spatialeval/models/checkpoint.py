@@ -1,0 +1,103 @@
+"""Finding, hashing and safely loading BAT's ``finetuned.pth``.
+
+Loading never unpickles code: ``torch.load(weights_only=True)`` with only
+``argparse.Namespace`` allowed (the real file stores its training arguments in one).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+CKPT_ENV = "SPATIALEVAL_CKPT"
+DEFAULT_CKPT = Path("ckpt") / "finetuned.pth"
+WHERE_TO_GET = (
+    "BAT's finetuned.pth is part of the SpatialAudio dataset on Hugging Face "
+    "(zhisheng01/SpatialAudio, file SpatialAST/finetuned.pth). Download it once, then put it at "
+    "ckpt/finetuned.pth, set SPATIALEVAL_CKPT=/path/to/finetuned.pth, or pass --ckpt /path/to/finetuned.pth."
+)
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, unreadable or does not match the BAT architecture."""
+
+
+def resolve_checkpoint(explicit: str | os.PathLike | None = None, configured: str | os.PathLike | None = None,
+                       search_root: str | os.PathLike | None = None) -> Path | None:
+    """The checkpoint path by precedence: ``--ckpt``, config, $SPATIALEVAL_CKPT, ``ckpt/finetuned.pth``.
+
+    An explicitly given path that does not exist is an error; the fallbacks are optional.
+    Returns None when no checkpoint can be found.
+    """
+    for source, value in (("--ckpt", explicit), ("config bat.checkpoint", configured), (CKPT_ENV, os.environ.get(CKPT_ENV))):
+        if value:
+            path = Path(value).expanduser()
+            if not path.is_file():
+                raise CheckpointError(f"{source} points to {path}, which does not exist. {WHERE_TO_GET}")
+            return path
+    fallback = Path(search_root or Path.cwd()) / DEFAULT_CKPT
+    return fallback if fallback.is_file() else None
+
+
+@lru_cache(maxsize=8)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_sha256(path: str | os.PathLike) -> str:
+    stat = Path(path).stat()
+    return _sha256_cached(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The model state dict from a BAT checkpoint, loaded without executing pickled code."""
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            payload = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for corrupt or unsafe files
+        raise CheckpointError(f"{path}: cannot load as a weights-only torch checkpoint ({exc})") from exc
+    state = payload.get("model", payload) if isinstance(payload, dict) else None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}: no state dict of tensors found (expected {{'model': state_dict, ...}})")
+    return state
+
+
+@dataclass(frozen=True)
+class LoadedBAT:
+    model: torch.nn.Module
+    path: str
+    sha256: str
+
+
+def load_bat(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedBAT:
+    """Build :class:`SpatialAST`, load ``path`` strictly, move it to ``device`` in eval mode."""
+    from spatialeval.models.bat import SpatialAST
+
+    state = read_state_dict(path)
+    model = SpatialAST()
+    missing, unexpected = sorted(set(model.state_dict()) - set(state)), sorted(set(state) - set(model.state_dict()))
+    if missing or unexpected:
+        raise CheckpointError(f"{path}: not a BAT Spatial-AST checkpoint; missing keys {missing[:5]}"
+                              f"{'...' if len(missing) > 5 else ''}, unexpected keys {unexpected[:5]}"
+                              f"{'...' if len(unexpected) > 5 else ''}")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: tensor shapes do not match BAT Spatial-AST ({exc})") from exc
+    deviation = model.spectrogram_extractor.max_deviation_from_dft()
+    if deviation > 1e-5:
+        raise CheckpointError(f"{path}: its STFT kernels differ from a Hann-windowed DFT by {deviation:.2e}; "
+                              "this encoder computes the STFT with torch.stft and would not match it")
+    model.eval().to(device)
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return LoadedBAT(model=model, path=str(path), sha256=checkpoint_sha256(path))
