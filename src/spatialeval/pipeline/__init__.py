@@ -1,0 +1,1 @@
+"""The evaluate pipeline: pairs → decoded audio → metric stages → per-item rows and a summary."""
