@@ -61,6 +61,10 @@ class Stage:
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         raise NotImplementedError
 
+    def summarize(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """Extra summary values beyond the per-field means (e.g. corpus CER); rows are the successful items."""
+        return {}
+
     def compute_batch(self, items: list[LoadedPair]) -> list[dict[str, Any] | Exception]:
         """Results in item order; an item that fails yields its exception instead of a dict."""
         results: list[dict[str, Any] | Exception] = []
