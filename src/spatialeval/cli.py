@@ -1,0 +1,185 @@
+"""Command line: a thin layer over :mod:`spatialeval.pipeline` (parsing and printing only)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_ITEMS_FAILED = 0, 1, 2, 3
+
+
+def _csv_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _overrides(args) -> dict:
+    """CLI flags as a nested config override (only flags the user gave)."""
+    mapping = {
+        "protocol": ("protocol",), "device": ("device",), "allow_partial": ("allow_partial",),
+        "workers": ("workers",), "shard": ("shard",), "cache_dir": ("cache_dir",), "stages": ("stages",),
+        "bat_mode": ("bat", "mode"), "batch_size": ("bat", "batch_size"), "autocast": ("bat", "autocast"),
+        "save_embeddings": ("bat", "save_embeddings"),
+        "cer_backend": ("cer", "backend"), "cer_model_path": ("cer", "model_path"), "language": ("cer", "language"),
+        "transcripts": ("cer", "transcripts"), "sim_backend": ("sim", "backend"), "sim_model_path": ("sim", "model_path"),
+        "ffe_method": ("ffe", "method"), "ffe_alignment": ("ffe", "alignment"), "floor_db": ("interaural", "floor_db"),
+    }
+    out: dict = {}
+    for attr, path in mapping.items():
+        value = getattr(args, attr, None)
+        if value in (None, False):
+            continue
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return out
+
+
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="evaluate generated audio against ground truth",
+                       description="Evaluate infer/ against gt/ (matched by relative path and stem), or a manifest.")
+    p.add_argument("gt", help="ground-truth directory, or a manifest (CSV/TSV/JSONL: id, gt, infer[, text, prompt])")
+    p.add_argument("infer", nargs="?", help="generated-audio directory (omit when GT is a manifest)")
+    p.add_argument("--config", help="YAML settings file (see configs/)")
+    p.add_argument("--out", help="write DIR/items.jsonl, items.csv, summary.json; rerunning resumes")
+    p.add_argument("--protocol", choices=["isdrama", "strict"])
+    p.add_argument("--stages", type=_csv_list, help="comma list of: interaural,bat,cer,sim,ffe,cues")
+    p.add_argument("--ckpt", help="BAT finetuned.pth (else config, $SPATIALEVAL_CKPT, ckpt/finetuned.pth)")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or auto")
+    p.add_argument("--bat-mode", choices=["isdrama", "segments", "windowed"])
+    p.add_argument("--batch-size", type=int, help="encoder inputs per forward pass")
+    p.add_argument("--autocast", choices=["bf16", "fp16"], help="mixed precision for the BAT encoder")
+    p.add_argument("--save-embeddings", action="store_true", help="write DIR/embeddings/<id>.npz")
+    p.add_argument("--allow-partial", action="store_true", help="evaluate matched pairs when some files have no partner")
+    p.add_argument("--shard", help="K/N: evaluate the K-th of N deterministic slices")
+    p.add_argument("--workers", type=int, help="threads decoding audio ahead of the metrics")
+    p.add_argument("--cache-dir", help="content-keyed feature cache (gt features computed once)")
+    p.add_argument("--cer-backend", choices=["pocketsphinx", "whisper", "paraformer-zh"])
+    p.add_argument("--cer-model-path", help="local model directory for whisper / paraformer-zh")
+    p.add_argument("--language", choices=["en", "zh"])
+    p.add_argument("--transcripts", help="reference texts: JSON id→text, or CSV/TSV with id,text")
+    p.add_argument("--sim-backend", choices=["resemblyzer", "wavlm"])
+    p.add_argument("--sim-model-path", help="local WavLM speaker-verification checkpoint")
+    p.add_argument("--ffe-method", choices=["dio", "harvest"])
+    p.add_argument("--ffe-alignment", choices=["nearest", "dtw"])
+    p.add_argument("--floor-db", type=float, help="strict protocol: energy floor below the gt peak (dB)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_cmd_run)
+
+
+def _cmd_run(args) -> int:
+    from tqdm import tqdm
+
+    from spatialeval.pipeline.config import load_config
+    from spatialeval.pipeline.display import format_report
+    from spatialeval.pipeline.evaluate import evaluate
+
+    config = load_config(args.config, _overrides(args))
+    bar = tqdm(unit="pair", desc="evaluating", file=sys.stderr, disable=args.quiet)
+
+    def advance(n: int, total: int) -> None:
+        bar.total = total
+        bar.update(n)
+
+    try:
+        result = evaluate(args.gt, args.infer, config, out_dir=args.out, checkpoint=args.ckpt,
+                          save_embeddings=args.save_embeddings, progress=advance)
+    finally:
+        bar.close()
+    print(format_report(result.summary))
+    if args.out:
+        print(f"wrote {Path(args.out) / 'items.jsonl'}, items.csv, summary.json")
+    return EXIT_ITEMS_FAILED if result.summary["n_failed"] else EXIT_OK
+
+
+def _add_merge(sub) -> None:
+    p = sub.add_parser("merge", help="combine shard outputs into one result")
+    p.add_argument("shards", nargs="+", help="output directories of the shard runs")
+    p.add_argument("--out", required=True, help="directory for the merged items and summary")
+    p.set_defaults(handler=_cmd_merge)
+
+
+def _cmd_merge(args) -> int:
+    from spatialeval.pipeline.display import format_report
+    from spatialeval.pipeline.merge import merge_results
+
+    summary = merge_results(args.shards, args.out)
+    print(format_report(summary))
+    return EXIT_ITEMS_FAILED if summary["n_failed"] else EXIT_OK
+
+
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="regression gate: compare results with a baseline summary")
+    p.add_argument("results", help="results directory or its summary.json")
+    p.add_argument("--baseline", required=True, help="baseline summary.json (or a JSON/YAML metric → value map)")
+    p.add_argument("--tol", action="append", default=[], metavar="METRIC=ABS", help="absolute tolerance")
+    p.add_argument("--rel-tol", action="append", default=[], metavar="METRIC=REL", help="relative tolerance")
+    p.add_argument("--tolerances", help="YAML file of per-metric tolerances (see configs/tolerances.yaml)")
+    p.set_defaults(handler=lambda a: __import__("spatialeval.check", fromlist=["run_check"]).run_check(
+        a.results, a.baseline, tol=a.tol, rel_tol=a.rel_tol, tolerances_yaml=a.tolerances))
+
+
+def _add_report(sub) -> None:
+    p = sub.add_parser("report", help="Markdown + HTML report with plots from a results directory")
+    p.add_argument("results", help="results directory written by 'spatialeval run --out'")
+    p.add_argument("--out", help="report directory (default: RESULTS/report)")
+    p.add_argument("--items", type=_csv_list, help="comma list of item ids to draw IPD/ILD error maps for")
+    p.set_defaults(handler=lambda a: __import__("spatialeval.report", fromlist=["run_report"]).run_report(
+        a.results, a.out, a.items))
+
+
+def _add_example(sub) -> None:
+    p = sub.add_parser("example", help="synthesise example gt/infer binaural pairs (offline)")
+    p.add_argument("out", help="directory to create (gt/, infer/, transcripts.json)")
+    p.add_argument("--pairs", type=int, default=6)
+    p.add_argument("--seconds", type=float, default=4.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_example)
+
+
+def _cmd_example(args) -> int:
+    from spatialeval.example import write_example_pairs
+
+    written = write_example_pairs(args.out, n_pairs=args.pairs, seconds=args.seconds, seed=args.seed)
+    print(f"wrote {len(written)} pairs under {args.out}/gt and {args.out}/infer")
+    return EXIT_OK
+
+
+def _add_test_checkpoint(sub) -> None:
+    p = sub.add_parser("make-test-checkpoint",
+                       help="write a stand-in BAT checkpoint (random weights, real keys) for tests and demos")
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_test_checkpoint)
+
+
+def _cmd_test_checkpoint(args) -> int:
+    from spatialeval.models.test_checkpoint import write_test_checkpoint
+
+    path = write_test_checkpoint(args.out, args.seed)
+    print(f"wrote {path} (seed {args.seed}; NOT trained weights: for testing only)")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from spatialeval import __version__
+
+    parser = argparse.ArgumentParser(prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more).")
+    parser.add_argument("--version", action="version", version=f"spatialeval {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_run, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"spatialeval: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Combining shard outputs into the summary a single run over all items gives."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from spatialeval.pipeline.config import config_from_dict
+from spatialeval.pipeline.evaluate import StageStatus, summarize
+from spatialeval.pipeline.results import read_rows, write_outputs
+from spatialeval.pipeline.stages import stage_class
+
+
+def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
+    """Merge ``items.jsonl`` of several shard runs (same settings) into ``out_dir``; returns the summary."""
+    if not shard_dirs:
+        raise ValueError("merge needs at least one shard directory")
+    summaries = []
+    for directory in shard_dirs:
+        path = Path(directory) / "summary.json"
+        if not path.is_file():
+            raise ValueError(f"{directory}: no summary.json (did that shard finish?)")
+        summaries.append(json.loads(path.read_text(encoding="utf-8")))
+    settings = [{k: v for k, v in s["config"].items() if k != "shard"} for s in summaries]
+    if any(s != settings[0] for s in settings[1:]):
+        raise ValueError("shards were run with different settings; only shards of one run can be merged")
+    rows, seen = [], set()
+    for directory in shard_dirs:
+        for row in read_rows(Path(directory) / "items.jsonl"):
+            if row["id"] in seen:
+                raise ValueError(f"item {row['id']!r} appears in more than one shard")
+            seen.add(row["id"])
+            rows.append(row)
+    rows.sort(key=lambda r: r["id"])
+    config = config_from_dict({**settings[0], "shard": None})
+    stage_info = summaries[0]["stages"]
+    statuses = {n: StageStatus(n, s["status"], s.get("reason", ""), {k: v for k, v in s.items() if k not in ("status", "reason")})
+                for n, s in stage_info.items()}
+    ran = [stage_class(n)(config) for n, s in stage_info.items() if s["status"] == "ran"]
+    left_out = {"only_gt": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_gt", [])}),
+                "only_infer": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_infer", [])})}
+    summary = summarize(rows, ran, statuses, config, left_out)
+    write_outputs(out_dir, rows, summary)
+    return summary

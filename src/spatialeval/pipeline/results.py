@@ -1,0 +1,121 @@
+"""Result rows and files: ``items.jsonl`` (appended as items finish), ``items.csv``, ``summary.json``.
+
+Files other than the append-only ``items.jsonl`` are written atomically (temp file +
+rename), so an interrupted run never leaves a half-written summary or table.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from spatialeval.metrics.registry import METRICS
+
+BASE_FIELDS = ("id", "gt", "infer")
+
+
+def order_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Stable field order: id, paths, metrics in registry order, other fields sorted, error last."""
+    ordered = {k: row[k] for k in BASE_FIELDS if k in row}
+    ordered.update({k: row[k] for k in METRICS if k in row})
+    ordered.update({k: row[k] for k in sorted(row) if k not in ordered and k != "error"})
+    ordered["error"] = row.get("error")
+    return ordered
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN: a metric that could not be computed is null
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        return _jsonable(value.item())
+    return value
+
+
+def clean(value):
+    """Recursively replace NaN/inf by None and numpy scalars by Python ones, for strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return _jsonable(value)
+
+
+def dumps_row(row: dict[str, Any]) -> str:
+    return json.dumps({k: _jsonable(v) for k, v in order_row(row).items()}, ensure_ascii=False, allow_nan=False)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of an items.jsonl; a torn last line (from a killed run) is ignored."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+class ItemLog:
+    """Append-only items.jsonl: each finished item is flushed and fsynced before the next starts."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair_torn_tail()
+        self._stream = open(self.path, "a", encoding="utf-8")
+
+    def _repair_torn_tail(self) -> None:
+        if self.path.is_file() and self.path.stat().st_size:
+            data = self.path.read_bytes()
+            if not data.endswith(b"\n"):
+                self.path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._stream.write(dumps_row(row) + "\n")
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def rows_to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
+    rows = [order_row(r) for r in rows]
+    frame = pd.DataFrame(rows)
+    for name in METRICS:
+        if name in frame:
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+    return frame
+
+
+def write_outputs(out_dir: str | os.PathLike, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    out_dir = Path(out_dir)
+    atomic_write_text(out_dir / "items.jsonl", "".join(dumps_row(r) + "\n" for r in rows))
+    atomic_write_text(out_dir / "items.csv", rows_to_frame(rows).to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(out_dir / "summary.json", json.dumps(clean(summary), indent=2, ensure_ascii=False,
+                                                           allow_nan=False) + "\n")
