@@ -1,0 +1,70 @@
+"""The command line on the fixture pairs: with and without a BAT checkpoint."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spatialeval.cli import main
+
+
+@pytest.fixture
+def subset(pairs_dir, tmp_path):
+    """Three fixture pairs in a fresh gt/infer tree (keeps the encoder runs short)."""
+    for side in ("gt", "infer"):
+        (tmp_path / side).mkdir()
+        for name in ("same", "az_shift_large", "rate_mixed"):
+            shutil.copy(pairs_dir / side / f"{name}.wav", tmp_path / side / f"{name}.wav")
+    return tmp_path
+
+
+def test_console_script_is_installed():
+    script = Path(sys.executable).parent / "spatialeval"  # installed beside the interpreter running the tests
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("spatialeval ")
+
+
+def test_run_without_checkpoint_skips_ang_dis_and_exits_zero(subset, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(subset / "gt"), str(subset / "infer"), "--stages", "interaural,bat",
+                 "--out", str(tmp_path / "res"), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "IPD MAE (x100)" in printed and "ILD MAE (x100)" in printed
+    assert "skipped  bat" in printed and "finetuned.pth" in printed and "Hugging Face" in printed
+    assert "ANG Cos" not in printed
+    summary = json.loads((tmp_path / "res" / "summary.json").read_text())
+    assert summary["stages"]["bat"]["status"] == "skipped" and "ang_cos" not in summary
+    rows = [json.loads(line) for line in (tmp_path / "res" / "items.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["az_shift_large", "rate_mixed", "same"]
+    assert (tmp_path / "res" / "items.csv").read_text().startswith("id,gt,infer,ipd_mae,ild_mae")
+
+
+@pytest.mark.slow
+def test_run_with_checkpoint_prints_all_four(subset, tmp_path, test_checkpoint, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(subset / "gt"), str(subset / "infer"), "--stages", "interaural,bat",
+                 "--ckpt", str(test_checkpoint), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    for label in ("IPD MAE (x100)", "ILD MAE (x100)", "ANG Cos", "Dis Cos"):
+        assert label in printed
+    assert "ran      bat" in printed and "sha256" in printed
+
+
+def test_missing_explicit_checkpoint_is_reported_not_fatal(subset, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(subset / "gt"), str(subset / "infer"), "--stages", "interaural,bat",
+                 "--ckpt", str(tmp_path / "nope.pth"), "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "nope.pth, which does not exist" in printed
+
+
+def test_unmatched_files_exit_with_usage_error(subset, tmp_path, capsys):
+    (subset / "infer" / "same.wav").unlink()
+    assert main(["run", str(subset / "gt"), str(subset / "infer"), "--quiet"]) == 2
+    assert "gt without infer: same" in capsys.readouterr().err
