@@ -1,0 +1,191 @@
+"""Reading a results directory for the report: summary, per-item rows, metric values, item choice."""
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spatialeval.metrics.registry import METRICS
+
+#: Metrics that rank items for the default IPD/ILD map selection, in order of preference.
+MAP_RANKING = ("ipd_mae", "ild_mae")
+#: Used when neither of the above has values (e.g. only the cue stage ran).
+FALLBACK_RANKING = ("ild_band_error_db", "itd_error_us", "iacc_error", "doa_error_deg")
+
+
+def unit_for(metric: str, protocol: str | None = None) -> str:
+    """The registry unit of ``metric``; for units written ``"A (strict) / B"``, the part for ``protocol``.
+
+    >>> unit_for("ipd_mae", "strict"), unit_for("ipd_mae", "isdrama"), unit_for("cer")
+    ('rad', 'ISDrama units', 'fraction')
+    """
+    unit = METRICS[metric].unit
+    strict, marker, other = unit.partition(" (strict) / ")
+    if marker and protocol == "strict":
+        return strict.strip()
+    if marker and protocol == "isdrama":
+        return other.strip()
+    return unit
+
+
+class ReportInputError(ValueError):
+    """The results directory cannot be reported on; the message says why."""
+
+
+def _number(value: Any) -> float:
+    """A metric value as float; null, strings and booleans become NaN."""
+    if isinstance(value, bool) or value is None:
+        return math.nan
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line from an interrupted run
+        if isinstance(row, dict) and "id" in row:
+            rows.append(row)
+    return rows
+
+
+def _read_csv(path: Path) -> list[dict[str, Any]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [dict(row) for row in csv.DictReader(handle)]
+    for row in rows:
+        for key, value in row.items():
+            if key in METRICS:
+                row[key] = _number(value) if value not in ("", None) else math.nan
+            elif key == "error" and value == "":
+                row[key] = None
+    return rows
+
+
+@dataclass
+class ResultsData:
+    """A loaded results directory: ``summary`` (summary.json) and ``rows`` (one dict per item, last row per id)."""
+
+    directory: Path
+    summary: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+    @property
+    def protocol(self) -> str:
+        return str(self.summary.get("protocol") or "unknown")
+
+    def metric_names(self) -> list[str]:
+        """Registry metrics that the summary or any item holds, in registry order."""
+        return [name for name in METRICS
+                if name in self.summary or any(name in row for row in self.rows)]
+
+    def values(self, metric: str) -> list[tuple[str, float]]:
+        """(item id, value) for every item with a finite value of ``metric``."""
+        out = []
+        for row in self.rows:
+            value = _number(row.get(metric))
+            if math.isfinite(value):
+                out.append((str(row["id"]), value))
+        return out
+
+    def row(self, item_id: str) -> dict[str, Any] | None:
+        return next((row for row in self.rows if str(row.get("id")) == item_id), None)
+
+    def failed(self) -> dict[str, str]:
+        """id → error message for every failed item (summary's failed_items plus rows with an error)."""
+        failed = {str(k): str(v) for k, v in (self.summary.get("failed_items") or {}).items()}
+        for row in self.rows:
+            if row.get("error"):
+                failed.setdefault(str(row["id"]), str(row["error"]))
+        return failed
+
+    def resolve_audio(self, path_value: Any) -> Path | None:
+        """Find an audio path stored in items.jsonl: as stored, else relative to the results directory or its parent."""
+        if not path_value:
+            return None
+        path = Path(str(path_value))
+        candidates = [path] if path.is_absolute() else [path, self.directory / path, self.directory.parent / path]
+        return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
+def load_results_dir(results_dir: str | Path) -> ResultsData:
+    """Read ``summary.json`` and ``items.jsonl`` (or ``items.csv``) from a ``spatialeval run --out`` directory.
+
+    Raises :class:`ReportInputError` when the directory or its summary is missing or unreadable.
+    When an id occurs more than once (a resumed run), its last row wins.
+    """
+    directory = Path(results_dir)
+    if not directory.is_dir():
+        raise ReportInputError(f"results directory {directory} not found")
+    summary_path = directory / "summary.json"
+    if not summary_path.is_file():
+        raise ReportInputError(f"{directory} has no summary.json (is it a `spatialeval run --out` directory?)")
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ReportInputError(f"{summary_path}: not valid JSON ({exc})") from exc
+    if not isinstance(summary, dict):
+        raise ReportInputError(f"{summary_path}: expected a JSON object")
+    if (directory / "items.jsonl").is_file():
+        rows = _read_jsonl(directory / "items.jsonl")
+    elif (directory / "items.csv").is_file():
+        rows = _read_csv(directory / "items.csv")
+    else:
+        rows = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        by_id[str(row["id"])] = row
+    return ResultsData(directory=directory, summary=summary, rows=list(by_id.values()))
+
+
+def choose_items(data: ResultsData, items: list[str] | None, max_items: int) -> tuple[list[str], str]:
+    """Items to draw IPD/ILD maps for, and a sentence saying why these.
+
+    Given ``items``, they are validated against the results (unknown ids raise
+    :class:`ReportInputError` with close matches). Otherwise the worst items are taken,
+    alternating between the worst by ``ipd_mae`` and by ``ild_mae`` (falling back to the
+    checkpoint-free cue errors when neither ran), up to ``max_items``.
+    """
+    if items:
+        known = [str(row["id"]) for row in data.rows]
+        unknown = [item for item in items if item not in known]
+        if unknown:
+            hints = []
+            for item in unknown:
+                close = difflib.get_close_matches(item, known, n=3)
+                hints.append(f"{item!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
+            raise ReportInputError(f"item id(s) not in {data.directory / 'items.jsonl'}: {'; '.join(hints)}")
+        return list(dict.fromkeys(items)), "chosen on the command line"
+    if max_items <= 0:
+        return [], "no items requested"
+    for ranking in (MAP_RANKING, FALLBACK_RANKING):
+        ranked = []
+        for metric in ranking:
+            info = METRICS[metric]
+            values = sorted(data.values(metric), key=lambda pair: pair[1], reverse=not info.higher_is_better)
+            if values:
+                ranked.append((metric, [item for item, _ in values]))
+        if not ranked:
+            continue
+        chosen: list[str] = []
+        depth = 0
+        while len(chosen) < max_items and any(depth < len(order) for _, order in ranked):
+            for _, order in ranked:
+                if depth < len(order) and order[depth] not in chosen and len(chosen) < max_items:
+                    chosen.append(order[depth])
+            depth += 1
+        return chosen, f"the worst items by {' / '.join(metric for metric, _ in ranked)}"
+    fallback = [str(row["id"]) for row in data.rows if not row.get("error")][:max_items]
+    return fallback, "the first items (no spatial error metric to rank by)"

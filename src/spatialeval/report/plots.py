@@ -1,0 +1,178 @@
+"""Report figures, rendered to PNG bytes with matplotlib's Agg canvas (no pyplot, no global backend change).
+
+matplotlib is imported inside the functions so importing spatialeval stays light.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+
+from spatialeval.metrics.registry import METRICS
+from spatialeval.report.data import unit_for
+
+DPI = 100
+MASK_COLOUR = "#9a9a9a"  # mid grey: distinct from the white of the colour maps' ends/centres
+#: Above this many values a histogram replaces the strip plot.
+STRIP_LIMIT = 80
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
+    return buffer.getvalue()
+
+
+def scale_suffix(scale: float) -> str:
+    """`` ×100`` for a table scale of 100, empty for 1."""
+    return "" if scale == 1 else f" ×{scale:g}"
+
+
+def axis_label(metric: str, protocol: str | None = None) -> str:
+    """``LABEL ×scale (unit)`` for a registry metric."""
+    info = METRICS[metric]
+    return f"{info.label}{scale_suffix(info.table_scale)} ({unit_for(metric, protocol)})"
+
+
+def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[str, float | None],
+                      protocol: str | None = None) -> bytes:
+    """One panel per metric: the per-item values (strip plot with a box, or a histogram for many items).
+
+    ``values`` maps metric → [(item id, value)] with finite values only; values are drawn on the
+    registry's table scale. ``means`` are the summary means (marked in red). The worst item is labelled.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    metrics = [name for name in values if values[name]]
+    if not metrics:
+        raise ValueError("no metric has a finite per-item value to plot")
+    ncols = 2 if len(metrics) in (2, 4) else min(3, len(metrics))
+    nrows = math.ceil(len(metrics) / ncols)
+    figure = Figure(figsize=(5.2 * ncols, 2.5 * nrows + 0.6), layout="constrained")
+    axes = figure.subplots(nrows, ncols, squeeze=False)
+    rng = np.random.default_rng(0)  # fixed jitter: the same results give the same picture
+    kinds: set[str] = set()
+    for index, metric in enumerate(metrics):
+        axis = axes[index // ncols][index % ncols]
+        info = METRICS[metric]
+        ids = [item for item, _ in values[metric]]
+        data = np.array([value for _, value in values[metric]]) * info.table_scale
+        if len(data) > STRIP_LIMIT:
+            bins = int(min(40, max(10, math.sqrt(len(data)))))
+            axis.hist(data, bins=bins, color="#4c72b0", alpha=0.85)
+            axis.set_ylabel("items")
+            kinds.add("hist")
+        else:
+            _horizontal_box(axis, data)
+            kinds.add("strip")
+            jitter = 1 + rng.uniform(-0.17, 0.17, len(data))
+            axis.scatter(data, jitter, s=22, color="#4c72b0", alpha=0.8, edgecolors="white", linewidths=0.5, zorder=3)
+            axis.set_yticks([])
+            axis.set_ylim(0.5, 1.5)
+            worst = int(np.argmax(data) if not info.higher_is_better else np.argmin(data))
+            span = float(data.max() - data.min())
+            at_right = span > 0 and data[worst] > data.min() + 0.7 * span
+            at_left = span > 0 and data[worst] < data.min() + 0.3 * span
+            # Label above the box, with a thin line down to the point, so it never covers other dots.
+            axis.annotate(f"worst: {ids[worst]}", (data[worst], jitter[worst]), xytext=(data[worst], 1.4),
+                          textcoords="data", ha="right" if at_right else "left" if at_left else "center",
+                          va="center", fontsize=7.5, color="#444444",
+                          arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6, "shrinkB": 3})
+        mean = means.get(metric)
+        if mean is not None and math.isfinite(mean):
+            axis.axvline(mean * info.table_scale, color="#c44e52", linewidth=1.4, zorder=4)
+        low, high = float(data.min()), float(data.max())
+        pad = 0.08 * (high - low) if high > low else max(abs(high) * 0.1, 1e-3 * max(info.table_scale, 1.0))
+        axis.set_xlim(low - pad, high + pad)
+        direction = "higher is better" if info.higher_is_better else "lower is better"
+        axis.set_title(f"{info.label}  ·  {direction}  ·  n={len(data)}", fontsize=10)
+        axis.set_xlabel(axis_label(metric, protocol), fontsize=9)
+        axis.tick_params(labelsize=8)
+        axis.grid(axis="x", alpha=0.3)
+    for index in range(len(metrics), nrows * ncols):
+        axes[index // ncols][index % ncols].set_visible(False)
+    handles = [Line2D([], [], color="#c44e52", linewidth=1.4, label="summary mean")]
+    if "strip" in kinds:
+        handles.append(Line2D([], [], marker="o", linestyle="", color="#4c72b0", label="one item (box: quartiles)"))
+    if "hist" in kinds:
+        handles.append(Patch(color="#4c72b0", alpha=0.85, label="items per bin"))
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False)
+    figure.suptitle("Per-item metric distributions", fontsize=12)
+    return _png(figure)
+
+
+def _horizontal_box(axis, data: np.ndarray) -> None:
+    style = dict(widths=0.5, showfliers=False, medianprops={"color": "#333333"}, boxprops={"color": "#888888"},
+                 whiskerprops={"color": "#888888"}, capprops={"color": "#888888"})
+    try:
+        axis.boxplot(data, orientation="horizontal", **style)  # matplotlib ≥ 3.10
+    except TypeError:
+        axis.boxplot(data, vert=False, **style)
+
+
+def _pi_ticks(colourbar) -> None:
+    colourbar.set_ticks([-math.pi, -math.pi / 2, 0, math.pi / 2, math.pi])
+    colourbar.set_ticklabels(["−π", "−π/2", "0", "π/2", "π"])
+
+
+def _robust_limit(*arrays: np.ndarray, floor: float, cap: float) -> float:
+    finite = np.concatenate([np.abs(a[np.isfinite(a)]).ravel() for a in arrays])
+    if finite.size == 0:
+        return floor
+    return float(np.clip(np.percentile(finite, 99), floor, cap))
+
+
+def maps_png(item_id: str, maps, metric_text: str = "") -> bytes:
+    """A 2 × 3 figure: IPD (top) and ILD (bottom) for gt, generated and generated − gt, over time × frequency.
+
+    ``maps`` is an :class:`~spatialeval.report.maps.InterauralMaps`; ``metric_text`` (e.g. the
+    item's IPD/ILD MAE) goes into the title. Masked (low-energy) bins are drawn grey.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    def cmap(name):
+        return matplotlib.colormaps[name].with_extremes(bad=MASK_COLOUR)
+
+    figure = Figure(figsize=(15, 7.6), layout="constrained")
+    axes = figure.subplots(2, 3, sharey=True)
+    top_khz = maps.max_hz / 1000.0
+    ild_limit = _robust_limit(maps.ild_gt, maps.ild_infer, floor=3.0, cap=40.0)
+    ild_diff_limit = _robust_limit(maps.ild_diff, floor=1.0, cap=40.0)
+    panels = [
+        (maps.ipd_gt, maps.seconds_gt, "IPD, ground truth", cmap("twilight"), (-math.pi, math.pi), "IPD ∠R−∠L (rad)", True),
+        (maps.ipd_infer, maps.seconds_infer, "IPD, generated", cmap("twilight"), (-math.pi, math.pi), "IPD ∠R−∠L (rad)", True),
+        (maps.ipd_diff, maps.seconds_common, "IPD difference, generated − gt (wrapped)", cmap("twilight_shifted"),
+         (-math.pi, math.pi), "ΔIPD (rad)", True),
+        (maps.ild_gt, maps.seconds_gt, "ILD, ground truth", cmap("RdBu_r"), (-ild_limit, ild_limit),
+         "ILD (dB, + = right louder)", False),
+        (maps.ild_infer, maps.seconds_infer, "ILD, generated", cmap("RdBu_r"), (-ild_limit, ild_limit),
+         "ILD (dB, + = right louder)", False),
+        (maps.ild_diff, maps.seconds_common, "ILD difference, generated − gt", cmap("PuOr_r"),
+         (-ild_diff_limit, ild_diff_limit), "ΔILD (dB)", False),
+    ]
+    for axis, (image, _, title, colour_map, (vmin, vmax), bar_label, is_phase) in zip(axes.ravel(), panels):
+        frames = image.shape[1]
+        extent = (0.0, frames * maps.hop_length / maps.sample_rate, 0.0, top_khz)
+        drawn = axis.imshow(image, origin="lower", aspect="auto", extent=extent, cmap=colour_map,
+                            vmin=vmin, vmax=vmax, interpolation="nearest")
+        colourbar = figure.colorbar(drawn, ax=axis, pad=0.01, fraction=0.05)
+        colourbar.set_label(bar_label, fontsize=8)
+        colourbar.ax.tick_params(labelsize=7.5)
+        if is_phase:
+            _pi_ticks(colourbar)
+        if np.isfinite(image).sum() == 0:
+            axis.text(0.5, 0.5, "no bin above the energy floor", transform=axis.transAxes, ha="center", va="center")
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel("time (s)", fontsize=9)
+        axis.tick_params(labelsize=8)
+    for axis in axes[:, 0]:
+        axis.set_ylabel("frequency (kHz)", fontsize=9)
+    subtitle = (f"grey: bins more than {maps.floor_db:g} dB below the clip's peak"
+                f" (either clip's, in the differences); differences over the first {maps.seconds_common:.2f} s")
+    figure.suptitle(f"{item_id}: interaural cues, gt vs. generated" + (f"   [{metric_text}]" if metric_text else "")
+                    + f"\n{subtitle}", fontsize=11)
+    return _png(figure)
