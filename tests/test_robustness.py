@@ -59,7 +59,7 @@ def bad_corpus(tmp_path_factory) -> Path:
     _write(inf / "rates_16k_48k.wav", resample_poly(good, 3, 2, axis=0), sr=48000)
     _write(gt / "pcm_u8.wav", good); _write(inf / "pcm_u8.wav", good, subtype="PCM_U8")
     _write(gt / "pcm_24.wav", good); _write(inf / "pcm_24.wav", good, subtype="PCM_24")
-    _write(gt / "float.wav", good); _write(inf / "float.wav", good, subtype="FLOAT")
+    _write(gt / "float.wav", good, subtype="DOUBLE"); _write(inf / "float.wav", good, subtype="FLOAT")
     _write(gt / "only_gt.wav", good)
     _write(gt / "ünïcode name with spaces.wav", good); _write(inf / "ünïcode name with spaces.wav", good)
     _write(gt / "silent.wav", np.zeros((SR, 2))); _write(inf / "silent.wav", np.zeros((SR, 2)))
@@ -95,7 +95,7 @@ def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, test_checkpo
         assert rows[item]["error"] is None, (item, rows[item]["error"])
         assert rows[item]["ipd_mae"] is not None and rows[item]["ang_cos"] is not None
     assert rows["silent"]["ipd_mae"] == 0.0 and rows["silent"]["ild_mae"] == 0.0
-    assert rows["float"]["ild_mae"] < 1e-6  # same samples, another encoding
+    assert rows["float"]["ild_mae"] < 1e-6  # float64 vs float32 encodings of the same samples
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["n_failed"] == len(EXPECTED_ERRORS) and summary["left_out"]["only_gt"] == ["only_gt"]
     assert summary["n_items"] == len(EXPECTED_ERRORS) + len(documented_ok)
