@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from spatialeval.metrics.cues import CuesConfig  # the cue metrics own their settings
+
 DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe")
 
 
@@ -71,6 +73,7 @@ class EvalConfig:
     cer: CERConfig = field(default_factory=CERConfig)
     sim: SIMConfig = field(default_factory=SIMConfig)
     ffe: FFEConfig = field(default_factory=FFEConfig)
+    cues: CuesConfig = field(default_factory=CuesConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
