@@ -1,0 +1,172 @@
+"""Speaker encoders for the SIM metric, behind one small interface.
+
+* ``resemblyzer`` (default): Resemblyzer's GE2E voice encoder (3-layer LSTM, 256-d
+  embedding) whose weights ship inside the wheel. Input is 16 kHz mono; Resemblyzer's
+  own preprocessing is applied: volume raised (never lowered) to −30 dBFS, then
+  silences longer than its VAD window trimmed with webrtcvad (mode 3), so pauses and
+  leading/trailing silence do not count. ``embed_utterance`` averages the embeddings of
+  1.6-s partial windows (50 % overlap) and L2-normalises the mean. Deterministic on CPU.
+* ``wavlm``: a Hugging Face ``WavLMForXVector`` speaker-verification checkpoint
+  (e.g. ``microsoft/wavlm-base-plus-sv``) from a local folder or the local Hugging Face
+  cache, ``local_files_only=True``. Note that ISDrama / seed-tts-eval report SIM with a
+  WavLM-large model fine-tuned in the UniSpeech repository, which is a different
+  checkpoint: numbers from either backend here are not directly comparable with theirs.
+
+Nothing is ever downloaded: a missing package or checkpoint raises
+:class:`~spatialeval.pipeline.stages.base.StageUnavailable` saying how to fetch it.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spatialeval.pipeline.stages.base import StageUnavailable
+
+BACKENDS = ("resemblyzer", "wavlm")
+WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
+
+
+class SpeakerEncoder:
+    """Maps mono audio at ``sample_rate`` to a speaker embedding (1-D float array)."""
+
+    name: str = ""
+    sample_rate: int = 16000
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name}
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _check_audio(audio: np.ndarray) -> np.ndarray:
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim != 1:
+        raise ValueError(f"speaker encoder expects mono audio (1-D), got shape {audio.shape}")
+    if audio.size == 0:
+        raise ValueError("speaker encoder got an empty signal")
+    return audio
+
+
+class ResemblyzerEncoder(SpeakerEncoder):
+    name = "resemblyzer"
+
+    def __init__(self, device: str = "cpu") -> None:
+        try:
+            with warnings.catch_warnings():  # resemblyzer imports scipy.ndimage.morphology (deprecated)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                import resemblyzer
+                from resemblyzer import VoiceEncoder
+                from resemblyzer.audio import normalize_volume, trim_long_silences
+                from resemblyzer.hparams import audio_norm_target_dBFS, sampling_rate
+        except ImportError as exc:
+            raise StageUnavailable(
+                f"SIM backend resemblyzer cannot be imported ({exc}): pip install 'spatialeval[speech]' "
+                "(resemblyzer, webrtcvad-wheels; its weights ship inside the wheel)"
+            ) from None
+        weights = Path(resemblyzer.__file__).resolve().parent / "pretrained.pt"
+        if not weights.is_file():
+            raise StageUnavailable(f"resemblyzer's weights are missing from its install ({weights}); reinstall resemblyzer")
+        self._encoder = VoiceEncoder(device, verbose=False)
+        self._encoder.eval()
+        self._normalize_volume, self._trim = normalize_volume, trim_long_silences
+        self._target_dbfs = audio_norm_target_dBFS
+        self.sample_rate = int(sampling_rate)
+        self._weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
+        self._device = device
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "model": "Resemblyzer GE2E VoiceEncoder (pretrained.pt shipped in the wheel)",
+            "weights_sha256": self._weights_sha256,
+            "sample_rate": self.sample_rate,
+            "preprocessing": (f"volume raised (never lowered) to {self._target_dbfs} dBFS, clipped to [-1, 1], "
+                              "long silences trimmed with webrtcvad (resemblyzer.trim_long_silences)"),
+            "embedding": "mean of 1.6-s partial embeddings, L2-normalised (embed_utterance defaults)",
+        }
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        audio = _check_audio(audio)
+        if not np.any(audio):
+            raise ValueError("digital silence (all samples zero): no speech to embed")
+        wav = self._normalize_volume(audio, self._target_dbfs, increase_only=True)
+        wav = np.clip(wav, -1.0, 1.0)  # resemblyzer casts to int16 for the VAD; keep it from wrapping
+        wav = self._trim(wav)
+        if wav.size < self.sample_rate // 10:
+            raise ValueError(f"less than 0.1 s of speech left after resemblyzer's VAD trimming "
+                             f"({wav.size} samples at {self.sample_rate} Hz): silent or non-speech audio")
+        import torch
+
+        # The 3-layer LSTM is small: one intra-op thread is as fast as several on an idle
+        # machine and avoids stalls of seconds when other processes share the cores.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                embedding = self._encoder.embed_utterance(wav.astype(np.float32))
+        finally:
+            torch.set_num_threads(threads)
+        return np.asarray(embedding, dtype=np.float64)
+
+
+class WavLMEncoder(SpeakerEncoder):
+    name = "wavlm"
+
+    def __init__(self, model_path: str | None, device: str = "cpu") -> None:
+        source = model_path or WAVLM_DEFAULT
+        fetch = (f"fetch one once with `huggingface-cli download {WAVLM_DEFAULT} --local-dir DIR` "
+                 f"and pass --sim-model-path DIR (or set sim.model_path)")
+        try:
+            import torch
+            from transformers import AutoFeatureExtractor, WavLMForXVector
+        except ImportError:
+            raise StageUnavailable(
+                f"SIM backend wavlm needs the transformers package: pip install 'spatialeval[whisper]' "
+                f"(or pip install transformers); then {fetch}"
+            ) from None
+        if model_path and not Path(model_path).is_dir():
+            raise StageUnavailable(f"WavLM checkpoint folder {model_path} does not exist; {fetch}")
+        try:
+            self._extractor = AutoFeatureExtractor.from_pretrained(source, local_files_only=True)
+            self._model = WavLMForXVector.from_pretrained(source, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            where = f"in {model_path}" if model_path else "in the local Hugging Face cache"
+            raise StageUnavailable(f"WavLM speaker-verification model {source} not found {where} "
+                                   f"({type(exc).__name__}); {fetch}") from exc
+        self._torch = torch
+        self._device = device
+        self._model.to(device).eval()
+        self.sample_rate = int(getattr(self._extractor, "sampling_rate", 16000))
+        self._source = source
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": f"WavLMForXVector {self._source}", "sample_rate": self.sample_rate,
+                "preprocessing": "feature extractor defaults; no silence trimming",
+                "embedding": "x-vector embeddings output"}
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        audio = _check_audio(audio).astype(np.float32)
+        inputs = self._extractor(audio, sampling_rate=self.sample_rate, return_tensors="pt")
+        inputs = {k: v.to(self._device) for k, v in inputs.items()}
+        with self._torch.inference_mode():
+            embedding = self._model(**inputs).embeddings[0]
+        return embedding.detach().cpu().double().numpy()
+
+
+def load_speaker_encoder(config, device: str = "cpu") -> SpeakerEncoder:
+    """Build the encoder named by ``config.backend`` (a :class:`SIMConfig`, or an :class:`EvalConfig`
+    whose ``.sim`` is used). Raises StageUnavailable when it cannot run."""
+    config = getattr(config, "sim", config)
+    if config.backend == "resemblyzer":
+        if config.model_path:
+            raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
+                                   "sim.model_path is for the wavlm backend (unset it or change the backend)")
+        return ResemblyzerEncoder(device)
+    if config.backend == "wavlm":
+        return WavLMEncoder(config.model_path, device)
+    raise StageUnavailable(f"unknown SIM backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")

@@ -1,0 +1,81 @@
+"""FFE stage: F0 frame error of the generated clip against the gt clip.
+
+Both clips are downmixed to mono (mean of channels) and resampled to 16 kHz
+(``scipy.signal.resample_poly``, the same cached signal the CER and SIM stages use);
+F0 by WORLD, scored as in :mod:`spatialeval.metrics.ffe`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from spatialeval.metrics.ffe import ALIGNMENTS, METHODS, ffe
+from spatialeval.pipeline.stages.base import LoadedPair, Stage, StageUnavailable
+from spatialeval.pipeline.stages.cer import DOWNMIX_RULE, mono_at
+
+F0_RATE = 16000
+
+
+class FFEStage(Stage):
+    name = "ffe"
+    fields = ("ffe", "gpe", "vde")
+    extra_fields = ("gpe_voiced", "f0_frames", "gpe_frames", "vde_frames", "voiced_both_frames")
+
+    def setup(self) -> None:
+        settings = self.config.ffe
+        if settings.method not in METHODS:
+            raise StageUnavailable(f"ffe.method must be one of {', '.join(METHODS)}, not {settings.method!r}")
+        if settings.alignment not in ALIGNMENTS:
+            raise StageUnavailable(f"ffe.alignment must be one of {', '.join(ALIGNMENTS)}, not {settings.alignment!r}")
+        if not 0 < settings.f0_floor < settings.f0_ceil or settings.frame_period_ms <= 0 or settings.threshold <= 0:
+            raise StageUnavailable("ffe settings need 0 < f0_floor < f0_ceil, frame_period_ms > 0 and threshold > 0")
+        try:
+            import pyworld  # noqa: F401
+        except ImportError:
+            raise StageUnavailable("FFE needs WORLD's Python binding: pip install 'spatialeval[speech]' "
+                                   "(or pip install pyworld-prebuilt)") from None
+
+    def describe(self) -> dict[str, Any]:
+        s = self.config.ffe
+        try:
+            from importlib.metadata import version
+            world = version("pyworld-prebuilt")
+        except Exception:
+            world = None
+        return {
+            "f0": f"pyworld {'dio + stonemask' if s.method == 'dio' else 'harvest'}",
+            "pyworld_version": world,
+            "frame_period_ms": s.frame_period_ms,
+            "f0_range_hz": [s.f0_floor, s.f0_ceil],
+            "threshold": s.threshold,
+            "alignment": s.alignment,
+            "downmix": DOWNMIX_RULE.format(rate=F0_RATE),
+            "formula": ("FFE = (GPE frames + VDE frames) / gt frames; GPE and VDE also over all gt frames "
+                        "(gpe_voiced: GPE frames / frames voiced in both)"),
+            "reference": "gt F0 contour; generated frames past the gt end are ignored, "
+                         "gt frames past the generated end count as unvoiced (nearest alignment)",
+        }
+
+    def compute_one(self, item: LoadedPair) -> dict[str, Any]:
+        s = self.config.ffe
+        gt, gen = mono_at(item, "gt", F0_RATE), mono_at(item, "infer", F0_RATE)
+        try:
+            result = ffe(gt, gen, F0_RATE, method=s.method, frame_period_ms=s.frame_period_ms, f0_floor=s.f0_floor,
+                         f0_ceil=s.f0_ceil, alignment=s.alignment, threshold=s.threshold)
+        except Exception as exc:
+            raise RuntimeError(f"{item.infer.path} vs {item.gt.path}: F0 frame error failed: {exc}") from exc
+        return {
+            "ffe": result["ffe"], "gpe": result["gpe"], "vde": result["vde"], "gpe_voiced": result["gpe_voiced"],
+            "f0_frames": result["frames"], "gpe_frames": result["gpe_frames"], "vde_frames": result["vde_frames"],
+            "voiced_both_frames": result["voiced_both_frames"],
+        }
+
+    def summarize(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        frames = sum(r.get("f0_frames", 0) for r in rows)
+        gross = sum(r.get("gpe_frames", 0) for r in rows)
+        voicing = sum(r.get("vde_frames", 0) for r in rows)
+        both = sum(r.get("voiced_both_frames", 0) for r in rows)
+        return {
+            "ffe_corpus": (gross + voicing) / frames if frames else math.nan,
+            "gpe_voiced_corpus": gross / both if both else math.nan,
+        }
