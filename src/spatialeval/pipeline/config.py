@@ -10,7 +10,7 @@ import yaml
 
 from spatialeval.metrics.cues import CuesConfig  # the cue metrics own their settings
 
-DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe")
+DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe", "cues")
 
 
 @dataclass

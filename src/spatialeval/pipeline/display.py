@@ -6,11 +6,23 @@ from typing import Any
 from spatialeval.metrics.registry import METRICS
 
 
+def _headline(status: dict[str, Any]) -> str:
+    """The most telling provenance entry of a stage: its model, else its method or definition."""
+    for key in ("model", "asr", "encoder", "f0", "method", "definition"):
+        value = status.get(key)
+        if isinstance(value, dict):
+            value = value.get("model") or value.get("backend")
+        if value:
+            text = str(value)
+            return text if len(text) <= 90 else text[:87] + "..."
+    return ""
+
+
 def format_stages(summary: dict[str, Any]) -> str:
     lines = []
     for name, status in summary.get("stages", {}).items():
         if status["status"] == "ran":
-            what = status.get("model") or status.get("backend") or status.get("definition") or ""
+            what = _headline(status)
             sha = status.get("checkpoint_sha256")
             lines.append(f"  ran      {name:<11} {what}" + (f" (sha256 {sha[:12]})" if sha else ""))
         else:
