@@ -17,6 +17,11 @@ _LAZY = {
     "load_config": "spatialeval.pipeline.config",
     "ipd_ild_mae": "spatialeval.metrics.ipd_ild",
     "isdrama_cosine": "spatialeval.metrics.cosine",
+    "cer": "spatialeval.metrics.cer",
+    "wer": "spatialeval.metrics.cer",
+    "ffe": "spatialeval.metrics.ffe",
+    "sim": "spatialeval.metrics.sim",
+    "spatial_cue_errors": "spatialeval.metrics.cues",
 }
 
 

@@ -48,3 +48,36 @@ def speaker_similarity(embedding_gen: np.ndarray, embedding_ref: np.ndarray) -> 
     if a.shape != b.shape:
         raise ValueError(f"embeddings differ in size: {a.size} vs {b.size}")
     return float(np.clip(cosine(a, b), -1.0, 1.0))
+
+
+def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int | None = None, encoder=None) -> float:
+    """Speaker similarity of two clips (arrays (time,) or (time, channels)): cosine of resemblyzer embeddings.
+
+    Both clips are downmixed (mean of channels) and resampled to the encoder's rate. Pass a
+    loaded ``encoder`` (:func:`spatialeval.models.speaker.load_speaker_encoder`) to reuse it across calls.
+
+    Example:
+        >>> import numpy as np
+        >>> from spatialeval.synth import speech_like
+        >>> voice = speech_like(2.0, 16000, seed=1)
+        >>> round(sim(voice, voice, 16000), 3)
+        1.0
+    """
+    if encoder is None:
+        from spatialeval.models.speaker import ResemblyzerEncoder
+
+        encoder = _default_encoder(ResemblyzerEncoder)
+    rate = encoder.sample_rate
+    embeddings = [encoder.embed(downmix_resample(np.asarray(audio, dtype=np.float64).reshape(len(audio), -1), sr, rate))
+                  for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))]
+    return speaker_similarity(*embeddings)
+
+
+_ENCODERS: dict = {}
+
+
+def _default_encoder(cls):
+    # One model per process: loading resemblyzer's weights costs more than embedding a clip.
+    if cls not in _ENCODERS:
+        _ENCODERS[cls] = cls("cpu")
+    return _ENCODERS[cls]
