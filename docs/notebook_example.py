@@ -4,7 +4,6 @@ Every metric is a plain function on arrays; the pipeline returns a pandas DataFr
 """
 import tempfile
 
-import numpy as np
 
 import spatialeval
 from spatialeval.example import write_example_pairs

@@ -17,7 +17,6 @@ import soundfile as sf
 
 from spatialeval.cli import main
 from spatialeval.pipeline.evaluate import evaluate
-from spatialeval.pipeline.merge import merge_results
 
 SR = 32000
 

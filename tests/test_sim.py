@@ -1,6 +1,4 @@
 """Speaker similarity with resemblyzer on the committed flite speech (tests/data/speech)."""
-import shutil
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -50,6 +50,16 @@ class AudioClip:
         return self
 
 
+def as_mono_signal(audio, consumer: str) -> np.ndarray:
+    """``audio`` as a non-empty 1-D float64 array, or a ValueError naming ``consumer`` (e.g. "ASR")."""
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.ndim != 1:
+        raise ValueError(f"{consumer} expects mono audio (1-D), got shape {audio.shape}")
+    if audio.size == 0:
+        raise ValueError(f"{consumer} got an empty signal")
+    return audio
+
+
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -12,26 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from spatialeval.features.resample import resample_polyphase
+from spatialeval.features.resample import downmix_resample  # noqa: F401  (re-exported for notebook use)
 from spatialeval.metrics.cosine import cosine
-
-
-def downmix_resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
-    """Mono (mean of channels) at ``target_rate`` via ``scipy.signal.resample_poly``.
-
-    ``samples`` is (frames,) or (frames, channels).
-
-    Example:
-        >>> x = np.stack([np.ones(320), np.zeros(320)], axis=1)
-        >>> y = downmix_resample(x, 32000, 16000)
-        >>> y.shape, round(float(y[80]), 3)
-        ((160,), 0.5)
-    """
-    samples = np.asarray(samples, dtype=np.float64)
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
-    if mono.ndim != 1:
-        raise ValueError(f"expected (frames,) or (frames, channels) audio, got shape {samples.shape}")
-    return np.ascontiguousarray(resample_polyphase(mono, int(rate), int(target_rate)))
 
 
 def speaker_similarity(embedding_gen: np.ndarray, embedding_ref: np.ndarray) -> float:

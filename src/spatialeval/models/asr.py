@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from spatialeval.io.audio import as_mono_signal
+
 from spatialeval.pipeline.stages.base import StageUnavailable
 
 ASR_RATE = 16000
@@ -47,15 +49,6 @@ class ASRBackend:
         raise NotImplementedError
 
 
-def _check_audio(audio: np.ndarray) -> np.ndarray:
-    audio = np.asarray(audio, dtype=np.float64)
-    if audio.ndim != 1:
-        raise ValueError(f"ASR expects mono audio (1-D), got shape {audio.shape}")
-    if audio.size == 0:
-        raise ValueError("ASR got an empty signal")
-    return audio
-
-
 def to_pcm16(audio: np.ndarray, peak: float = 10 ** (-1 / 20)) -> np.ndarray:
     """Peak-normalise float audio to ``peak`` (default −1 dBFS) and quantise to int16.
 
@@ -65,7 +58,7 @@ def to_pcm16(audio: np.ndarray, peak: float = 10 ** (-1 / 20)) -> np.ndarray:
         >>> to_pcm16(np.array([0.0, 0.25, -0.5])).tolist()
         [0, 14602, -29204]
     """
-    audio = _check_audio(audio)
+    audio = as_mono_signal(audio, "ASR")
     top = float(np.max(np.abs(audio)))
     if top > 0:
         audio = audio * (peak / top)
@@ -142,7 +135,7 @@ class WhisperASR(ASRBackend):
                 "settings": f"greedy decoding, language={self._language}, task=transcribe, 30-s windows"}
 
     def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        audio = _check_audio(audio_16k_mono).astype(np.float32)
+        audio = as_mono_signal(audio_16k_mono, "ASR").astype(np.float32)
         window = 30 * ASR_RATE  # Whisper's fixed input length; longer clips are cut in 30-s windows
         texts = []
         for start in range(0, audio.size, window):
@@ -193,7 +186,7 @@ class ParaformerASR(ASRBackend):
         return {"backend": self.name, "model": f"{PARAFORMER_DEFAULT} ({self._folder})", "settings": "FunASR AutoModel.generate"}
 
     def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        audio = _check_audio(audio_16k_mono).astype(np.float32)
+        audio = as_mono_signal(audio_16k_mono, "ASR").astype(np.float32)
         result = self._model.generate(input=audio, batch_size_s=300)
         return "".join(r.get("text", "") for r in result).strip()
 

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from spatialeval.io.audio import as_mono_signal
+
 from spatialeval.pipeline.stages.base import StageUnavailable
 
 BACKENDS = ("resemblyzer", "wavlm")
@@ -41,15 +43,6 @@ class SpeakerEncoder:
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
         raise NotImplementedError
-
-
-def _check_audio(audio: np.ndarray) -> np.ndarray:
-    audio = np.asarray(audio, dtype=np.float64)
-    if audio.ndim != 1:
-        raise ValueError(f"speaker encoder expects mono audio (1-D), got shape {audio.shape}")
-    if audio.size == 0:
-        raise ValueError("speaker encoder got an empty signal")
-    return audio
 
 
 class ResemblyzerEncoder(SpeakerEncoder):
@@ -91,7 +84,7 @@ class ResemblyzerEncoder(SpeakerEncoder):
         }
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
-        audio = _check_audio(audio)
+        audio = as_mono_signal(audio, "speaker encoder")
         if not np.any(audio):
             raise ValueError("digital silence (all samples zero): no speech to embed")
         wav = self._normalize_volume(audio, self._target_dbfs, increase_only=True)
@@ -150,7 +143,7 @@ class WavLMEncoder(SpeakerEncoder):
                 "embedding": "x-vector embeddings output"}
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
-        audio = _check_audio(audio).astype(np.float32)
+        audio = as_mono_signal(audio, "speaker encoder").astype(np.float32)
         inputs = self._extractor(audio, sampling_rate=self.sample_rate, return_tensors="pt")
         inputs = {k: v.to(self._device) for k, v in inputs.items()}
         with self._torch.inference_mode():

@@ -14,6 +14,9 @@ from spatialeval.io.audio import AudioClip
 from spatialeval.io.pairing import Pair
 
 
+DOWNMIX_RULE = "mean of channels, resampled to {rate} Hz with scipy.signal.resample_poly"
+
+
 class StageUnavailable(RuntimeError):
     """Raised by :meth:`Stage.setup` when the stage cannot run here; the message says why and how to fix it."""
 
@@ -39,6 +42,13 @@ class LoadedPair:
         if key not in self.cache:
             self.cache[key] = make()
         return self.cache[key]
+
+    def mono(self, side: str, rate: int):
+        """The ``side`` ("gt" or "infer") clip as mono (mean of channels) at ``rate``, shared by all stages."""
+        from spatialeval.features.resample import downmix_resample
+
+        clip = getattr(self, side)
+        return self.derived(f"mono{rate // 1000}k:{side}", lambda: downmix_resample(clip.samples, clip.sample_rate, rate))
 
 
 class Stage:

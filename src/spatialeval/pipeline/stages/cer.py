@@ -17,24 +17,11 @@ import math
 from collections import Counter
 from typing import Any
 
-import numpy as np
 
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
 from spatialeval.metrics.cer import char_edit_counts, corpus_cer, error_rate, word_edit_counts
-from spatialeval.metrics.sim import downmix_resample
 from spatialeval.metrics.text import NORMALIZER_VERSION, simplifier
-from spatialeval.pipeline.stages.base import LoadedPair, Stage, StageUnavailable
-
-DOWNMIX_RULE = "mean of channels, resampled to {rate} Hz with scipy.signal.resample_poly"
-
-
-def mono_at(item: LoadedPair, side: str, rate: int) -> np.ndarray:
-    """The ``side`` ("gt" or "infer") clip of ``item`` as mono (mean of channels) at ``rate``,
-    cached on the item under ``mono{rate // 1000}k:{side}`` so every stage shares it."""
-    clip = getattr(item, side)
-    return item.derived(f"mono{rate // 1000}k:{side}",
-                        lambda: downmix_resample(clip.samples, clip.sample_rate, rate))
-
+from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage, StageUnavailable
 
 class CERStage(Stage):
     name = "cer"
@@ -84,7 +71,7 @@ class CERStage(Stage):
 
     def _transcribe(self, item: LoadedPair, side: str) -> str:
         clip = getattr(item, side)
-        audio = mono_at(item, side, self._asr.sample_rate)
+        audio = item.mono(side, self._asr.sample_rate)
         try:
             return self._asr.transcribe(audio)
         except Exception as exc:

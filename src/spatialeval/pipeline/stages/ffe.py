@@ -10,8 +10,7 @@ import math
 from typing import Any
 
 from spatialeval.metrics.ffe import ALIGNMENTS, METHODS, ffe
-from spatialeval.pipeline.stages.base import LoadedPair, Stage, StageUnavailable
-from spatialeval.pipeline.stages.cer import DOWNMIX_RULE, mono_at
+from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage, StageUnavailable
 
 F0_RATE = 16000
 
@@ -58,7 +57,7 @@ class FFEStage(Stage):
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         s = self.config.ffe
-        gt, gen = mono_at(item, "gt", F0_RATE), mono_at(item, "infer", F0_RATE)
+        gt, gen = item.mono("gt", F0_RATE), item.mono("infer", F0_RATE)
         try:
             result = ffe(gt, gen, F0_RATE, method=s.method, frame_period_ms=s.frame_period_ms, f0_floor=s.f0_floor,
                          f0_ceil=s.f0_ceil, alignment=s.alignment, threshold=s.threshold)

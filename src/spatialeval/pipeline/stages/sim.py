@@ -11,8 +11,7 @@ from typing import Any
 
 from spatialeval.io.audio import load_audio
 from spatialeval.metrics.sim import downmix_resample, speaker_similarity
-from spatialeval.pipeline.stages.base import LoadedPair, Stage
-from spatialeval.pipeline.stages.cer import DOWNMIX_RULE, mono_at
+from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
 
 class SIMStage(Stage):
@@ -43,7 +42,7 @@ class SIMStage(Stage):
                 return downmix_resample(clip.samples, clip.sample_rate, rate)
             audio = item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
         else:
-            audio = mono_at(item, side, rate)
+            audio = item.mono(side, rate)
         try:
             return item.derived(f"spk:{self._encoder.name}:{side}", lambda: self._encoder.embed(audio))
         except Exception as exc:
