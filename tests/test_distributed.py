@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ CONFIG = {"stages": ["interaural"]}
 
 def test_executor_shards_match_single_run(pairs_dir, tmp_path):
     single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         merged = evaluate_sharded(pairs_dir / "gt", pairs_dir / "infer", CONFIG, tmp_path / "merged", 3, pool)
     assert merged["ipd_mae"] == single.summary["ipd_mae"] and merged["ild_mae"] == single.summary["ild_mae"]
     assert (tmp_path / "merged" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
@@ -36,3 +37,14 @@ def test_slurm_array_script_runs_locally(pairs_dir, tmp_path):
     merged = json.loads((out / "summary.json").read_text())
     single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG)
     assert merged["n_items"] == 16 and merged["ipd_mae"] == single.summary["ipd_mae"]
+
+
+def test_cli_jobs_run_worker_processes(pairs_dir, tmp_path, capsys):
+    from spatialeval.cli import main
+
+    assert main(["run", str(pairs_dir / "gt"), str(pairs_dir / "infer"), "--stages", "interaural", "--jobs", "2",
+                 "--out", str(tmp_path / "par"), "--quiet"]) == 0
+    single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
+    assert (tmp_path / "par" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "par" / "shards").iterdir()) == ["1-of-2", "2-of-2"]
+    assert "IPD MAE" in capsys.readouterr().out

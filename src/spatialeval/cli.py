@@ -53,6 +53,7 @@ def _add_run(sub) -> None:
     p.add_argument("--allow-partial", action="store_true", help="evaluate matched pairs when some files have no partner")
     p.add_argument("--shard", help="K/N: evaluate the K-th of N deterministic slices")
     p.add_argument("--workers", type=int, help="threads decoding audio ahead of the metrics")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes, each evaluating a shard (needs --out)")
     p.add_argument("--cache-dir", help="content-keyed feature cache (gt features computed once)")
     p.add_argument("--cer-backend", choices=["pocketsphinx", "whisper", "paraformer-zh"])
     p.add_argument("--cer-model-path", help="local model directory for whisper / paraformer-zh")
@@ -81,15 +82,23 @@ def _cmd_run(args) -> int:
         bar.total = total
         bar.update(n)
 
-    try:
-        result = evaluate(args.gt, args.infer, config, out_dir=args.out, checkpoint=args.ckpt,
-                          save_embeddings=args.save_embeddings, progress=advance)
-    finally:
+    if args.jobs > 1:
+        if not args.out or config.shard:
+            raise ValueError("--jobs needs --out (shard outputs go to OUT/shards) and cannot be combined with --shard")
+        from spatialeval.pipeline.distributed import evaluate_parallel
+
         bar.close()
-    print(format_report(result.summary))
+        summary = evaluate_parallel(args.gt, args.infer, config, args.out, args.jobs, args.ckpt)
+    else:
+        try:
+            summary = evaluate(args.gt, args.infer, config, out_dir=args.out, checkpoint=args.ckpt,
+                               save_embeddings=args.save_embeddings, progress=advance).summary
+        finally:
+            bar.close()
+    print(format_report(summary))
     if args.out:
         print(f"wrote {Path(args.out) / 'items.jsonl'}, items.csv, summary.json")
-    return EXIT_ITEMS_FAILED if result.summary["n_failed"] else EXIT_OK
+    return EXIT_ITEMS_FAILED if summary["n_failed"] else EXIT_OK
 
 
 def _add_merge(sub) -> None:

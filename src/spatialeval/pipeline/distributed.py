@@ -1,6 +1,7 @@
 """Running shards on an existing engine through the standard ``concurrent.futures`` interface.
 
-Any executor works: ``ProcessPoolExecutor`` on one machine, ``dask.distributed.Client(...).get_executor()``
+Any executor works: ``ProcessPoolExecutor`` on one machine (use the "spawn" start method once
+torch has run in the parent: forked children of a multi-threaded process can deadlock), ``dask.distributed.Client(...).get_executor()``
 on a Dask cluster, ``ray.util.multiprocessing.Pool`` wrapped, or one SLURM array task per shard
 (``scripts/slurm_shards.sh``). Each shard writes its own output directory (so a failed shard
 is simply rerun and resumes), then :func:`merge_results` combines them.
@@ -37,3 +38,24 @@ def evaluate_sharded(gt: str | Path, infer: str | Path | None, config: EvalConfi
                                        {**base, "shard": f"{k}/{n_shards}"}, str(shard_dir), checkpoint))
     shard_dirs = [f.result() for f in futures]
     return merge_results(shard_dirs, out_dir)
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def evaluate_parallel(gt: str | Path, infer: str | Path | None, config: EvalConfig | dict | None, out_dir: str | Path,
+                      jobs: int, checkpoint: str | None = None) -> dict:
+    """All stages in ``jobs`` local worker processes (one shard each, CPU threads split between them), merged."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    # spawn, not fork: forking a process whose torch/OpenMP threads are running can deadlock the children.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_limit_threads,
+                             initargs=(threads,)) as pool:
+        return evaluate_sharded(gt, infer, config, out_dir, jobs, pool, checkpoint)
