@@ -194,3 +194,20 @@ def test_cache_computes_ground_truth_once(six_pairs, tmp_path):
     assert len(added) == 6  # only the new generations were analysed; gt came from the cache
     again = evaluate(six_pairs / "gt", six_pairs / "infer", config)
     assert again.items.equals(first.items)
+
+
+def test_asr_transcripts_are_cached_by_content(tmp_path, monkeypatch):
+    from spatialeval.pipeline.stages import cer as cer_stage
+
+    voice = _speech(2.0)
+    _write(tmp_path / "gt" / "a.wav", voice); _write(tmp_path / "infer" / "a.wav", voice * 0.5)
+    calls = []
+    config = {"stages": ["cer"], "cache_dir": str(tmp_path / "cache")}
+    first = evaluate(tmp_path / "gt", tmp_path / "infer", config)
+    original = cer_stage.CERStage._transcribe
+    monkeypatch.setattr(cer_stage.CERStage, "_transcribe",
+                        lambda self, item, side: calls.append(side) or original(self, item, side))
+    import spatialeval.models.asr as asr_module
+    monkeypatch.setattr(asr_module.PocketSphinxASR, "transcribe", lambda self, audio: pytest.fail("ASR ran again"))
+    again = evaluate(tmp_path / "gt", tmp_path / "infer", config)
+    assert sorted(calls) == ["gt", "infer"] and again.items.loc[0, "cer"] == first.items.loc[0, "cer"]

@@ -17,16 +17,23 @@ import math
 from collections import Counter
 from typing import Any
 
+import numpy as np
 
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
 from spatialeval.metrics.cer import char_edit_counts, corpus_cer, error_rate, word_edit_counts
 from spatialeval.metrics.text import NORMALIZER_VERSION, simplifier
+from spatialeval.pipeline.cache import FeatureCache
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage, StageUnavailable
 
 class CERStage(Stage):
     name = "cer"
     fields = ("cer", "wer")
     extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars")
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._cache = FeatureCache(config.cache_dir)
+        self._memo: dict[str, str] = {}  # identical clips within a run are transcribed once
 
     def setup(self) -> None:
         from spatialeval.models.asr import load_asr
@@ -70,12 +77,23 @@ class CERStage(Stage):
         }
 
     def _transcribe(self, item: LoadedPair, side: str) -> str:
+        """ASR of one side, cached by audio content (gt transcripts are computed once across runs)."""
         clip = getattr(item, side)
+        key = FeatureCache.key(clip.sha256, asr=self._asr.describe(), rate=self._asr.sample_rate, v=1) if clip.sha256 else None
+        if key in self._memo:
+            return self._memo[key]
+        cached = self._cache.get("asr", key) if key else None
+        if cached is not None:
+            return str(cached["text"])
         audio = item.mono(side, self._asr.sample_rate)
         try:
-            return self._asr.transcribe(audio)
+            text = self._asr.transcribe(audio)
         except Exception as exc:
             raise RuntimeError(f"{clip.path}: {self._asr.name} ASR failed: {exc}") from exc
+        if key:
+            self._memo[key] = text
+            self._cache.put("asr", key, {"text": np.array(text)})
+        return text
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         settings = self.config.cer
