@@ -44,7 +44,7 @@ def test_cli_jobs_run_worker_processes(pairs_dir, tmp_path, capsys):
 
     assert main(["run", str(pairs_dir / "gt"), str(pairs_dir / "infer"), "--stages", "interaural", "--jobs", "2",
                  "--out", str(tmp_path / "par"), "--quiet"]) == 0
-    single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
+    evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
     assert (tmp_path / "par" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
     assert sorted(p.name for p in (tmp_path / "par" / "shards").iterdir()) == ["1-of-2", "2-of-2"]
     assert "IPD MAE" in capsys.readouterr().out
