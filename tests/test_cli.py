@@ -68,3 +68,12 @@ def test_unmatched_files_exit_with_usage_error(subset, tmp_path, capsys):
     (subset / "infer" / "same.wav").unlink()
     assert main(["run", str(subset / "gt"), str(subset / "infer"), "--quiet"]) == 2
     assert "gt without infer: same" in capsys.readouterr().err
+
+
+def test_unavailable_cuda_device_is_a_clear_error(subset, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    assert main(["run", str(subset / "gt"), str(subset / "infer"), "--device", "cuda", "--quiet"]) == 2
+    assert "sees no CUDA device" in capsys.readouterr().err

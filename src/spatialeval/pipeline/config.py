@@ -79,11 +79,15 @@ class EvalConfig:
         return dataclasses.asdict(self)
 
     def resolved_device(self) -> str:
-        if self.device != "auto":
-            return self.device
+        """``auto`` → cuda when available, else cpu; an unavailable explicit cuda device is a clear error."""
         import torch
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {self.device!r} requested, but this torch build sees no CUDA device "
+                             f"(torch {torch.__version__}); use --device cpu or auto")
+        return self.device
 
 
 def _merge(instance, values: dict[str, Any], where: str):

@@ -197,6 +197,7 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
     """
     if not isinstance(config, EvalConfig):
         config = config_from_dict(config)
+    config.resolved_device()  # fail before any work if the requested device does not exist
     pairing = None
     if pairs is None:
         pairing = find_pairs(gt, infer, allow_partial=config.allow_partial)
