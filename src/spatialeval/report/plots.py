@@ -77,15 +77,19 @@ def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[st
             at_right = span > 0 and data[worst] > data.min() + 0.7 * span
             at_left = span > 0 and data[worst] < data.min() + 0.3 * span
             # Label above the box, with a thin line down to the point, so it never covers other dots.
-            axis.annotate(f"worst: {ids[worst]}", (data[worst], jitter[worst]), xytext=(data[worst], 1.4),
-                          textcoords="data", ha="right" if at_right else "left" if at_left else "center",
-                          va="center", fontsize=7.5, color="#444444",
-                          arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6, "shrinkB": 3})
+            # When every item scores the same there is no worst item to name.
+            if span > 0:
+                axis.annotate(f"worst: {ids[worst]}", (data[worst], jitter[worst]), xytext=(data[worst], 1.4),
+                              textcoords="data", ha="right" if at_right else "left" if at_left else "center",
+                              va="center", fontsize=7.5, color="#444444",
+                              arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6, "shrinkB": 3})
         mean = means.get(metric)
         if mean is not None and math.isfinite(mean):
             axis.axvline(mean * info.table_scale, color="#c44e52", linewidth=1.4, zorder=4)
         low, high = float(data.min()), float(data.max())
         pad = 0.08 * (high - low) if high > low else max(abs(high) * 0.1, 1e-3 * max(info.table_scale, 1.0))
+        if info.unit == "0/1":  # a flag: show its whole range, not a sliver around one value
+            low, high, pad = 0.0, 1.0, 0.08
         axis.set_xlim(low - pad, high + pad)
         direction = "higher is better" if info.higher_is_better else "lower is better"
         axis.set_title(f"{info.label}  ·  {direction}  ·  n={len(data)}", fontsize=10)
