@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from spatialeval.io.audio import as_mono_signal
+from spatialeval.models.local_hf import from_local_pretrained
 
 from spatialeval.pipeline.stages.base import StageUnavailable
 
@@ -116,14 +117,8 @@ class WhisperASR(ASRBackend):
                 "CER backend whisper needs the transformers package: pip install 'spatialeval[whisper]'; "
                 f"then {fetch}"
             ) from None
-        if model_path and not Path(model_path).is_dir():
-            raise StageUnavailable(f"Whisper model folder {model_path} does not exist; {fetch}")
-        try:
-            self._processor = WhisperProcessor.from_pretrained(source, local_files_only=True)
-            self._model = WhisperForConditionalGeneration.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            where = f"in {model_path}" if model_path else "in the local Hugging Face cache"
-            raise StageUnavailable(f"Whisper model {source} not found {where} ({type(exc).__name__}); {fetch}") from exc
+        self._processor, self._model = from_local_pretrained(
+            (WhisperProcessor, WhisperForConditionalGeneration), source, model_path, "Whisper model", fetch)
         self._torch = torch
         self._device = device
         self._model.to(device).eval()

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from spatialeval.io.audio import as_mono_signal
+from spatialeval.models.local_hf import from_local_pretrained
 
 from spatialeval.pipeline.stages.base import StageUnavailable
 
@@ -122,15 +123,8 @@ class WavLMEncoder(SpeakerEncoder):
                 f"SIM backend wavlm needs the transformers package: pip install 'spatialeval[whisper]' "
                 f"(or pip install transformers); then {fetch}"
             ) from None
-        if model_path and not Path(model_path).is_dir():
-            raise StageUnavailable(f"WavLM checkpoint folder {model_path} does not exist; {fetch}")
-        try:
-            self._extractor = AutoFeatureExtractor.from_pretrained(source, local_files_only=True)
-            self._model = WavLMForXVector.from_pretrained(source, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            where = f"in {model_path}" if model_path else "in the local Hugging Face cache"
-            raise StageUnavailable(f"WavLM speaker-verification model {source} not found {where} "
-                                   f"({type(exc).__name__}); {fetch}") from exc
+        self._extractor, self._model = from_local_pretrained(
+            (AutoFeatureExtractor, WavLMForXVector), source, model_path, "WavLM speaker-verification model", fetch)
         self._torch = torch
         self._device = device
         self._model.to(device).eval()
