@@ -17,6 +17,7 @@ import soundfile as sf
 
 from spatialeval.cli import main
 from spatialeval.pipeline.evaluate import evaluate
+from spatialeval.pipeline.merge import merge_results
 
 SR = 32000
 
@@ -211,3 +212,18 @@ def test_asr_transcripts_are_cached_by_content(tmp_path, monkeypatch):
     monkeypatch.setattr(asr_module.PocketSphinxASR, "transcribe", lambda self, audio: pytest.fail("ASR ran again"))
     again = evaluate(tmp_path / "gt", tmp_path / "infer", config)
     assert sorted(calls) == ["gt", "infer"] and again.items.loc[0, "cer"] == first.items.loc[0, "cer"]
+
+
+@pytest.mark.slow
+def test_resume_and_merge_refuse_results_of_other_models(pairs_dir, tmp_path, test_checkpoint):
+    from spatialeval.io.pairing import Pair
+
+    pairs = [Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav")) for n in ("same", "quieter")]
+    config = {"stages": ["interaural", "bat"]}
+    evaluate(None, None, config, pairs=pairs, out_dir=tmp_path / "run")  # no checkpoint: bat skipped
+    with pytest.raises(ValueError, match="other settings or models"):
+        evaluate(None, None, config, pairs=pairs, out_dir=tmp_path / "run", checkpoint=str(test_checkpoint))
+    evaluate(None, None, {**config, "shard": "1/2"}, pairs=pairs, out_dir=tmp_path / "s1")
+    evaluate(None, None, {**config, "shard": "2/2"}, pairs=pairs, out_dir=tmp_path / "s2", checkpoint=str(test_checkpoint))
+    with pytest.raises(ValueError, match="different settings or models"):
+        merge_results([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")

@@ -163,22 +163,31 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
     return summary
 
 
-def _fingerprint(config: EvalConfig) -> str:
-    relevant = {k: v for k, v in config.to_dict().items() if k not in ("workers", "cache_dir", "device")}
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:16]
+def run_identity(config: dict[str, Any], stages: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What makes two runs' rows interchangeable: settings and each stage's provenance (checkpoint
+    hash, models), without what only changes speed or the slice (workers, cache, device, shard)."""
+    settings = {k: v for k, v in config.items() if k not in ("workers", "cache_dir", "device", "shard")}
+    provenance = {name: {k: v for k, v in status.items() if k != "device"} for name, status in stages.items()}
+    return {"config": settings, "stages": provenance}
 
 
-def _resume_rows(out_dir: Path | None, config: EvalConfig, wanted: set[str]) -> list[dict[str, Any]]:
+def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
+    identity = run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()})
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _resume_rows(out_dir: Path | None, config: EvalConfig, statuses: dict[str, StageStatus],
+                 wanted: set[str]) -> list[dict[str, Any]]:
     if out_dir is None:
         return []
     marker = out_dir / "run.json"
     if marker.is_file():
         previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
-        if previous != _fingerprint(config):
-            raise ValueError(f"{out_dir} holds results of a run with other settings; "
+        if previous != _fingerprint(config, statuses):
+            raise ValueError(f"{out_dir} holds results of a run with other settings or models; "
                              "choose another --out directory or delete it")
     else:
-        atomic_write_text(marker, json.dumps({"fingerprint": _fingerprint(config)}) + "\n")
+        atomic_write_text(marker, json.dumps({"fingerprint": _fingerprint(config, statuses)}) + "\n")
     return [r for r in read_rows(out_dir / "items.jsonl") if r.get("id") in wanted]
 
 
@@ -207,7 +216,7 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
     embeddings_dir = out / "embeddings" if (out and (save_embeddings or config.bat.save_embeddings)) else None
     stages, statuses = prepare_stages(config, checkpoint, embeddings_dir)
 
-    done = {r["id"]: r for r in _resume_rows(out, config, {p.id for p in pairs})}
+    done = {r["id"]: r for r in _resume_rows(out, config, statuses, {p.id for p in pairs})}
     todo = [p for p in pairs if p.id not in done]
     log = ItemLog(out / "items.jsonl") if out else None
     chunk_size = max(1, config.bat.batch_size // 2)

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from spatialeval.pipeline.config import config_from_dict
-from spatialeval.pipeline.evaluate import StageStatus, summarize
+from spatialeval.pipeline.evaluate import StageStatus, run_identity, summarize
 from spatialeval.pipeline.results import read_rows, write_outputs
 from spatialeval.pipeline.stages import stage_class
 
@@ -20,9 +20,9 @@ def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
         if not path.is_file():
             raise ValueError(f"{directory}: no summary.json (did that shard finish?)")
         summaries.append(json.loads(path.read_text(encoding="utf-8")))
-    settings = [{k: v for k, v in s["config"].items() if k != "shard"} for s in summaries]
-    if any(s != settings[0] for s in settings[1:]):
-        raise ValueError("shards were run with different settings; only shards of one run can be merged")
+    identities = [run_identity(s["config"], s["stages"]) for s in summaries]
+    if any(identity != identities[0] for identity in identities[1:]):
+        raise ValueError("shards were run with different settings or models; only shards of one run can be merged")
     rows, seen = [], set()
     for directory in shard_dirs:
         for row in read_rows(Path(directory) / "items.jsonl"):
@@ -31,7 +31,7 @@ def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
             seen.add(row["id"])
             rows.append(row)
     rows.sort(key=lambda r: r["id"])
-    config = config_from_dict({**settings[0], "shard": None})
+    config = config_from_dict({**summaries[0]["config"], "shard": None})
     stage_info = summaries[0]["stages"]
     statuses = {n: StageStatus(n, s["status"], s.get("reason", ""), {k: v for k, v in s.items() if k not in ("status", "reason")})
                 for n, s in stage_info.items()}

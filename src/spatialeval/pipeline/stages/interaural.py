@@ -29,7 +29,6 @@ class InterauralStage(Stage):
         cached = self.cache.get("interaural", key) if clip.sha256 else None
         if cached is not None:
             return cached["ipd"], cached["ild"]
-        clip.require_channels(2)
         ipd, ild = isdrama_features(clip.samples, clip.sample_rate)
         if clip.sha256:
             self.cache.put("interaural", key, {"ipd": ipd, "ild": ild})
