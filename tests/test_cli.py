@@ -1,6 +1,8 @@
 """The command line on the fixture pairs: with and without a BAT checkpoint."""
 from __future__ import annotations
 
+import csv
+import io
 import json
 import shutil
 import subprocess
@@ -41,7 +43,8 @@ def test_run_without_checkpoint_skips_ang_dis_and_exits_zero(subset, tmp_path, m
     assert summary["stages"]["bat"]["status"] == "skipped" and "ang_cos" not in summary
     rows = [json.loads(line) for line in (tmp_path / "res" / "items.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["az_shift_large", "rate_mixed", "same"]
-    assert (tmp_path / "res" / "items.csv").read_text().startswith("id,gt,infer,ipd_mae,ild_mae")
+    header = next(csv.reader(io.StringIO((tmp_path / "res" / "items.csv").read_text())))
+    assert header[:5] == ["id", "gt", "infer", "ipd_mae", "ild_mae"]
 
 
 @pytest.mark.slow
@@ -56,12 +59,13 @@ def test_run_with_checkpoint_prints_all_four(subset, tmp_path, test_checkpoint, 
     assert "ran      bat" in printed and "sha256" in printed
 
 
-def test_missing_explicit_checkpoint_is_reported_not_fatal(subset, tmp_path, monkeypatch, capsys):
+def test_missing_explicit_checkpoint_is_a_usage_error(subset, tmp_path, monkeypatch, capsys):
+    # Issue 8.6: a checkpoint that was asked for but cannot be used is an error (exit 2), not a skip.
     monkeypatch.chdir(tmp_path)
     code = main(["run", str(subset / "gt"), str(subset / "infer"), "--stages", "interaural,bat",
                  "--ckpt", str(tmp_path / "nope.pth"), "--quiet"])
-    printed = capsys.readouterr().out
-    assert code == 0 and "nope.pth, which does not exist" in printed
+    captured = capsys.readouterr()
+    assert code == 2 and "nope.pth, which does not exist" in captured.err and captured.out == ""
 
 
 def test_unmatched_files_exit_with_usage_error(subset, tmp_path, capsys):

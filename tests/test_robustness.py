@@ -145,6 +145,7 @@ def test_resume_after_kill_matches_uninterrupted_run(six_pairs, tmp_path, test_c
     assert (killed / "items.jsonl").read_bytes() == (clean / "items.jsonl").read_bytes()
     assert (killed / "items.csv").read_bytes() == (clean / "items.csv").read_bytes()
     a, b = (json.loads((d / "summary.json").read_text()) for d in (killed, clean))
+    assert a.pop("run")["resume"]["reused"] >= 2 and b.pop("run")["resume"]["reused"] == 0  # how this execution went
     assert a == b
 
 

@@ -65,15 +65,19 @@ def test_use_prompt_compares_with_prompt(stage):
         prompt_stage.compute_one(loaded("en_slt_well", "en_rms_glue"))
 
 
-def test_silence_raises_clear_error(stage, tmp_path):
+def test_silence_is_scored_or_unmeasurable_never_dropped(stage, tmp_path):
+    # Issue 8.4: a silent generation is the worst case (SIM 0, in the mean); a silent reference is unmeasurable.
     import soundfile as sf
 
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(32000), 16000)
-    item = LoadedPair(pair=Pair(id="s", gt=str(SPEECH / "en_rms_glue.wav"), infer=str(silent)),
-                      gt=load_audio(SPEECH / "en_rms_glue.wav"), infer=load_audio(silent))
-    with pytest.raises(RuntimeError, match=r"silent.wav: resemblyzer speaker embedding failed: digital silence"):
-        stage.compute_one(item)
+    speech = SPEECH / "en_rms_glue.wav"
+    item = LoadedPair(pair=Pair(id="s", gt=str(speech), infer=str(silent)), gt=load_audio(speech), infer=load_audio(silent))
+    row = stage.compute_one(item)
+    assert row["sim"] == 0.0 and "no speech in the generated clip" in row["sim_note"] and "unmeasurable" not in row
+    flipped = LoadedPair(pair=Pair(id="s", gt=str(silent), infer=str(speech)), gt=load_audio(silent), infer=load_audio(speech))
+    row = stage.compute_one(flipped)
+    assert np.isnan(row["sim"]) and "reference (gt) has no speech" in row["unmeasurable"]["sim"]
 
 
 def test_downmix_resample_is_mean_then_rate():

@@ -5,7 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_ITEMS_FAILED = 0, 1, 2, 3
+from spatialeval.errors import (EXIT_INTERRUPTED, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_OS_ERROR, EXIT_REGRESSION,  # noqa: F401
+                                EXIT_USAGE, SpatialEvalError)
 
 
 def _csv_list(value: str) -> list[str]:
@@ -85,9 +86,9 @@ def _cmd_run(args) -> int:
     if args.jobs > 1:
         if not args.out or config.shard:
             raise ValueError("--jobs needs --out (shard outputs go to OUT/shards) and cannot be combined with --shard")
+        bar.close()
         from spatialeval.pipeline.distributed import evaluate_parallel
 
-        bar.close()
         summary = evaluate_parallel(args.gt, args.infer, config, args.out, args.jobs, args.ckpt)
     else:
         try:
@@ -181,13 +182,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; the exit codes are listed in :mod:`spatialeval.errors` and docs/reliability.md."""
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except KeyboardInterrupt:
+        print("spatialeval: interrupted; rerun the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SpatialEvalError as exc:
+        print(f"spatialeval: error: {_one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"spatialeval: error: {exc}", file=sys.stderr)
+        print(f"spatialeval: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as exc:  # disk full, permission denied, not a directory, ...
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"spatialeval: error: {exc.strerror or exc}{where}; what was written so far is kept and a rerun "
+              "of the same command resumes", file=sys.stderr)
+        return EXIT_OS_ERROR
 
 
 if __name__ == "__main__":

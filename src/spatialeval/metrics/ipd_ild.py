@@ -27,6 +27,7 @@ import torch
 
 from spatialeval.features.interaural import interaural_spectra, mel_projected_cues
 from spatialeval.features.resample import TARGET_RATE, resample_sinc
+from spatialeval.features.threads import single_threaded
 
 PROTOCOLS = ("isdrama", "strict")
 
@@ -40,9 +41,14 @@ def _as_channels_first(samples: np.ndarray | torch.Tensor, dtype: torch.dtype) -
 
 
 def isdrama_features(samples, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """ISDrama's mel-projected (IPD, ILD) features, each float32 (T, 128), at 32 kHz."""
-    wave = resample_sinc(_as_channels_first(samples, torch.float32), int(sample_rate), TARGET_RATE)
-    return mel_projected_cues(wave)
+    """ISDrama's mel-projected (IPD, ILD) features, each float32 (T, 128), at 32 kHz.
+
+    Computed on one thread so the values do not depend on the core count (see
+    :mod:`spatialeval.features.threads`).
+    """
+    with single_threaded():
+        wave = resample_sinc(_as_channels_first(samples, torch.float32), int(sample_rate), TARGET_RATE)
+        return mel_projected_cues(wave)
 
 
 def mae_over_time(gt: np.ndarray, infer: np.ndarray) -> float:
@@ -72,7 +78,8 @@ def strict_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | Non
     """Wrapped, energy-masked IPD MAE (radians) and ILD MAE (dB) over common frames.
 
     A bin counts when the ground truth's louder ear is within ``floor_db`` of the
-    clip's loudest bin. Returns NaN for both when the ground truth is silent.
+    clip's loudest bin. When the ground truth is digital silence no bin counts: both are
+    NaN and ``"unmeasurable"`` gives the reason.
 
     Example (a 0.5 ms interaural delay changed to 0.25 ms):
         >>> import numpy as np
@@ -84,14 +91,17 @@ def strict_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | Non
         >>> 1.4 < r["ipd_mae"] < 1.7, r["ild_mae"] < 1.0
         (True, True)
     """
-    gt_wave = resample_sinc(_as_channels_first(gt, torch.float64), int(sample_rate), TARGET_RATE)
-    inf_wave = resample_sinc(_as_channels_first(infer, torch.float64), int(infer_sample_rate or sample_rate), TARGET_RATE)
-    gt_cues, inf_cues = interaural_spectra(gt_wave), interaural_spectra(inf_wave)
+    with single_threaded():  # thread-count-independent results (see spatialeval.features.threads)
+        gt_wave = resample_sinc(_as_channels_first(gt, torch.float64), int(sample_rate), TARGET_RATE)
+        inf_wave = resample_sinc(_as_channels_first(infer, torch.float64), int(infer_sample_rate or sample_rate),
+                                 TARGET_RATE)
+        gt_cues, inf_cues = interaural_spectra(gt_wave), interaural_spectra(inf_wave)
     frames = min(gt_cues.frames, inf_cues.frames)
     power = gt_cues.power[:frames]
     peak = float(power.max())
     if peak <= 0.0:
-        return {"ipd_mae": math.nan, "ild_mae": math.nan}
+        reason = "the ground truth is digital silence: no time-frequency bin carries interaural cues"
+        return {"ipd_mae": math.nan, "ild_mae": math.nan, "unmeasurable": {"ipd_mae": reason, "ild_mae": reason}}
     mask = power >= peak * 10.0 ** (-floor_db / 10.0)
     ipd_error = torch.angle(torch.polar(torch.ones_like(power), gt_cues.ipd[:frames] - inf_cues.ipd[:frames])).abs()
     ild_error = (gt_cues.ild[:frames] - inf_cues.ild[:frames]).abs()

@@ -29,7 +29,7 @@ import numpy as np
 from spatialeval.io.audio import as_mono_signal
 from spatialeval.models.local_hf import from_local_pretrained
 
-from spatialeval.pipeline.stages.base import StageUnavailable
+from spatialeval.errors import StageUnavailable
 
 ASR_RATE = 16000
 BACKENDS = ("pocketsphinx", "whisper", "paraformer-zh")

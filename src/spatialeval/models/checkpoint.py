@@ -14,6 +14,8 @@ from pathlib import Path
 
 import torch
 
+from spatialeval.errors import CheckpointError  # noqa: F401  (re-exported)
+
 CKPT_ENV = "SPATIALEVAL_CKPT"
 DEFAULT_CKPT = Path("ckpt") / "finetuned.pth"
 WHERE_TO_GET = (
@@ -21,10 +23,6 @@ WHERE_TO_GET = (
     "(zhisheng01/SpatialAudio, file SpatialAST/finetuned.pth). Download it once, then put it at "
     "ckpt/finetuned.pth, set SPATIALEVAL_CKPT=/path/to/finetuned.pth, or pass --ckpt /path/to/finetuned.pth."
 )
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint that is missing, unreadable or does not match the BAT architecture."""
 
 
 def resolve_checkpoint(explicit: str | os.PathLike | None = None, configured: str | os.PathLike | None = None,

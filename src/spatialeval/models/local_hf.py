@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spatialeval.pipeline.stages.base import StageUnavailable
+from spatialeval.errors import StageUnavailable
 
 
 def from_local_pretrained(loaders, source: str, model_path: str | None, label: str, fetch: str) -> list:

@@ -27,9 +27,13 @@ import numpy as np
 from spatialeval.io.audio import as_mono_signal
 from spatialeval.models.local_hf import from_local_pretrained
 
-from spatialeval.pipeline.stages.base import StageUnavailable
+from spatialeval.errors import StageUnavailable
 
 BACKENDS = ("resemblyzer", "wavlm")
+
+
+class NoSpeech(ValueError):
+    """The clip holds no speech to embed (digital silence, or nothing left after voice-activity trimming)."""
 WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
 
 
@@ -87,12 +91,12 @@ class ResemblyzerEncoder(SpeakerEncoder):
     def embed(self, audio: np.ndarray) -> np.ndarray:
         audio = as_mono_signal(audio, "speaker encoder")
         if not np.any(audio):
-            raise ValueError("digital silence (all samples zero): no speech to embed")
+            raise NoSpeech("digital silence (all samples zero): no speech to embed")
         wav = self._normalize_volume(audio, self._target_dbfs, increase_only=True)
         wav = np.clip(wav, -1.0, 1.0)  # resemblyzer casts to int16 for the VAD; keep it from wrapping
         wav = self._trim(wav)
         if wav.size < self.sample_rate // 10:
-            raise ValueError(f"less than 0.1 s of speech left after resemblyzer's VAD trimming "
+            raise NoSpeech(f"less than 0.1 s of speech left after resemblyzer's VAD trimming "
                              f"({wav.size} samples at {self.sample_rate} Hz): silent or non-speech audio")
         import torch
 

@@ -44,16 +44,23 @@ def format_table(summary: dict[str, Any]) -> str:
             label += " [rad]" if name == "ipd_mae" else " [dB]"
         shown = "n/a" if value is None else f"{value * scale:.4f}"
         arrow = "higher is better" if info.higher_is_better else "lower is better"
-        rows.append((label, shown, str(summary.get("counts", {}).get(name, "")), arrow))
+        missing = summary.get("n_unmeasurable", {}).get(name, 0)
+        rows.append((label, shown, str(summary.get("counts", {}).get(name, "")), str(missing or ""), arrow))
     extra = summary.get("extra", {})
     if "cer_corpus" in extra and extra["cer_corpus"] is not None:
-        rows.append(("CER (corpus)", f"{extra['cer_corpus']:.4f}", "", "lower is better"))
+        rows.append(("CER (corpus)", f"{extra['cer_corpus']:.4f}", "", "", "lower is better"))
     if not rows:
         return "  (no metric ran)"
-    widths = [max(len(r[i]) for r in rows + [("metric", "value", "n", "")]) for i in range(3)]
-    header = f"  {'metric':<{widths[0]}}  {'value':>{widths[1]}}  {'n':>{widths[2]}}"
-    body = [f"  {a:<{widths[0]}}  {b:>{widths[1]}}  {c:>{widths[2]}}  {d}" for a, b, c, d in rows]
-    return "\n".join([header, *body])
+    names = ("metric", "value", "n", "unmeasurable")
+    widths = [max(len(r[i]) for r in rows + [names]) for i in range(4)]
+    if not any(r[3] for r in rows):  # the column only appears when some metric could not be measured
+        widths[3] = -2
+    def line(cells):
+        text = f"  {cells[0]:<{widths[0]}}  {cells[1]:>{widths[1]}}  {cells[2]:>{widths[2]}}"
+        if widths[3] >= 0:
+            text += f"  {cells[3]:>{widths[3]}}"
+        return text + (f"  {cells[4]}" if len(cells) > 4 else "")
+    return "\n".join([line(names), *(line(r) for r in rows)])
 
 
 def format_report(summary: dict[str, Any]) -> str:
@@ -65,6 +72,21 @@ def format_report(summary: dict[str, Any]) -> str:
         parts += [f"  {item}: {message}" for item, message in list(failed.items())[:20]]
         if len(failed) > 20:
             parts.append(f"  ... and {len(failed) - 20} more (see items.jsonl)")
+    reasons = summary.get("unmeasurable_reasons") or {}
+    if reasons:
+        parts.append("unmeasurable (counted, not in the means):")
+        for metric, counts in reasons.items():
+            for reason, count in list(counts.items())[:3]:
+                parts.append(f"  {metric} x{count}: {reason}")
+    resume = (summary.get("run") or {}).get("resume") or {}
+    if resume.get("recomputed_changed") or resume.get("recomputed_invalid"):
+        changed, invalid = resume.get("recomputed_changed", []), resume.get("recomputed_invalid", [])
+        parts.append(f"resume: reused {resume.get('reused', 0)} stored results; recomputed {len(changed)} whose audio "
+                     f"or reference changed ({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''}) and "
+                     f"{len(invalid)} whose stored row was not a valid result")
+    cache = (summary.get("run") or {}).get("cache") or {}
+    if cache.get("discarded"):
+        parts.append(f"cache: {cache['discarded']} damaged entries discarded and recomputed")
     left = summary.get("left_out") or {}
     if left.get("only_gt") or left.get("only_infer"):
         parts.append(f"left out (no partner): {len(left.get('only_gt', []))} gt, {len(left.get('only_infer', []))} infer")

@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import platform
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,12 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from spatialeval.io.audio import load_audio
+from spatialeval.errors import UsageError
+from spatialeval.io.audio import file_sha256, load_audio
+from spatialeval.io.files import DirectoryLock, atomic_write_text, ensure_directory
 from spatialeval.io.pairing import Pair, find_pairs
 from spatialeval.pipeline.config import EvalConfig, config_from_dict
-from spatialeval.pipeline.results import ItemLog, atomic_write_text, read_rows, rows_to_frame, write_outputs
+from spatialeval.pipeline.results import ItemLog, read_rows, rows_to_frame, write_outputs
 from spatialeval.pipeline.stages import Stage, StageUnavailable, stage_class
 from spatialeval.pipeline.stages.base import LoadedPair
 
@@ -106,18 +109,36 @@ def _chunks(items: list, size: int) -> Iterable[list]:
         yield items[start:start + size]
 
 
+def _stage_result_into_row(stage: Stage, result: dict[str, Any], row: dict[str, Any]) -> None:
+    """Copy a stage's result into the row; a metric left NaN always gets an unmeasurable reason."""
+    reasons = dict(result.get("unmeasurable") or {})
+    row.update({k: v for k, v in result.items() if k != "unmeasurable"})
+    for name in stage.fields:
+        if not _is_number(row.get(name)):
+            row[name] = math.nan
+            reasons.setdefault(name, f"{stage.name} gave no value and no reason")
+        else:
+            reasons.pop(name, None)
+    if reasons:
+        row.setdefault("unmeasurable", {}).update(reasons)
+
+
 def run_stages(stages: list[Stage], loaded: list[LoadedPair | Exception], pairs: list[Pair]) -> list[dict[str, Any]]:
     """Rows for one chunk: every stage on the decodable pairs; errors recorded per item and stage."""
-    rows = [{"id": p.id, "gt": p.gt, "infer": p.infer} for p in pairs]
+    rows: list[dict[str, Any]] = [{"id": p.id, "gt": p.gt, "infer": p.infer} for p in pairs]
     errors: list[list[str]] = [[] for _ in pairs]
     ok = [i for i, item in enumerate(loaded) if not isinstance(item, Exception)]
     for i, item in enumerate(loaded):
         if isinstance(item, Exception):
             errors[i].append(f"load: {item}")
+        else:
+            rows[i].update(gt_sha256=item.gt.sha256, infer_sha256=item.infer.sha256)
     for stage in stages:
         for name in stage.fields:
             for row in rows:
                 row[name] = math.nan
+        for i in ok:
+            rows[i].update(stage.input_identity(pairs[i]))
         if not ok:
             continue
         try:
@@ -128,27 +149,40 @@ def run_stages(stages: list[Stage], loaded: list[LoadedPair | Exception], pairs:
             if isinstance(result, Exception):
                 errors[i].append(f"{stage.name}: {result}")
             else:
-                rows[i].update(result)
+                _stage_result_into_row(stage, result, rows[i])
     for row, messages in zip(rows, errors):
         row["error"] = "; ".join(messages) if messages else None
     return rows
 
 
 def _is_number(value) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[str, StageStatus],
-              config: EvalConfig, left_out: dict[str, list[str]] | None = None) -> dict[str, Any]:
+              config: EvalConfig, left_out: dict[str, list[str]] | None = None,
+              run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Means of every metric over the items that have a value; failed and unmeasurable items are counted.
+
+    ``counts[m]`` is the number of items in the mean of ``m``; ``n_unmeasurable[m]`` the number of
+    evaluated items on which ``m`` could not be measured (with ``unmeasurable_reasons[m]``: reason →
+    count); failed items (``n_failed``) could not be evaluated at all.
+    """
     rows = sorted(rows, key=lambda r: r["id"])  # means independent of pair order (shards merge exactly)
     summary: dict[str, Any] = {}
     counts: dict[str, int] = {}
+    unmeasurable: dict[str, int] = {}
+    reasons: dict[str, dict[str, int]] = {}
     for stage in stages:
         for name in stage.fields:
-            values = np.array([r.get(name) for r in rows if r.get(name) is not None], dtype=float)
-            values = values[np.isfinite(values)]
+            values = np.array([r[name] for r in rows if _is_number(r.get(name))], dtype=float)
             summary[name] = float(values.mean()) if values.size else None
             counts[name] = int(values.size)
+            why = [(r.get("unmeasurable") or {}).get(name) for r in rows if not r.get("error")]
+            why = [w for w in why if w]
+            unmeasurable[name] = len(why)
+            if why:
+                reasons[name] = dict(sorted(Counter(why).items()))
     extra: dict[str, Any] = {}
     for stage in stages:
         headline = stage.fields[0]
@@ -156,19 +190,43 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
     failed = {r["id"]: r["error"] for r in rows if r.get("error")}
     summary.update({
         "protocol": config.protocol, "n_items": len(rows), "n_failed": len(failed), "failed_items": failed,
-        "counts": counts, "extra": extra, "stages": {n: s.as_dict() for n, s in statuses.items()},
+        "counts": counts, "n_unmeasurable": unmeasurable, "unmeasurable_reasons": reasons,
+        "extra": extra, "stages": {n: s.as_dict() for n, s in statuses.items()},
         "left_out": left_out or {}, "shard": config.shard, "versions": versions(),
         "config": config.to_dict(),
     })
+    if run_info:
+        summary["run"] = run_info
     return summary
 
 
+# Top-level settings that never change a number (speed, slicing, where files go).
+SPEED_SETTINGS = ("workers", "cache_dir", "device", "shard", "allow_partial")
+# Provenance entries that describe how fast or where a stage ran, not what it computed.
+SPEED_PROVENANCE = ("device", "batch_size")
+
+
 def run_identity(config: dict[str, Any], stages: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What makes two runs' rows interchangeable: settings and each stage's provenance (checkpoint
-    hash, models), without what only changes speed or the slice (workers, cache, device, shard)."""
-    settings = {k: v for k, v in config.items() if k not in ("workers", "cache_dir", "device", "shard")}
-    provenance = {name: {k: v for k, v in status.items() if k != "device"} for name, status in stages.items()}
+    """What makes two runs' rows interchangeable: the settings that change numbers and each stage's
+    provenance (checkpoint hash, models), without what only changes speed, outputs or the slice."""
+    settings = {}
+    for key, value in config.items():
+        if key in SPEED_SETTINGS:
+            continue
+        if isinstance(value, dict) and key in stages:
+            speed = _stage_speed_settings(key)
+            value = {k: v for k, v in value.items() if k not in speed}
+        settings[key] = value
+    provenance = {name: {k: v for k, v in status.items() if k not in SPEED_PROVENANCE}
+                  for name, status in stages.items()}
     return {"config": settings, "stages": provenance}
+
+
+def _stage_speed_settings(name: str) -> tuple[str, ...]:
+    try:
+        return tuple(stage_class(name).speed_settings)
+    except Exception:  # an unknown stage in an old summary: compare everything
+        return ()
 
 
 def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
@@ -176,19 +234,97 @@ def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _resume_rows(out_dir: Path | None, config: EvalConfig, statuses: dict[str, StageStatus],
-                 wanted: set[str]) -> list[dict[str, Any]]:
-    if out_dir is None:
-        return []
+def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, StageStatus]) -> None:
+    """Refuse to mix rows of runs whose number-changing settings or models differ."""
     marker = out_dir / "run.json"
+    fingerprint = _fingerprint(config, statuses)
     if marker.is_file():
-        previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
-        if previous != _fingerprint(config, statuses):
-            raise ValueError(f"{out_dir} holds results of a run with other settings or models; "
+        try:
+            previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
+        except (json.JSONDecodeError, AttributeError):
+            previous = None
+        if previous != fingerprint:
+            raise UsageError(f"{out_dir} holds results of a run with other settings or models; "
                              "choose another --out directory or delete it")
     else:
-        atomic_write_text(marker, json.dumps({"fingerprint": _fingerprint(config, statuses)}) + "\n")
-    return [r for r in read_rows(out_dir / "items.jsonl") if r.get("id") in wanted]
+        atomic_write_text(marker, json.dumps({"fingerprint": fingerprint}) + "\n")
+
+
+def _allowed_fields(stages: list[Stage]) -> set[str]:
+    allowed = {"id", "gt", "infer", "error", "unmeasurable", *INPUT_FIELDS}
+    for stage in stages:
+        allowed.update(stage.fields, stage.extra_fields)
+    return allowed
+
+
+INPUT_FIELDS = ("gt_sha256", "infer_sha256", "ref_text_sha256", "prompt_sha256")
+
+
+def _row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) -> str | None:
+    """Why a stored row cannot be trusted as a result of these stages, or None."""
+    unknown = sorted(set(row) - allowed)
+    if unknown:
+        return f"unknown field(s) {', '.join(unknown[:5])}"
+    for key in ("gt_sha256", "infer_sha256"):
+        if not isinstance(row.get(key), str) and not row.get("error"):
+            return f"no {key}"
+    if row.get("error") is not None and not isinstance(row["error"], str):
+        return "error is not text"
+    for stage in stages:
+        for name in stage.fields:
+            if name not in row:
+                return f"no {name}"
+            value = row[name]
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                return f"{name} is not a number"
+    marks = row.get("unmeasurable")
+    if marks is not None and not (isinstance(marks, dict) and all(isinstance(v, str) for v in marks.values())):
+        return "unmeasurable is not a mapping of reasons"
+    return None
+
+
+def _plan_resume(pairs: list[Pair], stored: list[dict[str, Any]], stages: list[Stage]
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Stored rows that may be reused: valid, and made from the same audio (and reference text, prompt).
+
+    Returns the reusable rows by id and a report: how many were reused, the ids recomputed because
+    their inputs changed or their stored row is not a valid result, and how many failed items were retried.
+    """
+    latest = {}
+    for row in stored:
+        latest[row["id"]] = row  # a later row of the same id (appended by a later run) supersedes
+    allowed = _allowed_fields(stages)
+    reused, changed, invalid, retried = {}, [], [], 0
+    for pair in pairs:
+        row = latest.get(pair.id)
+        if row is None:
+            continue
+        if _row_problem(row, stages, allowed):
+            invalid.append(pair.id)
+            continue
+        if row.get("error") and not row.get("gt_sha256"):
+            retried += 1  # it failed to load last time: try again (the file may have been fixed)
+            continue
+        current = _input_identity(pair, stages)
+        if any(row.get(key) != value for key, value in current.items()):
+            changed.append(pair.id)
+            continue
+        reused[pair.id] = {**row, "gt": pair.gt, "infer": pair.infer}
+    return reused, {"reused": len(reused), "recomputed_changed": changed, "recomputed_invalid": invalid,
+                    "retried_failed": retried}
+
+
+def _input_identity(pair: Pair, stages: list[Stage]) -> dict[str, str | None]:
+    try:
+        identity = {"gt_sha256": file_sha256(pair.gt), "infer_sha256": file_sha256(pair.infer)}
+    except OSError:
+        return {"gt_sha256": None, "infer_sha256": None}  # unreadable now: recompute (it will fail clearly)
+    for stage in stages:
+        try:
+            identity.update(stage.input_identity(pair))
+        except Exception:  # the stage cannot resolve its inputs now: recompute and let it report why
+            identity[f"{stage.name}_inputs"] = "unresolvable"
+    return identity
 
 
 def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig | dict | None = None, *,
@@ -213,10 +349,23 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
         pairs = pairing.pairs
     pairs = shard_pairs(pairs, config.shard)
     out = Path(out_dir) if out_dir else None
+    lock = DirectoryLock(ensure_directory(out)).acquire() if out else None
+    try:
+        return _evaluate_locked(pairs, pairing, config, out, checkpoint, save_embeddings, progress)
+    finally:
+        if lock:
+            lock.release()
+
+
+def _evaluate_locked(pairs, pairing, config, out, checkpoint, save_embeddings, progress) -> EvaluationResult:
     embeddings_dir = out / "embeddings" if (out and (save_embeddings or config.bat.save_embeddings)) else None
     stages, statuses = prepare_stages(config, checkpoint, embeddings_dir)
 
-    done = {r["id"]: r for r in _resume_rows(out, config, statuses, {p.id for p in pairs})}
+    done: dict[str, dict[str, Any]] = {}
+    resume = {"reused": 0, "recomputed_changed": [], "recomputed_invalid": [], "retried_failed": 0}
+    if out is not None:
+        _check_run_marker(out, config, statuses)
+        done, resume = _plan_resume(pairs, read_rows(out / "items.jsonl"), stages)
     todo = [p for p in pairs if p.id not in done]
     log = ItemLog(out / "items.jsonl") if out else None
     chunk_size = max(1, config.bat.batch_size // 2)
@@ -241,7 +390,15 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
             log.close()
 
     rows = [done[p.id] for p in pairs]
-    summary = summarize(rows, stages, statuses, config, pairing.left_out if pairing else None)
+    run_info = {"resume": resume} if out is not None else {}
+    cache = Counter()
+    for stage in stages:
+        cache.update(stage.cache.stats)
+    if config.cache_dir:
+        run_info["cache"] = {k: cache.get(k, 0) for k in ("hits", "misses", "writes", "discarded")}
+    summary = summarize(rows, stages, statuses, config, pairing.left_out if pairing else None, run_info)
+    if pairing is not None and pairing.outside_manifest:
+        summary["manifest_paths_outside_folder"] = len(pairing.outside_manifest)
     if out:
         write_outputs(out, rows, summary)
     return EvaluationResult(items=rows_to_frame(rows), summary=summary, stages=statuses)

@@ -5,15 +5,16 @@ rename), so an interrupted run never leaves a half-written summary or table.
 """
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
+from spatialeval.io.files import atomic_write_text
 from spatialeval.metrics.registry import METRICS
 
 BASE_FIELDS = ("id", "gt", "infer")
@@ -49,34 +50,25 @@ def dumps_row(row: dict[str, Any]) -> str:
     return json.dumps({k: _jsonable(v) for k, v in order_row(row).items()}, ensure_ascii=False, allow_nan=False)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of an items.jsonl; a torn last line (from a killed run) is ignored."""
+    """Rows of an items.jsonl; a torn last line (from a killed run) and non-object lines are ignored.
+
+    Lines are split on ``\n`` only: JSON escapes every control character, so a U+2028 or
+    U+0085 inside a value is data, not a line break.
+    """
     path = Path(path)
     if not path.is_file():
         return []
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").split("\n"):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            row = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(row, dict) and "id" in row:
+            rows.append(row)
     return rows
 
 
@@ -116,6 +108,8 @@ def rows_to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 def write_outputs(out_dir: str | os.PathLike, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "items.jsonl", "".join(dumps_row(r) + "\n" for r in rows))
-    atomic_write_text(out_dir / "items.csv", rows_to_frame(rows).to_csv(index=False, lineterminator="\n"))
+    # Every field quoted: transcripts and error messages may hold commas, quotes and line breaks.
+    atomic_write_text(out_dir / "items.csv", rows_to_frame(rows).to_csv(index=False, lineterminator="\n",
+                                                                        quoting=csv.QUOTE_ALL))
     atomic_write_text(out_dir / "summary.json", json.dumps(clean(summary), indent=2, ensure_ascii=False,
                                                            allow_nan=False) + "\n")

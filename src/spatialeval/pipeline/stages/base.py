@@ -10,15 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from spatialeval.errors import StageUnavailable  # noqa: F401  (re-exported)
 from spatialeval.io.audio import AudioClip
 from spatialeval.io.pairing import Pair
 
 
 DOWNMIX_RULE = "mean of channels, resampled to {rate} Hz with scipy.signal.resample_poly"
-
-
-class StageUnavailable(RuntimeError):
-    """Raised by :meth:`Stage.setup` when the stage cannot run here; the message says why and how to fix it."""
 
 
 @dataclass
@@ -53,13 +50,32 @@ class LoadedPair:
 
 class Stage:
     """Base class. Subclasses set ``name`` and ``fields`` and implement :meth:`compute_one`
-    (or :meth:`compute_batch` when they batch across items)."""
+    (or :meth:`compute_batch` when they batch across items).
+
+    A result dict holds the stage's ``fields`` (metrics: a number, or NaN when the metric
+    cannot be measured on this item), any of its declared ``extra_fields``, and optionally
+    ``"unmeasurable": {field: reason}`` for every metric left NaN on purpose. A metric that
+    comes back NaN without a reason is counted as unmeasurable with a generic reason, so no
+    value silently leaves a mean.
+    """
 
     name: ClassVar[str] = ""
     fields: ClassVar[tuple[str, ...]] = ()
+    extra_fields: ClassVar[tuple[str, ...]] = ()
+    #: Settings of ``config.<name>`` that change speed or outputs on disk but never a number:
+    #: a resumed run or a merge may differ in them.
+    speed_settings: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config):
+        from spatialeval.pipeline.cache import FeatureCache
+
         self.config = config
+        self.cache = FeatureCache(getattr(config, "cache_dir", None))
+
+    def input_identity(self, pair: Pair) -> dict[str, str | None]:
+        """Inputs besides the two audio files that this stage's numbers depend on (e.g. the
+        reference text), as ``{name: sha256 or None}``; a resumed row is reused only if they match."""
+        return {}
 
     def setup(self) -> None:
         """Load models; raise :class:`StageUnavailable` with an actionable message if impossible."""

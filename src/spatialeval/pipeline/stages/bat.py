@@ -15,6 +15,7 @@ every input is exactly 10 s).
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 from pathlib import Path
 
@@ -25,7 +26,9 @@ from spatialeval.features.resample import TARGET_RATE, resample_polyphase
 from spatialeval.metrics.cosine import cosine, isdrama_cosine
 from spatialeval.metrics.registry import metric_fields
 from spatialeval.models.bat import CLIP_SAMPLES
-from spatialeval.models.checkpoint import WHERE_TO_GET, CheckpointError, load_bat, resolve_checkpoint
+from spatialeval.models.checkpoint import WHERE_TO_GET, load_bat, resolve_checkpoint
+from spatialeval.io.files import atomic_write_bytes
+from spatialeval.io.ids import item_file
 from spatialeval.pipeline.cache import FeatureCache
 from spatialeval.pipeline.stages.base import LoadedPair, Stage, StageUnavailable
 
@@ -61,26 +64,22 @@ def encoder_windows(samples: np.ndarray, mode: str, segment_seconds: float = 1.0
 class BATStage(Stage):
     name = "bat"
     fields = metric_fields("bat")
+    speed_settings = ("batch_size", "save_embeddings")
 
     def __init__(self, config, checkpoint: str | None = None, embeddings_dir: str | Path | None = None):
         super().__init__(config)
         self.checkpoint = checkpoint
         self.embeddings_dir = Path(embeddings_dir) if embeddings_dir else None
-        self.cache = FeatureCache(config.cache_dir)
         self.loaded = None
         self.device = config.resolved_device()
 
     def setup(self):
-        try:
-            path = resolve_checkpoint(self.checkpoint, self.config.bat.checkpoint)
-        except CheckpointError as exc:
-            raise StageUnavailable(str(exc)) from exc
+        # Only the absence of any configured checkpoint skips the stage; a checkpoint that was
+        # configured but cannot be used raises CheckpointError (a usage error: exit code 2).
+        path = resolve_checkpoint(self.checkpoint, self.config.bat.checkpoint)
         if path is None:
             raise StageUnavailable(f"no BAT checkpoint found, so ANG/Dis cosines were skipped. {WHERE_TO_GET}")
-        try:
-            self.loaded = load_bat(path, self.device)
-        except CheckpointError as exc:
-            raise StageUnavailable(str(exc)) from exc
+        self.loaded = load_bat(path, self.device)
 
     def describe(self):
         bat = self.config.bat
@@ -123,7 +122,7 @@ class BATStage(Stage):
         pending, keys = [], {}
         for index, clip in enumerate(clips):
             key = FeatureCache.key(clip.sha256, **self._settings_key()) if clip.sha256 else None
-            cached = self.cache.get("bat", key) if key else None
+            cached = self.cache.get("bat", key, required=("azi", "dis"))
             if cached is not None:
                 results[index] = cached
                 continue
@@ -139,9 +138,13 @@ class BATStage(Stage):
                 n = len(windows)
                 entry = {"azi": direction[offset:offset + n], "dis": distance[offset:offset + n]}
                 offset += n
+                if not (np.isfinite(entry["azi"]).all() and np.isfinite(entry["dis"]).all()):
+                    results[index] = FloatingPointError(
+                        f"{clips[index].path}: the BAT encoder returned NaN/Inf embeddings (the checkpoint's "
+                        "weights or the input produce invalid values); ANG/Dis cannot be computed")
+                    continue
                 results[index] = entry
-                if keys[index]:
-                    self.cache.put("bat", keys[index], entry)
+                self.cache.put("bat", keys[index], entry)
         return results
 
     def _similarity(self, gt: np.ndarray, infer: np.ndarray) -> float:
@@ -150,11 +153,11 @@ class BATStage(Stage):
         return float(np.mean([score(gt[i], infer[i]) for i in range(n)]))
 
     def _save(self, item_id: str, gt: dict, infer: dict) -> None:
-        path = self.embeddings_dir / f"{item_id}.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
         squeeze = (lambda a: a[0]) if self.config.bat.mode == "isdrama" else (lambda a: a)
-        np.savez(path, gt_azi=squeeze(gt["azi"]), gt_dis=squeeze(gt["dis"]),
+        buffer = io.BytesIO()
+        np.savez(buffer, gt_azi=squeeze(gt["azi"]), gt_dis=squeeze(gt["dis"]),
                  infer_azi=squeeze(infer["azi"]), infer_dis=squeeze(infer["dis"]))
+        atomic_write_bytes(item_file(self.embeddings_dir, item_id, ".npz"), buffer.getvalue())
 
     def compute_batch(self, items: list[LoadedPair]):
         embeddings = self._clip_embeddings([clip for item in items for clip in (item.gt, item.infer)])

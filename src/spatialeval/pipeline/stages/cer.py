@@ -32,7 +32,6 @@ class CERStage(Stage):
 
     def __init__(self, config):
         super().__init__(config)
-        self._cache = FeatureCache(config.cache_dir)
         self._memo: dict[str, str] = {}  # identical clips within a run are transcribed once
 
     def setup(self) -> None:
@@ -73,8 +72,17 @@ class CERStage(Stage):
             "reference": reference,
             "headline": "cer = mean of per-utterance CER; cer_corpus = total edits / total reference characters",
             "wer": "word error rate, English only (NaN for zh)",
-            "empty_reference": "CER = 0 if the hypothesis is empty too, else 1",
+            "empty_reference": "unmeasurable (an empty reference has no characters to err on); "
+                               "an empty ASR transcript of the generated clip scores every reference character as deleted",
         }
+
+    def input_identity(self, pair) -> dict[str, str | None]:
+        """The reference text this item is scored against (None: the gt's ASR transcript, bound by the gt hash)."""
+        import hashlib
+
+        reference, source = resolve_reference(pair, self._transcripts, self.config.cer.transcripts)
+        digest = hashlib.sha256(reference.encode("utf-8")).hexdigest() if reference is not None else None
+        return {"ref_text_sha256": digest}
 
     def _transcribe(self, item: LoadedPair, side: str) -> str:
         """ASR of one side, cached by audio content (gt transcripts are computed once across runs)."""
@@ -82,7 +90,7 @@ class CERStage(Stage):
         key = FeatureCache.key(clip.sha256, asr=self._asr.describe(), rate=self._asr.sample_rate, v=1) if clip.sha256 else None
         if key in self._memo:
             return self._memo[key]
-        cached = self._cache.get("asr", key) if key else None
+        cached = self.cache.get("asr", key, required=("text",))
         if cached is not None:
             return str(cached["text"])
         audio = item.mono(side, self._asr.sample_rate)
@@ -92,7 +100,7 @@ class CERStage(Stage):
             raise RuntimeError(f"{clip.path}: {self._asr.name} ASR failed: {exc}") from exc
         if key:
             self._memo[key] = text
-            self._cache.put("asr", key, {"text": np.array(text)})
+            self.cache.put("asr", key, {"text": np.array(text)})
         return text
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
@@ -103,9 +111,17 @@ class CERStage(Stage):
             reference = item.derived(f"asr:{self._asr.name}:gt", lambda: self._transcribe(item, "gt"))
         edits, ref_chars = char_edit_counts(reference, hypothesis, settings.language,
                                             traditional_to_simplified=settings.traditional_to_simplified)
-        cer_value = error_rate(edits, ref_chars)
-        wer_value = error_rate(*word_edit_counts(reference, hypothesis, "en")) if settings.language == "en" else math.nan
-        return {
+        unmeasurable = {}
+        if ref_chars == 0:
+            what = "the ASR transcript of the gt audio" if source == "asr_gt" else f"the reference text ({source})"
+            unmeasurable["cer"] = unmeasurable["wer"] = f"{what} is empty after normalisation: no characters to score"
+            cer_value = wer_value = math.nan
+        else:
+            cer_value = error_rate(edits, ref_chars)
+            wer_value = error_rate(*word_edit_counts(reference, hypothesis, "en")) if settings.language == "en" else math.nan
+            if settings.language != "en":
+                unmeasurable["wer"] = "WER needs space-delimited words; for Mandarin read cer"
+        result = {
             "cer": float(cer_value),
             "wer": float(wer_value),
             "asr_text": hypothesis,
@@ -114,6 +130,9 @@ class CERStage(Stage):
             "cer_edits": int(edits),
             "cer_ref_chars": int(ref_chars),
         }
+        if unmeasurable:
+            result["unmeasurable"] = unmeasurable
+        return result
 
     def summarize(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         counted = [(r["cer_edits"], r["cer_ref_chars"]) for r in rows if "cer_edits" in r]

@@ -7,7 +7,9 @@ compared over the band both natively contain (up to 0.45 × the lower native rat
 from __future__ import annotations
 
 from spatialeval.features.resample import resample_polyphase
-from spatialeval.metrics.cues import DEFAULT_BANDS, CuesConfig, kemar_templates, spatial_cue_errors
+import math
+
+from spatialeval.metrics.cues import DEFAULT_BANDS, CueError, CuesConfig, kemar_templates, spatial_cue_errors
 from spatialeval.metrics.registry import metric_fields
 from spatialeval.pipeline.stages.base import LoadedPair, Stage, StageUnavailable
 
@@ -17,6 +19,8 @@ __all__ = ["CuesConfig", "CuesStage"]
 class CuesStage(Stage):
     name = "cues"
     fields = metric_fields("cues")
+    extra_fields = ("itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "doa_gt_azimuth_deg", "doa_gen_azimuth_deg",
+                    "doa_gt_elevation_deg", "doa_gen_elevation_deg", "itd_frames", "ild_bands")
 
     def __init__(self, config):
         super().__init__(config)
@@ -67,6 +71,9 @@ class CuesStage(Stage):
         item.infer.require_channels(2)
         rate = int(self.settings.analysis_rate)
         native = min(item.gt.sample_rate, item.infer.sample_rate, rate)
-        return spatial_cue_errors(self._resampled(item, "gt"), self._resampled(item, "infer"), rate,
-                                  fmax=0.45 * native, elevations=self.settings.elevations,
-                                  gate_db=self.settings.gate_db, max_itd_s=self.settings.max_itd_s)
+        try:
+            return spatial_cue_errors(self._resampled(item, "gt"), self._resampled(item, "infer"), rate,
+                                      fmax=0.45 * native, elevations=self.settings.elevations,
+                                      gate_db=self.settings.gate_db, max_itd_s=self.settings.max_itd_s)
+        except CueError as exc:  # valid audio without measurable cues (silence): counted, not failed
+            return {**{name: math.nan for name in self.fields}, "unmeasurable": {name: str(exc) for name in self.fields}}

@@ -11,10 +11,6 @@ class InterauralStage(Stage):
     name = "interaural"
     fields = metric_fields("interaural")
 
-    def __init__(self, config):
-        super().__init__(config)
-        self.cache = FeatureCache(config.cache_dir)
-
     def describe(self):
         if self.config.protocol == "isdrama":
             return {"protocol": "isdrama", "definition": "mean |Δ(mel-projected IPD/ILD)| over the common frames, "
@@ -26,7 +22,7 @@ class InterauralStage(Stage):
 
     def _isdrama_features(self, clip):
         key = FeatureCache.key(clip.sha256, feature="isdrama_ipd_ild_v1")
-        cached = self.cache.get("interaural", key) if clip.sha256 else None
+        cached = self.cache.get("interaural", key if clip.sha256 else None, required=("ipd", "ild"))
         if cached is not None:
             return cached["ipd"], cached["ild"]
         ipd, ild = isdrama_features(clip.samples, clip.sample_rate)
