@@ -4,7 +4,8 @@ A metric *regresses* when it moves in its bad direction (taken from
 :data:`spatialeval.metrics.registry.METRICS`) by more than its tolerance.
 Improvements never fail. A metric that the baseline has but the results lack
 (or hold as null/NaN) fails as ``missing``, and more failed items than the
-baseline had (``n_failed``) fails too.
+baseline had (``n_failed``) fails too, as do more items on which a checked metric
+could not be measured (``n_unmeasurable``, per metric: those items leave the mean).
 
 Tolerances come from a YAML file and/or ``metric=value`` strings::
 
@@ -13,6 +14,7 @@ Tolerances come from a YAML file and/or ``metric=value`` strings::
       cer: {abs: 0.01}           # CER may rise by 0.01
       sim: {rel: 0.02}           # SIM may fall by 2 % of the baseline value
       ipd_mae: {abs: 1.0e-6, rel: 0.01}   # whichever allows more
+      n_unmeasurable: {abs: 2}   # up to 2 more unmeasurable items per metric
     metrics: [ipd_mae, ild_mae, cer, sim]  # optional: check only these
 
 The allowed worsening of a metric is ``max(abs, rel * |baseline|)``. Tolerances are
@@ -35,6 +37,8 @@ from spatialeval.metrics.registry import METRICS
 
 #: Count fields a baseline may hold besides metrics; ``n_failed`` is gated (lower is better).
 COUNT_FIELDS = ("n_failed", "n_items")
+#: Tolerance key for the per-metric counts of items on which a metric could not be measured.
+UNMEASURABLE = "n_unmeasurable"
 #: Changes smaller than this fraction of the compared values are float rounding, not regressions.
 FLOAT_SLACK = 1e-9
 
@@ -115,8 +119,8 @@ class Tolerances:
 
 
 def _known_name(name: str, where: str) -> str:
-    if name not in METRICS and name not in COUNT_FIELDS[:1]:
-        known = ", ".join(list(METRICS) + ["n_failed"])
+    if name not in METRICS and name not in (COUNT_FIELDS[0], UNMEASURABLE):
+        known = ", ".join(list(METRICS) + ["n_failed", UNMEASURABLE])
         raise CheckInputError(f"{where}: unknown metric {name!r} (known: {known})")
     return name
 
@@ -472,6 +476,24 @@ def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
             if len(failed_items) > len(shown):
                 row.reason += f" (+{len(failed_items) - len(shown)} more)"
     rows.append(row)
+
+    # Items on which a metric could not be measured leave its mean, so more of them is a regression too
+    # (a model that outputs silence on its hardest items must not look better).
+    base_counts = baseline.get(UNMEASURABLE) if isinstance(baseline.get(UNMEASURABLE), Mapping) else None
+    cur_counts = results.get(UNMEASURABLE) if isinstance(results.get(UNMEASURABLE), Mapping) else {}
+    if base_counts is None and any(cur_counts.get(name) for name in names):
+        notes.append("the baseline gives no n_unmeasurable; unmeasurable items are compared with 0")
+    tolerance = tolerances.per_metric.get(UNMEASURABLE, Tolerance(abs=0.0))
+    reasons = results.get("unmeasurable_reasons") if isinstance(results.get("unmeasurable_reasons"), Mapping) else {}
+    for name in names:
+        base_count = _as_float((base_counts or {}).get(name)) or 0.0
+        cur_count = _as_float(cur_counts.get(name)) or 0.0
+        if base_count or cur_count:
+            row = _compare(f"{UNMEASURABLE}.{name}", f"unmeasurable {METRICS[name].label}", False, base_count,
+                           cur_count, tolerance, results)
+            if row.status == STATUS_REGRESSED and isinstance(reasons.get(name), Mapping):
+                row.reason += "; " + "; ".join(f"{why} (x{n})" for why, n in list(reasons[name].items())[:3])
+            rows.append(row)
 
     new = [name for name in METRICS if name not in baseline and not _is_missing(results.get(name))]
     if new and selected is None:

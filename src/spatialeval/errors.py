@@ -48,6 +48,10 @@ class UsageError(SpatialEvalError, ValueError):
     """Arguments, configuration or inputs that cannot be used as given (exit code 2)."""
 
 
+class TooShortError(ValueError):
+    """A valid clip too short for a metric's analysis window; pipelines count it as *unmeasurable*."""
+
+
 class StageUnavailable(RuntimeError):
     """A stage cannot run here (missing optional package or model); the message says why and how to fix it.
 

@@ -60,8 +60,44 @@ def resample_sinc(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET
     return out[..., :target].reshape(*shape[:-1], -1)
 
 
+def resample_sinc_chunks(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE,
+                         chunk_samples: int = 1 << 18, zero_crossings: int = 6, rolloff: float = 0.99):
+    """:func:`resample_sinc` of a (channels, time) tensor, yielded in consecutive chunks of about
+    ``chunk_samples`` output samples, so a long clip is resampled in bounded memory.
+
+    ``torch.cat(list(resample_sinc_chunks(x, a, b)), -1)`` equals ``resample_sinc(x, a, b)``:
+    each output block is the same dot product of the same kernel with the same input samples
+    (zero outside the clip), taken from a slice of the input instead of the whole.
+    """
+    if orig_rate == new_rate:
+        for start in range(0, waveform.shape[-1], chunk_samples):
+            yield waveform[..., start:start + chunk_samples]
+        return
+    divisor = math.gcd(int(orig_rate), int(new_rate))
+    orig, new = int(orig_rate) // divisor, int(new_rate) // divisor
+    kernel, half_width = _sinc_kernel(orig, new, zero_crossings, rolloff)
+    kernel = kernel.to(waveform.dtype)
+    length = waveform.shape[-1]
+    # A (channels, 1, time) view, never a copy of the whole signal (the input may be a transposed view).
+    flat = waveform.unsqueeze(-2) if waveform.ndim == 2 else waveform.reshape(-1, 1, length)
+    positions = length // orig + 1                      # conv outputs of the padded whole signal
+    target = math.ceil(new * length / orig)
+    step = max(1, chunk_samples // new)
+    for first in range(0, positions, step):
+        last = min(positions, first + step)
+        lo, hi = first * orig - half_width, (last - 1) * orig + kernel.shape[-1] - half_width
+        piece = flat[..., max(lo, 0):min(hi, length)]
+        piece = torch.nn.functional.pad(piece, (max(0, -lo), max(0, hi - length)))
+        out = torch.nn.functional.conv1d(piece, kernel, stride=orig).transpose(1, 2).reshape(flat.shape[0], -1)
+        keep = min(last * new, target) - first * new
+        if keep <= 0:
+            break
+        yield out[:, :keep].reshape(*waveform.shape[:-1], -1)
+
+
 def resample_polyphase(samples: np.ndarray, orig_rate: int, new_rate: int = TARGET_RATE) -> np.ndarray:
     """``scipy.signal.resample_poly`` along axis 0 (frames), float64 in and out."""
+    samples = np.asarray(samples, dtype=np.float64)
     if orig_rate == new_rate:
         return samples
     divisor = math.gcd(int(orig_rate), int(new_rate))

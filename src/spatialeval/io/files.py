@@ -70,32 +70,40 @@ def ensure_directory(path: str | os.PathLike, what: str = "output directory") ->
 
 
 class DirectoryLock:
-    """An exclusive advisory lock (``flock``) on ``DIR/.spatialeval.lock`` for the life of a run.
+    r"""An exclusive advisory lock (``flock``) on ``DIR/.spatialeval.lock`` for the life of a run.
 
     A second run on the same directory fails at once with :class:`OutputLockedError` naming the
-    process that holds it; the lock is released when the holder exits, however it exits.
+    process that holds it; the lock is released when the holder exits, however it exits. Within
+    one process the lock is re-entrant (a parallel run that locks its output folder may merge
+    into it).
 
-    Example:
-        >>> import tempfile
+    Example (a second process is refused while the first holds the lock):
+        >>> import subprocess, sys, tempfile
         >>> folder = tempfile.mkdtemp()
+        >>> probe = ("import sys; from spatialeval.io.files import DirectoryLock\n"
+        ...          "try: DirectoryLock(sys.argv[1]).acquire()\nexcept Exception as e: print(type(e).__name__)")
         >>> with DirectoryLock(folder):
-        ...     try:
-        ...         DirectoryLock(folder).acquire()
-        ...     except OutputLockedError as exc:
-        ...         print("locked")
-        locked
+        ...     print(subprocess.run([sys.executable, "-c", probe, folder], capture_output=True, text=True).stdout.strip())
+        OutputLockedError
     """
 
     NAME = ".spatialeval.lock"
+    _held: dict[str, int] = {}  # lock files this process holds → how many holders
 
     def __init__(self, directory: str | os.PathLike):
         self.path = Path(directory) / self.NAME
         self._fd: int | None = None
+        self._nested = False
 
     def acquire(self) -> "DirectoryLock":
         import fcntl
 
         ensure_directory(self.path.parent)
+        key = os.path.realpath(self.path)
+        if key in DirectoryLock._held:
+            DirectoryLock._held[key] += 1
+            self._nested = True
+            return self
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -107,10 +115,16 @@ class DirectoryLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
+        DirectoryLock._held[key] = 1
         return self
 
     def release(self) -> None:
-        if self._fd is not None:
+        key = os.path.realpath(self.path)
+        if self._nested:
+            DirectoryLock._held[key] -= 1
+            self._nested = False
+        elif self._fd is not None:
+            DirectoryLock._held.pop(key, None)
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
 

@@ -37,19 +37,17 @@ import math
 
 import numpy as np
 
+from spatialeval.errors import TooShortError
+from spatialeval.io.audio import as_time_channels
+
 METHODS = ("dio", "harvest")
+MIN_PERIODS = 3  # shortest clip, in periods of the F0 floor, on which voicing can be decided
 ALIGNMENTS = ("nearest", "dtw")
 
 
-def _mono(wave: np.ndarray) -> np.ndarray:
-    wave = np.asarray(wave, dtype=np.float64)
-    if wave.ndim == 2:
-        wave = wave.mean(axis=1)
-    if wave.ndim != 1:
-        raise ValueError(f"expected (samples,) or (samples, channels) audio, got shape {wave.shape}")
-    if wave.size == 0:
-        raise ValueError("cannot extract F0 from an empty signal")
-    return np.ascontiguousarray(wave)
+def _mono(wave) -> np.ndarray:
+    """(time,) or (time, channels) audio (numpy or torch) downmixed to mono (mean of channels)."""
+    return np.ascontiguousarray(as_time_channels(wave, "ffe").mean(axis=1))
 
 
 def f0_contour(wave: np.ndarray, sr: int, *, method: str = "dio", frame_period_ms: float = 10.0,
@@ -183,9 +181,11 @@ def ffe(gt_wave: np.ndarray, gen_wave: np.ndarray, sr: int, *, method: str = "di
         gen_sr: int | None = None) -> dict:
     """F0 frame error of ``gen_wave`` against ``gt_wave`` (see the module docstring).
 
-    Both may be (samples,) or (samples, channels) — channels are averaged — and the
-    estimate may have its own rate ``gen_sr`` (F0 frames are in milliseconds). Returns the
-    dict of :func:`f0_frame_error`.
+    Both may be (samples,) or (samples, channels), numpy or torch — channels are averaged; a
+    (channels, samples) array is refused — and the estimate may have its own rate ``gen_sr``
+    (F0 frames are in milliseconds). Returns the dict of :func:`f0_frame_error`. Raises
+    :class:`~spatialeval.errors.TooShortError` for a clip shorter than three periods of ``f0_floor``
+    (42 ms by default).
 
     Example:
         >>> sr = 16000
@@ -200,6 +200,11 @@ def ffe(gt_wave: np.ndarray, gen_wave: np.ndarray, sr: int, *, method: str = "di
     gen_sr = int(sr if gen_sr is None else gen_sr)
     settings = dict(method=method, frame_period_ms=frame_period_ms, f0_floor=f0_floor, f0_ceil=f0_ceil)
     gt_mono, gen_mono = _mono(gt_wave), _mono(gen_wave)
+    shortest = MIN_PERIODS / float(f0_floor)  # WORLD needs a few periods of the lowest F0 to decide voicing
+    for name, wave, rate in (("ground truth", gt_mono, sr), ("generated", gen_mono, gen_sr)):
+        if wave.size < shortest * rate:
+            raise TooShortError(f"the {name} clip is {1000 * wave.size / rate:.0f} ms long; F0 analysis needs at "
+                                f"least {1000 * shortest:.0f} ms ({MIN_PERIODS} periods of f0_floor {f0_floor:g} Hz)")
     f0_ref = f0_contour(gt_mono, sr, **settings)
     f0_gen = f0_contour(gen_mono, gen_sr, **settings)
     if alignment == "nearest":

@@ -25,30 +25,38 @@ import math
 import numpy as np
 import torch
 
-from spatialeval.features.interaural import interaural_spectra, mel_projected_cues
-from spatialeval.features.resample import TARGET_RATE, resample_sinc
+from spatialeval.features.interaural import spectra_cues, stft_blocks, streamed_mel_cues
+from spatialeval.features.resample import TARGET_RATE, resample_sinc_chunks
+from spatialeval.io.audio import as_time_channels
 from spatialeval.features.threads import single_threaded
 
 PROTOCOLS = ("isdrama", "strict")
+BLOCK_FRAMES = 2048  # STFT frames analysed at once (20 s at 32 kHz, hop 320): bounds memory for long clips
 
 
-def _as_channels_first(samples: np.ndarray | torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Accept (time, 2) like soundfile or (2, time) like torch; return (2, time)."""
-    tensor = torch.as_tensor(np.asarray(samples)).to(dtype)
-    if tensor.ndim != 2 or 2 not in tensor.shape:
-        raise ValueError(f"expected a 2-channel array, got shape {tuple(tensor.shape)}")
-    return tensor if tensor.shape[0] == 2 and tensor.shape[1] != 2 else tensor.T.contiguous()
+def _as_channels_first(samples, dtype: torch.dtype, what: str = "ipd_ild_mae") -> torch.Tensor:
+    """A (time, 2) binaural array or tensor (the public layout) as a (2, time) tensor for the STFT."""
+    numpy_dtype = np.float32 if dtype == torch.float32 else np.float64
+    # A transposed view: the streaming resampler copies only one block at a time.
+    return torch.from_numpy(as_time_channels(samples, what, channels=2, dtype=numpy_dtype)).T
 
 
-def isdrama_features(samples, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+def _resampled_chunks(samples, sample_rate: int, dtype: torch.dtype, what: str):
+    """A (time, 2) clip as (2, n) chunks of its 32-kHz resampling (see ``resample_sinc_chunks``)."""
+    wave = _as_channels_first(samples, dtype, what)
+    return resample_sinc_chunks(wave, int(sample_rate), TARGET_RATE, chunk_samples=BLOCK_FRAMES * 320)
+
+
+def isdrama_features(samples, sample_rate: int, block_frames: int = BLOCK_FRAMES) -> tuple[np.ndarray, np.ndarray]:
     """ISDrama's mel-projected (IPD, ILD) features, each float32 (T, 128), at 32 kHz.
 
-    Computed on one thread so the values do not depend on the core count (see
-    :mod:`spatialeval.features.threads`).
+    Streamed in blocks of ``block_frames`` STFT frames (memory does not grow with the clip beyond
+    its (T, 128) results) and computed on one thread, so the values depend neither on the
+    blocking nor on the core count (see :mod:`spatialeval.features.threads`).
     """
     with single_threaded():
-        wave = resample_sinc(_as_channels_first(samples, torch.float32), int(sample_rate), TARGET_RATE)
-        return mel_projected_cues(wave)
+        return streamed_mel_cues(_resampled_chunks(samples, sample_rate, torch.float32, "isdrama_features"),
+                                 block_frames=block_frames)
 
 
 def mae_over_time(gt: np.ndarray, infer: np.ndarray) -> float:
@@ -74,11 +82,11 @@ def isdrama_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | No
 
 
 def strict_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | None = None,
-                       floor_db: float = 60.0) -> dict[str, float]:
+                       floor_db: float = 60.0, block_frames: int = BLOCK_FRAMES) -> dict[str, float]:
     """Wrapped, energy-masked IPD MAE (radians) and ILD MAE (dB) over common frames.
 
     A bin counts when the ground truth's louder ear is within ``floor_db`` of the
-    clip's loudest bin. When the ground truth is digital silence no bin counts: both are
+    clip's loudest bin. Both clips are streamed in blocks of ``block_frames`` STFT frames. When the ground truth is digital silence no bin counts: both are
     NaN and ``"unmeasurable"`` gives the reason.
 
     Example (a 0.5 ms interaural delay changed to 0.25 ms):
@@ -92,25 +100,39 @@ def strict_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | Non
         (True, True)
     """
     with single_threaded():  # thread-count-independent results (see spatialeval.features.threads)
-        gt_wave = resample_sinc(_as_channels_first(gt, torch.float64), int(sample_rate), TARGET_RATE)
-        inf_wave = resample_sinc(_as_channels_first(infer, torch.float64), int(infer_sample_rate or sample_rate),
-                                 TARGET_RATE)
-        gt_cues, inf_cues = interaural_spectra(gt_wave), interaural_spectra(inf_wave)
-    frames = min(gt_cues.frames, inf_cues.frames)
-    power = gt_cues.power[:frames]
-    peak = float(power.max())
-    if peak <= 0.0:
-        reason = "the ground truth is digital silence: no time-frequency bin carries interaural cues"
-        return {"ipd_mae": math.nan, "ild_mae": math.nan, "unmeasurable": {"ipd_mae": reason, "ild_mae": reason}}
-    mask = power >= peak * 10.0 ** (-floor_db / 10.0)
-    ipd_error = torch.angle(torch.polar(torch.ones_like(power), gt_cues.ipd[:frames] - inf_cues.ipd[:frames])).abs()
-    ild_error = (gt_cues.ild[:frames] - inf_cues.ild[:frames]).abs()
-    return {"ipd_mae": float(ipd_error[mask].mean()), "ild_mae": float(ild_error[mask].mean())}
+        def spectra(clip, rate):  # the clip's STFT, streamed block by block
+            chunks = _resampled_chunks(clip, rate, torch.float64, "strict_ipd_ild_mae")
+            return stft_blocks(chunks, block_frames=block_frames)
+
+        # Pass 1: the ground truth's loudest bin sets the energy floor.
+        peak = max(float(spectra_cues(block).power.max()) for block in spectra(gt, sample_rate))
+        if peak <= 0.0:
+            reason = "the ground truth is digital silence: no time-frequency bin carries interaural cues"
+            return {"ipd_mae": math.nan, "ild_mae": math.nan, "unmeasurable": {"ipd_mae": reason, "ild_mae": reason}}
+        floor = peak * 10.0 ** (-floor_db / 10.0)
+        # Pass 2: both clips frame by frame over their common frames. Per-frame sums, added with
+        # math.fsum at the end, make the result independent of the blocking.
+        ipd_sums, ild_sums, counts = [], [], []
+        for gt_block, inf_block in zip(spectra(gt, sample_rate), spectra(infer, infer_sample_rate or sample_rate)):
+            frames = min(gt_block.shape[1], inf_block.shape[1])
+            gt_cues, inf_cues = spectra_cues(gt_block[:, :frames]), spectra_cues(inf_block[:, :frames])
+            mask = gt_cues.power >= floor
+            ipd_error = torch.angle(torch.polar(torch.ones_like(gt_cues.ipd), gt_cues.ipd - inf_cues.ipd)).abs()
+            ild_error = (gt_cues.ild - inf_cues.ild).abs()
+            ipd_sums.append(torch.where(mask, ipd_error, 0.0).sum(dim=1))
+            ild_sums.append(torch.where(mask, ild_error, 0.0).sum(dim=1))
+            counts.append(mask.sum(dim=1))
+    count = int(torch.cat(counts).sum())
+    return {"ipd_mae": math.fsum(torch.cat(ipd_sums).tolist()) / count,
+            "ild_mae": math.fsum(torch.cat(ild_sums).tolist()) / count}
 
 
 def ipd_ild_mae(gt, infer, sample_rate: int, protocol: str = "isdrama", infer_sample_rate: int | None = None,
                 **options) -> dict[str, float]:
-    """IPD and ILD MAE under ``protocol`` (``isdrama`` or ``strict``); arrays are (time, 2) or (2, time).
+    """IPD and ILD MAE under ``protocol`` (``isdrama`` or ``strict``) of two binaural clips shaped (time, 2).
+
+    ``gt`` and ``infer`` are numpy arrays or torch tensors, column 0 the left ear. A (2, time)
+    array is refused with a message (see :func:`spatialeval.io.audio.as_time_channels`).
 
     Example:
         >>> import numpy as np

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from spatialeval.features.resample import downmix_resample  # noqa: F401  (re-exported for notebook use)
+from spatialeval.io.audio import as_time_channels
 from spatialeval.metrics.cosine import cosine
 
 
@@ -33,7 +34,10 @@ def speaker_similarity(embedding_gen: np.ndarray, embedding_ref: np.ndarray) -> 
 
 
 def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int | None = None, encoder=None) -> float:
-    """Speaker similarity of two clips (arrays (time,) or (time, channels)): cosine of resemblyzer embeddings.
+    """Speaker similarity of two clips (numpy or torch, shaped (time,) or (time, channels)): cosine of resemblyzer embeddings.
+
+    A (channels, time) array is refused with a message (see :func:`spatialeval.io.audio.as_time_channels`);
+    a clip without speech raises :class:`spatialeval.models.speaker.NoSpeech`.
 
     Both clips are downmixed (mean of channels) and resampled to the encoder's rate. Pass a
     loaded ``encoder`` (:func:`spatialeval.models.speaker.load_speaker_encoder`) to reuse it across calls.
@@ -50,7 +54,7 @@ def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int 
 
         encoder = _default_encoder(ResemblyzerEncoder)
     rate = encoder.sample_rate
-    embeddings = [encoder.embed(downmix_resample(np.asarray(audio, dtype=np.float64).reshape(len(audio), -1), sr, rate))
+    embeddings = [encoder.embed(downmix_resample(as_time_channels(audio, "sim"), sr, rate))
                   for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))]
     return speaker_similarity(*embeddings)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import pickle
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -62,11 +64,26 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         with torch.serialization.safe_globals([argparse.Namespace]):
             payload = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for corrupt or unsafe files
-        raise CheckpointError(f"{path}: cannot load as a weights-only torch checkpoint ({exc})") from exc
+        text = str(exc)
+        if isinstance(exc, pickle.UnpicklingError) and re.search(r"GLOBAL [\w.]+", text):
+            # torch's own message advises weights_only=False, i.e. running the file's code: never repeat that.
+            raise CheckpointError(f"{path}: refused: the checkpoint holds pickled objects other than tensors "
+                                  f"({_unsafe_global(exc)}); spatialeval never executes code from a checkpoint") from None
+        first = re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0] if text.strip() else type(exc).__name__
+        if "weights_only" in first:  # torch's advice to unpickle arbitrary code: not ours to give
+            first = "not a torch weights file"
+        raise CheckpointError(f"{path}: cannot read it as a torch checkpoint (truncated, damaged or another "
+                              f"kind of file: {first[:120]})") from None
     state = payload.get("model", payload) if isinstance(payload, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: no state dict of tensors found (expected {{'model': state_dict, ...}})")
     return state
+
+
+def _unsafe_global(exc: Exception) -> str:
+    """The global torch refused to unpickle, named from its message (or a generic phrase)."""
+    found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+    return f"it asks for {found.group(1)}" if found else "objects that are not tensors"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class BATConfig:
 @dataclass
 class InterauralConfig:
     floor_db: float = 60.0  # strict protocol: bins within this many dB of the gt's peak count
+    block_frames: int = 2048  # STFT frames analysed at once: bounds memory on long clips (no effect on values)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from spatialeval.io.files import DirectoryLock, ensure_directory
 from spatialeval.pipeline.config import config_from_dict
 from spatialeval.pipeline.evaluate import StageStatus, run_identity, summarize
 from spatialeval.pipeline.results import read_rows, write_outputs
@@ -14,6 +15,11 @@ def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
     """Merge ``items.jsonl`` of several shard runs (same settings) into ``out_dir``; returns the summary."""
     if not shard_dirs:
         raise ValueError("merge needs at least one shard directory")
+    with DirectoryLock(ensure_directory(out_dir)):
+        return _merge_locked(shard_dirs, out_dir)
+
+
+def _merge_locked(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
     summaries = []
     for directory in shard_dirs:
         path = Path(directory) / "summary.json"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from spatialeval.errors import TooShortError
 from spatialeval.metrics.ffe import ALIGNMENTS, METHODS, ffe
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage, StageUnavailable
 
@@ -61,6 +62,8 @@ class FFEStage(Stage):
         try:
             result = ffe(gt, gen, F0_RATE, method=s.method, frame_period_ms=s.frame_period_ms, f0_floor=s.f0_floor,
                          f0_ceil=s.f0_ceil, alignment=s.alignment, threshold=s.threshold)
+        except TooShortError as exc:  # valid audio, too short for F0 analysis: counted, not failed
+            return {**{name: math.nan for name in self.fields}, "unmeasurable": {name: str(exc) for name in self.fields}}
         except Exception as exc:
             raise RuntimeError(f"{item.infer.path} vs {item.gt.path}: F0 frame error failed: {exc}") from exc
         return {

@@ -10,6 +10,7 @@ from spatialeval.pipeline.stages.base import LoadedPair, Stage
 class InterauralStage(Stage):
     name = "interaural"
     fields = metric_fields("interaural")
+    speed_settings = ("block_frames",)
 
     def describe(self):
         if self.config.protocol == "isdrama":
@@ -25,7 +26,7 @@ class InterauralStage(Stage):
         cached = self.cache.get("interaural", key if clip.sha256 else None, required=("ipd", "ild"))
         if cached is not None:
             return cached["ipd"], cached["ild"]
-        ipd, ild = isdrama_features(clip.samples, clip.sample_rate)
+        ipd, ild = isdrama_features(clip.samples, clip.sample_rate, self.config.interaural.block_frames)
         if clip.sha256:
             self.cache.put("interaural", key, {"ipd": ipd, "ild": ild})
         return ipd, ild
@@ -35,7 +36,8 @@ class InterauralStage(Stage):
         item.infer.require_channels(2)
         if self.config.protocol == "strict":
             return strict_ipd_ild_mae(item.gt.samples, item.infer.samples, item.gt.sample_rate, item.infer.sample_rate,
-                                      floor_db=self.config.interaural.floor_db)
+                                      floor_db=self.config.interaural.floor_db,
+                                      block_frames=self.config.interaural.block_frames)
         gt_ipd, gt_ild = self._isdrama_features(item.gt)
         inf_ipd, inf_ild = self._isdrama_features(item.infer)
         return {"ipd_mae": mae_over_time(gt_ipd, inf_ipd), "ild_mae": mae_over_time(gt_ild, inf_ild)}
