@@ -107,7 +107,8 @@ def load_bat(path: str | os.PathLike, device: str | torch.device = "cpu") -> Loa
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: tensor shapes do not match BAT Spatial-AST ({exc})") from exc
+        detail = " ".join(str(exc).split())  # torch's message spans lines; the CLI prints one
+        raise CheckpointError(f"{path}: tensor shapes do not match BAT Spatial-AST ({detail})") from None
     deviation = model.spectrogram_extractor.max_deviation_from_dft()
     if deviation > 1e-5:
         raise CheckpointError(f"{path}: its STFT kernels differ from a Hann-windowed DFT by {deviation:.2e}; "

@@ -213,7 +213,9 @@ def run_identity(config: dict[str, Any], stages: dict[str, dict[str, Any]]) -> d
     for key, value in config.items():
         if key in SPEED_SETTINGS:
             continue
-        if isinstance(value, dict) and key in stages:
+        if isinstance(value, dict):
+            if key not in stages:
+                continue  # settings of a stage that was not asked for cannot change any number
             speed = _stage_speed_settings(key)
             value = {k: v for k, v in value.items() if k not in speed}
         settings[key] = value
