@@ -7,9 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from spatialeval.metrics.bat_heads import (bat_to_spatialeval_azimuth, circular_mean_deg, decode_heads,
-                                           great_circle_deg, head_errors, mean_direction_deg,
-                                           spatialeval_to_bat_azimuth, summarize_predictions, wrap180)
+from spatialeval.metrics.bat_heads import (
+    bat_to_spatialeval_azimuth,
+    circular_mean_deg,
+    decode_heads,
+    great_circle_deg,
+    head_errors,
+    mean_direction_deg,
+    spatialeval_to_bat_azimuth,
+    summarize_predictions,
+    wrap180,
+)
 from spatialeval.synth import angular_distance_deg
 
 

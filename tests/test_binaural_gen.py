@@ -3,14 +3,21 @@ from __future__ import annotations
 
 import math
 
+import librosa
 import numpy as np
 import pytest
-import librosa
 from scipy.signal import get_window
 
-from spatialeval.metrics.binaural_gen import (binaural_generation_metrics, difference_magnitude_distance_db,
-                                              difference_phase_distance, envelope_distance, magnitude_distance,
-                                              peak_normalize, stft_distance, waveform_snr_db)
+from spatialeval.metrics.binaural_gen import (
+    binaural_generation_metrics,
+    difference_magnitude_distance_db,
+    difference_phase_distance,
+    envelope_distance,
+    magnitude_distance,
+    peak_normalize,
+    stft_distance,
+    waveform_snr_db,
+)
 
 SR = 16000
 

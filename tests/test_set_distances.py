@@ -7,11 +7,20 @@ import numpy as np
 import pytest
 from scipy.stats import ortho_group, wasserstein_distance
 
-from spatialeval.metrics.set_distances import (bootstrap_ci, compare_embedding_sets, compare_itd_sets,
-                                               embedding_statistics, frechet_distance,
-                                               frechet_distance_from_statistics, histogram_wasserstein,
-                                               itd_histogram, itd_kl_divergence, itd_wasserstein_us, kl_divergence,
-                                               sample_size_note)
+from spatialeval.metrics.set_distances import (
+    bootstrap_ci,
+    compare_embedding_sets,
+    compare_itd_sets,
+    embedding_statistics,
+    frechet_distance,
+    frechet_distance_from_statistics,
+    histogram_wasserstein,
+    itd_histogram,
+    itd_kl_divergence,
+    itd_wasserstein_us,
+    kl_divergence,
+    sample_size_note,
+)
 
 
 def exact_moment_sample(n, mean, cov, seed):

@@ -8,10 +8,20 @@ import pytest
 
 from spatialeval.metrics.bat_heads import decode_heads
 from spatialeval.metrics.cues import CueError, estimate_direction
-from spatialeval.metrics.trajectory import (reference_track, segment_bounds, segment_errors_deg, track_from_bat,
-                                            track_from_estimator, trajectory_error)
+from spatialeval.metrics.trajectory import (
+    reference_track,
+    segment_bounds,
+    segment_errors_deg,
+    track_from_bat,
+    track_from_estimator,
+    trajectory_error,
+)
 from spatialeval.synth import spatialize, speech_like
-from spatialeval.synth_moving import linear_sweep, render_moving_source, segment_mean_azimuths
+from spatialeval.synth_moving import (
+    linear_sweep,
+    render_moving_source,
+    segment_mean_azimuths,
+)
 
 # ------------------------------------------------------------------ renderer
 

@@ -21,7 +21,7 @@ There is no propagation delay, Doppler shift or distance change: only the direct
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import signal
@@ -111,7 +111,7 @@ def render_moving_source(mono: np.ndarray, sr: int, azimuth_deg: Trajectory | fl
     low, high = KEMAR_ELEVATION_RANGE
     if not low <= float(elevation_deg) <= high:
         raise ValueError(f"elevation {elevation_deg}° is outside the KEMAR set's {low:.0f}…{high:.0f}°")
-    hop = max(1, int(round(frame_s * sr)))
+    hop = max(1, round(frame_s * sr))
     n = mono.size
     centres = np.arange(0, n + hop, hop)  # frame f is centred on sample f·hop and spans ±hop
     times = centres / sr

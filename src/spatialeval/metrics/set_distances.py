@@ -19,8 +19,8 @@ per-clip ITDs; the sets may differ in size.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy import linalg

@@ -16,8 +16,9 @@ the error and counted, never scored as a confident wrong direction.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tupl
     """
     if sr <= 0 or segment_s <= 0:
         raise ValueError(f"sample rate and segment length must be positive, got {sr} and {segment_s}")
-    step = max(1, int(round(segment_s * sr)))
+    step = max(1, round(segment_s * sr))
     return [(start, min(start + step, n_samples)) for start in range(0, max(n_samples, 0), step)]
 
 
@@ -94,7 +95,7 @@ def _as_binaural(binaural: np.ndarray) -> np.ndarray:
 def _parse_estimate(result: Any) -> tuple[float | None, float | None, float | None]:
     """(azimuth, elevation, reliability) from a tuple of 2–3 values or an object with those attributes."""
     if hasattr(result, "azimuth_deg"):
-        return (getattr(result, "azimuth_deg"), getattr(result, "elevation_deg", None),
+        return (result.azimuth_deg, getattr(result, "elevation_deg", None),
                 getattr(result, "reliability", None))
     values = tuple(result)
     if len(values) not in (2, 3):
