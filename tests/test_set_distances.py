@@ -19,6 +19,7 @@ from spatialeval.metrics.set_distances import (
     itd_kl_divergence,
     itd_wasserstein_us,
     kl_divergence,
+    permutation_p_value,
     sample_size_note,
 )
 
@@ -191,5 +192,35 @@ def test_compare_itd_sets_reports_values_intervals_and_dropped_clips():
     assert result["itd_n_reference"] == 120 and result["itd_n_generated"] == 90 and result["itd_n_unmeasurable"] == 5
     assert result["itd_kl_ci_low"] <= result["itd_kl"] <= result["itd_kl_ci_high"]
     assert 250 < result["itd_wasserstein_us"] < 350     # every ITD moves ≈300 µs
+    assert result["itd_kl_p_value"] < 0.01 and result["itd_wasserstein_p_value"] < 0.01
     same = compare_itd_sets(reference, reference, n_resamples=0)
-    assert same["itd_kl"] == 0.0 and same["itd_wasserstein_us"] == 0.0
+    assert same["itd_kl"] == 0.0 and same["itd_wasserstein_us"] == 0.0 and math.isnan(same["itd_kl_p_value"])
+
+
+def test_sets_from_one_distribution_are_not_called_different():
+    rng = np.random.default_rng(11)
+    reference, generated = rng.normal(0, 300, 40), rng.normal(0, 300, 20)
+    result = compare_itd_sets(reference, generated, n_resamples=500, seed=2)
+    assert result["itd_wasserstein_p_value"] > 0.05 and result["itd_kl_p_value"] > 0.05
+    # the percentile interval of a distance lies above 0 although the true distance is 0 (see bootstrap_ci);
+    # the basic interval, 2θ̂ − [q_hi, q_lo], reaches down to it
+    def w1(a, b):
+        return itd_wasserstein_us(a, b)
+
+    percentile = bootstrap_ci(w1, reference, generated, n_resamples=500, seed=2)
+    basic = bootstrap_ci(w1, reference, generated, n_resamples=500, seed=2, method="basic")
+    assert percentile.low > 0.0 and basic.low <= 0.0 < basic.high
+    assert basic.low == pytest.approx(2 * basic.value - percentile.high)
+
+
+def test_permutation_p_values_are_roughly_uniform_under_the_null():
+    rng = np.random.default_rng(12)
+
+    def gap(a, b):
+        return abs(float(a.mean() - b.mean()))
+
+    p_values = [permutation_p_value(gap, rng.normal(size=30), rng.normal(size=40), n_permutations=99, seed=k)
+                for k in range(40)]
+    assert 0.3 < np.mean(p_values) < 0.7 and np.mean(np.array(p_values) < 0.05) <= 0.15
+    with pytest.raises(ValueError):
+        permutation_p_value(gap, [], [1.0])

@@ -284,21 +284,29 @@ class BootstrapCI:
 
 
 def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_resamples: int = 1000,
-                 confidence: float = 0.95, seed: int = 0) -> BootstrapCI:
-    """Percentile bootstrap confidence interval of a two-set statistic.
+                 confidence: float = 0.95, seed: int = 0, method: str = "percentile") -> BootstrapCI:
+    """Bootstrap confidence interval of a two-set statistic (percentile by default).
 
     Each resample draws ``len(x)`` rows of ``x`` and ``len(y)`` rows of ``y`` with
     replacement, independently (the sets are unpaired), and evaluates
-    ``statistic(x_b, y_b)``; the interval is the (α/2, 1 − α/2) percentiles of those values,
-    α = 1 − ``confidence``. ``seed`` makes it reproducible. Resamples on which the statistic
-    raises ``ValueError`` are skipped and counted.
+    ``statistic(x_b, y_b)``. With q_lo, q_hi the (α/2, 1 − α/2) percentiles of those values
+    (α = 1 − ``confidence``), ``method="percentile"`` gives [q_lo, q_hi] and
+    ``method="basic"`` gives [2θ̂ − q_hi, 2θ̂ − q_lo] (θ̂ = the statistic on the full sets),
+    which undoes a shift of the bootstrap distribution. ``seed`` makes it reproducible.
+    Resamples on which the statistic raises ``ValueError`` are skipped and counted.
 
-    Caveat: the percentile interval is centred on the bootstrap distribution, which inherits
-    the statistic's small-sample bias (for a Fréchet distance, resampling duplicates rows and
-    adds more upward bias), so it describes sampling variability, not bias.
+    Caveat for distances: resampling adds spread, and a distance grows with spread, so the
+    bootstrap distribution of a distance sits *above* its estimate. When the true distance
+    is large compared with that effect (e.g. a Fréchet distance of 4 between 2-d sets of
+    300–400) the percentile interval covers it at about the nominal rate; when the sets come
+    from the same distribution the percentile interval can exclude both the estimate and 0
+    (measured: ITD Wasserstein 55 µs, interval [60, 313] µs for 40 vs. 20 clips of one
+    distribution). Use ``method="basic"`` or :func:`permutation_p_value` to ask whether two
+    sets differ at all.
 
     Raises:
-        ValueError: empty sets, confidence outside (0, 1), or when more than half the resamples fail.
+        ValueError: empty sets, confidence outside (0, 1), an unknown method, or when more
+            than half the resamples fail.
 
     >>> rng = np.random.default_rng(0)
     >>> x, y = rng.normal(0, 1, 200), rng.normal(1, 1, 300)
@@ -313,6 +321,8 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, 
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be positive, got {n_resamples}")
+    if method not in ("percentile", "basic"):
+        raise ValueError(f"method must be 'percentile' or 'basic', got {method!r}")
     value = float(statistic(x, y))
     rng = np.random.default_rng(seed)
     values, failed = [], 0
@@ -327,7 +337,37 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, 
         raise ValueError(f"the statistic failed on {failed} of {n_resamples} bootstrap resamples")
     alpha = 1.0 - confidence
     low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    if method == "basic":
+        low, high = 2 * value - high, 2 * value - low
     return BootstrapCI(value, float(low), float(high), confidence, n_resamples, failed)
+
+
+def permutation_p_value(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000,
+                        seed: int = 0) -> float:
+    """One-sided permutation p-value that two sets come from the same distribution, for a distance ``statistic``.
+
+    The sets are pooled and randomly re-split into sizes ``len(x)`` and ``len(y)``
+    ``n_permutations`` times; p = (1 + #{statistic(split) ≥ statistic(x, y)}) / (1 + n_permutations).
+    A small p says the distance is larger than re-labelling alone produces. Seeded.
+
+    >>> rng = np.random.default_rng(0)
+    >>> gap = lambda a, b: abs(float(a.mean() - b.mean()))
+    >>> permutation_p_value(gap, rng.normal(0, 1, 50), rng.normal(1, 1, 50), n_permutations=200) < 0.01
+    True
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("a permutation test needs two non-empty sets")
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be positive, got {n_permutations}")
+    observed = float(statistic(x, y))
+    pooled = np.concatenate([x, y], axis=0)
+    rng = np.random.default_rng(seed)
+    at_least = 0
+    for _ in range(n_permutations):
+        order = rng.permutation(len(pooled))
+        at_least += float(statistic(pooled[order[:len(x)]], pooled[order[len(x):]])) >= observed
+    return (1 + at_least) / (1 + n_permutations)
 
 
 # --------------------------------------------------------------------------- reports for compare-sets
@@ -368,8 +408,11 @@ def compare_itd_sets(reference_itds_us, generated_itds_us, *, n_resamples: int =
     """KL divergence and Wasserstein-1 distance of two sets of per-clip ITDs (µs), each with a bootstrap interval.
 
     Returns ``itd_kl``, ``itd_kl_ci_low``, ``itd_kl_ci_high`` (nats), ``itd_wasserstein_us``
-    and its ``_ci_low``/``_ci_high`` (µs), ``itd_n_reference``/``itd_n_generated`` (finite
-    values used) and ``itd_n_unmeasurable`` (NaN values dropped, both sets).
+    and its ``_ci_low``/``_ci_high`` (µs), both percentile intervals from ``n_resamples``
+    resamples; ``itd_kl_p_value`` and ``itd_wasserstein_p_value`` (:func:`permutation_p_value`
+    with ``n_resamples`` permutations: is the difference beyond sampling?);
+    ``itd_n_reference``/``itd_n_generated`` (finite values used) and ``itd_n_unmeasurable``
+    (NaN values dropped, both sets). ``n_resamples=0`` skips intervals and p-values (NaN).
 
     >>> r = compare_itd_sets([0.0] * 30 + [300.0] * 10, [0.0] * 20 + [300.0] * 20, n_resamples=100)
     >>> r["itd_wasserstein_us"], r["itd_n_generated"]
@@ -384,11 +427,14 @@ def compare_itd_sets(reference_itds_us, generated_itds_us, *, n_resamples: int =
         "itd_wasserstein_us": lambda a, b: itd_wasserstein_us(a, b, edges_us),
     }
     for name, statistic in statistics.items():
+        p_name = name.removesuffix("_us") + "_p_value"
         if n_resamples > 0:
             result.update(bootstrap_ci(statistic, x, y, n_resamples=n_resamples, confidence=confidence,
                                        seed=seed).as_dict(name))
+            result[p_name] = permutation_p_value(statistic, x, y, n_permutations=n_resamples, seed=seed)
         else:
-            result.update({name: statistic(x, y), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan})
+            result.update({name: statistic(x, y), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan,
+                           p_name: math.nan})
     result.update({"itd_n_reference": int(x.size), "itd_n_generated": int(y.size),
                    "itd_n_unmeasurable": int(raw_x.size - x.size + raw_y.size - y.size)})
     return result
