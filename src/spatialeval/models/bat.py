@@ -15,6 +15,12 @@ Forward pass for a batch of (2, 320000) waveforms at 32 kHz:
    + positional embedding → three learned class tokens prepended → 12 ViT blocks;
 5. token 0 → ``dis_norm`` (distance embedding), token 1 → ``doa_norm``
    (direction embedding), token 2 → ``fc_norm`` (sound-event embedding).
+
+The trained heads sit on those normalised tokens exactly as in Spatial-AST's
+``SpatialAST.forward`` (zszheng147/Spatial-AST ``spatial_ast.py``): ``distance_head``
+on the distance token, ``azimuth_head`` and ``elevation_head`` both on the direction
+token. Being linear, they can be applied to saved embeddings after the fact
+(:meth:`SpatialAST.head_logits`); :mod:`spatialeval.metrics.bat_heads` decodes them.
 """
 from __future__ import annotations
 
@@ -115,9 +121,19 @@ class MelProjection(nn.Module):
 
 
 @dataclass(frozen=True)
+class BATHeadLogits:
+    """Raw outputs of the trained heads (decode with :func:`spatialeval.metrics.bat_heads.decode_heads`)."""
+
+    azimuth: torch.Tensor    # (B, 360): azimuth_head(direction embedding), class k = k degrees (BAT convention)
+    elevation: torch.Tensor  # (B, 180): elevation_head(direction embedding), class k = (k - 90) degrees
+    distance: torch.Tensor   # (B, 21): distance_head(distance embedding), class k = 0.5·k metres
+
+
+@dataclass(frozen=True)
 class BATEmbeddings:
     distance: torch.Tensor   # (B, 768): token 0 after dis_norm
     direction: torch.Tensor  # (B, 768): token 1 after doa_norm
+    heads: BATHeadLogits | None = None  # filled only by forward(..., with_heads=True)
 
 
 class SpatialAST(nn.Module):
@@ -157,7 +173,16 @@ class SpatialAST(nn.Module):
         ipd_maps = torch.stack([torch.cos(ipd), torch.sin(ipd)], dim=1) @ mel
         return torch.cat([log_mel, ipd_maps], dim=1)
 
-    def forward(self, waveforms: torch.Tensor) -> BATEmbeddings:
+    def head_logits(self, direction: torch.Tensor, distance: torch.Tensor) -> BATHeadLogits:
+        """The azimuth/elevation heads on direction embeddings and the distance head on distance embeddings.
+
+        Accepts the embeddings :meth:`forward` returns (or saved ones, as tensors), shape (B, 768).
+        """
+        return BATHeadLogits(azimuth=self.azimuth_head(direction), elevation=self.elevation_head(direction),
+                             distance=self.distance_head(distance))
+
+    def forward(self, waveforms: torch.Tensor, with_heads: bool = False) -> BATEmbeddings:
+        """(B, 2, 320000) 32-kHz waveforms → embeddings (and the heads' logits when ``with_heads``)."""
         x = self.spatial_features(waveforms)
         if x.shape[2] < TARGET_FRAMES:
             x = F.interpolate(x, (TARGET_FRAMES, x.shape[3]), mode="bicubic", align_corners=True)
@@ -165,4 +190,6 @@ class SpatialAST(nn.Module):
         x = torch.cat([self.cls_tokens.expand(x.shape[0], -1, -1), x], dim=1)
         for block in self.blocks:
             x = block(x)
-        return BATEmbeddings(distance=self.dis_norm(x[:, 0]), direction=self.doa_norm(x[:, 1]))
+        distance, direction = self.dis_norm(x[:, 0]), self.doa_norm(x[:, 1])
+        heads = self.head_logits(direction, distance) if with_heads else None
+        return BATEmbeddings(distance=distance, direction=direction, heads=heads)

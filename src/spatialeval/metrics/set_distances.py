@@ -1,0 +1,440 @@
+"""Set-level (unpaired) spatial distances: Fréchet distance of embedding sets, KL / Wasserstein of ITD histograms,
+and bootstrap confidence intervals.
+
+Text-to-spatial-audio work compares *distributions* of generated and reference audio
+rather than pairs. Both-Ears-Wide-Open (PeiwenSun2000/Both-Ears-Wide-Open ``evaluations/``)
+reports a Fréchet distance of spatial (StereoCRW ITD-feature) embeddings, computed with
+audioldm_eval's ``FrechetAudioDistance`` (``cal_avg_idt_fad.py``: mean, ``np.cov`` and the
+usual FID formula, printed ×1000), and a "KL-divergence" of per-clip mean ITDs
+(``cal_avg_mean_itd.py``). Note on that KL as released: it divides the vector of per-clip
+mean ITDs (signed, in ms) by its sum as if it were a probability vector, clips it to
+[1e-10, 1], and — because the list for the second folder is overwritten with the first
+folder's mean before the call — compares the reference folder with a constant vector, so
+its value does not depend on the generated audio. Here the ITD comparison is a proper
+distance between ITD **histograms** (:func:`itd_kl_divergence`, :func:`itd_wasserstein_us`).
+
+Everything here takes plain arrays: embedding sets of shape (n, dim) and 1-D arrays of
+per-clip ITDs; the sets may differ in size.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+COVARIANCE_ESTIMATORS = ("sample", "shrinkage", "diagonal")
+# 21 bins of 100 µs centred on 0 µs covering ±1.05 ms (the largest ITD of a human head is ≈ ±0.7–0.8 ms).
+DEFAULT_ITD_EDGES_US = np.linspace(-1050.0, 1050.0, 22)
+DEFAULT_PSEUDO_COUNT = 0.5  # added to every bin before normalising (Jeffreys / Krichevsky–Trofimov smoothing)
+
+
+# --------------------------------------------------------------------------- Fréchet distance
+
+
+def _embedding_set(name: str, x) -> np.ndarray:
+    array = np.asarray(x, dtype=np.float64)
+    if array.ndim != 2:
+        raise ValueError(f"{name}: expected an embedding set of shape (n, dim), got {array.shape}")
+    if array.shape[0] < 2:
+        raise ValueError(f"{name}: a covariance needs at least 2 embeddings, got {array.shape[0]}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name}: embeddings contain NaN or infinite values")
+    return array
+
+
+def embedding_statistics(x, covariance: str = "sample") -> tuple[np.ndarray, np.ndarray]:
+    """Mean (dim,) and covariance (dim, dim) of an embedding set (n, dim).
+
+    ``covariance``:
+
+    * ``"sample"`` — the unbiased sample covariance ``np.cov(x, rowvar=False)`` (divides by
+      n − 1), as FID/FAD implementations (pytorch-fid, audioldm_eval, fadtk) use. Its rank is
+      at most n − 1, so with n ≤ dim it is singular;
+    * ``"shrinkage"`` — Ledoit–Wolf shrinkage towards a scaled identity
+      (``sklearn.covariance.ledoit_wolf``, which starts from the 1/n estimate); well
+      conditioned for any n, recommended when n is not well above dim;
+    * ``"diagonal"`` — the sample variances only (ignores correlations).
+
+    >>> mu, sigma = embedding_statistics([[0.0, 0.0], [2.0, 0.0], [1.0, 3.0]])
+    >>> mu.tolist(), sigma.tolist()
+    ([1.0, 1.0], [[1.0, 0.0], [0.0, 3.0]])
+    """
+    x = _embedding_set("embedding set", x)
+    if covariance not in COVARIANCE_ESTIMATORS:
+        raise ValueError(f"covariance must be one of {COVARIANCE_ESTIMATORS}, got {covariance!r}")
+    mean = x.mean(axis=0)
+    if covariance == "sample":
+        sigma = np.atleast_2d(np.cov(x, rowvar=False))
+    elif covariance == "diagonal":
+        sigma = np.diag(np.var(x, axis=0, ddof=1))
+    else:
+        from sklearn.covariance import ledoit_wolf
+
+        sigma = ledoit_wolf(x)[0]
+    return mean, sigma
+
+
+def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
+    """Fréchet (2-Wasserstein) distance between the Gaussians N(μ1, Σ1) and N(μ2, Σ2).
+
+        d² = ‖μ1 − μ2‖² + tr(Σ1) + tr(Σ2) − 2·tr((Σ1 Σ2)^½)
+
+    with ``scipy.linalg.sqrtm`` and the usual safeguards (as pytorch-fid / FAD): if the square
+    root is not finite, or has a non-negligible imaginary part, ``eps``·I is added to both
+    covariances and it is recomputed; a remaining negligible imaginary part is dropped. The
+    result is d² (the quantity FID/FAD report), floored at 0 against rounding.
+
+    Raises:
+        ValueError: mismatched shapes, or a square root that stays complex.
+
+    >>> frechet_distance_from_statistics(np.zeros(2), np.diag([1.0, 4.0]), np.array([3.0, 0.0]), np.diag([4.0, 1.0]))
+    11.0
+    """
+    mu1, mu2 = np.atleast_1d(np.asarray(mu1, dtype=np.float64)), np.atleast_1d(np.asarray(mu2, dtype=np.float64))
+    sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64)), np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
+    dim = mu1.shape[0]
+    if mu2.shape != (dim,) or sigma1.shape != (dim, dim) or sigma2.shape != (dim, dim):
+        raise ValueError(f"statistics disagree in shape: {mu1.shape}, {sigma1.shape}, {mu2.shape}, {sigma2.shape}")
+    diff = mu1 - mu2
+
+    def root(a, b):
+        with np.errstate(all="ignore"):
+            return linalg.sqrtm(a @ b)
+
+    def acceptable(m):
+        return np.all(np.isfinite(m)) and (not np.iscomplexobj(m) or np.allclose(np.diagonal(m).imag, 0, atol=1e-3))
+
+    covmean = root(sigma1, sigma2)
+    if not acceptable(covmean):
+        offset = np.eye(dim) * eps
+        covmean = root(sigma1 + offset, sigma2 + offset)
+        if not acceptable(covmean):
+            raise ValueError("the covariance product has no real square root even after regularisation; "
+                             "use covariance='shrinkage' or more samples")
+    covmean = np.real(covmean)
+    value = float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
+    return max(value, 0.0)
+
+
+def frechet_distance(x, y, covariance: str = "sample", eps: float = 1e-6) -> float:
+    """Fréchet distance (FAD-style d²) between two embedding sets (n_x, dim) and (n_y, dim); sizes may differ.
+
+    Statistics by :func:`embedding_statistics` (``covariance`` selects the estimator), then
+    :func:`frechet_distance_from_statistics`.
+
+    Caveats (see :func:`sample_size_note`): the plug-in estimate is biased upwards by
+    roughly tr(Σ)/n per set, so values from sets of different sizes are not comparable, and
+    two independent samples of the *same* distribution score above 0; with n ≤ dim the
+    sample covariance is singular and the value is dominated by this bias — use many more
+    embeddings than dimensions (e.g. one per 1-s window rather than one per clip) or
+    ``covariance="shrinkage"``/``"diagonal"``. Measured on two independent sets drawn from
+    the *same* 768-d standard normal (true distance 0): 300 + 300 embeddings score ≈763
+    (sample), ≈5.0 (shrinkage), ≈7.3 (diagonal); 2000 + 2000 score ≈149, ≈0.78, ≈1.2.
+
+    Raises:
+        ValueError: fewer than 2 embeddings, different dimensions, or non-finite values.
+
+    >>> rng = np.random.default_rng(0); x = rng.normal(size=(500, 3))
+    >>> frechet_distance(x, x), round(frechet_distance(x, x + [2.0, 0.0, 0.0]), 9)
+    (0.0, 4.0)
+    """
+    x, y = _embedding_set("first set", x), _embedding_set("second set", y)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"the sets have different dimensions: {x.shape[1]} and {y.shape[1]}")
+    return frechet_distance_from_statistics(*embedding_statistics(x, covariance), *embedding_statistics(y, covariance), eps=eps)
+
+
+def sample_size_note(n_x: int, n_y: int, dim: int, covariance: str = "sample") -> str | None:
+    """A sentence warning about small sets for a Fréchet distance, or None when both sets are comfortably large.
+
+    >>> sample_size_note(100, 5000, 768)
+    'only 100 embeddings for 768 dimensions: the sample covariance is singular and the distance is dominated by small-sample bias; use more embeddings or covariance="shrinkage"'
+    >>> sample_size_note(20000, 20000, 768) is None
+    True
+    """
+    smallest = min(n_x, n_y)
+    if covariance == "sample" and smallest <= dim:
+        return (f"only {smallest} embeddings for {dim} dimensions: the sample covariance is singular and the distance "
+                'is dominated by small-sample bias; use more embeddings or covariance="shrinkage"')
+    if smallest < 10 * dim:
+        return (f"{smallest} embeddings for {dim} dimensions: the estimate is biased upwards (≈ tr Σ / n per set); "
+                "compare only values computed from sets of the same sizes")
+    return None
+
+
+# --------------------------------------------------------------------------- ITD histograms
+
+
+def _values(name: str, values) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    array = array[np.isfinite(array)]
+    if array.size == 0:
+        raise ValueError(f"{name}: no finite ITD value")
+    return array
+
+
+def itd_histogram(itds_us, edges_us=DEFAULT_ITD_EDGES_US, pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> np.ndarray:
+    """Probability histogram of ITD values (µs) over fixed bins, with additive smoothing.
+
+    p_k = (count_k + α) / (N + α·K). Values outside the edges are clipped into the outer
+    bins (an ITD beyond the head's range is an extreme left/right estimate, not a missing
+    one); NaN values (unmeasurable clips) are dropped. The default bins are 21 × 100 µs
+    centred on 0 (±1.05 ms) and α = 0.5.
+
+    Raises:
+        ValueError: no finite value, edges not increasing, or a negative pseudo-count.
+
+    >>> itd_histogram([0.0, 10.0, 2000.0, np.nan], edges_us=[-150, -50, 50, 150], pseudo_count=0).tolist()
+    [0.0, 0.6666666666666666, 0.3333333333333333]
+    """
+    values = _values("ITD set", itds_us)
+    edges = np.asarray(edges_us, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError("ITD bin edges must be an increasing 1-D array of at least two values")
+    if pseudo_count < 0:
+        raise ValueError(f"pseudo_count must be >= 0, got {pseudo_count}")
+    centre_safe = np.clip(values, edges[0], edges[-1])
+    counts, _ = np.histogram(centre_safe, bins=edges)
+    smoothed = counts + float(pseudo_count)
+    return smoothed / smoothed.sum()
+
+
+def kl_divergence(p, q) -> float:
+    """KL(p ‖ q) = Σ p_k ln(p_k / q_k) in nats, with 0·ln 0 = 0; inf when q_k = 0 < p_k.
+
+    >>> round(kl_divergence([0.5, 0.5], [0.25, 0.75]), 12) == round(0.5 * math.log(2) + 0.5 * math.log(2 / 3), 12)
+    True
+    """
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    if p.shape != q.shape or np.any(p < 0) or np.any(q < 0):
+        raise ValueError("KL divergence needs two non-negative histograms of the same shape")
+    p, q = p / p.sum(), q / q.sum()
+    support = p > 0
+    if np.any(q[support] == 0):
+        return float("inf")
+    return float(np.sum(p[support] * np.log(p[support] / q[support])))
+
+
+def itd_kl_divergence(reference_itds_us, generated_itds_us, edges_us=DEFAULT_ITD_EDGES_US,
+                      pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> float:
+    """KL(reference ‖ generated) of the smoothed ITD histograms (:func:`itd_histogram`), in nats; lower is better.
+
+    The direction penalises generated sets that miss directions the reference uses
+    (as BEWO's ``kl_divergence(gt, other)`` argument order). The smoothing keeps it finite;
+    it depends on the bins and α, so report them with the value.
+
+    >>> itd_kl_divergence([0, 0, 300], [0, 300, 0])
+    0.0
+    >>> itd_kl_divergence([-500] * 20, [500] * 20) > 2
+    True
+    """
+    return kl_divergence(itd_histogram(reference_itds_us, edges_us, pseudo_count),
+                         itd_histogram(generated_itds_us, edges_us, pseudo_count))
+
+
+def histogram_wasserstein(p, q, centres) -> float:
+    """Wasserstein-1 distance between two histograms on the same increasing bin centres: Σ |F_p − F_q| · Δc.
+
+    >>> histogram_wasserstein([1, 0, 0], [0, 0, 1], [0.0, 100.0, 200.0])
+    200.0
+    """
+    p, q, centres = (np.asarray(v, dtype=np.float64) for v in (p, q, centres))
+    if not p.shape == q.shape == centres.shape or np.any(np.diff(centres) <= 0):
+        raise ValueError("histograms and centres must be 1-D of the same length, centres increasing")
+    cdf_gap = np.cumsum(p / p.sum()) - np.cumsum(q / q.sum())
+    return float(np.sum(np.abs(cdf_gap[:-1]) * np.diff(centres)))
+
+
+def itd_wasserstein_us(reference_itds_us, generated_itds_us, edges_us=DEFAULT_ITD_EDGES_US,
+                       pseudo_count: float = 0.0) -> float:
+    """Wasserstein-1 distance (µs) between the ITD histograms of two sets, mass placed at bin centres; lower is better.
+
+    Reads as "how far, in µs, ITDs must move on average to turn one set's distribution into
+    the other's". Unsmoothed by default (W1 needs no smoothing); binning limits its resolution
+    to about one bin width (100 µs by default).
+
+    >>> itd_wasserstein_us([0.0] * 5, [200.0] * 5)
+    200.0
+    """
+    edges = np.asarray(edges_us, dtype=np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return histogram_wasserstein(itd_histogram(reference_itds_us, edges, pseudo_count),
+                                 itd_histogram(generated_itds_us, edges, pseudo_count), centres)
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+@dataclass(frozen=True)
+class BootstrapCI:
+    """A statistic on the full sets and its percentile bootstrap interval."""
+
+    value: float
+    low: float
+    high: float
+    confidence: float
+    n_resamples: int
+    n_failed: int  # resamples on which the statistic raised ValueError (excluded)
+
+    def as_dict(self, name: str) -> dict[str, float]:
+        return {name: self.value, f"{name}_ci_low": self.low, f"{name}_ci_high": self.high}
+
+
+def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_resamples: int = 1000,
+                 confidence: float = 0.95, seed: int = 0, method: str = "percentile") -> BootstrapCI:
+    """Bootstrap confidence interval of a two-set statistic (percentile by default).
+
+    Each resample draws ``len(x)`` rows of ``x`` and ``len(y)`` rows of ``y`` with
+    replacement, independently (the sets are unpaired), and evaluates
+    ``statistic(x_b, y_b)``. With q_lo, q_hi the (α/2, 1 − α/2) percentiles of those values
+    (α = 1 − ``confidence``), ``method="percentile"`` gives [q_lo, q_hi] and
+    ``method="basic"`` gives [2θ̂ − q_hi, 2θ̂ − q_lo] (θ̂ = the statistic on the full sets),
+    which undoes a shift of the bootstrap distribution. ``seed`` makes it reproducible.
+    Resamples on which the statistic raises ``ValueError`` are skipped and counted.
+
+    Caveat for distances: resampling adds spread, and a distance grows with spread, so the
+    bootstrap distribution of a distance sits *above* its estimate. When the true distance
+    is large compared with that effect (e.g. a Fréchet distance of 4 between 2-d sets of
+    300–400) the percentile interval covers it at about the nominal rate; when the sets come
+    from the same distribution the percentile interval can exclude both the estimate and 0
+    (measured: ITD Wasserstein 55 µs, interval [60, 313] µs for 40 vs. 20 clips of one
+    distribution). Use ``method="basic"`` or :func:`permutation_p_value` to ask whether two
+    sets differ at all.
+
+    Raises:
+        ValueError: empty sets, confidence outside (0, 1), an unknown method, or when more
+            than half the resamples fail.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x, y = rng.normal(0, 1, 200), rng.normal(1, 1, 300)
+    >>> ci = bootstrap_ci(lambda a, b: float(b.mean() - a.mean()), x, y, n_resamples=500, seed=1)
+    >>> bool(ci.low < 1.0 < ci.high), ci.n_failed
+    (True, 0)
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("bootstrap needs two non-empty sets")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be positive, got {n_resamples}")
+    if method not in ("percentile", "basic"):
+        raise ValueError(f"method must be 'percentile' or 'basic', got {method!r}")
+    value = float(statistic(x, y))
+    rng = np.random.default_rng(seed)
+    values, failed = [], 0
+    for _ in range(n_resamples):
+        xb = x[rng.integers(0, len(x), len(x))]
+        yb = y[rng.integers(0, len(y), len(y))]
+        try:
+            values.append(float(statistic(xb, yb)))
+        except ValueError:
+            failed += 1
+    if failed > n_resamples / 2:
+        raise ValueError(f"the statistic failed on {failed} of {n_resamples} bootstrap resamples")
+    alpha = 1.0 - confidence
+    low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    if method == "basic":
+        low, high = 2 * value - high, 2 * value - low
+    return BootstrapCI(value, float(low), float(high), confidence, n_resamples, failed)
+
+
+def permutation_p_value(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000,
+                        seed: int = 0) -> float:
+    """One-sided permutation p-value that two sets come from the same distribution, for a distance ``statistic``.
+
+    The sets are pooled and randomly re-split into sizes ``len(x)`` and ``len(y)``
+    ``n_permutations`` times; p = (1 + #{statistic(split) ≥ statistic(x, y)}) / (1 + n_permutations).
+    A small p says the distance is larger than re-labelling alone produces. Seeded.
+
+    >>> rng = np.random.default_rng(0)
+    >>> gap = lambda a, b: abs(float(a.mean() - b.mean()))
+    >>> permutation_p_value(gap, rng.normal(0, 1, 50), rng.normal(1, 1, 50), n_permutations=200) < 0.01
+    True
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("a permutation test needs two non-empty sets")
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be positive, got {n_permutations}")
+    observed = float(statistic(x, y))
+    pooled = np.concatenate([x, y], axis=0)
+    rng = np.random.default_rng(seed)
+    at_least = 0
+    for _ in range(n_permutations):
+        order = rng.permutation(len(pooled))
+        at_least += float(statistic(pooled[order[:len(x)]], pooled[order[len(x):]])) >= observed
+    return (1 + at_least) / (1 + n_permutations)
+
+
+# --------------------------------------------------------------------------- reports for compare-sets
+
+
+def compare_embedding_sets(reference, generated, *, name: str, covariance: str = "sample",
+                           n_resamples: int = 200, confidence: float = 0.95, seed: int = 0) -> dict:
+    """Fréchet distance of two embedding sets with its bootstrap interval and the sample-size caveat.
+
+    Returns ``{name, name_ci_low, name_ci_high, name_n_reference, name_n_generated, name_dim}``
+    and ``name_note`` (None or the :func:`sample_size_note` sentence). ``n_resamples=0``
+    skips the interval (NaN bounds). Cost: one matrix square root per resample (≈0.1–0.5 s at
+    dim 768 on a CPU).
+
+    >>> rng = np.random.default_rng(0)
+    >>> r = compare_embedding_sets(rng.normal(size=(300, 2)), rng.normal(size=(200, 2)) + 3, name="fd", n_resamples=50)
+    >>> bool(r["fd_ci_low"] < 18 < r["fd_ci_high"]), r["fd_n_generated"], r["fd_note"] is None
+    (True, 200, True)
+    """
+    x, y = _embedding_set("reference set", reference), _embedding_set("generated set", generated)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"the sets have different dimensions: {x.shape[1]} and {y.shape[1]}")
+
+    def statistic(a, b):
+        return frechet_distance(a, b, covariance)
+
+    if n_resamples > 0:
+        result = bootstrap_ci(statistic, x, y, n_resamples=n_resamples, confidence=confidence, seed=seed).as_dict(name)
+    else:
+        result = {name: statistic(x, y), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan}
+    result.update({f"{name}_n_reference": len(x), f"{name}_n_generated": len(y), f"{name}_dim": x.shape[1],
+                   f"{name}_note": sample_size_note(len(x), len(y), x.shape[1], covariance)})
+    return result
+
+
+def compare_itd_sets(reference_itds_us, generated_itds_us, *, n_resamples: int = 1000, confidence: float = 0.95,
+                     seed: int = 0, edges_us=DEFAULT_ITD_EDGES_US, pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> dict:
+    """KL divergence and Wasserstein-1 distance of two sets of per-clip ITDs (µs), each with a bootstrap interval.
+
+    Returns ``itd_kl``, ``itd_kl_ci_low``, ``itd_kl_ci_high`` (nats), ``itd_wasserstein_us``
+    and its ``_ci_low``/``_ci_high`` (µs), both percentile intervals from ``n_resamples``
+    resamples; ``itd_kl_p_value`` and ``itd_wasserstein_p_value`` (:func:`permutation_p_value`
+    with ``n_resamples`` permutations: is the difference beyond sampling?);
+    ``itd_n_reference``/``itd_n_generated`` (finite values used) and ``itd_n_unmeasurable``
+    (NaN values dropped, both sets). ``n_resamples=0`` skips intervals and p-values (NaN).
+
+    >>> r = compare_itd_sets([0.0] * 30 + [300.0] * 10, [0.0] * 20 + [300.0] * 20, n_resamples=100)
+    >>> r["itd_wasserstein_us"], r["itd_n_generated"]
+    (75.0, 40)
+    """
+    raw_x = np.asarray(reference_itds_us, dtype=np.float64).reshape(-1)
+    raw_y = np.asarray(generated_itds_us, dtype=np.float64).reshape(-1)
+    x, y = _values("reference ITD set", raw_x), _values("generated ITD set", raw_y)
+    result: dict = {}
+    statistics = {
+        "itd_kl": lambda a, b: itd_kl_divergence(a, b, edges_us, pseudo_count),
+        "itd_wasserstein_us": lambda a, b: itd_wasserstein_us(a, b, edges_us),
+    }
+    for name, statistic in statistics.items():
+        p_name = name.removesuffix("_us") + "_p_value"
+        if n_resamples > 0:
+            result.update(bootstrap_ci(statistic, x, y, n_resamples=n_resamples, confidence=confidence,
+                                       seed=seed).as_dict(name))
+            result[p_name] = permutation_p_value(statistic, x, y, n_permutations=n_resamples, seed=seed)
+        else:
+            result.update({name: statistic(x, y), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan,
+                           p_name: math.nan})
+    result.update({"itd_n_reference": int(x.size), "itd_n_generated": int(y.size),
+                   "itd_n_unmeasurable": int(raw_x.size - x.size + raw_y.size - y.size)})
+    return result

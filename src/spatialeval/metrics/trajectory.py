@@ -1,0 +1,277 @@
+"""Direction trajectories of moving sources: per-segment directions and the error between two trajectories.
+
+A single direction per clip means nothing when the speaker moves (ISDrama's speakers do).
+Over consecutive segments (1 s by default, the ISDrama paper's segmentation) a clip gets
+a :class:`DirectionTrack`, either
+
+* from BAT's heads, one encoder window per segment (:func:`track_from_bat`), or
+* from any checkpoint-free estimator called on each segment (:func:`track_from_estimator`),
+
+and two tracks (ground truth vs. generated) are compared segment by segment
+(:func:`trajectory_error`). Azimuths use spatialeval's convention (degrees, 0 = front,
+90 = left, (−180, 180]). A segment whose direction cannot be measured (too short, silent,
+the estimator refuses or is unsure) is NaN in the track with its reason; it is left out of
+the error and counted, never scored as a confident wrong direction.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg, wrap180
+
+# estimate(binaural_segment (time, 2), sr) -> (azimuth_deg, elevation_deg or None[, reliability]);
+# a NamedTuple such as cues.DirectionEstimate, or an object with those attributes, works too.
+DirectionEstimator = Callable[[np.ndarray, int], Any]
+
+
+@dataclass(frozen=True)
+class DirectionTrack:
+    """Per-segment directions of one clip.
+
+    Arrays have one entry per segment: ``start_s``/``duration_s`` (seconds), ``azimuth_deg``
+    (spatialeval convention; NaN where unmeasurable), ``elevation_deg`` (NaN where not
+    estimated or unmeasurable), ``reliability`` (estimator-specific, e.g. BAT's softmax
+    confidence; NaN when not given); ``reasons`` holds None for measured segments and a
+    sentence for the others; ``source`` names the estimator.
+    """
+
+    start_s: np.ndarray
+    duration_s: np.ndarray
+    azimuth_deg: np.ndarray
+    elevation_deg: np.ndarray
+    reliability: np.ndarray
+    reasons: tuple[str | None, ...]
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.start_s.shape[0])
+
+    @property
+    def measurable(self) -> np.ndarray:
+        return np.isfinite(self.azimuth_deg)
+
+    @property
+    def centre_s(self) -> np.ndarray:
+        return self.start_s + self.duration_s / 2
+
+    def to_dict(self) -> dict:
+        """JSON-ready lists (NaN → None), e.g. for a report plot of azimuth over time."""
+        def clean(values):
+            return [None if not math.isfinite(v) else float(v) for v in np.asarray(values, dtype=np.float64)]
+
+        return {"source": self.source, "start_s": clean(self.start_s), "duration_s": clean(self.duration_s),
+                "azimuth_deg": clean(self.azimuth_deg), "elevation_deg": clean(self.elevation_deg),
+                "reliability": clean(self.reliability), "reasons": list(self.reasons)}
+
+
+def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tuple[int, int]]:
+    """Consecutive [start, stop) sample ranges of ``segment_s`` covering ``n_samples``; the last may be shorter.
+
+    >>> segment_bounds(25, 10, 1.0)
+    [(0, 10), (10, 20), (20, 25)]
+    """
+    if sr <= 0 or segment_s <= 0:
+        raise ValueError(f"sample rate and segment length must be positive, got {sr} and {segment_s}")
+    step = max(1, round(segment_s * sr))
+    return [(start, min(start + step, n_samples)) for start in range(0, max(n_samples, 0), step)]
+
+
+def _as_binaural(binaural: np.ndarray) -> np.ndarray:
+    array = np.asarray(binaural, dtype=np.float64)
+    if array.ndim != 2 or 2 not in array.shape:
+        raise ValueError(f"expected a binaural array of shape (time, 2) or (2, time), got {array.shape}")
+    if array.shape[1] != 2:
+        array = array.T
+    if not np.all(np.isfinite(array)):
+        raise ValueError("binaural array contains NaN or infinite samples")
+    return array
+
+
+def _parse_estimate(result: Any) -> tuple[float | None, float | None, float | None]:
+    """(azimuth, elevation, reliability) from a tuple of 2–3 values or an object with those attributes."""
+    if hasattr(result, "azimuth_deg"):
+        return (result.azimuth_deg, getattr(result, "elevation_deg", None),
+                getattr(result, "reliability", None))
+    values = tuple(result)
+    if len(values) not in (2, 3):
+        raise TypeError(f"a direction estimator must return (azimuth, elevation[, reliability]), got {len(values)} values")
+    return values[0], values[1], values[2] if len(values) == 3 else None
+
+
+def _finite(value) -> float:
+    return float(value) if value is not None and math.isfinite(float(value)) else float("nan")
+
+
+def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstimator, *, segment_s: float = 1.0,
+                         min_segment_s: float = 0.5, min_reliability: float | None = None,
+                         source: str = "estimator") -> DirectionTrack:
+    """Direction of each ``segment_s`` segment of a binaural clip from a per-segment estimator.
+
+    ``estimate(segment, sr)`` gets a ``(time, 2)`` float64 segment and returns
+    ``(azimuth_deg, elevation_deg or None[, reliability])`` in spatialeval's convention
+    (e.g. :func:`spatialeval.metrics.cues.estimate_direction`). A segment is unmeasurable,
+    with its reason kept, when it is shorter than ``min_segment_s`` (the last one), when the
+    estimator raises ``ValueError`` (e.g. ``CueError`` on silence) or returns no finite
+    azimuth, or when ``min_reliability`` is set and the returned reliability is below it.
+    Other exceptions propagate (they are bugs, not unmeasurable segments).
+
+    Raises:
+        ValueError: a malformed binaural array or non-positive rate/segment length.
+
+    >>> sr = 100
+    >>> x = np.zeros((230, 2)); x[:100, 0] = 1.0; x[100:, 1] = 1.0     # left for 1 s, then right
+    >>> louder_side = lambda seg, sr: (90.0 if np.sum(seg[:, 0] ** 2) > np.sum(seg[:, 1] ** 2) else -90.0, None)
+    >>> track = track_from_estimator(x, sr, louder_side)
+    >>> track.azimuth_deg.tolist()[:2], track.reasons[2]
+    ([90.0, -90.0], 'segment of 0.30 s is shorter than 0.50 s')
+    """
+    x = _as_binaural(binaural)
+    sr = int(sr)
+    azimuth, elevation, reliability, reasons, starts, durations = [], [], [], [], [], []
+    for start, stop in segment_bounds(x.shape[0], sr, segment_s):
+        starts.append(start / sr)
+        durations.append((stop - start) / sr)
+        az = el = rel = float("nan")
+        reason = None
+        if stop - start < min_segment_s * sr:
+            reason = f"segment of {(stop - start) / sr:.2f} s is shorter than {min_segment_s:.2f} s"
+        else:
+            try:
+                raw_az, raw_el, raw_rel = _parse_estimate(estimate(x[start:stop], sr))
+            except ValueError as exc:
+                reason = str(exc) or type(exc).__name__
+            else:
+                az, el, rel = _finite(raw_az), _finite(raw_el), _finite(raw_rel)
+                if not math.isfinite(az):
+                    reason = "the estimator returned no azimuth"
+                elif min_reliability is not None and math.isfinite(rel) and rel < min_reliability:
+                    reason = f"reliability {rel:.3g} is below {min_reliability:g}"
+                if reason is not None:
+                    az = el = float("nan")
+                else:
+                    az = float(wrap180(az))
+        azimuth.append(az)
+        elevation.append(el)
+        reliability.append(rel)
+        reasons.append(reason)
+    return DirectionTrack(np.asarray(starts), np.asarray(durations), np.asarray(azimuth), np.asarray(elevation),
+                          np.asarray(reliability), tuple(reasons), source)
+
+
+def track_from_bat(predictions: HeadPredictions, *, segment_s: float = 1.0, durations_s: Sequence[float] | None = None,
+                   min_confidence: float | None = None) -> DirectionTrack:
+    """Direction track from BAT's per-window head predictions, one window per segment (the ``segments`` mode).
+
+    Azimuths are converted from BAT's convention to spatialeval's; elevations are BAT's
+    (class − 90); reliability = the azimuth head's softmax confidence. With
+    ``min_confidence`` a window below it is unmeasurable. ``durations_s`` gives each
+    segment's true length (default ``segment_s`` each).
+
+    >>> from spatialeval.metrics.bat_heads import decode_heads
+    >>> az, el, dist = np.zeros((2, 360)), np.zeros((2, 180)), np.zeros((2, 21))
+    >>> az[0, 90] = az[1, 180] = 30.0; el[:, 90] = 30.0; dist[:, 2] = 30.0
+    >>> track_from_bat(decode_heads(az, el, dist)).azimuth_deg.tolist()   # front, then left
+    [0.0, 90.0]
+    """
+    n = len(predictions)
+    durations = np.full(n, float(segment_s)) if durations_s is None else np.asarray(durations_s, dtype=np.float64)
+    if durations.shape != (n,):
+        raise ValueError(f"durations_s must have one entry per window ({n}), got shape {durations.shape}")
+    azimuth = predictions.spatialeval_azimuth_deg.astype(np.float64)
+    elevation = predictions.elevation_deg.astype(np.float64)
+    confidence = predictions.azimuth_confidence.astype(np.float64)
+    reasons: list[str | None] = [None] * n
+    if min_confidence is not None:
+        low = confidence < min_confidence
+        azimuth, elevation = np.where(low, np.nan, azimuth), np.where(low, np.nan, elevation)
+        reasons = [f"BAT azimuth confidence {c:.3g} is below {min_confidence:g}" if is_low else None
+                   for c, is_low in zip(confidence, low)]
+    starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]]) if n else np.zeros(0)
+    return DirectionTrack(starts, durations, azimuth, elevation, confidence, tuple(reasons), "bat")
+
+
+def reference_track(azimuth_deg: Sequence[float], *, segment_s: float = 1.0,
+                    elevation_deg: Sequence[float] | None = None, source: str = "reference") -> DirectionTrack:
+    """A track from known per-segment directions (e.g. a rendered source's true trajectory).
+
+    >>> reference_track([10.0, 370.0]).azimuth_deg.tolist()
+    [10.0, 10.0]
+    """
+    azimuth = wrap180(np.asarray(azimuth_deg, dtype=np.float64))
+    n = azimuth.shape[0]
+    elevation = np.full(n, np.nan) if elevation_deg is None else np.asarray(elevation_deg, dtype=np.float64)
+    reasons = tuple(None if math.isfinite(a) else "no reference direction" for a in azimuth)
+    return DirectionTrack(np.arange(n) * float(segment_s), np.full(n, float(segment_s)), azimuth, elevation,
+                          np.full(n, np.nan), reasons, source)
+
+
+def segment_errors_deg(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
+    """Per-segment angle between two tracks over the segments both have (NaN where either is unmeasurable).
+
+    Great-circle angle where both segments carry an elevation, else the azimuth difference
+    on the circle (the estimate is then taken as ear-level only).
+
+    >>> a, b = reference_track([170.0, 0.0]), reference_track([-170.0, 45.0])
+    >>> segment_errors_deg(a, b).tolist()
+    [20.0, 45.0]
+    """
+    n = min(len(gt), len(gen))
+    az1, az2 = gt.azimuth_deg[:n], gen.azimuth_deg[:n]
+    el1, el2 = gt.elevation_deg[:n], gen.elevation_deg[:n]
+    with np.errstate(invalid="ignore"):
+        on_circle = np.abs(wrap180(az1 - az2))
+        on_sphere = great_circle_deg(az1, np.nan_to_num(el1), az2, np.nan_to_num(el2))
+    both_elevations = np.isfinite(el1) & np.isfinite(el2)
+    errors = np.where(both_elevations, on_sphere, on_circle)
+    return np.where(np.isfinite(az1) & np.isfinite(az2), errors, np.nan)
+
+
+def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") -> dict:
+    """Segment-by-segment direction error of a generated clip's trajectory against the ground truth's.
+
+    Over the segments both tracks have (paired by position):
+
+    * ``{prefix}trajectory_error_deg`` = mean angle error over segments measurable in both (degrees, lower is better);
+    * ``{prefix}trajectory_worst_error_deg`` = the largest of those errors;
+    * ``{prefix}trajectory_worst_segment_s`` = start time (s) of that segment;
+    * ``{prefix}trajectory_segments`` = segments compared;
+    * ``{prefix}trajectory_unmeasurable_segments`` = paired segments left out because either
+      side is unmeasurable (reasons in ``gt.reasons``/``gen.reasons``);
+    * ``{prefix}trajectory_unpaired_segments`` = segments only the longer clip has.
+
+    When no segment is measurable in both, the three error values are NaN and
+    ``unmeasurable`` gives the reason.
+
+    >>> gt = reference_track([40.0, 0.0, -40.0])
+    >>> gen = reference_track([30.0, float("nan"), -10.0, 5.0])
+    >>> e = trajectory_error(gt, gen, prefix="cues_")
+    >>> e["cues_trajectory_error_deg"], e["cues_trajectory_worst_error_deg"], e["cues_trajectory_worst_segment_s"]
+    (20.0, 30.0, 2.0)
+    >>> e["cues_trajectory_segments"], e["cues_trajectory_unmeasurable_segments"], e["cues_trajectory_unpaired_segments"]
+    (2, 1, 1)
+    """
+    errors = segment_errors_deg(gt, gen)
+    n = errors.shape[0]
+    compared = np.isfinite(errors)
+    names = [f"{prefix}trajectory_error_deg", f"{prefix}trajectory_worst_error_deg", f"{prefix}trajectory_worst_segment_s"]
+    result: dict = {f"{prefix}trajectory_segments": int(compared.sum()),
+                    f"{prefix}trajectory_unmeasurable_segments": int(n - compared.sum()),
+                    f"{prefix}trajectory_unpaired_segments": int(abs(len(gt) - len(gen)))}
+    if not compared.any():
+        if n == 0:
+            reason = "one of the clips has no segment"
+        else:
+            first = next((r for r in (*gt.reasons[:n], *gen.reasons[:n]) if r), "unmeasurable")
+            reason = f"no segment is measurable in both clips ({n} paired; e.g. {first})"
+        result.update({name: float("nan") for name in names})
+        result["unmeasurable"] = {name: reason for name in names}
+        return result
+    worst = int(np.nanargmax(errors))
+    result.update({names[0]: float(np.mean(errors[compared])), names[1]: float(errors[worst]),
+                   names[2]: float(gt.start_s[worst])})
+    return result

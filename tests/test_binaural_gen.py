@@ -1,0 +1,165 @@
+"""FAIR-Play / 2.5D Visual Sound metrics on hand-made signals with values worked out by hand."""
+from __future__ import annotations
+
+import math
+
+import librosa
+import numpy as np
+import pytest
+from scipy.signal import get_window
+
+from spatialeval.metrics.binaural_gen import (
+    binaural_generation_metrics,
+    difference_magnitude_distance_db,
+    difference_phase_distance,
+    envelope_distance,
+    magnitude_distance,
+    peak_normalize,
+    stft_distance,
+    waveform_snr_db,
+)
+
+SR = 16000
+
+
+def tone(amplitude, freq=500.0, phase=0.0, n=1600):
+    """A sinusoid with a whole number of periods in n samples (its Hilbert envelope is exactly ``amplitude``)."""
+    t = np.arange(n) / SR
+    return amplitude * np.sin(2 * np.pi * freq * t + phase)
+
+
+def binaural(left, right):
+    return np.stack([left, right], axis=1)
+
+
+def noise(seed, n=3200):
+    return np.random.default_rng(seed).normal(size=(n, 2))
+
+
+ALL = (stft_distance, envelope_distance, magnitude_distance, difference_phase_distance, difference_magnitude_distance_db)
+
+
+@pytest.mark.parametrize("metric", ALL)
+def test_identical_clips_score_zero_and_distances_are_symmetric(metric):
+    x, y = noise(0), noise(1)
+    assert metric(x, x) == 0.0
+    assert metric(x, y) == pytest.approx(metric(y, x), rel=1e-12)
+    assert metric(x, y) > 0
+
+
+def test_stft_distance_of_an_impulse_against_silence_from_the_window_alone():
+    # One channel holds a unit impulse at n0, far from the edges; the other ear is silent in both clips.
+    # Frame f (centre f·160) sees the impulse at offset m = n0 − 160 f + 256 of its 512-sample frame, where the
+    # 400-sample periodic Hann sits at offsets 56…455; every one of the 257 bins then has |X| = w(m), so
+    # mean over (re/im, bins, frames) of ΔX² = Σ_f w(m_f)² / (2 · frames).
+    n, n0 = 3200, 1234
+    x = np.zeros((n, 2))
+    x[n0, 0] = 1.0
+    window = np.zeros(512)
+    window[56:456] = get_window("hann", 400, fftbins=True)
+    frames = 1 + n // 160
+    offsets = n0 - 160 * np.arange(frames) + 256
+    inside = (offsets >= 0) & (offsets < 512)
+    expected = np.sum(window[offsets[inside]] ** 2) / (2 * frames)
+    assert stft_distance(x, np.zeros_like(x)) == pytest.approx(expected, rel=1e-12)
+    assert magnitude_distance(x, np.zeros_like(x)) == pytest.approx(2 * expected, rel=1e-12)
+
+
+def test_gains_and_sign_flips_scale_the_stft_distance_quadratically():
+    x = noise(2)
+    reference = stft_distance(x, np.zeros_like(x))
+    assert stft_distance(x, 0.25 * x) == pytest.approx((1 - 0.25) ** 2 * reference, rel=1e-12)
+    assert stft_distance(x, -x) == pytest.approx(4 * reference, rel=1e-12)      # a 180° phase shift
+    left_only, right_only = x.copy(), np.zeros_like(x)
+    left_only[:, 1] = 0.0
+    right_only[:, 1] = x[:, 1]
+    # the channel sum: silencing the estimate's right ear costs exactly the right ear's own term
+    assert stft_distance(x, left_only) == pytest.approx(stft_distance(right_only, np.zeros_like(x)), rel=1e-12)
+
+
+def test_envelope_distance_of_tones_with_known_amplitudes_and_phases():
+    gt = binaural(tone(0.8), tone(0.3))
+    # amplitudes 0.8 → 0.5 (left) and 0.3 → 0.4 (right): |0.3| + |0.1| = 0.4
+    assert envelope_distance(gt, binaural(tone(0.5), tone(0.4))) == pytest.approx(0.4, abs=1e-9)
+    # a phase shift leaves the envelope alone, while the STFT distance sees it
+    shifted = binaural(tone(0.8, phase=1.0), tone(0.3, phase=-2.0))
+    assert envelope_distance(gt, shifted) == pytest.approx(0.0, abs=1e-9)
+    assert stft_distance(gt, shifted) > 0.01
+    # a gain g on both channels: |1 − g| · (0.8 + 0.3)
+    assert envelope_distance(gt, 1.5 * gt) == pytest.approx(0.5 * 1.1, abs=1e-9)
+
+
+def test_left_right_difference_phase_distance_known_values():
+    x = noise(3)
+    assert difference_phase_distance(x, 3.0 * x) == pytest.approx(0.0, abs=1e-12)  # gain: same phases
+    assert difference_phase_distance(x, x[:, ::-1]) == pytest.approx(np.pi)        # swapped ears negate L − R
+    # a mono (L = R) estimate has D̂ = 0, whose angle counts as 0: the distance is then mean |∠D| wrapped
+    mono = x[:, [0, 0]]
+    reference_angles = np.abs(np.angle(librosa.stft(x[:, 0] - x[:, 1], n_fft=512, hop_length=160,
+                                                     win_length=400, pad_mode="reflect")))
+    assert difference_phase_distance(x, mono) == pytest.approx(np.mean(reference_angles), rel=1e-12)
+    # common-mode content (the same signal added to both ears) does not change L − R at all
+    common = x + noise(4)[:, [0, 0]]
+    assert difference_phase_distance(x, common) == pytest.approx(0.0, abs=1e-12)
+    assert difference_magnitude_distance_db(x, common) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_left_right_difference_magnitude_distance_known_values():
+    x = noise(5)
+    assert difference_magnitude_distance_db(x, 0.1 * x) == pytest.approx(20.0, abs=1e-9)     # |20·log10 0.1|
+    assert difference_magnitude_distance_db(x, 2.0 * x) == pytest.approx(20 * math.log10(2), abs=1e-9)
+    assert difference_magnitude_distance_db(x, x[:, ::-1]) == 0.0                             # |−D| = |D|
+
+
+def test_snr_matches_the_formula_with_its_epsilon():
+    x = noise(6, n=1000)
+    y = x + 0.1
+    expected = 10 * math.log10((np.mean(x ** 2) + 1e-4) / (0.01 + 1e-4))
+    assert waveform_snr_db(x, y) == pytest.approx(expected, rel=1e-12)
+
+
+def test_malformed_inputs_raise():
+    with pytest.raises(ValueError, match="same length"):
+        stft_distance(np.zeros((100, 2)), np.zeros((90, 2)))
+    with pytest.raises(ValueError, match="shape"):
+        envelope_distance(np.zeros((100, 3)), np.zeros((100, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        stft_distance(np.full((100, 2), np.nan), np.zeros((100, 2)))
+    with pytest.raises(ValueError):
+        binaural_generation_metrics(np.zeros((100, 2)), np.zeros((100, 2)), 0)
+
+
+def test_protocol_resamples_normalises_and_accepts_channels_first():
+    from spatialeval.synth import spatialize, speech_like
+
+    sr = 48000
+    gt = spatialize(speech_like(1.0, sr, seed=7), sr, 30.0)
+    quiet = binaural_generation_metrics(gt, 0.3 * gt, sr)
+    # zero up to the resampler's precision (soxr "HQ" is a 20-bit quality setting)
+    assert quiet["stft_distance"] < 1e-10 and quiet["envelope_distance"] < 1e-6
+    assert quiet["lr_magnitude_distance_db"] < 1e-3
+    # the phase distance weighs every bin alike, so bins emptied by the anti-alias filter (7.6–8 kHz) hold only
+    # rounding noise and add random phase differences even for a rescaled copy: small but not zero
+    assert 0 < quiet["lr_phase_distance"] < 0.1
+    raw = binaural_generation_metrics(gt, 0.3 * gt, sr, normalize=False)
+    assert raw["stft_distance"] > 0 and raw["lr_magnitude_distance_db"] == pytest.approx(-20 * math.log10(0.3), abs=1e-6)
+    # at 16 kHz the protocol is the metric functions on the peak-normalised clips
+    gt16 = spatialize(speech_like(1.0, SR, seed=7), SR, 30.0)
+    gen16 = spatialize(speech_like(1.0, SR, seed=7), SR, 60.0)
+    direct = stft_distance(peak_normalize(gt16), peak_normalize(gen16))
+    assert binaural_generation_metrics(gt16, gen16.T, SR)["stft_distance"] == pytest.approx(direct, rel=1e-12)
+    # a generated clip at another rate is resampled before comparison
+    from scipy.signal import resample_poly
+
+    gen48 = resample_poly(gt16, 3, 1, axis=0)  # the same clip at 48 kHz comes back close to the original
+    assert binaural_generation_metrics(gt16, gen48, SR, gen_sr=sr)["envelope_distance"] < 0.01
+    assert binaural_generation_metrics(gt16, gen16, SR)["envelope_distance"] > 0.03  # while 30° vs 60° is not
+
+
+def test_clips_of_different_lengths_are_unmeasurable_not_scored():
+    x = noise(8, n=16000)
+    result = binaural_generation_metrics(x, x[:8000], SR)
+    assert math.isnan(result["stft_distance"]) and result["length_difference_s"] == pytest.approx(0.5)
+    assert "sample by sample" in result["unmeasurable"]["envelope_distance"]
+    close = binaural_generation_metrics(x, x[:15990], SR)  # 10 samples shorter: cut to the shorter length
+    assert close["stft_distance"] == pytest.approx(0.0, abs=1e-12) and "unmeasurable" not in close
