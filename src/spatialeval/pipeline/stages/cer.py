@@ -47,10 +47,10 @@ class CERStage(Stage):
         if settings.language not in ("en", "zh", "auto"):
             raise StageUnavailable(f"cer.language must be 'en', 'zh' or 'auto', not {settings.language!r}")
         try:
-            self._protocol = get_protocol(self.config.cer_normalizer())
+            protocol = self._protocol()
             if settings.language != "auto":  # with auto, a missing package fails the items that need it
-                self._protocol.prepare(settings.language)
-            if settings.traditional_to_simplified and self._protocol.name == "spatialeval-text-1":
+                protocol.prepare(settings.language)
+            if settings.traditional_to_simplified and protocol.name == "spatialeval-text-1":
                 simplifier()
         except (ValueError, ImportError) as exc:
             raise StageUnavailable(f"cer.normalizer: {exc}") from None
@@ -69,6 +69,10 @@ class CERStage(Stage):
         device = "cpu" if settings.backend == "pocketsphinx" else self.config.resolved_device()
         self._asr = load_asr(dataclasses.replace(settings, language=self._asr_language), device)
 
+    def _protocol(self):
+        """The text normalisation protocol: cer.normalizer, else the evaluation protocol's default."""
+        return get_protocol(self.config.cer_normalizer())
+
     def describe(self) -> dict[str, Any]:
         settings = self.config.cer
         if settings.transcripts:
@@ -76,15 +80,15 @@ class CERStage(Stage):
         else:
             reference = ("per item: manifest text, else a .txt/.lab beside the gt audio, else the ASR "
                          "transcript of the gt audio (see ref_source per item)")
-        protocol = self._protocol.describe()
+        protocol = self._protocol().describe()
         return {
             "asr": self._asr.describe(),
             "language": settings.language,
-            "asr_language": self._asr_language,
+            "asr_language": getattr(self, "_asr_language", settings.language),  # set by setup()
             "language_rule": ("detected per item from the reference: zh when CJK characters are at least as many "
                               "as other-letter words, else en (cer_language)" if settings.language == "auto"
                               else "as configured (cer_language per item)"),
-            "normalizer": self._protocol.name,
+            "normalizer": protocol["name"],
             "normalizer_version": protocol["version"],
             "normalizer_packages": protocol["packages"],
             "traditional_to_simplified": bool(settings.traditional_to_simplified),
@@ -122,7 +126,7 @@ class CERStage(Stage):
         if reference is None:
             reference = item.derived(f"asr:{self._asr.name}:gt", lambda: self._transcribe(item, "gt"))
         counts = text_error_counts(reference, hypothesis, None if settings.language == "auto" else settings.language,
-                                   protocol=self._protocol, traditional_to_simplified=settings.traditional_to_simplified)
+                                   protocol=self._protocol(), traditional_to_simplified=settings.traditional_to_simplified)
         edits, ref_chars = counts["char"]
         cer_value = error_rate(edits, ref_chars)
         wer_value = math.nan if counts["word"] is None else error_rate(*counts["word"])  # no word rate defined
