@@ -22,6 +22,7 @@ def _overrides(args) -> dict:
         "save_embeddings": ("bat", "save_embeddings"),
         "cer_backend": ("cer", "backend"), "cer_model_path": ("cer", "model_path"), "language": ("cer", "language"),
         "transcripts": ("cer", "transcripts"), "sim_backend": ("sim", "backend"), "sim_model_path": ("sim", "model_path"),
+        "cer_normalizer": ("cer", "normalizer"),
         "ffe_method": ("ffe", "method"), "ffe_alignment": ("ffe", "alignment"), "floor_db": ("interaural", "floor_db"),
     }
     out: dict = {}
@@ -58,7 +59,10 @@ def _add_run(sub) -> None:
     p.add_argument("--cache-dir", help="content-keyed feature cache (gt features computed once)")
     p.add_argument("--cer-backend", choices=["pocketsphinx", "whisper", "paraformer-zh"])
     p.add_argument("--cer-model-path", help="local model directory for whisper / paraformer-zh")
-    p.add_argument("--language", choices=["en", "zh"])
+    p.add_argument("--language", choices=["en", "zh", "auto"],
+                   help="CER language; auto: detected per item from the reference (single-language ASR backends)")
+    p.add_argument("--cer-normalizer", choices=["seed-tts-eval", "whisper-en", "spatialeval-text-1"],
+                   help="CER/WER text normalisation (default: seed-tts-eval under isdrama, spatialeval-text-1 under strict)")
     p.add_argument("--transcripts", help="reference texts: JSON id→text, or CSV/TSV with id,text")
     p.add_argument("--sim-backend", choices=["resemblyzer", "wavlm"])
     p.add_argument("--sim-model-path", help="local WavLM speaker-verification checkpoint")

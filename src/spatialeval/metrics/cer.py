@@ -1,54 +1,128 @@
 """Character and word error rates of an ASR transcript against a reference text.
 
-Both strings are first normalised by :func:`spatialeval.metrics.text.normalize_text`
-(punctuation removed, NFKC, lower case; see that module for the exact rule and its
-version). With S substitutions, D deletions and I insertions of the minimum-cost
-(Levenshtein) alignment computed by ``jiwer``, and N reference units::
+Both strings are normalised and cut into units by a named text protocol
+(:mod:`spatialeval.metrics.text_protocols`; default ``seed-tts-eval``, the practice
+ISDrama's CER follows). With S substitutions, D deletions and I insertions of the
+minimum-cost (Levenshtein, unit costs) alignment of the two unit sequences and N
+reference units::
 
-    CER = (S + D + I) / N        units = characters (English: spaces between words count;
-                                 Mandarin: whitespace removed)
-    WER = (S + D + I) / N        units = whitespace-separated words (English only)
+    CER = (S + D + I) / N        units = the protocol's characters
+    WER = (S + D + I) / N        units = the protocol's words
 
-Both can exceed 1 when the hypothesis has many insertions. Corpus CER pools the counts:
-``Σ edits / Σ N`` over utterances.
+What a unit is depends on the protocol and the language:
 
-Empty reference (N = 0 after normalisation): the rate is 0.0 when the hypothesis is
-empty too and 1.0 otherwise (every hypothesis unit is an insertion; capped at 1 so a
-single empty reference cannot dominate a mean). :func:`char_edit_counts` still returns
-the raw insertion count, so the corpus CER counts those insertions in full.
+==================  ===========================================  ===========================================
+protocol            ``zh``                                       ``en``
+==================  ===========================================  ===========================================
+seed-tts-eval       char = word = character (whitespace          word = word; char = non-space character
+                    dropped): the Mandarin "WER" is the CER
+whisper-en          not defined (ValueError)                     word = word; char = non-space character
+spatialeval-text-1  char = character; no WER (ValueError)        word = word; char = character incl. the
+                                                                 single spaces between words
+==================  ===========================================  ===========================================
+
+The language is detected from the reference when not given
+(:func:`spatialeval.metrics.text.resolve_language`: CJK → ``zh``, else ``en``); an explicit
+language that contradicts the reference's script is honoured with a warning.
+
+Rates can exceed 1 when the hypothesis has many insertions (not capped, as in
+seed-tts-eval). Corpus rates pool the counts: ``Σ edits / Σ N`` over utterances;
+seed-tts-eval and ISDrama report the mean of per-utterance rates instead.
+
+Empty reference (N = 0 after normalisation; seed-tts-eval stops with an error there):
+the rate is 0.0 when the hypothesis is empty too and 1.0 otherwise (capped at 1 so a
+single empty reference cannot dominate a mean). The edit counts still carry the raw
+insertion count, so a corpus rate counts those insertions in full.
 """
 from __future__ import annotations
 
 import math
+from typing import Any
 
-import jiwer
+from rapidfuzz.distance import Levenshtein
 
-from spatialeval.metrics.text import check_language, normalize_text
-
-
-def _edits(output) -> int:
-    return int(output.substitutions + output.deletions + output.insertions)
+from spatialeval.metrics.text import resolve_language
+from spatialeval.metrics.text_protocols import DEFAULT_PROTOCOL, TextProtocol, get_protocol
 
 
-def char_edit_counts(reference: str, hypothesis: str, language: str = "en", *,
-                     traditional_to_simplified: bool = False) -> tuple[int, int]:
-    """``(S + D + I, N)`` at character level after normalisation.
+def _edits(reference_units: list[str], hypothesis_units: list[str]) -> tuple[int, int]:
+    if not reference_units:
+        return len(hypothesis_units), 0
+    return int(Levenshtein.distance(reference_units, hypothesis_units)), len(reference_units)
+
+
+def text_error_counts(reference: str, hypothesis: str, language: str | None = None, *,
+                      protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+                      traditional_to_simplified: bool = False) -> dict[str, Any]:
+    """Normalise both texts once and count edits at character and word level.
+
+    Returns a dict: ``language`` (as scored), ``protocol`` (its name), the normalised
+    ``reference`` and ``hypothesis``, ``char`` = ``(S + D + I, N)`` over characters and
+    ``word`` = the same over words, or ``None`` where the protocol defines no word rate
+    for the language (spatialeval-text-1 in Mandarin).
+
+    ``traditional_to_simplified``: seed-tts-eval always converts a Mandarin *hypothesis*;
+    this flag converts the reference as well. spatialeval-text-1 converts both sides only
+    with the flag. Raises ValueError for a language the protocol does not score.
 
     Example:
-        >>> char_edit_counts("Hello, world!", "hello word")
+        >>> counts = text_error_counts("今天天气很好，出去走走吧！", "今天天气很好出去走走吧")
+        >>> counts["language"], counts["char"], counts["word"]
+        ('zh', (0, 11), (0, 11))
+    """
+    scheme = get_protocol(protocol)
+    language = scheme.check_language(resolve_language(language, reference, hypothesis))
+    ref = scheme.normalize(reference, language, side="reference", traditional_to_simplified=traditional_to_simplified)
+    hyp = scheme.normalize(hypothesis, language, side="hypothesis", traditional_to_simplified=traditional_to_simplified)
+    char = _edits(scheme.units(ref, language, "char"), scheme.units(hyp, language, "char"))
+    try:
+        word = _edits(scheme.units(ref, language, "word"), scheme.units(hyp, language, "word"))
+    except ValueError:
+        word = None
+    return {"language": language, "protocol": scheme.name, "reference": ref, "hypothesis": hyp,
+            "char": char, "word": word}
+
+
+def _counts(kind: str, reference: str, hypothesis: str, language: str | None, protocol, traditional_to_simplified):
+    scheme = get_protocol(protocol)
+    language = scheme.check_language(resolve_language(language, reference, hypothesis))
+    units = []
+    for side, text in (("reference", reference), ("hypothesis", hypothesis)):
+        normalized = scheme.normalize(text, language, side=side, traditional_to_simplified=traditional_to_simplified)
+        units.append(scheme.units(normalized, language, kind))
+    return _edits(*units)
+
+
+def char_edit_counts(reference: str, hypothesis: str, language: str | None = None, *,
+                     protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+                     traditional_to_simplified: bool = False) -> tuple[int, int]:
+    """``(S + D + I, N)`` over the protocol's characters (``language=None``: detected).
+
+    Example:
+        >>> char_edit_counts("Hello, world!", "hello word")  # helloworld vs helloword
+        (1, 10)
+        >>> char_edit_counts("Hello, world!", "hello word", protocol="spatialeval-text-1")  # space counts
         (1, 11)
-        >>> char_edit_counts("你好，世界。", "你号世界", "zh")
+        >>> char_edit_counts("你好，世界。", "你号世界")
         (1, 4)
         >>> char_edit_counts("", "ab")
         (2, 0)
     """
-    ref = normalize_text(reference, language, traditional_to_simplified=traditional_to_simplified)
-    hyp = normalize_text(hypothesis, language, traditional_to_simplified=traditional_to_simplified)
-    if not ref:
-        return len(hyp), 0
-    if not hyp:
-        return len(ref), len(ref)
-    return _edits(jiwer.process_characters(ref, hyp)), len(ref)
+    return _counts("char", reference, hypothesis, language, protocol, traditional_to_simplified)
+
+
+def word_edit_counts(reference: str, hypothesis: str, language: str | None = None, *,
+                     protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+                     traditional_to_simplified: bool = False) -> tuple[int, int]:
+    """``(S + D + I, N)`` over the protocol's words; under seed-tts-eval Mandarin words are characters.
+
+    Example:
+        >>> word_edit_counts("The cat sat on the mat.", "the cat sat on a mat")
+        (1, 6)
+        >>> word_edit_counts("今天天气很好", "今天天汽很好")  # seed-tts-eval: Mandarin per character
+        (1, 6)
+    """
+    return _counts("word", reference, hypothesis, language, protocol, traditional_to_simplified)
 
 
 def error_rate(edits: int, units: int) -> float:
@@ -63,48 +137,54 @@ def error_rate(edits: int, units: int) -> float:
     return edits / units
 
 
-def cer(reference: str, hypothesis: str, language: str = "en", *, traditional_to_simplified: bool = False) -> float:
-    """Character error rate ``(S + D + I) / N`` after normalisation.
+def cer(reference: str, hypothesis: str, language: str | None = None, *,
+        protocol: str | TextProtocol = DEFAULT_PROTOCOL, traditional_to_simplified: bool = False) -> float:
+    """Character error rate ``(S + D + I) / N`` of ``hypothesis`` against ``reference``.
+
+    Args:
+        reference: the text that was to be spoken.
+        hypothesis: the ASR transcript.
+        language: ``en``, ``zh``, or ``None``/``"auto"`` to detect it from the reference.
+        protocol: ``seed-tts-eval`` (default), ``whisper-en`` or ``spatialeval-text-1``.
+        traditional_to_simplified: also convert the reference to simplified Chinese.
+
+    Returns:
+        The rate (0 = identical after normalisation; may exceed 1).
+
+    Raises:
+        ValueError: a language the protocol does not score; ImportError: a package the
+        protocol needs is missing (the message names it).
 
     Example:
-        >>> cer("The cat sat.", "the cat sad")  # 1 substitution / 11 characters
-        0.09090909090909091
-        >>> cer("今天天气很好！", "今天天汽很好", "zh")  # 1 / 6
+        >>> cer("The cat sat.", "the cat sad")  # 1 substitution / 9 non-space characters
+        0.1111111111111111
+        >>> cer("今天天气很好！", "今天天汽很好")  # detected zh: 1 / 6
         0.16666666666666666
         >>> cer("", "")
         0.0
     """
-    return error_rate(*char_edit_counts(reference, hypothesis, language, traditional_to_simplified=traditional_to_simplified))
+    return error_rate(*char_edit_counts(reference, hypothesis, language, protocol=protocol,
+                                        traditional_to_simplified=traditional_to_simplified))
 
 
-def word_edit_counts(reference: str, hypothesis: str, language: str = "en") -> tuple[int, int]:
-    """``(S + D + I, N)`` at word level after normalisation (English only).
+def wer(reference: str, hypothesis: str, language: str | None = None, *,
+        protocol: str | TextProtocol = DEFAULT_PROTOCOL, traditional_to_simplified: bool = False) -> float:
+    """Word error rate ``(S + D + I) / N``; arguments as :func:`cer`.
 
-    Example:
-        >>> word_edit_counts("The cat sat on the mat.", "the cat sat on a mat")
-        (1, 6)
-    """
-    if check_language(language) != "en":
-        raise ValueError("WER needs space-delimited words; for Mandarin use cer()")
-    ref = normalize_text(reference, language).split()
-    hyp = normalize_text(hypothesis, language).split()
-    if not ref:
-        return len(hyp), 0
-    if not hyp:
-        return len(ref), len(ref)
-    return _edits(jiwer.process_words(" ".join(ref), " ".join(hyp))), len(ref)
-
-
-def wer(reference: str, hypothesis: str, language: str = "en") -> float:
-    """Word error rate ``(S + D + I) / N`` after normalisation; English only (raises for zh).
+    Under ``seed-tts-eval`` the "WER" of Mandarin is its character rate (equal to
+    :func:`cer`), as seed-tts-eval reports it; ``spatialeval-text-1`` raises ValueError for
+    Mandarin and ``whisper-en`` for any non-English text.
 
     Example:
         >>> wer("The cat sat on the mat.", "the cat sat on a mat")
         0.16666666666666666
+        >>> wer("I don't have 3 cats.", "i do not have three cats", protocol="whisper-en")
+        0.0
         >>> wer("hello world", "")
         1.0
     """
-    return error_rate(*word_edit_counts(reference, hypothesis, language))
+    return error_rate(*word_edit_counts(reference, hypothesis, language, protocol=protocol,
+                                        traditional_to_simplified=traditional_to_simplified))
 
 
 def corpus_cer(counts) -> float:

@@ -1,6 +1,16 @@
-"""Text normalisation applied to both reference and ASR output before CER/WER.
+"""Language detection, and the ``spatialeval-text-1`` normalisation rule.
 
-The rule (version :data:`NORMALIZER_VERSION`, recorded in every summary):
+The named normalisation protocols (``seed-tts-eval``, ``whisper-en`` and this module's
+``spatialeval-text-1``) live in :mod:`spatialeval.metrics.text_protocols`; see
+``docs/text-normalisation.md`` for how they differ.
+
+**Language detection** (:func:`detect_language`): a text is Mandarin (``zh``) when it
+holds at least one CJK character (Han ideograph, kana or bopomofo) and at least as many
+CJK characters as runs of other letters (words), else English (``en``). ``我用iPhone打电话``
+(5 CJK, 1 word) is ``zh``; ``The character 人 means person`` (1 CJK, 4 words) is ``en``.
+
+The ``spatialeval-text-1`` rule (version :data:`NORMALIZER_VERSION`), applied to both
+reference and ASR output:
 
 1. optional traditional → simplified Chinese conversion (``opencc`` from
    ``opencc-python-reimplemented``, else ``zhconv``; imported only when asked for);
@@ -27,6 +37,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from functools import lru_cache
 from typing import Callable
 
@@ -36,6 +47,71 @@ LANGUAGES = ("en", "zh")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 _KEPT_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
 _PLACEHOLDER = "\uf8ff"  # private-use character, never a letter, never punctuation after NFKC
+
+
+class LanguageMismatchWarning(UserWarning):
+    """An explicit language contradicts the script of the reference text (it is honoured)."""
+
+
+# Han ideographs (URO, extensions A-F, compatibility), kana, bopomofo.
+_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf"
+                  "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def _script_counts(text: str) -> tuple[int, int]:
+    """(CJK characters, runs of other letters) in ``text``."""
+    cjk = len(_CJK.findall(text))
+    words = 0
+    in_word = False
+    for ch in _CJK.sub(" ", text):
+        letter = ch.isalpha()
+        words += letter and not in_word
+        in_word = letter
+    return cjk, words
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when CJK characters are present and at least as many as other-letter words, else ``en``.
+
+    Example:
+        >>> detect_language("今天天气很好，出去走走吧！"), detect_language("I don't have 3 cats.")
+        ('zh', 'en')
+        >>> detect_language("我用iPhone打电话"), detect_language("The character 人 means person")
+        ('zh', 'en')
+    """
+    cjk, words = _script_counts(text or "")
+    return "zh" if cjk and cjk >= words else "en"
+
+
+def _has_letters(text: str) -> bool:
+    return any(ch.isalpha() for ch in text or "")
+
+
+def resolve_language(language: str | None, reference: str, hypothesis: str = "") -> str:
+    """The scoring language: ``language`` if given, else detected from the text.
+
+    ``None`` or ``"auto"``: detected from the reference (:func:`detect_language`); from
+    the hypothesis when the reference has no letter at all; ``en`` when neither has.
+    An explicit ``en``/``zh`` is honoured, with a :class:`LanguageMismatchWarning` when the
+    reference's script says otherwise (e.g. ``en`` on Mandarin text).
+
+    Example:
+        >>> resolve_language(None, "你好，世界"), resolve_language("auto", "", "hello")
+        ('zh', 'en')
+        >>> resolve_language("en", "hello")
+        'en'
+    """
+    if language is None or language == "auto":
+        for text in (reference, hypothesis):
+            if _has_letters(text):
+                return detect_language(text)
+        return "en"
+    check_language(language)
+    if _has_letters(reference) and detect_language(reference) != language:
+        warnings.warn(f"language={language!r} is honoured, but the reference text looks like "
+                      f"{detect_language(reference)!r}; pass language=None to detect it",
+                      LanguageMismatchWarning, stacklevel=3)
+    return language
 
 
 def check_language(language: str) -> str:

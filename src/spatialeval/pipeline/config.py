@@ -9,8 +9,13 @@ from typing import Any
 import yaml
 
 from spatialeval.metrics.cues import CuesConfig  # the cue metrics own their settings
+from spatialeval.metrics.text_protocols import PROTOCOLS as TEXT_PROTOCOLS
 
 DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe", "cues")
+# Text normalisation of the CER stage when cer.normalizer is not set: isdrama scores as the
+# paper's practice does (seed-tts-eval run_wer.py); strict keeps spatialeval's own, stricter rule.
+NORMALIZER_BY_PROTOCOL = {"isdrama": "seed-tts-eval", "strict": "spatialeval-text-1"}
+CER_LANGUAGES = ("en", "zh", "auto")
 
 
 @dataclass
@@ -37,10 +42,18 @@ class InterauralConfig:
 @dataclass
 class CERConfig:
     backend: str = "pocketsphinx"   # pocketsphinx | whisper | paraformer-zh
-    language: str = "en"            # en | zh
+    # en | zh: the ASR's language and the scoring language. auto: the ASR's language is the
+    # backend's only one (pocketsphinx en, paraformer-zh zh; whisper needs en or zh) and each
+    # item is scored in the language detected from its reference (CJK → zh), recorded per item.
+    language: str = "en"
     model_path: str | None = None   # local model directory for whisper / paraformer
     transcripts: str | None = None  # JSON / CSV / TSV of id → text; else .txt/.lab beside gt; else ASR(gt)
+    # seed-tts-eval always converts Mandarin ASR output to simplified; true also converts the
+    # reference. spatialeval-text-1: true converts both sides.
     traditional_to_simplified: bool = False
+    # seed-tts-eval | whisper-en | spatialeval-text-1 (docs/text-normalisation.md);
+    # null: by protocol (isdrama → seed-tts-eval, strict → spatialeval-text-1)
+    normalizer: str | None = None
 
 
 @dataclass
@@ -79,6 +92,10 @@ class EvalConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def cer_normalizer(self) -> str:
+        """The CER stage's text normalisation protocol: ``cer.normalizer``, else the evaluation protocol's."""
+        return self.cer.normalizer or NORMALIZER_BY_PROTOCOL[self.protocol]
+
     def resolved_device(self) -> str:
         """``auto`` → cuda when available, else cpu; an unavailable explicit cuda device is a clear error."""
         import torch
@@ -112,6 +129,11 @@ def config_from_dict(values: dict[str, Any] | None) -> EvalConfig:
         raise ValueError(f"config.protocol must be 'isdrama' or 'strict', not {config.protocol!r}")
     if config.bat.mode not in ("isdrama", "segments", "windowed"):
         raise ValueError(f"config.bat.mode must be isdrama, segments or windowed, not {config.bat.mode!r}")
+    if config.cer.normalizer is not None and config.cer.normalizer not in TEXT_PROTOCOLS:
+        raise ValueError(f"config.cer.normalizer must be one of {', '.join(TEXT_PROTOCOLS)} (or null), "
+                         f"not {config.cer.normalizer!r}")
+    if config.cer.language not in CER_LANGUAGES:
+        raise ValueError(f"config.cer.language must be one of {', '.join(CER_LANGUAGES)}, not {config.cer.language!r}")
     return config
 
 

@@ -4,8 +4,11 @@ Per item: the generated clip is downmixed (mean of channels), resampled to 16 kH
 (``scipy.signal.resample_poly``) and transcribed; the reference text comes from the
 transcripts file, the manifest, a sidecar ``.txt``/``.lab`` or — when none exists — the
 ASR transcript of the gt clip (:mod:`spatialeval.io.transcripts`, ``ref_source`` per
-item). Both texts are normalised (:mod:`spatialeval.metrics.text`) and scored with
-:mod:`spatialeval.metrics.cer`.
+item). Both texts are normalised by the text protocol ``config.cer_normalizer()``
+(:mod:`spatialeval.metrics.text_protocols`: seed-tts-eval under ``isdrama``) and scored
+with :mod:`spatialeval.metrics.cer`, in ``cer.language`` or — with ``auto`` — in the
+language detected from each reference (``cer_language`` per item). ``wer`` is the word
+rate; under seed-tts-eval a Mandarin item's ``wer`` is its character rate.
 
 The headline ``cer`` in the summary is the mean of per-utterance CERs (as seed-tts-eval
 and ISDrama report it); the pooled corpus CER ``Σ edits / Σ reference characters`` is
@@ -13,6 +16,7 @@ reported beside it as ``cer_corpus``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from typing import Any
@@ -20,15 +24,16 @@ from typing import Any
 import numpy as np
 
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
-from spatialeval.metrics.cer import char_edit_counts, corpus_cer, error_rate, word_edit_counts
-from spatialeval.metrics.text import NORMALIZER_VERSION, simplifier
+from spatialeval.metrics.cer import corpus_cer, error_rate, text_error_counts
+from spatialeval.metrics.text import detect_language, simplifier
+from spatialeval.metrics.text_protocols import get_protocol
 from spatialeval.pipeline.cache import FeatureCache
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage, StageUnavailable
 
 class CERStage(Stage):
     name = "cer"
     fields = ("cer", "wer")
-    extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars")
+    extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language")
 
     def __init__(self, config):
         super().__init__(config)
@@ -38,13 +43,22 @@ class CERStage(Stage):
         from spatialeval.models.asr import load_asr
 
         settings = self.config.cer
-        if settings.language not in ("en", "zh"):
-            raise StageUnavailable(f"cer.language must be 'en' or 'zh', not {settings.language!r}")
-        if settings.traditional_to_simplified:
-            try:
+        if settings.language not in ("en", "zh", "auto"):
+            raise StageUnavailable(f"cer.language must be 'en', 'zh' or 'auto', not {settings.language!r}")
+        try:
+            protocol = self._protocol()
+            if settings.language != "auto":  # with auto, a missing package fails the items that need it
+                protocol.prepare(settings.language)
+            if settings.traditional_to_simplified and protocol.name == "spatialeval-text-1":
                 simplifier()
-            except ImportError as exc:
-                raise StageUnavailable(str(exc)) from None
+        except (ValueError, ImportError) as exc:
+            raise StageUnavailable(f"cer.normalizer: {exc}") from None
+        self._asr_language = settings.language
+        if settings.language == "auto":  # the recogniser still needs one language
+            self._asr_language = {"pocketsphinx": "en", "paraformer-zh": "zh"}.get(settings.backend)
+            if self._asr_language is None:
+                raise StageUnavailable(f"the {settings.backend} backend transcribes in one forced language: "
+                                       "set cer.language to en or zh (auto needs a single-language backend)")
         self._transcripts = None
         if settings.transcripts:
             try:
@@ -52,7 +66,11 @@ class CERStage(Stage):
             except TranscriptError as exc:
                 raise StageUnavailable(f"cannot read the CER transcripts: {exc}") from None
         device = "cpu" if settings.backend == "pocketsphinx" else self.config.resolved_device()
-        self._asr = load_asr(settings, device)
+        self._asr = load_asr(dataclasses.replace(settings, language=self._asr_language), device)
+
+    def _protocol(self):
+        """The text normalisation protocol: cer.normalizer, else the evaluation protocol's default."""
+        return get_protocol(self.config.cer_normalizer())
 
     def describe(self) -> dict[str, Any]:
         settings = self.config.cer
@@ -61,17 +79,23 @@ class CERStage(Stage):
         else:
             reference = ("per item: manifest text, else a .txt/.lab beside the gt audio, else the ASR "
                          "transcript of the gt audio (see ref_source per item)")
+        protocol = self._protocol().describe()
         return {
             "asr": self._asr.describe(),
             "language": settings.language,
-            "normalizer": NORMALIZER_VERSION,
+            "asr_language": getattr(self, "_asr_language", settings.language),  # set by setup()
+            "language_rule": ("detected per item from the reference: zh when CJK characters are at least as many "
+                              "as other-letter words, else en (cer_language)" if settings.language == "auto"
+                              else "as configured (cer_language per item)"),
+            "normalizer": protocol["name"],
+            "normalizer_version": protocol["version"],
+            "normalizer_packages": protocol["packages"],
             "traditional_to_simplified": bool(settings.traditional_to_simplified),
-            "unit": "characters incl. single spaces between words" if settings.language == "en"
-                    else "characters, whitespace removed",
+            "unit": {language: units["char"] for language, units in protocol["units"].items()},
             "downmix": DOWNMIX_RULE.format(rate=self._asr.sample_rate),
             "reference": reference,
             "headline": "cer = mean of per-utterance CER; cer_corpus = total edits / total reference characters",
-            "wer": "word error rate, English only (NaN for zh)",
+            "wer": {language: units["word"] for language, units in protocol["units"].items()},
             "empty_reference": "unmeasurable (an empty reference has no characters to err on); "
                                "an empty ASR transcript of the generated clip scores every reference character as deleted",
         }
@@ -109,8 +133,9 @@ class CERStage(Stage):
         hypothesis = self._transcribe(item, "infer")
         if reference is None:
             reference = item.derived(f"asr:{self._asr.name}:gt", lambda: self._transcribe(item, "gt"))
-        edits, ref_chars = char_edit_counts(reference, hypothesis, settings.language,
-                                            traditional_to_simplified=settings.traditional_to_simplified)
+        counts = text_error_counts(reference, hypothesis, None if settings.language == "auto" else settings.language,
+                                   protocol=self._protocol(), traditional_to_simplified=settings.traditional_to_simplified)
+        edits, ref_chars = counts["char"]
         unmeasurable = {}
         if ref_chars == 0:
             what = "the ASR transcript of the gt audio" if source == "asr_gt" else f"the reference text ({source})"
@@ -118,9 +143,10 @@ class CERStage(Stage):
             cer_value = wer_value = math.nan
         else:
             cer_value = error_rate(edits, ref_chars)
-            wer_value = error_rate(*word_edit_counts(reference, hypothesis, "en")) if settings.language == "en" else math.nan
-            if settings.language != "en":
-                unmeasurable["wer"] = "WER needs space-delimited words; for Mandarin read cer"
+            wer_value = math.nan if counts["word"] is None else error_rate(*counts["word"])
+            if counts["word"] is None:
+                unmeasurable["wer"] = (f"the {self._protocol()} protocol defines no word rate for "
+                                       f"{counts['language']} (read cer)")
         result = {
             "cer": float(cer_value),
             "wer": float(wer_value),
@@ -129,6 +155,7 @@ class CERStage(Stage):
             "ref_source": source,
             "cer_edits": int(edits),
             "cer_ref_chars": int(ref_chars),
+            "cer_language": counts["language"],
         }
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
@@ -140,4 +167,9 @@ class CERStage(Stage):
             "cer_corpus": corpus_cer(counted),
             "cer_headline": "mean_per_utterance",
             "cer_ref_sources": dict(sorted(Counter(r["ref_source"] for r in rows if "ref_source" in r).items())),
+            "cer_languages": dict(sorted(Counter(r["cer_language"] for r in rows if "cer_language" in r).items())),
+            # items scored in a language their reference's script contradicts (an explicit cer.language)
+            "cer_language_mismatch": sum(1 for r in rows if "cer_language" in r
+                                         and any(ch.isalpha() for ch in r["ref_text"])
+                                         and detect_language(r["ref_text"]) != r["cer_language"]),
         }
