@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from spatialeval.pipeline.evaluate import evaluate
-from spatialeval.pipeline.stages.bat import encoder_windows, loudness_normalize
+from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
 
 SR = 32000
 

@@ -16,7 +16,7 @@ from spatialeval.check import (
     load_tolerances,
     run_check,
 )
-from spatialeval.metrics.registry import METRICS
+from spatialeval.pipeline.registry import METRICS
 
 BASELINE = {
     "ipd_mae": 6.9e-05, "ild_mae": 1.2e-03, "ang_cos": 0.90, "sim": 0.80, "cer": 0.10,

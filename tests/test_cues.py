@@ -27,7 +27,7 @@ from spatialeval.metrics.cues import (
     spatial_cue_errors,
     third_octave_bands,
 )
-from spatialeval.metrics.registry import metric_fields
+from spatialeval.pipeline.registry import metric_fields
 from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.stages import stage_class
 from spatialeval.pipeline.stages.base import LoadedPair, StageUnavailable

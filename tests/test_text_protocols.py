@@ -370,10 +370,11 @@ def test_cer_stage_setup_refuses_what_it_cannot_score():
 
 def test_config_normalizer_defaults_and_validation():
     from spatialeval.pipeline.config import EvalConfig, config_from_dict
+    from spatialeval.pipeline.stages.cer import normalizer_for
 
-    assert EvalConfig().cer_normalizer() == "seed-tts-eval"
-    assert EvalConfig(protocol="strict").cer_normalizer() == "spatialeval-text-1"
-    assert config_from_dict({"protocol": "strict", "cer": {"normalizer": "whisper-en"}}).cer_normalizer() == "whisper-en"
+    assert normalizer_for(EvalConfig()) == "seed-tts-eval"
+    assert normalizer_for(EvalConfig(protocol="strict")) == "spatialeval-text-1"
+    assert normalizer_for(config_from_dict({"protocol": "strict", "cer": {"normalizer": "whisper-en"}})) == "whisper-en"
     with pytest.raises(ValueError, match="config.cer.normalizer must be one of seed-tts-eval"):
         config_from_dict({"cer": {"normalizer": "nist"}})
     with pytest.raises(ValueError, match="config.cer.language must be one of en, zh, auto"):

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialeval.metrics.registry import METRICS
+from spatialeval.pipeline.registry import METRICS
 
 #: Count fields a baseline may hold besides metrics; ``n_failed`` is gated (lower is better).
 COUNT_FIELDS = ("n_failed", "n_items")

@@ -13,74 +13,52 @@ def _csv_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def _overrides(args) -> dict:
-    """CLI flags as a nested config override (only flags the user gave)."""
-    mapping = {
-        "protocol": ("protocol",), "device": ("device",), "allow_partial": ("allow_partial",),
-        "workers": ("workers",), "shard": ("shard",), "cache_dir": ("cache_dir",), "stages": ("stages",),
-        "bat_mode": ("bat", "mode"), "batch_size": ("bat", "batch_size"), "autocast": ("bat", "autocast"),
-        "save_embeddings": ("bat", "save_embeddings"),
-        "cer_backend": ("cer", "backend"), "cer_model_path": ("cer", "model_path"), "language": ("cer", "language"),
-        "transcripts": ("cer", "transcripts"), "sim_backend": ("sim", "backend"), "sim_model_path": ("sim", "model_path"),
-        "cer_normalizer": ("cer", "normalizer"),
-        "ffe_method": ("ffe", "method"), "ffe_alignment": ("ffe", "alignment"), "floor_db": ("interaural", "floor_db"),
-    }
-    out: dict = {}
-    for attr, path in mapping.items():
-        value = getattr(args, attr, None)
-        if value in (None, False):
-            continue
-        node = out
-        for key in path[:-1]:
-            node = node.setdefault(key, {})
-        node[path[-1]] = value
-    return out
+_PARSERS = {"int": int, "float": float, "list": _csv_list, "str": str}
 
 
 def _add_run(sub) -> None:
+    from spatialeval.pipeline.options import run_options
+
     p = sub.add_parser("run", help="evaluate generated audio against ground truth",
-                       description="Evaluate infer/ against gt/ (matched by relative path and stem), or a manifest.")
+                       description="Evaluate infer/ against gt/ (matched by relative path and stem), or a manifest. "
+                                   "Options below come from the registered stages' settings; any setting can also "
+                                   "be given with --set SECTION.NAME=VALUE (see configs/default.yaml).")
     p.add_argument("gt", help="ground-truth directory, or a manifest (CSV/TSV/JSONL: id, gt, infer[, text, prompt])")
     p.add_argument("infer", nargs="?", help="generated-audio directory (omit when GT is a manifest)")
     p.add_argument("--config", help="YAML settings file (see configs/)")
     p.add_argument("--out", help="write DIR/items.jsonl, items.csv, summary.json; rerunning resumes")
-    p.add_argument("--protocol", choices=["isdrama", "strict"])
-    p.add_argument("--stages", type=_csv_list, help="comma list of: interaural,bat,cer,sim,ffe,cues")
-    p.add_argument("--ckpt", help="BAT finetuned.pth (else config, $SPATIALEVAL_CKPT, ckpt/finetuned.pth)")
-    p.add_argument("--device", help="cpu, cuda, cuda:N or auto")
-    p.add_argument("--bat-mode", choices=["isdrama", "segments", "windowed"])
-    p.add_argument("--batch-size", type=int, help="encoder inputs per forward pass")
-    p.add_argument("--autocast", choices=["bf16", "fp16"], help="mixed precision for the BAT encoder")
-    p.add_argument("--save-embeddings", action="store_true", help="write DIR/embeddings/<id>.npz")
-    p.add_argument("--allow-partial", action="store_true", help="evaluate matched pairs when some files have no partner")
-    p.add_argument("--shard", help="K/N: evaluate the K-th of N deterministic slices")
-    p.add_argument("--workers", type=int, help="threads decoding audio ahead of the metrics")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE", dest="assignments",
+                   help="any setting, e.g. --set ffe.threshold=0.3 (value parsed as YAML; repeatable)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes, each evaluating a shard (needs --out)")
-    p.add_argument("--cache-dir", help="content-keyed feature cache (gt features computed once)")
-    p.add_argument("--cer-backend", choices=["pocketsphinx", "whisper", "paraformer-zh"])
-    p.add_argument("--cer-model-path", help="local model directory for whisper / paraformer-zh")
-    p.add_argument("--language", choices=["en", "zh", "auto"],
-                   help="CER language; auto: detected per item from the reference (single-language ASR backends)")
-    p.add_argument("--cer-normalizer", choices=["seed-tts-eval", "whisper-en", "spatialeval-text-1"],
-                   help="CER/WER text normalisation (default: seed-tts-eval under isdrama, spatialeval-text-1 under strict)")
-    p.add_argument("--transcripts", help="reference texts: JSON id→text, or CSV/TSV with id,text")
-    p.add_argument("--sim-backend", choices=["resemblyzer", "wavlm"])
-    p.add_argument("--sim-model-path", help="local WavLM speaker-verification checkpoint")
-    p.add_argument("--ffe-method", choices=["dio", "harvest"])
-    p.add_argument("--ffe-alignment", choices=["nearest", "dtw"])
-    p.add_argument("--floor-db", type=float, help="strict protocol: energy floor below the gt peak (dB)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    for option in run_options():
+        if option.kind == "bool":
+            p.add_argument(option.flag, dest=option.dest, action="store_true", default=None, help=option.help)
+        else:
+            choices = option.choices if option.kind != "list" else None
+            metavar = option.metavar or (None if choices else option.path[-1].upper())
+            p.add_argument(option.flag, dest=option.dest, type=_PARSERS[option.kind], help=option.help,
+                           choices=choices, metavar=metavar)
     p.set_defaults(handler=_cmd_run)
+
+
+def _run_config(args):
+    from spatialeval.pipeline.config import load_config, parse_assignment
+    from spatialeval.pipeline.options import merge_nested, overrides, run_options
+
+    values = overrides(vars(args), run_options())
+    for assignment in args.assignments:
+        merge_nested(values, parse_assignment(assignment))
+    return load_config(args.config, values)
 
 
 def _cmd_run(args) -> int:
     from tqdm import tqdm
 
-    from spatialeval.pipeline.config import load_config
     from spatialeval.pipeline.display import format_report
     from spatialeval.pipeline.evaluate import evaluate
 
-    config = load_config(args.config, _overrides(args))
+    config = _run_config(args)
     bar = tqdm(unit="pair", desc="evaluating", file=sys.stderr, disable=args.quiet)
 
     def advance(n: int, total: int) -> None:
@@ -93,17 +71,30 @@ def _cmd_run(args) -> int:
         bar.close()
         from spatialeval.pipeline.distributed import evaluate_parallel
 
-        summary = evaluate_parallel(args.gt, args.infer, config, args.out, args.jobs, args.ckpt)
+        summary = evaluate_parallel(args.gt, args.infer, config, args.out, args.jobs)
     else:
         try:
-            summary = evaluate(args.gt, args.infer, config, out_dir=args.out, checkpoint=args.ckpt,
-                               save_embeddings=args.save_embeddings, progress=advance).summary
+            summary = evaluate(args.gt, args.infer, config, out_dir=args.out, progress=advance).summary
         finally:
             bar.close()
     print(format_report(summary))
     if args.out:
         print(f"wrote {Path(args.out) / 'items.jsonl'}, items.csv, summary.json")
     return EXIT_ITEMS_FAILED if summary["n_failed"] else EXIT_OK
+
+
+def _add_metrics(sub) -> None:
+    p = sub.add_parser("metrics", help="list every metric: direction, unit, stage, backend, what it needs")
+    p.add_argument("--protocol", default="isdrama", help="show units and scales under this protocol")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_cmd_metrics)
+
+
+def _cmd_metrics(args) -> int:
+    from spatialeval.pipeline.display import format_metric_list
+
+    print(format_metric_list(args.protocol, as_json=args.json))
+    return EXIT_OK
 
 
 def _add_merge(sub) -> None:
@@ -181,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more).")
     parser.add_argument("--version", action="version", version=f"spatialeval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
+    for add in (_add_run, _add_metrics, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
         add(sub)
     return parser
 

@@ -1,46 +1,85 @@
-"""Metric metadata: what each result field means, its direction, unit and printed scale.
+"""Metric metadata: what a result field means and how every tool presents it.
 
-The per-item field names are a stable contract (CI gates and notebooks read them);
-``summary.json`` holds the mean of the per-item values under the same names.
+In the spirit of VERSA's ``MetricMetadata``: each metric declares its direction, its unit and
+display scale *per evaluation protocol*, what it needs (the gt audio, a reference text, a model
+checkpoint), where it runs, what it depends on and where it comes from. The printed table, the
+report and ``spatialeval check`` read presentation from here and nowhere else.
+
+A :class:`MetricInfo` is declared by the stage that computes the metric
+(:attr:`spatialeval.pipeline.stages.base.Stage.metrics`); the table of all metrics is
+:data:`spatialeval.pipeline.registry.METRICS`. The per-item field names are a stable contract
+(CI gates and notebooks read them); ``summary.json`` holds the mean of the per-item values
+under the same names, in the stored (unscaled) unit.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_PROTOCOL = "isdrama"
+
+
+def _per_protocol(value, protocol: str | None):
+    if isinstance(value, Mapping):
+        return value.get(protocol or DEFAULT_PROTOCOL, value.get(DEFAULT_PROTOCOL))
+    return value
 
 
 @dataclass(frozen=True)
 class MetricInfo:
+    """Everything users and tools need to know about one per-item metric.
+
+    ``unit`` and ``scale`` are a single value or a mapping ``protocol → value`` (e.g. ISDrama's
+    IPD MAE is printed ×100 in its own units under ``isdrama`` and in radians under ``strict``).
+
+    Example:
+        >>> ipd = MetricInfo("ipd_mae", "IPD MAE", "interaural", False, "IPD error",
+        ...                  unit={"isdrama": "ISDrama units", "strict": "rad"}, scale={"isdrama": 100.0, "strict": 1.0})
+        >>> ipd.label_for("isdrama"), ipd.label_for("strict"), ipd.unit_for("strict")
+        ('IPD MAE (x100)', 'IPD MAE [rad]', 'rad')
+        >>> ipd.direction
+        'lower'
+    """
+
     name: str
     label: str
     stage: str
     higher_is_better: bool
-    unit: str
     description: str
-    table_scale: float = 1.0  # the printed table multiplies by this (×100 for ISDrama's IPD/ILD)
+    unit: str | Mapping[str, str] = ""
+    scale: float | Mapping[str, float] = 1.0
+    requires_reference: bool = True      # needs the paired ground-truth audio
+    requires_text: bool = False          # needs a reference transcript (or falls back to ASR of the gt)
+    requires_checkpoint: bool = False    # needs model weights that are not shipped (e.g. BAT's finetuned.pth)
+    devices: tuple[str, ...] = ("cpu",)  # where its computation can run
+    dependencies: tuple[str, ...] = ()   # optional packages it needs beyond the core install
+    reference: str = ""                  # where the definition comes from
+    flag: bool = False                   # a 0/1 indicator (its mean is a rate)
+    extra: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def direction(self) -> str:
+        return "higher" if self.higher_is_better else "lower"
 
-_ALL = [
-    MetricInfo("ipd_mae", "IPD MAE", "interaural", False, "rad (strict) / ISDrama units",
-               "mean absolute interaural phase difference error vs. gt", 100.0),
-    MetricInfo("ild_mae", "ILD MAE", "interaural", False, "dB (strict) / ISDrama units",
-               "mean absolute interaural level difference error vs. gt", 100.0),
-    MetricInfo("ang_cos", "ANG Cos", "bat", True, "cosine", "cosine of BAT direction embeddings, gt vs. generated"),
-    MetricInfo("dis_cos", "Dis Cos", "bat", True, "cosine", "cosine of BAT distance embeddings, gt vs. generated"),
-    MetricInfo("cer", "CER", "cer", False, "fraction", "character error rate of ASR(generated) vs. reference text"),
-    MetricInfo("wer", "WER", "cer", False, "fraction", "word error rate (English) of ASR(generated) vs. reference text"),
-    MetricInfo("sim", "SIM", "sim", True, "cosine", "speaker-embedding cosine, generated vs. gt (or prompt)"),
-    MetricInfo("ffe", "FFE", "ffe", False, "fraction", "F0 frame error: (GPE frames + VDE frames) / frames"),
-    MetricInfo("gpe", "GPE", "ffe", False, "fraction", "gross pitch error frames / frames"),
-    MetricInfo("vde", "VDE", "ffe", False, "fraction", "voicing decision error frames / frames"),
-    MetricInfo("itd_error_us", "ITD err", "cues", False, "µs", "median |ITD_gen − ITD_gt| per frame, GCC-PHAT"),
-    MetricInfo("ild_band_error_db", "Band ILD err", "cues", False, "dB", "mean |ILD_gen − ILD_gt| over auditory bands"),
-    MetricInfo("iacc_error", "IACC err", "cues", False, "coefficient", "|IACC_gen − IACC_gt|"),
-    MetricInfo("doa_error_deg", "DoA err", "cues", False, "degrees", "angle between estimated directions (azimuth difference on the circle at ear level)"),
-    MetricInfo("front_back_confusion", "F/B conf", "cues", False, "0/1", "1 when gt and generated lie in opposite hemifields front/back"),
-]
+    def unit_for(self, protocol: str | None = None) -> str:
+        return _per_protocol(self.unit, protocol) or ""
 
-METRICS: dict[str, MetricInfo] = {m.name: m for m in _ALL}
+    def scale_for(self, protocol: str | None = None) -> float:
+        return float(_per_protocol(self.scale, protocol) or 1.0)
 
+    def label_for(self, protocol: str | None = None) -> str:
+        """The printed label: ``LABEL (xSCALE)`` when scaled, ``LABEL [unit]`` when the unit depends on the protocol."""
+        scale = self.scale_for(protocol)
+        if scale != 1.0:
+            return f"{self.label} (x{scale:g})"
+        if isinstance(self.unit, Mapping) and self.unit_for(protocol):
+            return f"{self.label} [{self.unit_for(protocol)}]"
+        return self.label
 
-def metric_fields(stage: str) -> tuple[str, ...]:
-    return tuple(m.name for m in _ALL if m.stage == stage)
+    def as_dict(self, protocol: str | None = None) -> dict:
+        """Plain values for listings (``spatialeval metrics``) and machine-readable output."""
+        return {"name": self.name, "label": self.label, "stage": self.stage, "better": self.direction,
+                "unit": self.unit_for(protocol), "scale": self.scale_for(protocol), "description": self.description,
+                "requires_reference": self.requires_reference, "requires_text": self.requires_text,
+                "requires_checkpoint": self.requires_checkpoint, "devices": list(self.devices),
+                "dependencies": list(self.dependencies), "reference": self.reference}

@@ -32,16 +32,31 @@ from spatialeval.models.local_hf import from_local_pretrained
 from spatialeval.errors import StageUnavailable
 
 ASR_RATE = 16000
-BACKENDS = ("pocketsphinx", "whisper", "paraformer-zh")
 WHISPER_DEFAULT = "openai/whisper-large-v3"
 PARAFORMER_DEFAULT = "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch"
 
 
 class ASRBackend:
-    """A speech recogniser: ``transcribe`` 16 kHz mono float audio in [-1, 1] to text."""
+    """A speech recogniser: ``transcribe`` 16 kHz mono float audio in [-1, 1] to text.
+
+    Registered in :data:`spatialeval.models.registry.ASR_BACKENDS`; ``from_config`` builds it from
+    the CER stage's settings (``backend``, ``language``, ``model_path``, ...).
+    """
 
     name: str = ""
     sample_rate: int = ASR_RATE
+    devices: tuple[str, ...] = ("cpu",)
+    languages: tuple[str, ...] = ("en", "zh")
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "ASRBackend":
+        raise NotImplementedError
+
+    @classmethod
+    def check_language(cls, language: str) -> None:
+        if language not in cls.languages:
+            raise StageUnavailable(f"the {cls.name} recogniser handles {', '.join(cls.languages)}, not {language!r}; "
+                                   "choose another --cer-backend or --language")
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name}
@@ -68,6 +83,17 @@ def to_pcm16(audio: np.ndarray, peak: float = 10 ** (-1 / 20)) -> np.ndarray:
 
 class PocketSphinxASR(ASRBackend):
     name = "pocketsphinx"
+    languages = ("en",)
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "PocketSphinxASR":
+        if settings.language != "en":
+            raise StageUnavailable("pocketsphinx ships only an English model; for Mandarin use "
+                                   "--cer-backend paraformer-zh (or whisper) with --cer-model-path")
+        if settings.model_path:
+            raise StageUnavailable("the pocketsphinx backend uses the en-us model shipped in its wheel; "
+                                   "cer.model_path is for whisper / paraformer-zh (unset it or change the backend)")
+        return cls()
 
     def __init__(self) -> None:
         try:
@@ -104,6 +130,12 @@ class PocketSphinxASR(ASRBackend):
 
 class WhisperASR(ASRBackend):
     name = "whisper"
+    devices = ("cpu", "cuda")
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "WhisperASR":
+        cls.check_language(settings.language)
+        return cls(settings.model_path, settings.language, device)
 
     def __init__(self, model_path: str | None, language: str, device: str = "cpu") -> None:
         source = model_path or WHISPER_DEFAULT
@@ -151,6 +183,15 @@ def _modelscope_candidates(model_id: str) -> list[Path]:
 
 class ParaformerASR(ASRBackend):
     name = "paraformer-zh"
+    devices = ("cpu", "cuda")
+    languages = ("zh",)
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "ParaformerASR":
+        if settings.language != "zh":
+            raise StageUnavailable("paraformer-zh recognises Mandarin only; set cer.language to zh, "
+                                   "or use pocketsphinx / whisper for English")
+        return cls(settings.model_path, device)
 
     def __init__(self, model_path: str | None, device: str = "cpu") -> None:
         fetch = (f"fetch it once with `modelscope download --model {PARAFORMER_DEFAULT} --local_dir DIR` "
@@ -196,25 +237,12 @@ def _dist_version(name: str) -> str | None:
 
 
 def load_asr(config, device: str = "cpu") -> ASRBackend:
-    """Build the recogniser named by ``config.backend`` (a :class:`CERConfig`, or an
-    :class:`EvalConfig` whose ``.cer`` is used). Raises StageUnavailable when it cannot run."""
+    """Build the recogniser named by ``config.backend`` (the CER stage's settings, or an
+    :class:`EvalConfig` whose ``.cer`` is used) from the backend registry. Raises StageUnavailable
+    when it cannot run here (unknown name, missing package or model, unsupported language)."""
+    from spatialeval.models.registry import ASR_BACKENDS
+
     config = getattr(config, "cer", config)
-    backend, language = config.backend, config.language
-    if language not in ("en", "zh"):
-        raise StageUnavailable(f"cer.language must be 'en' or 'zh', not {language!r}")
-    if backend == "pocketsphinx":
-        if language != "en":
-            raise StageUnavailable("pocketsphinx ships only an English model; for Mandarin use "
-                                   "--cer-backend paraformer-zh (or whisper) with --cer-model-path")
-        if config.model_path:
-            raise StageUnavailable("the pocketsphinx backend uses the en-us model shipped in its wheel; "
-                                   "cer.model_path is for whisper / paraformer-zh (unset it or change the backend)")
-        return PocketSphinxASR()
-    if backend == "whisper":
-        return WhisperASR(config.model_path, language, device)
-    if backend == "paraformer-zh":
-        if language != "zh":
-            raise StageUnavailable("paraformer-zh recognises Mandarin only; set cer.language to zh, "
-                                   "or use pocketsphinx / whisper for English")
-        return ParaformerASR(config.model_path, device)
-    raise StageUnavailable(f"unknown CER backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if config.language not in ("en", "zh"):
+        raise StageUnavailable(f"cer.language must be 'en' or 'zh', not {config.language!r}")
+    return ASR_BACKENDS.build(config, device)

@@ -34,7 +34,8 @@ def resolve_checkpoint(explicit: str | os.PathLike | None = None, configured: st
     An explicitly given path that does not exist is an error; the fallbacks are optional.
     Returns None when no checkpoint can be found.
     """
-    for source, value in (("--ckpt", explicit), ("config bat.checkpoint", configured), (CKPT_ENV, os.environ.get(CKPT_ENV))):
+    for source, value in (("--ckpt / bat.checkpoint", explicit), ("config bat.checkpoint", configured),
+                          (CKPT_ENV, os.environ.get(CKPT_ENV))):
         if value:
             path = Path(value).expanduser()
             if not path.is_file():

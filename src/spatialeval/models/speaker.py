@@ -29,7 +29,6 @@ from spatialeval.models.local_hf import from_local_pretrained
 
 from spatialeval.errors import StageUnavailable
 
-BACKENDS = ("resemblyzer", "wavlm")
 
 
 class NoSpeech(ValueError):
@@ -38,10 +37,19 @@ WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
 
 
 class SpeakerEncoder:
-    """Maps mono audio at ``sample_rate`` to a speaker embedding (1-D float array)."""
+    """Maps mono audio at ``sample_rate`` to a speaker embedding (1-D float array).
+
+    Registered in :data:`spatialeval.models.registry.SPEAKER_BACKENDS`; ``from_config`` builds it
+    from the SIM stage's settings (``backend``, ``model_path``, ...).
+    """
 
     name: str = ""
     sample_rate: int = 16000
+    devices: tuple[str, ...] = ("cpu",)
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "SpeakerEncoder":
+        raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name}
@@ -52,6 +60,13 @@ class SpeakerEncoder:
 
 class ResemblyzerEncoder(SpeakerEncoder):
     name = "resemblyzer"
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "ResemblyzerEncoder":
+        if settings.model_path:
+            raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
+                                   "sim.model_path is for the wavlm backend (unset it or change the backend)")
+        return cls(device)
 
     def __init__(self, device: str = "cpu") -> None:
         try:
@@ -114,6 +129,11 @@ class ResemblyzerEncoder(SpeakerEncoder):
 
 class WavLMEncoder(SpeakerEncoder):
     name = "wavlm"
+    devices = ("cpu", "cuda")
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "WavLMEncoder":
+        return cls(settings.model_path, device)
 
     def __init__(self, model_path: str | None, device: str = "cpu") -> None:
         source = model_path or WAVLM_DEFAULT
@@ -150,14 +170,8 @@ class WavLMEncoder(SpeakerEncoder):
 
 
 def load_speaker_encoder(config, device: str = "cpu") -> SpeakerEncoder:
-    """Build the encoder named by ``config.backend`` (a :class:`SIMConfig`, or an :class:`EvalConfig`
-    whose ``.sim`` is used). Raises StageUnavailable when it cannot run."""
-    config = getattr(config, "sim", config)
-    if config.backend == "resemblyzer":
-        if config.model_path:
-            raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
-                                   "sim.model_path is for the wavlm backend (unset it or change the backend)")
-        return ResemblyzerEncoder(device)
-    if config.backend == "wavlm":
-        return WavLMEncoder(config.model_path, device)
-    raise StageUnavailable(f"unknown SIM backend {config.backend!r}; choose one of {', '.join(BACKENDS)}")
+    """Build the encoder named by ``config.backend`` (the SIM stage's settings, or an :class:`EvalConfig`
+    whose ``.sim`` is used) from the backend registry. Raises StageUnavailable when it cannot run."""
+    from spatialeval.models.registry import SPEAKER_BACKENDS
+
+    return SPEAKER_BACKENDS.build(getattr(config, "sim", config), device)

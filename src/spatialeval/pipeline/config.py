@@ -1,100 +1,114 @@
-"""Evaluation settings: one dataclass tree, loadable from YAML and overridable from the CLI."""
+"""Evaluation settings: the run's own settings plus one section per registered stage.
+
+The sections are the stages' own settings dataclasses (``Stage.Settings``), so a new stage brings
+its settings with it: ``config.<stage>.<name>`` in Python, ``<stage>: {<name>: ...}`` in YAML,
+``--set <stage>.<name>=VALUE`` (or the stage's own flag) on the command line. Loadable from YAML,
+overridable from the CLI, validated against each setting's declared choices.
+"""
 from __future__ import annotations
 
+import copy
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from spatialeval.metrics.cues import CuesConfig  # the cue metrics own their settings
-from spatialeval.metrics.text_protocols import PROTOCOLS as TEXT_PROTOCOLS
+from spatialeval.pipeline.registry import stage_classes, stage_names, stages_for_metrics
+from spatialeval.pipeline.settings import check_choices, setting
 
+PROTOCOLS = ("isdrama", "strict")
 DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe", "cues")
-# Text normalisation of the CER stage when cer.normalizer is not set: isdrama scores as the
-# paper's practice does (seed-tts-eval run_wer.py); strict keeps spatialeval's own, stricter rule.
-NORMALIZER_BY_PROTOCOL = {"isdrama": "seed-tts-eval", "strict": "spatialeval-text-1"}
-CER_LANGUAGES = ("en", "zh", "auto")
 
 
 @dataclass
-class BATConfig:
-    checkpoint: str | None = None
-    # isdrama: first 10 s of each clip, as the release; segments: the paper's 1-s segments,
-    # each zero-padded to the encoder's 10 s input, cosines averaged; windowed: 10-s windows
-    # covering the whole clip, cosines averaged.
-    mode: str = "isdrama"
-    segment_seconds: float = 1.0
-    window_seconds: float = 10.0
-    normalize_dbfs: float | None = -14.0
-    batch_size: int = 8
-    autocast: str | None = None  # None, "bf16" or "fp16" (encoder only)
-    save_embeddings: bool = False
+class RunSettings:
+    """Settings of the run itself (the top level of the YAML file)."""
+
+    protocol: str = setting("isdrama", help="isdrama: the released ISDrama definitions; strict: the defects fixed",
+                            cli="--protocol", choices=PROTOCOLS)
+    stages: list[str] = setting(default_factory=lambda: list(DEFAULT_STAGES), cli="--stages", choices=stage_names,
+                                help="comma list of stages to run (see `spatialeval metrics`)", metavar="STAGE,...")
+    metrics: list[str] | None = setting(None, cli="--metrics", kind="list", metavar="METRIC,...",
+                                        help="comma list of metrics to compute; the stages that compute them run "
+                                             "(overrides --stages; see `spatialeval metrics`)")
+    device: str = setting("auto", help="cpu, cuda, cuda:N or auto (cuda when available)", cli="--device",
+                          affects_numbers=False)
+    allow_partial: bool = setting(False, help="evaluate matched pairs when some files have no partner",
+                                  cli="--allow-partial", affects_numbers=False)
+    workers: int = setting(0, help="threads decoding audio ahead of the metrics (0: one)", cli="--workers",
+                           affects_numbers=False)
+    chunk_size: int = setting(4, help="pairs decoded and evaluated together (encoder batches span a chunk)",
+                              cli="--chunk-size", affects_numbers=False)
+    shard: str | None = setting(None, help="K/N: evaluate the K-th of N deterministic slices", cli="--shard",
+                                affects_numbers=False)
+    cache_dir: str | None = setting(None, help="content-keyed feature cache (gt features computed once)",
+                                    cli="--cache-dir", affects_numbers=False)
 
 
-@dataclass
-class InterauralConfig:
-    floor_db: float = 60.0  # strict protocol: bins within this many dB of the gt's peak count
-    block_frames: int = 2048  # STFT frames analysed at once: bounds memory on long clips (no effect on values)
+RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunSettings))
 
 
-@dataclass
-class CERConfig:
-    backend: str = "pocketsphinx"   # pocketsphinx | whisper | paraformer-zh
-    # en | zh: the ASR's language and the scoring language. auto: the ASR's language is the
-    # backend's only one (pocketsphinx en, paraformer-zh zh; whisper needs en or zh) and each
-    # item is scored in the language detected from its reference (CJK → zh), recorded per item.
-    language: str = "en"
-    model_path: str | None = None   # local model directory for whisper / paraformer
-    transcripts: str | None = None  # JSON / CSV / TSV of id → text; else .txt/.lab beside gt; else ASR(gt)
-    # seed-tts-eval always converts Mandarin ASR output to simplified; true also converts the
-    # reference. spatialeval-text-1: true converts both sides.
-    traditional_to_simplified: bool = False
-    # seed-tts-eval | whisper-en | spatialeval-text-1 (docs/text-normalisation.md);
-    # null: by protocol (isdrama → seed-tts-eval, strict → spatialeval-text-1)
-    normalizer: str | None = None
-
-
-@dataclass
-class SIMConfig:
-    backend: str = "resemblyzer"    # resemblyzer | wavlm
-    model_path: str | None = None   # local WavLM speaker-verification checkpoint
-    use_prompt: bool = False        # compare with the manifest's prompt audio instead of gt
-
-
-@dataclass
-class FFEConfig:
-    method: str = "dio"             # dio (+ stonemask) | harvest
-    frame_period_ms: float = 10.0
-    f0_floor: float = 71.0
-    f0_ceil: float = 800.0
-    alignment: str = "nearest"      # nearest | dtw
-    threshold: float = 0.2          # gross pitch error when |f_gen/f_gt − 1| > threshold
-
-
-@dataclass
 class EvalConfig:
-    protocol: str = "isdrama"       # isdrama | strict
-    stages: list[str] = field(default_factory=lambda: list(DEFAULT_STAGES))
-    device: str = "auto"            # auto | cpu | cuda | cuda:N
-    allow_partial: bool = False
-    workers: int = 0                # CPU worker processes for loading / CPU stages (0 = in process)
-    shard: str | None = None        # "K/N": evaluate the K-th of N deterministic slices (1-based)
-    cache_dir: str | None = None    # content-keyed feature cache
-    interaural: InterauralConfig = field(default_factory=InterauralConfig)
-    bat: BATConfig = field(default_factory=BATConfig)
-    cer: CERConfig = field(default_factory=CERConfig)
-    sim: SIMConfig = field(default_factory=SIMConfig)
-    ffe: FFEConfig = field(default_factory=FFEConfig)
-    cues: CuesConfig = field(default_factory=CuesConfig)
+    """The run settings (keyword arguments set them) and one settings object per registered stage.
+
+    Example:
+        >>> config = EvalConfig()
+        >>> config.protocol, config.bat.mode, config.cer.backend
+        ('isdrama', 'isdrama', 'pocketsphinx')
+        >>> config.to_dict()["interaural"]["floor_db"]
+        60.0
+    """
+
+    def __init__(self, **run_settings) -> None:
+        object.__setattr__(self, "_run", RunSettings(**run_settings))
+        object.__setattr__(self, "_sections", {name: cls.Settings() for name, cls in stage_classes().items()})
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # pickling and copying look up dunder attributes before __init__ ran
+            raise AttributeError(name)
+        if name in RUN_FIELDS:
+            return getattr(self._run, name)
+        try:
+            return self._sections[name]
+        except KeyError:
+            raise AttributeError(f"EvalConfig has no setting or stage section {name!r}") from None
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in RUN_FIELDS:
+            setattr(self._run, name, value)
+        elif name in self._sections:
+            self._sections[name] = value
+        else:
+            raise AttributeError(f"EvalConfig has no setting or stage section {name!r}")
+
+    def __getstate__(self):
+        return {"run": self._run, "sections": self._sections}
+
+    def __setstate__(self, state) -> None:
+        object.__setattr__(self, "_run", state["run"])
+        object.__setattr__(self, "_sections", state["sections"])
+
+    def __deepcopy__(self, memo):
+        clone = EvalConfig.__new__(EvalConfig)
+        clone.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return clone
+
+    def section(self, stage: str):
+        """The settings object of ``stage``."""
+        return self._sections[stage]
+
+    def sections(self) -> dict[str, Any]:
+        return dict(self._sections)
+
+    def active_stages(self) -> list[str]:
+        """The stages to run: those computing ``metrics`` when given, else ``stages``."""
+        return stages_for_metrics(self.metrics) if self.metrics else list(self.stages)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def cer_normalizer(self) -> str:
-        """The CER stage's text normalisation protocol: ``cer.normalizer``, else the evaluation protocol's."""
-        return self.cer.normalizer or NORMALIZER_BY_PROTOCOL[self.protocol]
+        return {**dataclasses.asdict(self._run),
+                **{name: dataclasses.asdict(section) for name, section in self._sections.items()}}
 
     def resolved_device(self) -> str:
         """``auto`` → cuda when available, else cpu; an unavailable explicit cuda device is a clear error."""
@@ -107,34 +121,72 @@ class EvalConfig:
                              f"(torch {torch.__version__}); use --device cpu or auto")
         return self.device
 
+    def device_for(self, devices: tuple[str, ...]) -> str:
+        """The device to run a component on that supports ``devices`` (CPU when it cannot use the resolved one)."""
+        device = self.resolved_device()
+        return device if device.split(":")[0] in devices else "cpu"
 
-def _merge(instance, values: dict[str, Any], where: str):
-    known = {f.name: f for f in dataclasses.fields(instance)}
-    for key, value in (values or {}).items():
+
+def _merge_dataclass(instance, values: dict[str, Any], where: str) -> None:
+    known = {f.name for f in dataclasses.fields(instance)}
+    for key, value in values.items():
         if key not in known:
             raise ValueError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
-        current = getattr(instance, key)
-        if dataclasses.is_dataclass(current):
+        setattr(instance, key, value)
+
+
+def merge_values(config: EvalConfig, values: dict[str, Any] | None, where: str = "config") -> EvalConfig:
+    """Apply nested ``values`` (YAML shape) to ``config``; unknown names raise ValueError naming the known ones."""
+    run_values, sections = {}, config.sections()
+    for key, value in (values or {}).items():
+        if key in RUN_FIELDS:
+            run_values[key] = value
+        elif key in sections:
             if not isinstance(value, dict):
                 raise ValueError(f"{where}.{key}: expected a mapping")
-            _merge(current, value, f"{where}.{key}")
+            _merge_dataclass(sections[key], value, f"{where}.{key}")
         else:
-            setattr(instance, key, value)
-    return instance
+            known = ", ".join([*RUN_FIELDS, *sections])
+            raise ValueError(f"{where}: unknown setting {key!r} (known: {known})")
+    _merge_dataclass(config._run, run_values, where)
+    return config
+
+
+def validate(config: EvalConfig) -> EvalConfig:
+    """Check every setting against its declared choices (and stage-specific rules in ``Settings.validate``)."""
+    if isinstance(config.stages, str) or isinstance(config.metrics, str):
+        raise ValueError("config.stages and config.metrics must be lists")
+    check_choices(config._run, "config")
+    if config.metrics:
+        stages_for_metrics(config.metrics)  # unknown metric names raise here
+    for name, section in config.sections().items():
+        check_choices(section, f"config.{name}")
+        checker = getattr(section, "validate", None)
+        if checker:
+            checker(config)
+    return config
 
 
 def config_from_dict(values: dict[str, Any] | None) -> EvalConfig:
-    config = _merge(EvalConfig(), values or {}, "config")
-    if config.protocol not in ("isdrama", "strict"):
-        raise ValueError(f"config.protocol must be 'isdrama' or 'strict', not {config.protocol!r}")
-    if config.bat.mode not in ("isdrama", "segments", "windowed"):
-        raise ValueError(f"config.bat.mode must be isdrama, segments or windowed, not {config.bat.mode!r}")
-    if config.cer.normalizer is not None and config.cer.normalizer not in TEXT_PROTOCOLS:
-        raise ValueError(f"config.cer.normalizer must be one of {', '.join(TEXT_PROTOCOLS)} (or null), "
-                         f"not {config.cer.normalizer!r}")
-    if config.cer.language not in CER_LANGUAGES:
-        raise ValueError(f"config.cer.language must be one of {', '.join(CER_LANGUAGES)}, not {config.cer.language!r}")
-    return config
+    """Defaults updated with ``values`` (nested, YAML shape), validated."""
+    return validate(merge_values(EvalConfig(), values))
+
+
+def parse_assignment(text: str) -> dict[str, Any]:
+    """``"section.name=value"`` (or ``"name=value"`` for run settings) as a nested override; the value is YAML.
+
+    Example:
+        >>> parse_assignment("ffe.threshold=0.3"), parse_assignment("bat.autocast=null")
+        ({'ffe': {'threshold': 0.3}}, {'bat': {'autocast': None}})
+    """
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set {text!r}: expected SECTION.NAME=VALUE, e.g. --set ffe.threshold=0.3")
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    path = key.strip().split(".")
+    if len(path) > 2:
+        raise ValueError(f"--set {text!r}: settings are at most SECTION.NAME deep")
+    return {path[0]: value} if len(path) == 1 else {path[0]: {path[1]: value}}
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> EvalConfig:
@@ -145,5 +197,5 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         if not isinstance(loaded, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
         values = loaded
-    config = config_from_dict(values)
-    return _merge(config, overrides or {}, "override") if overrides else config
+    config = merge_values(EvalConfig(), values)
+    return validate(merge_values(config, overrides or {}, "override"))

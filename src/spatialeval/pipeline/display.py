@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spatialeval.metrics.registry import METRICS
+from spatialeval.pipeline.registry import METRICS
 
 
 def _headline(status: dict[str, Any]) -> str:
@@ -31,19 +31,17 @@ def format_stages(summary: dict[str, Any]) -> str:
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    """Metric table; ISDrama IPD/ILD are shown ×100 as in the paper, labelled as such."""
+    """Metric table; labels, scales and directions come from the metric metadata for the summary's protocol
+    (ISDrama's IPD/ILD are shown ×100 as in the paper, labelled as such)."""
     rows = []
-    isdrama = summary.get("protocol") == "isdrama"
+    protocol = summary.get("protocol")
     for name, info in METRICS.items():
         if name not in summary:
             continue
         value = summary[name]
-        scale = info.table_scale if isdrama else 1.0
-        label = info.label + (f" (x{scale:g})" if scale != 1.0 else "")
-        if not isdrama and name in ("ipd_mae", "ild_mae"):
-            label += " [rad]" if name == "ipd_mae" else " [dB]"
+        scale, label = info.scale_for(protocol), info.label_for(protocol)
         shown = "n/a" if value is None else f"{value * scale:.4f}"
-        arrow = "higher is better" if info.higher_is_better else "lower is better"
+        arrow = f"{info.direction} is better"
         missing = summary.get("n_unmeasurable", {}).get(name, 0)
         rows.append((label, shown, str(summary.get("counts", {}).get(name, "")), str(missing or ""), arrow))
     extra = summary.get("extra", {})
@@ -91,3 +89,43 @@ def format_report(summary: dict[str, Any]) -> str:
     if left.get("only_gt") or left.get("only_infer"):
         parts.append(f"left out (no partner): {len(left.get('only_gt', []))} gt, {len(left.get('only_infer', []))} infer")
     return "\n".join(parts)
+
+
+def _stage_backend(stage_cls) -> str:
+    """The stage's default backend and the others registered (``pocketsphinx (+whisper, paraformer-zh)``)."""
+    import dataclasses
+
+    from spatialeval.pipeline.settings import choices_of
+
+    for item in dataclasses.fields(stage_cls.Settings):
+        if item.name in ("backend", "encoder"):
+            others = [c for c in (choices_of(item) or []) if c != item.default]
+            return f"{item.default}" + (f" (+{', '.join(others)})" if others else "")
+    return "—"
+
+
+def format_metric_list(protocol: str = "isdrama", as_json: bool = False) -> str:
+    """Every registered metric with its direction, unit (under ``protocol``), stage, backend and needs."""
+    import json
+
+    from spatialeval.pipeline.registry import stage_classes
+
+    stages = stage_classes()
+    entries = []
+    for info in METRICS.values():
+        entry = info.as_dict(protocol)
+        entry["backend"] = _stage_backend(stages[info.stage])
+        entry["gpu"] = "cuda" in info.devices
+        entries.append(entry)
+    if as_json:
+        return json.dumps(entries, indent=2, ensure_ascii=False)
+    header = ("metric", "better", "unit", "stage", "backend", "checkpoint", "text", "gpu")
+    rows = [header] + [(e["name"], e["better"], e["unit"] + (f" x{e['scale']:g}" if e["scale"] != 1 else ""),
+                        e["stage"], e["backend"], "yes" if e["requires_checkpoint"] else "",
+                        "yes" if e["requires_text"] else "", "yes" if e["gpu"] else "") for e in entries]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.append(f"\n(units and scales under the {protocol!r} protocol; `spatialeval metrics --json` gives every field, "
+                 "descriptions and references included; select with `spatialeval run --metrics NAME,...`)")
+    return "\n".join(lines)

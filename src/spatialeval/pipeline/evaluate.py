@@ -6,6 +6,7 @@ A bad item gets an ``error`` message and NaN metrics; it never stops the run.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -23,10 +24,12 @@ from spatialeval.errors import UsageError
 from spatialeval.io.audio import file_sha256, load_audio
 from spatialeval.io.files import DirectoryLock, atomic_write_text, ensure_directory
 from spatialeval.io.pairing import Pair, find_pairs
-from spatialeval.pipeline.config import EvalConfig, config_from_dict
+from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict
 from spatialeval.pipeline.results import ItemLog, read_rows, rows_to_frame, write_outputs
-from spatialeval.pipeline.stages import Stage, StageUnavailable, stage_class
-from spatialeval.pipeline.stages.base import LoadedPair
+from spatialeval.errors import StageUnavailable
+from spatialeval.pipeline.registry import stage_class
+from spatialeval.pipeline.settings import speed_settings
+from spatialeval.pipeline.stages.base import LoadedPair, RunContext, Stage
 
 MIN_CLIP_SECONDS = 0.02  # shorter clips cannot hold one 1024-point STFT frame at 32 kHz
 
@@ -75,14 +78,12 @@ def versions() -> dict[str, str]:
             "numpy": np.__version__}
 
 
-def prepare_stages(config: EvalConfig, checkpoint: str | None = None, embeddings_dir: Path | None = None,
-                   ) -> tuple[list[Stage], dict[str, StageStatus]]:
+def prepare_stages(config: EvalConfig, context: RunContext | None = None) -> tuple[list[Stage], dict[str, StageStatus]]:
     """Instantiate and set up every configured stage; one that cannot run is skipped with its reason."""
     ready, statuses = [], {}
-    for name in config.stages:
+    for name in config.active_stages():
         try:
-            cls = stage_class(name)
-            stage = cls(config, checkpoint=checkpoint, embeddings_dir=embeddings_dir) if name == "bat" else cls(config)
+            stage = stage_class(name)(config, context)
             stage.setup()
         except StageUnavailable as exc:
             statuses[name] = StageStatus(name, "skipped", str(exc))
@@ -201,7 +202,7 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
 
 
 # Top-level settings that never change a number (speed, slicing, where files go).
-SPEED_SETTINGS = ("workers", "cache_dir", "device", "shard", "allow_partial")
+SPEED_SETTINGS = speed_settings(RunSettings)
 # Provenance entries that describe how fast or where a stage ran, not what it computed.
 SPEED_PROVENANCE = ("device", "batch_size")
 
@@ -340,10 +341,17 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
     the mean of each metric under the same name, plus protocol, stage provenance
     (model, checkpoint SHA-256) and versions. With ``out_dir``, rows are appended to
     ``items.jsonl`` as they finish and a rerun completes only what is missing.
-    ``progress(advance, total)`` is called as items finish.
+    ``progress(advance, total)`` is called as items finish. ``checkpoint`` and
+    ``save_embeddings`` are shorthands for the settings ``bat.checkpoint`` and ``bat.save_embeddings``.
     """
     if not isinstance(config, EvalConfig):
         config = config_from_dict(config)
+    if checkpoint is not None or save_embeddings:  # shorthands: one route into the settings, not a second one
+        config = copy.deepcopy(config)
+        if checkpoint is not None:
+            config.bat.checkpoint = str(checkpoint)
+        if save_embeddings:
+            config.bat.save_embeddings = True
     config.resolved_device()  # fail before any work if the requested device does not exist
     pairing = None
     if pairs is None:
@@ -353,15 +361,14 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
     out = Path(out_dir) if out_dir else None
     lock = DirectoryLock(ensure_directory(out)).acquire() if out else None
     try:
-        return _evaluate_locked(pairs, pairing, config, out, checkpoint, save_embeddings, progress)
+        return _evaluate_locked(pairs, pairing, config, out, progress)
     finally:
         if lock:
             lock.release()
 
 
-def _evaluate_locked(pairs, pairing, config, out, checkpoint, save_embeddings, progress) -> EvaluationResult:
-    embeddings_dir = out / "embeddings" if (out and (save_embeddings or config.bat.save_embeddings)) else None
-    stages, statuses = prepare_stages(config, checkpoint, embeddings_dir)
+def _evaluate_locked(pairs, pairing, config, out, progress) -> EvaluationResult:
+    stages, statuses = prepare_stages(config, RunContext(out_dir=out))
 
     done: dict[str, dict[str, Any]] = {}
     resume = {"reused": 0, "recomputed_changed": [], "recomputed_invalid": [], "retried_failed": 0}
@@ -370,7 +377,7 @@ def _evaluate_locked(pairs, pairing, config, out, checkpoint, save_embeddings, p
         done, resume = _plan_resume(pairs, read_rows(out / "items.jsonl"), stages)
     todo = [p for p in pairs if p.id not in done]
     log = ItemLog(out / "items.jsonl") if out else None
-    chunk_size = max(1, config.bat.batch_size // 2)
+    chunk_size = max(1, config.chunk_size)
     if progress:
         progress(len(done), len(pairs))
     try:

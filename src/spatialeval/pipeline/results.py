@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from spatialeval.io.files import atomic_write_text
-from spatialeval.metrics.registry import METRICS
+from spatialeval.pipeline.registry import METRICS
 
 BASE_FIELDS = ("id", "gt", "infer")
 

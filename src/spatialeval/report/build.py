@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from spatialeval.metrics.registry import METRICS
-from spatialeval.report.data import ReportInputError, ResultsData, choose_items, load_results_dir, unit_for
+from spatialeval.pipeline.registry import METRICS
+from spatialeval.report.data import ReportInputError, ResultsData, choose_items, load_results_dir
 from spatialeval.report.document import Block, Bullets, Code, Heading, Image, Paragraph, Table, to_html, to_markdown
 
 MAX_FAILED_ROWS = 100
@@ -38,10 +38,10 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-def _scaled(metric: str, value: Any) -> str:
+def _scaled(metric: str, value: Any, protocol: str | None) -> str:
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return "—"
-    return _fmt(float(value) * METRICS[metric].table_scale)
+    return _fmt(float(value) * METRICS[metric].scale_for(protocol))
 
 
 def _median(values: list[float]) -> float:
@@ -70,6 +70,7 @@ def _stage_reason(data: ResultsData, metric: str) -> str:
 
 def _summary_table(data: ResultsData) -> tuple[Table, list[str]]:
     counts = data.summary.get("counts") or {}
+    protocol = data.protocol
     rows, notes = [], []
     for metric in data.metric_names():
         info = METRICS[metric]
@@ -79,18 +80,17 @@ def _summary_table(data: ResultsData) -> tuple[Table, list[str]]:
         if not isinstance(mean, (int, float)) or isinstance(mean, bool) or not math.isfinite(mean):
             mean_text = f"— ({_stage_reason(data, metric)})"
         else:
-            mean_text = _scaled(metric, mean)
+            mean_text = _scaled(metric, mean, protocol)
         if numbers:
             worst_id, _ = (min if info.higher_is_better else max)(values, key=lambda pair: pair[1])
-            stats = [_scaled(metric, _median(numbers)), _scaled(metric, min(numbers)), _scaled(metric, max(numbers))]
+            stats = [_scaled(metric, value, protocol) for value in (_median(numbers), min(numbers), max(numbers))]
         else:
             worst_id, stats = "—", ["—", "—", "—"]
         n_valid = counts.get(metric, len(numbers))
+        scale = info.scale_for(protocol)
         rows.append([info.label, f"`{metric}`", "↑ higher" if info.higher_is_better else "↓ lower", mean_text,
-                     *stats, str(n_valid), f"×{info.table_scale:g}" if info.table_scale != 1 else "",
-                     unit_for(metric, data.protocol),
-                     worst_id])
-    if any(METRICS[m].table_scale != 1 for m in data.metric_names()):
+                     *stats, str(n_valid), f"×{scale:g}" if scale != 1 else "", info.unit_for(protocol), worst_id])
+    if any(METRICS[m].scale_for(protocol) != 1 for m in data.metric_names()):
         notes.append("Values in rows with a scale are printed multiplied by it (summary.json stores them unscaled).")
     table = Table(["Metric", "Field", "Better", "Mean", "Median", "Min", "Max", "n", "Scale", "Unit", "Worst item"],
                   rows, align_right={3, 4, 5, 6, 7})
@@ -185,8 +185,9 @@ def _item_metric_text(data: ResultsData, item_id: str, metrics: list[str] | None
     for metric in metrics or data.metric_names():
         value = row.get(metric)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            info = METRICS[metric]
-            parts.append(f"{info.label}{'' if info.table_scale == 1 else f' ×{info.table_scale:g}'} = {_scaled(metric, value)}")
+            scale = METRICS[metric].scale_for(data.protocol)
+            parts.append(f"{METRICS[metric].label}{'' if scale == 1 else f' ×{scale:g}'} = "
+                         f"{_scaled(metric, value, data.protocol)}")
     return ", ".join(parts)
 
 

@@ -9,27 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spatialeval.metrics.registry import METRICS
+from spatialeval.pipeline.registry import METRICS
 
 #: Metrics that rank items for the default IPD/ILD map selection, in order of preference.
 MAP_RANKING = ("ipd_mae", "ild_mae")
 #: Used when neither of the above has values (e.g. only the cue stage ran).
 FALLBACK_RANKING = ("ild_band_error_db", "itd_error_us", "iacc_error", "doa_error_deg")
-
-
-def unit_for(metric: str, protocol: str | None = None) -> str:
-    """The registry unit of ``metric``; for units written ``"A (strict) / B"``, the part for ``protocol``.
-
-    >>> unit_for("ipd_mae", "strict"), unit_for("ipd_mae", "isdrama"), unit_for("cer")
-    ('rad', 'ISDrama units', 'fraction')
-    """
-    unit = METRICS[metric].unit
-    strict, marker, other = unit.partition(" (strict) / ")
-    if marker and protocol == "strict":
-        return strict.strip()
-    if marker and protocol == "isdrama":
-        return other.strip()
-    return unit
 
 
 class ReportInputError(ValueError):

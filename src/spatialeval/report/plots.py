@@ -9,8 +9,7 @@ import math
 
 import numpy as np
 
-from spatialeval.metrics.registry import METRICS
-from spatialeval.report.data import unit_for
+from spatialeval.pipeline.registry import METRICS
 
 DPI = 100
 MASK_COLOUR = "#9a9a9a"  # mid grey: distinct from the white of the colour maps' ends/centres
@@ -30,9 +29,9 @@ def scale_suffix(scale: float) -> str:
 
 
 def axis_label(metric: str, protocol: str | None = None) -> str:
-    """``LABEL ×scale (unit)`` for a registry metric."""
+    """``LABEL ×scale (unit)`` for a registry metric under ``protocol``."""
     info = METRICS[metric]
-    return f"{info.label}{scale_suffix(info.table_scale)} ({unit_for(metric, protocol)})"
+    return f"{info.label}{scale_suffix(info.scale_for(protocol))} ({info.unit_for(protocol)})"
 
 
 def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[str, float | None],
@@ -59,7 +58,8 @@ def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[st
         axis = axes[index // ncols][index % ncols]
         info = METRICS[metric]
         ids = [item for item, _ in values[metric]]
-        data = np.array([value for _, value in values[metric]]) * info.table_scale
+        scale = info.scale_for(protocol)
+        data = np.array([value for _, value in values[metric]]) * scale
         if len(data) > STRIP_LIMIT:
             bins = int(min(40, max(10, math.sqrt(len(data)))))
             axis.hist(data, bins=bins, color="#4c72b0", alpha=0.85)
@@ -85,13 +85,13 @@ def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[st
                               arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6, "shrinkB": 3})
         mean = means.get(metric)
         if mean is not None and math.isfinite(mean):
-            axis.axvline(mean * info.table_scale, color="#c44e52", linewidth=1.4, zorder=4)
+            axis.axvline(mean * scale, color="#c44e52", linewidth=1.4, zorder=4)
         low, high = float(data.min()), float(data.max())
-        pad = 0.08 * (high - low) if high > low else max(abs(high) * 0.1, 1e-3 * max(info.table_scale, 1.0))
-        if info.unit == "0/1":  # a flag: show its whole range, not a sliver around one value
+        pad = 0.08 * (high - low) if high > low else max(abs(high) * 0.1, 1e-3 * max(scale, 1.0))
+        if info.flag:  # a flag: show its whole range, not a sliver around one value
             low, high, pad = 0.0, 1.0, 0.08
         axis.set_xlim(low - pad, high + pad)
-        direction = "higher is better" if info.higher_is_better else "lower is better"
+        direction = f"{info.direction} is better"
         axis.set_title(f"{info.label}  ·  {direction}  ·  n={len(data)}", fontsize=10)
         axis.set_xlabel(axis_label(metric, protocol), fontsize=9)
         axis.tick_params(labelsize=8)

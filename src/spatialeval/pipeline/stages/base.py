@@ -8,11 +8,14 @@ of items. Errors on one item are caught and recorded against that item only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from spatialeval.errors import StageUnavailable  # noqa: F401  (re-exported)
 from spatialeval.io.audio import AudioClip
 from spatialeval.io.pairing import Pair
+from spatialeval.metrics.registry import MetricInfo
+from spatialeval.pipeline.settings import NoSettings, speed_settings
 
 
 DOWNMIX_RULE = "mean of channels, resampled to {rate} Hz with scipy.signal.resample_poly"
@@ -48,9 +51,28 @@ class LoadedPair:
         return self.derived(f"mono{rate // 1000}k:{side}", lambda: downmix_resample(clip.samples, clip.sample_rate, rate))
 
 
+@dataclass
+class RunContext:
+    """Where a run writes: stages that save per-item files (``--save-embeddings``) write below ``out_dir``."""
+
+    out_dir: Path | None = None
+
+
 class Stage:
-    """Base class. Subclasses set ``name`` and ``fields`` and implement :meth:`compute_one`
-    (or :meth:`compute_batch` when they batch across items).
+    """Base class: one stage computes one family of metrics and declares everything about itself.
+
+    Subclasses set:
+
+    * ``name`` — the stage's name (its config section, ``--stages`` entry, registry key);
+    * ``metrics`` — a :class:`~spatialeval.metrics.registry.MetricInfo` per per-item metric field;
+      ``fields`` (the field names) is derived from it;
+    * ``Settings`` — a dataclass of its settings built with
+      :func:`spatialeval.pipeline.settings.setting` (help, CLI flag, choices, whether it changes
+      numbers); ``speed_settings`` is derived from it;
+    * ``extra_fields`` — other per-item fields it writes (transcripts, estimates, counts);
+
+    and implement :meth:`compute_one` (or :meth:`compute_batch` when it batches across items),
+    optionally :meth:`setup`, :meth:`describe`, :meth:`summarize` and :meth:`input_identity`.
 
     A result dict holds the stage's ``fields`` (metrics: a number, or NaN when the metric
     cannot be measured on this item), any of its declared ``extra_fields``, and optionally
@@ -60,17 +82,32 @@ class Stage:
     """
 
     name: ClassVar[str] = ""
-    fields: ClassVar[tuple[str, ...]] = ()
+    metrics: ClassVar[tuple[MetricInfo, ...]] = ()
+    Settings: ClassVar[type] = NoSettings
     extra_fields: ClassVar[tuple[str, ...]] = ()
-    #: Settings of ``config.<name>`` that change speed or outputs on disk but never a number:
-    #: a resumed run or a merge may differ in them.
+    #: Derived: the per-item metric field names, in declaration order.
+    fields: ClassVar[tuple[str, ...]] = ()
+    #: Derived: settings of ``config.<name>`` that change speed or outputs on disk but never a
+    #: number (a resumed run or a merge may differ in them).
     speed_settings: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "metrics" in cls.__dict__:
+            cls.fields = tuple(info.name for info in cls.metrics)
+        cls.speed_settings = speed_settings(cls.Settings)
+
+    def __init__(self, config, context: RunContext | None = None):
         from spatialeval.pipeline.cache import FeatureCache
 
         self.config = config
+        self.context = context or RunContext()
         self.cache = FeatureCache(getattr(config, "cache_dir", None))
+
+    @property
+    def settings(self):
+        """This stage's section of the configuration."""
+        return getattr(self.config, self.name)
 
     def input_identity(self, pair: Pair) -> dict[str, str | None]:
         """Inputs besides the two audio files that this stage's numbers depend on (e.g. the

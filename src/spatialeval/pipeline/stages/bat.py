@@ -1,128 +1,108 @@
-"""ANG/Dis cosine stage: BAT direction and distance embeddings of gt vs. generated.
+"""ANG/Dis cosine stage: spatial-encoder embeddings of gt vs. generated (BAT by default).
 
-Per clip, as BAT's evaluation dataset does: resample to 32 kHz with
-``scipy.signal.resample_poly``, scale the whole clip to −14 dBFS RMS (silence left
-as is), then cut into encoder inputs of exactly 10 s:
-
-* ``isdrama``: the first 10 s only (zero-padded), as the released code;
-* ``segments``: consecutive 1-s segments (the paper's description), each zero-padded to 10 s;
-* ``windowed``: consecutive 10-s windows covering the whole clip, the last zero-padded.
-
-Cosines are taken window by window over the windows both clips have and averaged.
-All windows of a batch of items go through the encoder together (no padding waste:
-every input is exactly 10 s).
+The metric definitions (resampling, loudness normalisation, windows, window-averaged cosine) are in
+:mod:`spatialeval.metrics.embedding_cosine`; the encoder is a backend from
+:data:`spatialeval.models.registry.SPATIAL_ENCODERS` (``bat.encoder``). This stage batches: all
+windows of a chunk of items go through the encoder together (every input is exactly one encoder
+window, so no padding is wasted), and embeddings are cached by audio content.
 """
 from __future__ import annotations
 
-import contextlib
 import io
-import math
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from spatialeval.features.resample import TARGET_RATE, resample_polyphase
-from spatialeval.metrics.cosine import cosine, isdrama_cosine
-from spatialeval.metrics.registry import metric_fields
-from spatialeval.models.bat import CLIP_SAMPLES
-from spatialeval.models.checkpoint import WHERE_TO_GET, load_bat, resolve_checkpoint
-from spatialeval.io.files import atomic_write_bytes
-from spatialeval.io.ids import item_file
+from spatialeval.metrics.embedding_cosine import MODES
+from spatialeval.metrics.registry import MetricInfo
 from spatialeval.pipeline.cache import FeatureCache
-from spatialeval.pipeline.stages.base import LoadedPair, Stage, StageUnavailable
-
-_AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def loudness_normalize(samples: np.ndarray, target_dbfs: float | None) -> np.ndarray:
-    """Scale to ``target_dbfs`` RMS over all samples and channels; silence is returned unchanged."""
-    if target_dbfs is None:
-        return samples
-    rms = float(np.sqrt(np.mean(samples ** 2)))
-    if rms == 0.0:
-        return samples
-    return samples * 10.0 ** ((target_dbfs - 20.0 * np.log10(rms)) / 20.0)
+from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
-def encoder_windows(samples: np.ndarray, mode: str, segment_seconds: float = 1.0,
-                    window_seconds: float = 10.0) -> np.ndarray:
-    """Cut a (frames, 2) 32-kHz clip into (n, 2, 320000) float32 encoder inputs."""
-    wave = samples.T.astype(np.float32)
-    if mode == "isdrama":
-        pieces = [wave[:, :CLIP_SAMPLES]]
-    else:
-        step = int(round((segment_seconds if mode == "segments" else window_seconds) * TARGET_RATE))
-        count = max(1, math.ceil(wave.shape[1] / step))
-        pieces = [wave[:, i * step:(i + 1) * step] for i in range(count)]
-    out = np.zeros((len(pieces), 2, CLIP_SAMPLES), dtype=np.float32)
-    for index, piece in enumerate(pieces):
-        out[index, :, :piece.shape[1]] = piece[:, :CLIP_SAMPLES]
-    return out
+def _encoders() -> list[str]:
+    from spatialeval.models.registry import SPATIAL_ENCODERS
+
+    return SPATIAL_ENCODERS.names()
+
+
+@dataclass
+class BATSettings:
+    encoder: str = setting("bat", choices=_encoders, help="spatial encoder backend")
+    checkpoint: str | None = setting(None, cli="--ckpt", metavar="PATH",
+                                     help="BAT finetuned.pth (else $SPATIALEVAL_CKPT, ckpt/finetuned.pth)")
+    # isdrama: first 10 s of each clip, as the release; segments: the paper's 1-s segments,
+    # each zero-padded to the encoder's 10 s input, cosines averaged; windowed: 10-s windows
+    # covering the whole clip, cosines averaged.
+    mode: str = setting("isdrama", cli="--bat-mode", choices=MODES,
+                        help="isdrama: first 10 s; segments: 1-s segments; windowed: 10-s windows over the clip")
+    segment_seconds: float = setting(1.0, help="segment length in segments mode")
+    window_seconds: float = setting(10.0, help="window length in windowed mode")
+    normalize_dbfs: float | None = setting(-14.0, help="RMS level each clip is scaled to before the encoder")
+    batch_size: int = setting(8, cli="--batch-size", affects_numbers=False, help="encoder inputs per forward pass")
+    autocast: str | None = setting(None, cli="--autocast", choices=("bf16", "fp16"),
+                                   help="mixed precision for the encoder")
+    save_embeddings: bool = setting(False, cli="--save-embeddings", affects_numbers=False,
+                                    help="write OUT/embeddings/<id>.npz")
+
+
+BAT_PAPER = "Zheng et al., BAT (arXiv 2402.01591); ISDrama (arXiv 2504.20630) ANG/Dis Cos"
 
 
 class BATStage(Stage):
     name = "bat"
-    fields = metric_fields("bat")
-    speed_settings = ("batch_size", "save_embeddings")
-
-    def __init__(self, config, checkpoint: str | None = None, embeddings_dir: str | Path | None = None):
-        super().__init__(config)
-        self.checkpoint = checkpoint
-        self.embeddings_dir = Path(embeddings_dir) if embeddings_dir else None
-        self.loaded = None
-        self.device = config.resolved_device()
+    Settings = BATSettings
+    metrics = (
+        MetricInfo("ang_cos", "ANG Cos", "bat", True, "cosine of BAT direction embeddings, gt vs. generated",
+                   unit="cosine", requires_checkpoint=True, devices=("cpu", "cuda"), reference=BAT_PAPER),
+        MetricInfo("dis_cos", "Dis Cos", "bat", True, "cosine of BAT distance embeddings, gt vs. generated",
+                   unit="cosine", requires_checkpoint=True, devices=("cpu", "cuda"), reference=BAT_PAPER),
+    )
+    #: embedding name → the metric its window-averaged cosine fills
+    EMBEDDING_METRICS = {"azi": "ang_cos", "dis": "dis_cos"}
 
     def setup(self):
-        # Only the absence of any configured checkpoint skips the stage; a checkpoint that was
-        # configured but cannot be used raises CheckpointError (a usage error: exit code 2).
-        path = resolve_checkpoint(self.checkpoint, self.config.bat.checkpoint)
-        if path is None:
-            raise StageUnavailable(f"no BAT checkpoint found, so ANG/Dis cosines were skipped. {WHERE_TO_GET}")
-        self.loaded = load_bat(path, self.device)
+        from spatialeval.models.registry import SPATIAL_ENCODERS
+
+        self.encoder = SPATIAL_ENCODERS.build(self.settings, self.config.resolved_device(), self.settings.encoder)
+        self.device = getattr(self.encoder, "device", "cpu")
+        out = self.context.out_dir
+        self.embeddings_dir = out / "embeddings" if (out is not None and self.settings.save_embeddings) else None
 
     def describe(self):
-        bat = self.config.bat
-        return {"model": "BAT Spatial-AST (ViT-B, 3 class tokens)", "checkpoint": self.loaded.path if self.loaded else None,
-                "checkpoint_sha256": self.loaded.sha256 if self.loaded else None, "mode": bat.mode,
-                "normalize_dbfs": bat.normalize_dbfs, "resampler": "scipy.signal.resample_poly to 32 kHz",
+        s = self.settings
+        return {**self.encoder.describe(), "mode": s.mode, "normalize_dbfs": s.normalize_dbfs,
+                "resampler": f"scipy.signal.resample_poly to {self.encoder.sample_rate // 1000} kHz",
                 "cosine": "isdrama (wrap heuristic, eps 1e-8)" if self.config.protocol == "isdrama" else "plain",
-                "device": self.device, "autocast": bat.autocast, "batch_size": bat.batch_size}
+                "device": self.device, "autocast": s.autocast, "batch_size": s.batch_size}
 
     def _settings_key(self) -> dict:
-        bat = self.config.bat
-        return {"ckpt": self.loaded.sha256, "mode": bat.mode, "segment": bat.segment_seconds,
-                "window": bat.window_seconds, "dbfs": bat.normalize_dbfs, "autocast": bat.autocast, "v": 1}
+        s = self.settings
+        key = {"ckpt": self.encoder.sha256, "mode": s.mode, "segment": s.segment_seconds,
+               "window": s.window_seconds, "dbfs": s.normalize_dbfs, "autocast": s.autocast, "v": 1}
+        if s.encoder != "bat":  # keys of the default encoder stay as they were (existing caches remain valid)
+            key["encoder"] = s.encoder
+        return key
 
     def _windows(self, clip) -> np.ndarray:
-        clip.require_channels(2)
-        bat = self.config.bat
-        samples = loudness_normalize(resample_polyphase(clip.samples, clip.sample_rate), bat.normalize_dbfs)
-        return encoder_windows(samples, bat.mode, bat.segment_seconds, bat.window_seconds)
+        from spatialeval.features.resample import resample_polyphase
+        from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
 
-    @torch.no_grad()
-    def embed(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(n, 2, 320000) → direction and distance embeddings, each (n, 768) float32."""
-        directions, distances = [], []
-        batch = max(1, int(self.config.bat.batch_size))
-        device_type = torch.device(self.device).type
-        dtype = _AUTOCAST.get(self.config.bat.autocast or "")
-        context = torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
-        for start in range(0, len(windows), batch):
-            chunk = torch.from_numpy(windows[start:start + batch]).to(self.device)
-            with context:
-                out = self.loaded.model(chunk)
-            directions.append(out.direction.float().cpu().numpy())
-            distances.append(out.distance.float().cpu().numpy())
-        return np.concatenate(directions), np.concatenate(distances)
+        clip.require_channels(2)
+        s, encoder = self.settings, self.encoder
+        samples = loudness_normalize(resample_polyphase(clip.samples, clip.sample_rate, encoder.sample_rate),
+                                     s.normalize_dbfs)
+        return encoder_windows(samples, s.mode, s.segment_seconds, s.window_seconds,
+                               sample_rate=encoder.sample_rate, window_samples=encoder.window_samples)
 
     def _clip_embeddings(self, clips) -> list[dict[str, np.ndarray] | Exception]:
         """Embeddings for each clip (cached by content), encoding all uncached windows in shared batches."""
+        names = self.encoder.embeddings
         results: list = [None] * len(clips)
         pending, keys = [], {}
         for index, clip in enumerate(clips):
             key = FeatureCache.key(clip.sha256, **self._settings_key()) if clip.sha256 else None
-            cached = self.cache.get("bat", key, required=("azi", "dis"))
+            cached = self.cache.get("bat", key, required=names)
             if cached is not None:
                 results[index] = cached
                 continue
@@ -132,34 +112,35 @@ class BATStage(Stage):
             except Exception as exc:
                 results[index] = exc
         if pending:
-            direction, distance = self.embed(np.concatenate([w for _, w in pending]))
+            embedded = self.encoder.embed(np.concatenate([w for _, w in pending]), self.settings.batch_size,
+                                          self.settings.autocast)
             offset = 0
             for index, windows in pending:
-                n = len(windows)
-                entry = {"azi": direction[offset:offset + n], "dis": distance[offset:offset + n]}
-                offset += n
-                if not (np.isfinite(entry["azi"]).all() and np.isfinite(entry["dis"]).all()):
+                entry = {name: embedded[name][offset:offset + len(windows)] for name in names}
+                offset += len(windows)
+                if not all(np.isfinite(values).all() for values in entry.values()):
                     results[index] = FloatingPointError(
-                        f"{clips[index].path}: the BAT encoder returned NaN/Inf embeddings (the checkpoint's "
-                        "weights or the input produce invalid values); ANG/Dis cannot be computed")
+                        f"{clips[index].path}: the {self.encoder.name} encoder returned NaN/Inf embeddings (the "
+                        "checkpoint's weights or the input produce invalid values); ANG/Dis cannot be computed")
                     continue
                 results[index] = entry
                 self.cache.put("bat", keys[index], entry)
         return results
 
-    def _similarity(self, gt: np.ndarray, infer: np.ndarray) -> float:
-        n = min(len(gt), len(infer))
-        score = isdrama_cosine if self.config.protocol == "isdrama" else cosine
-        return float(np.mean([score(gt[i], infer[i]) for i in range(n)]))
-
     def _save(self, item_id: str, gt: dict, infer: dict) -> None:
-        squeeze = (lambda a: a[0]) if self.config.bat.mode == "isdrama" else (lambda a: a)
+        from spatialeval.io.files import atomic_write_bytes
+        from spatialeval.io.ids import item_file
+
+        squeeze = (lambda a: a[0]) if self.settings.mode == "isdrama" else (lambda a: a)
+        arrays = {f"{side}_{name}": squeeze(values[name]) for side, values in (("gt", gt), ("infer", infer))
+                  for name in self.encoder.embeddings}
         buffer = io.BytesIO()
-        np.savez(buffer, gt_azi=squeeze(gt["azi"]), gt_dis=squeeze(gt["dis"]),
-                 infer_azi=squeeze(infer["azi"]), infer_dis=squeeze(infer["dis"]))
+        np.savez(buffer, **arrays)
         atomic_write_bytes(item_file(self.embeddings_dir, item_id, ".npz"), buffer.getvalue())
 
     def compute_batch(self, items: list[LoadedPair]):
+        from spatialeval.metrics.embedding_cosine import window_cosine
+
         embeddings = self._clip_embeddings([clip for item in items for clip in (item.gt, item.infer)])
         results = []
         for index, item in enumerate(items):
@@ -170,6 +151,7 @@ class BATStage(Stage):
                 continue
             if self.embeddings_dir is not None:
                 self._save(item.id, gt, infer)
-            results.append({"ang_cos": self._similarity(gt["azi"], infer["azi"]),
-                            "dis_cos": self._similarity(gt["dis"], infer["dis"])})
+            results.append({metric: window_cosine(gt[name], infer[name], self.config.protocol)
+                            for name, metric in self.EMBEDDING_METRICS.items()})
         return results
+

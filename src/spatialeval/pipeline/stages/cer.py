@@ -4,7 +4,7 @@ Per item: the generated clip is downmixed (mean of channels), resampled to 16 kH
 (``scipy.signal.resample_poly``) and transcribed; the reference text comes from the
 transcripts file, the manifest, a sidecar ``.txt``/``.lab`` or — when none exists — the
 ASR transcript of the gt clip (:mod:`spatialeval.io.transcripts`, ``ref_source`` per
-item). Both texts are normalised by the text protocol ``config.cer_normalizer()``
+item). Both texts are normalised by the text protocol ``cer.normalizer``
 (:mod:`spatialeval.metrics.text_protocols`: seed-tts-eval under ``isdrama``) and scored
 with :mod:`spatialeval.metrics.cer`, in ``cer.language`` or — with ``auto`` — in the
 language detected from each reference (``cer_language`` per item). ``wer`` is the word
@@ -19,32 +19,87 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from spatialeval.errors import StageUnavailable
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
-from spatialeval.metrics.cer import corpus_cer, error_rate, text_error_counts
-from spatialeval.metrics.text import detect_language, simplifier
-from spatialeval.metrics.text_protocols import get_protocol
+from spatialeval.metrics.registry import MetricInfo
 from spatialeval.pipeline.cache import FeatureCache
-from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage, StageUnavailable
+from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
+
+#: The text normalisation each evaluation protocol defaults to (docs/text-normalisation.md).
+NORMALIZER_BY_PROTOCOL = {"isdrama": "seed-tts-eval", "strict": "spatialeval-text-1"}
+CER_LANGUAGES = ("en", "zh", "auto")
+
+
+def _asr_backends() -> list[str]:
+    from spatialeval.models.registry import ASR_BACKENDS
+
+    return ASR_BACKENDS.names()
+
+
+def _text_protocols() -> list[str]:
+    from spatialeval.metrics.text_protocols import PROTOCOLS
+
+    return list(PROTOCOLS)
+
+
+@dataclass
+class CERSettings:
+    backend: str = setting("pocketsphinx", cli="--cer-backend", choices=_asr_backends, help="speech recogniser")
+    # en | zh: the ASR's language and the scoring language. auto: the ASR's language is the
+    # backend's only one (pocketsphinx en, paraformer-zh zh; whisper needs en or zh) and each
+    # item is scored in the language detected from its reference (CJK → zh), recorded per item.
+    language: str = setting("en", cli="--language", choices=CER_LANGUAGES,
+                            help="en, zh, or auto (detected per item from the reference text)")
+    model_path: str | None = setting(None, cli="--cer-model-path", metavar="DIR",
+                                     help="local model directory for whisper / paraformer-zh")
+    transcripts: str | None = setting(None, cli="--transcripts", metavar="FILE",
+                                      help="reference texts: JSON id→text, or CSV/TSV with id,text")
+    # seed-tts-eval always converts Mandarin ASR output to simplified; true also converts the
+    # reference. spatialeval-text-1: true converts both sides.
+    traditional_to_simplified: bool = setting(False, help="also convert the reference to simplified Chinese")
+    # seed-tts-eval | whisper-en | spatialeval-text-1 (docs/text-normalisation.md);
+    # null: by protocol (isdrama → seed-tts-eval, strict → spatialeval-text-1)
+    normalizer: str | None = setting(None, cli="--cer-normalizer", choices=_text_protocols,
+                                     help="text normalisation (default: seed-tts-eval under isdrama, "
+                                          "spatialeval-text-1 under strict)")
+
+
+def normalizer_for(config) -> str:
+    """The CER stage's text normalisation protocol: ``cer.normalizer``, else the evaluation protocol's default."""
+    return config.cer.normalizer or NORMALIZER_BY_PROTOCOL[config.protocol]
+
+
+SEED_TTS = "seed-tts-eval (BytedanceSpeech/seed-tts-eval run_wer.py), as the ISDrama paper reports CER"
+
 
 class CERStage(Stage):
     name = "cer"
-    fields = ("cer", "wer")
+    Settings = CERSettings
+    metrics = (
+        MetricInfo("cer", "CER", "cer", False, "character error rate of ASR(generated) vs. reference text",
+                   unit="fraction", requires_text=True, devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"),
+                   reference=SEED_TTS),
+        MetricInfo("wer", "WER", "cer", False, "word error rate of ASR(generated) vs. reference text (Mandarin "
+                   "under seed-tts-eval: the character rate)", unit="fraction", requires_text=True,
+                   devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"), reference=SEED_TTS),
+    )
     extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language")
 
-    def __init__(self, config):
-        super().__init__(config)
+    def __init__(self, config, context=None):
+        super().__init__(config, context)
         self._memo: dict[str, str] = {}  # identical clips within a run are transcribed once
 
     def setup(self) -> None:
-        from spatialeval.models.asr import load_asr
+        from spatialeval.metrics.text import simplifier
+        from spatialeval.models.registry import ASR_BACKENDS
 
-        settings = self.config.cer
-        if settings.language not in ("en", "zh", "auto"):
-            raise StageUnavailable(f"cer.language must be 'en', 'zh' or 'auto', not {settings.language!r}")
+        settings = self.settings
         try:
             protocol = self._protocol()
             if settings.language != "auto":  # with auto, a missing package fails the items that need it
@@ -55,25 +110,28 @@ class CERStage(Stage):
             raise StageUnavailable(f"cer.normalizer: {exc}") from None
         self._asr_language = settings.language
         if settings.language == "auto":  # the recogniser still needs one language
-            self._asr_language = {"pocketsphinx": "en", "paraformer-zh": "zh"}.get(settings.backend)
-            if self._asr_language is None:
+            languages = getattr(ASR_BACKENDS.get(settings.backend), "languages", ())
+            if len(languages) != 1:
                 raise StageUnavailable(f"the {settings.backend} backend transcribes in one forced language: "
                                        "set cer.language to en or zh (auto needs a single-language backend)")
+            self._asr_language = languages[0]
         self._transcripts = None
         if settings.transcripts:
             try:
                 self._transcripts = load_transcripts(settings.transcripts)
             except TranscriptError as exc:
                 raise StageUnavailable(f"cannot read the CER transcripts: {exc}") from None
-        device = "cpu" if settings.backend == "pocketsphinx" else self.config.resolved_device()
-        self._asr = load_asr(dataclasses.replace(settings, language=self._asr_language), device)
+        self._asr = ASR_BACKENDS.build(dataclasses.replace(settings, language=self._asr_language),
+                                       self.config.resolved_device())
 
     def _protocol(self):
         """The text normalisation protocol: cer.normalizer, else the evaluation protocol's default."""
-        return get_protocol(self.config.cer_normalizer())
+        from spatialeval.metrics.text_protocols import get_protocol
+
+        return get_protocol(normalizer_for(self.config))
 
     def describe(self) -> dict[str, Any]:
-        settings = self.config.cer
+        settings = self.settings
         if settings.transcripts:
             reference = f"transcripts file {settings.transcripts} (every item must be listed)"
         else:
@@ -104,7 +162,7 @@ class CERStage(Stage):
         """The reference text this item is scored against (None: the gt's ASR transcript, bound by the gt hash)."""
         import hashlib
 
-        reference, source = resolve_reference(pair, self._transcripts, self.config.cer.transcripts)
+        reference, source = resolve_reference(pair, self._transcripts, self.settings.transcripts)
         digest = hashlib.sha256(reference.encode("utf-8")).hexdigest() if reference is not None else None
         return {"ref_text_sha256": digest}
 
@@ -128,7 +186,9 @@ class CERStage(Stage):
         return text
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
-        settings = self.config.cer
+        from spatialeval.metrics.cer import error_rate, text_error_counts
+
+        settings = self.settings
         reference, source = resolve_reference(item.pair, self._transcripts, settings.transcripts)
         hypothesis = self._transcribe(item, "infer")
         if reference is None:
@@ -162,6 +222,9 @@ class CERStage(Stage):
         return result
 
     def summarize(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        from spatialeval.metrics.cer import corpus_cer
+        from spatialeval.metrics.text import detect_language
+
         counted = [(r["cer_edits"], r["cer_ref_chars"]) for r in rows if "cer_edits" in r]
         return {
             "cer_corpus": corpus_cer(counted),

@@ -1,37 +1,59 @@
 """Checkpoint-free spatial-cue stage: ITD, band ILD, IACC and KEMAR-template DoA errors.
 
 See :mod:`spatialeval.metrics.cues` for the definitions. Both sides are resampled to
-``CuesConfig.analysis_rate`` (32 kHz by default) with ``scipy.signal.resample_poly`` and
+``cues.analysis_rate`` (32 kHz by default) with ``scipy.signal.resample_poly`` and
 compared over the band both natively contain (up to 0.45 × the lower native rate).
 """
 from __future__ import annotations
 
-from spatialeval.features.resample import resample_polyphase
 import math
+from dataclasses import dataclass
 
-from spatialeval.metrics.cues import DEFAULT_BANDS, CueError, CuesConfig, kemar_templates, spatial_cue_errors
-from spatialeval.metrics.registry import metric_fields
-from spatialeval.pipeline.stages.base import LoadedPair, Stage, StageUnavailable
+from spatialeval.errors import StageUnavailable
+from spatialeval.metrics.registry import MetricInfo
+from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
-__all__ = ["CuesConfig", "CuesStage"]
+
+@dataclass
+class CuesSettings:
+    analysis_rate: int = setting(32000, help="both sides are resampled (scipy resample_poly) to this rate")
+    elevations: str = setting("horizontal", choices=("horizontal", "all"),
+                              help="KEMAR templates: ear level (1° grid) or all 710 measured directions")
+    gate_db: float = setting(40.0, help="frames more than this below the loudest frame are ignored")
+    max_itd_s: float = setting(0.001, help="GCC-PHAT / IACC lag search range (s)")
+
+
+CuesConfig = CuesSettings  # the name the settings had before stages declared their own
+
+
+def _cue(name: str, label: str, unit: str, description: str, flag: bool = False) -> MetricInfo:
+    return MetricInfo(name, label, "cues", False, description, unit=unit, flag=flag,
+                      reference="checkpoint-free binaural cues (GCC-PHAT, ISO 3382 IACC, MIT KEMAR)")
 
 
 class CuesStage(Stage):
     name = "cues"
-    fields = metric_fields("cues")
+    Settings = CuesSettings
+    metrics = (
+        _cue("itd_error_us", "ITD err", "µs", "median |ITD_gen − ITD_gt| per frame, GCC-PHAT"),
+        _cue("ild_band_error_db", "Band ILD err", "dB", "mean |ILD_gen − ILD_gt| over auditory bands"),
+        _cue("iacc_error", "IACC err", "coefficient", "|IACC_gen − IACC_gt|"),
+        _cue("doa_error_deg", "DoA err", "degrees",
+             "angle between estimated directions (azimuth difference on the circle at ear level)"),
+        _cue("front_back_confusion", "F/B conf", "0/1", "1 when gt and generated lie in opposite hemifields front/back",
+             flag=True),
+    )
     extra_fields = ("itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "doa_gt_azimuth_deg", "doa_gen_azimuth_deg",
                     "doa_gt_elevation_deg", "doa_gen_elevation_deg", "itd_frames", "ild_bands")
-
-    def __init__(self, config):
-        super().__init__(config)
-        settings = getattr(config, "cues", None)
-        self.settings: CuesConfig = settings if settings is not None else CuesConfig()
 
     def setup(self):
         if self.settings.elevations not in ("horizontal", "all"):
             raise StageUnavailable(f"cues.elevations must be 'horizontal' or 'all', got {self.settings.elevations!r}")
         if int(self.settings.analysis_rate) < 8000:
             raise StageUnavailable(f"cues.analysis_rate must be at least 8000 Hz, got {self.settings.analysis_rate}")
+        from spatialeval.metrics.cues import kemar_templates
+
         try:  # build the templates once up front; fails early if the packaged HRIR file is missing
             kemar_templates(int(self.settings.analysis_rate), 0.45 * int(self.settings.analysis_rate),
                             self.settings.elevations, self.settings.max_itd_s)
@@ -40,6 +62,8 @@ class CuesStage(Stage):
                                    "reinstall spatialeval so spatialeval/data/kemar_hrir_44k1.npz is present") from exc
 
     def describe(self):
+        from spatialeval.metrics.cues import DEFAULT_BANDS
+
         s = self.settings
         return {
             "method": "GCC-PHAT ITD (Hann 40 ms frames, 20 ms hop, parabolic sub-sample peak, "
@@ -61,12 +85,16 @@ class CuesStage(Stage):
         }
 
     def _resampled(self, item: LoadedPair, side: str):
+        from spatialeval.features.resample import resample_polyphase
+
         clip = getattr(item, side)
         rate = int(self.settings.analysis_rate)
         return item.derived(f"cues:poly{rate}:{side}",
                             lambda: resample_polyphase(clip.samples, clip.sample_rate, rate))
 
     def compute_one(self, item: LoadedPair):
+        from spatialeval.metrics.cues import CueError, spatial_cue_errors
+
         item.gt.require_channels(2)
         item.infer.require_channels(2)
         rate = int(self.settings.analysis_rate)

@@ -7,26 +7,50 @@ F0 by WORLD, scored as in :mod:`spatialeval.metrics.ffe`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
-from spatialeval.errors import TooShortError
-from spatialeval.metrics.ffe import ALIGNMENTS, METHODS, ffe
-from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage, StageUnavailable
+from spatialeval.errors import StageUnavailable, TooShortError
+from spatialeval.metrics.registry import MetricInfo
+from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
 F0_RATE = 16000
+METHODS = ("dio", "harvest")
+ALIGNMENTS = ("nearest", "dtw")
+
+
+@dataclass
+class FFESettings:
+    method: str = setting("dio", cli="--ffe-method", choices=METHODS, help="WORLD F0 tracker: dio (+ stonemask) or harvest")
+    frame_period_ms: float = setting(10.0, help="F0 frame period")
+    f0_floor: float = setting(71.0, help="lowest F0 searched (Hz)")
+    f0_ceil: float = setting(800.0, help="highest F0 searched (Hz)")
+    alignment: str = setting("nearest", cli="--ffe-alignment", choices=ALIGNMENTS,
+                             help="nearest frame in time, or dtw on MFCCs")
+    threshold: float = setting(0.2, help="gross pitch error when |f_gen/f_gt - 1| exceeds this")
+
+
+CHU_ALWAN = "Chu & Alwan 2009, F0 frame error (ISDrama reports FFE)"
+
+
+def _f0_metric(name: str, label: str, description: str) -> MetricInfo:
+    return MetricInfo(name, label, "ffe", False, description, unit="fraction", dependencies=("pyworld",),
+                      reference=CHU_ALWAN)
 
 
 class FFEStage(Stage):
     name = "ffe"
-    fields = ("ffe", "gpe", "vde")
+    Settings = FFESettings
+    metrics = (
+        _f0_metric("ffe", "FFE", "F0 frame error: (GPE frames + VDE frames) / frames"),
+        _f0_metric("gpe", "GPE", "gross pitch error frames / frames"),
+        _f0_metric("vde", "VDE", "voicing decision error frames / frames"),
+    )
     extra_fields = ("gpe_voiced", "f0_frames", "gpe_frames", "vde_frames", "voiced_both_frames")
 
     def setup(self) -> None:
-        settings = self.config.ffe
-        if settings.method not in METHODS:
-            raise StageUnavailable(f"ffe.method must be one of {', '.join(METHODS)}, not {settings.method!r}")
-        if settings.alignment not in ALIGNMENTS:
-            raise StageUnavailable(f"ffe.alignment must be one of {', '.join(ALIGNMENTS)}, not {settings.alignment!r}")
+        settings = self.settings
         if not 0 < settings.f0_floor < settings.f0_ceil or settings.frame_period_ms <= 0 or settings.threshold <= 0:
             raise StageUnavailable("ffe settings need 0 < f0_floor < f0_ceil, frame_period_ms > 0 and threshold > 0")
         try:
@@ -36,7 +60,7 @@ class FFEStage(Stage):
                                    "(or pip install pyworld-prebuilt)") from None
 
     def describe(self) -> dict[str, Any]:
-        s = self.config.ffe
+        s = self.settings
         try:
             from importlib.metadata import version
             world = version("pyworld-prebuilt")
@@ -57,7 +81,9 @@ class FFEStage(Stage):
         }
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
-        s = self.config.ffe
+        from spatialeval.metrics.ffe import ffe
+
+        s = self.settings
         gt, gen = item.mono("gt", F0_RATE), item.mono("infer", F0_RATE)
         try:
             result = ffe(gt, gen, F0_RATE, method=s.method, frame_period_ms=s.frame_period_ms, f0_floor=s.f0_floor,

@@ -11,28 +11,48 @@ import math
 from pathlib import Path
 from typing import Any
 
+from dataclasses import dataclass
+
 from spatialeval.io.audio import file_sha256, load_audio
-from spatialeval.metrics.sim import downmix_resample, speaker_similarity
+from spatialeval.metrics.registry import MetricInfo
 from spatialeval.models.speaker import NoSpeech
+from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
+
+
+def _speaker_backends() -> list[str]:
+    from spatialeval.models.registry import SPEAKER_BACKENDS
+
+    return SPEAKER_BACKENDS.names()
+
+
+@dataclass
+class SIMSettings:
+    backend: str = setting("resemblyzer", cli="--sim-backend", choices=_speaker_backends, help="speaker encoder")
+    model_path: str | None = setting(None, cli="--sim-model-path", metavar="PATH",
+                                     help="local speaker-verification checkpoint (wavlm backends)")
+    use_prompt: bool = setting(False, help="compare with the manifest's prompt audio instead of gt")
 
 
 class SIMStage(Stage):
     name = "sim"
-    fields = ("sim",)
+    Settings = SIMSettings
+    metrics = (
+        MetricInfo("sim", "SIM", "sim", True, "speaker-embedding cosine, generated vs. gt (or prompt)",
+                   unit="cosine", devices=("cpu", "cuda"), dependencies=("resemblyzer",),
+                   reference="seed-tts-eval SIM; ISDrama reports it (WavLM-large speaker verification)"),
+    )
     extra_fields = ("sim_reference", "sim_note")
 
     def setup(self) -> None:
-        from spatialeval.models.speaker import load_speaker_encoder
+        from spatialeval.models.registry import SPEAKER_BACKENDS
 
-        settings = self.config.sim
-        device = "cpu" if settings.backend == "resemblyzer" else self.config.resolved_device()
-        self._encoder = load_speaker_encoder(settings, device)
+        self._encoder = SPEAKER_BACKENDS.build(self.settings, self.config.resolved_device())
 
     def describe(self) -> dict[str, Any]:
         return {
             "encoder": self._encoder.describe(),
-            "reference": "manifest prompt audio" if self.config.sim.use_prompt else "gt audio",
+            "reference": "manifest prompt audio" if self.settings.use_prompt else "gt audio",
             "downmix": DOWNMIX_RULE.format(rate=self._encoder.sample_rate),
             "formula": "cosine of speaker embeddings, generated vs. reference",
             "no_speech": "generated clip without speech (silence, or nothing left after VAD): SIM = 0 "
@@ -41,7 +61,7 @@ class SIMStage(Stage):
 
     def input_identity(self, pair) -> dict[str, str | None]:
         """The prompt audio's content when SIM compares with it (gt and generated are bound anyway)."""
-        if not self.config.sim.use_prompt or not pair.prompt:
+        if not self.settings.use_prompt or not pair.prompt:
             return {}
         return {"prompt_sha256": file_sha256(pair.prompt) if Path(pair.prompt).is_file() else None}
 
@@ -50,6 +70,8 @@ class SIMStage(Stage):
         if side == "prompt":
             def prompt_audio():
                 clip = load_audio(path)
+                from spatialeval.features.resample import downmix_resample
+
                 return downmix_resample(clip.samples, clip.sample_rate, rate)
             audio = item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
         else:
@@ -62,7 +84,7 @@ class SIMStage(Stage):
             raise RuntimeError(f"{path}: {self._encoder.name} speaker embedding failed: {exc}") from exc
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
-        if self.config.sim.use_prompt:
+        if self.settings.use_prompt:
             if not item.pair.prompt:
                 raise ValueError(f"{item.pair.gt}: sim.use_prompt is set but item {item.id!r} has no prompt "
                                  "audio in the manifest (add a 'prompt' column)")
@@ -79,4 +101,6 @@ class SIMStage(Stage):
         except NoSpeech as exc:
             # A generation without speech is the worst case, not a missing value: it must count in the mean.
             return {"sim": 0.0, "sim_reference": side, "sim_note": f"no speech in the generated clip ({exc}); scored 0"}
+        from spatialeval.metrics.sim import speaker_similarity
+
         return {"sim": speaker_similarity(generated, reference), "sim_reference": side}

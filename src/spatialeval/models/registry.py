@@ -1,0 +1,77 @@
+"""Registries of model backends: speech recognisers (CER), speaker encoders (SIM) and spatial encoders
+(ANG/Dis-style embedding cosines).
+
+A backend is a class that says its ``name``, the ``sample_rate`` it takes, the ``devices`` it runs on,
+and how to build itself from its stage's settings (``from_config(settings, device)``, loading only
+from local paths). It is registered by name with a ``module:Class`` path and imported on first use,
+so the CLI's choices come from here without importing any model package. Adding a backend is one
+class plus one :meth:`BackendRegistry.register` call (or a line in the built-in table below, or an
+entry point in the group ``spatialeval.backends.<kind>`` with ``kind`` ``asr``, ``speaker`` or
+``spatial``).
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import entry_points
+
+from spatialeval.errors import StageUnavailable
+
+
+class BackendRegistry:
+    """Name → backend class for one kind of model; unknown names raise :class:`StageUnavailable`."""
+
+    def __init__(self, kind: str, label: str, builtins: dict[str, str]):
+        self.kind, self.label = kind, label
+        self._entries: dict[str, str | type] = dict(builtins)
+        self._entry_points_loaded = False
+
+    def _load_entry_points(self) -> None:
+        if not self._entry_points_loaded:
+            self._entry_points_loaded = True
+            for point in entry_points(group=f"spatialeval.backends.{self.kind}"):
+                self._entries.setdefault(point.name, point.value)
+
+    def register(self, name: str, target: str | type) -> None:
+        """Register ``target`` (a class, or its ``"module:Class"`` path) as backend ``name``."""
+        self._entries[name] = target
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return list(self._entries)
+
+    def get(self, name: str) -> type:
+        """The backend class registered as ``name`` (imported on first use)."""
+        self._load_entry_points()
+        if name not in self._entries:
+            raise StageUnavailable(f"unknown {self.label} backend {name!r}; choose one of {', '.join(self._entries)}")
+        target = self._entries[name]
+        if isinstance(target, str):
+            module_name, _, class_name = target.partition(":")
+            target = getattr(import_module(module_name), class_name)
+            self._entries[name] = target
+        return target
+
+    def build(self, settings, device: str = "cpu", name: str | None = None):
+        """Instantiate backend ``name`` (default ``settings.backend``) from ``settings`` on ``device``
+        (CPU when the backend cannot use it)."""
+        cls = self.get(name or settings.backend)
+        if device.split(":")[0] not in getattr(cls, "devices", ("cpu",)):
+            device = "cpu"
+        return cls.from_config(settings, device)
+
+
+ASR_BACKENDS = BackendRegistry("asr", "CER", {
+    "pocketsphinx": "spatialeval.models.asr:PocketSphinxASR",
+    "whisper": "spatialeval.models.asr:WhisperASR",
+    "paraformer-zh": "spatialeval.models.asr:ParaformerASR",
+})
+SPEAKER_BACKENDS = BackendRegistry("speaker", "SIM", {
+    "resemblyzer": "spatialeval.models.speaker:ResemblyzerEncoder",
+    "wavlm": "spatialeval.models.speaker:WavLMEncoder",
+})
+SPATIAL_ENCODERS = BackendRegistry("spatial", "spatial encoder", {
+    "bat": "spatialeval.models.spatial_encoder:BATEncoder",
+})

@@ -1,0 +1,81 @@
+"""Spatial encoders: models that map fixed-length binaural windows to named embeddings.
+
+A :class:`SpatialEncoder` is the backend of the ANG/Dis-style cosine stage: it says its input
+``sample_rate`` and ``window_samples``, the ``embeddings`` it produces (by name, e.g. ``azi`` for
+direction and ``dis`` for distance), the ``devices`` it runs on, and how it loads from its stage's
+settings. A second encoder is one subclass registered in
+:data:`spatialeval.models.registry.SPATIAL_ENCODERS`; the stage needs no change.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+
+from spatialeval.errors import StageUnavailable
+
+_AUTOCAST = {"bf16": "bfloat16", "fp16": "float16"}
+
+
+class SpatialEncoder:
+    name: str = ""
+    sample_rate: int = 32000
+    window_samples: int = 320000
+    embeddings: tuple[str, ...] = ("azi", "dis")
+    devices: tuple[str, ...] = ("cpu",)
+    #: Hash of the weights, recorded in the summary and in cache keys.
+    sha256: str = ""
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "SpatialEncoder":
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.name}
+
+    def embed(self, windows: np.ndarray, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
+        """(n, 2, window_samples) float32 → ``{embedding name: (n, dim) float32}``."""
+        raise NotImplementedError
+
+
+class BATEncoder(SpatialEncoder):
+    """BAT's Spatial-AST (Zheng et al. 2024) from ``finetuned.pth``: token 1 → direction (``azi``), token 0 → distance (``dis``)."""
+
+    name = "bat"
+    devices = ("cpu", "cuda")
+
+    def __init__(self, loaded, device: str = "cpu"):
+        self.loaded, self.device, self.sha256 = loaded, device, loaded.sha256
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "BATEncoder":
+        from spatialeval.models.checkpoint import WHERE_TO_GET, load_bat, resolve_checkpoint
+
+        # Only the absence of any configured checkpoint skips the stage; a checkpoint that was
+        # configured but cannot be used raises CheckpointError (a usage error: exit code 2).
+        path = resolve_checkpoint(settings.checkpoint)
+        if path is None:
+            raise StageUnavailable(f"no BAT checkpoint found, so ANG/Dis cosines were skipped. {WHERE_TO_GET}")
+        return cls(load_bat(path, device), device)
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": "BAT Spatial-AST (ViT-B, 3 class tokens)", "checkpoint": self.loaded.path,
+                "checkpoint_sha256": self.loaded.sha256}
+
+    def embed(self, windows: np.ndarray, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
+        import torch
+
+        directions, distances = [], []
+        batch = max(1, int(batch_size))
+        device_type = torch.device(self.device).type
+        dtype = getattr(torch, _AUTOCAST[autocast]) if autocast else None
+        context = torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
+        with torch.no_grad():
+            for start in range(0, len(windows), batch):
+                chunk = torch.from_numpy(windows[start:start + batch]).to(self.device)
+                with context:
+                    out = self.loaded.model(chunk)
+                directions.append(out.direction.float().cpu().numpy())
+                distances.append(out.distance.float().cpu().numpy())
+        return {"azi": np.concatenate(directions), "dis": np.concatenate(distances)}
