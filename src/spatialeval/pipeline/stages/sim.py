@@ -34,19 +34,48 @@ class SIMStage(Stage):
             "formula": "cosine of speaker embeddings, generated vs. reference",
         }
 
-    def _embedding(self, item: LoadedPair, side: str, path: str):
+    def _audio(self, item: LoadedPair, side: str, path: str):
         rate = self._encoder.sample_rate
         if side == "prompt":
             def prompt_audio():
                 clip = load_audio(path)
                 return downmix_resample(clip.samples, clip.sample_rate, rate)
-            audio = item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
-        else:
-            audio = item.mono(side, rate)
+            return item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
+        return item.mono(side, rate)
+
+    def _embedding(self, item: LoadedPair, side: str, path: str):
+        audio = self._audio(item, side, path)
         try:
             return item.derived(f"spk:{self._encoder.name}:{side}", lambda: self._encoder.embed(audio))
         except Exception as exc:
             raise RuntimeError(f"{path}: {self._encoder.name} speaker embedding failed: {exc}") from exc
+
+    def _sides(self, item: LoadedPair) -> list[tuple[str, str]]:
+        reference = ("prompt", item.pair.prompt) if self.config.sim.use_prompt else ("gt", item.gt.path or item.pair.gt)
+        return [reference, ("infer", item.infer.path or item.pair.infer)]
+
+    def compute_batch(self, items: list[LoadedPair]) -> list:
+        """Embed the chunk's clips with the encoder's ``embed_batch`` (several clips per forward pass on
+        the WavLM backends), then score each item; any failure falls back to per-item embedding, which
+        reports the error against its own item."""
+        from spatialeval.models.speaker import SpeakerEncoder
+
+        if type(self._encoder).embed_batch is not SpeakerEncoder.embed_batch:
+            wanted = []
+            for item in items:
+                for side, path in self._sides(item):
+                    if path and f"spk:{self._encoder.name}:{side}" not in item.cache:
+                        try:
+                            wanted.append((item, side, self._audio(item, side, path)))
+                        except Exception:  # an unreadable prompt: compute_one reports it
+                            continue
+            try:
+                embeddings = self._encoder.embed_batch([audio for _, _, audio in wanted])
+            except Exception:
+                embeddings = []
+            for (item, side, _), embedding in zip(wanted, embeddings):
+                item.cache[f"spk:{self._encoder.name}:{side}"] = embedding
+        return super().compute_batch(items)
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         if self.config.sim.use_prompt:
