@@ -57,7 +57,7 @@ def normalise_level(audio: np.ndarray, target_dbfs: float = LEVEL_DBFS) -> np.nd
 
     Example:
         >>> x = normalise_level(np.array([0.5, -0.5, 0.5, -0.5]), -20.0)
-        >>> round(20 * np.log10(np.sqrt(np.mean(x ** 2))), 6)
+        >>> round(float(20 * np.log10(np.sqrt(np.mean(x ** 2)))), 6)
         -20.0
         >>> bool(np.allclose(normalise_level(0.01 * x), normalise_level(x)))
         True

@@ -35,17 +35,26 @@ class InterauralConfig:
 
 @dataclass
 class CERConfig:
-    backend: str = "pocketsphinx"   # pocketsphinx | whisper | paraformer-zh
+    backend: str = "pocketsphinx"   # pocketsphinx | whisper | faster-whisper | paraformer-zh
     language: str = "en"            # en | zh
-    model_path: str | None = None   # local model directory for whisper / paraformer
+    model_path: str | None = None   # local model directory for whisper / faster-whisper / paraformer-zh
+    # Numeric precision. auto: whisper float32 on CPU / float16 on CUDA; faster-whisper int8 on CPU /
+    # float16 on CUDA. whisper also takes float32 | float16 | bfloat16; faster-whisper any CTranslate2
+    # compute type (int8, int8_float16, float16, float32, ...). Recorded in the summary.
+    compute_type: str = "auto"
+    batch_size: int = 8             # 30-s windows (Whisper) or clips (Paraformer) per forward pass
+    beam_size: int = 1              # Whisper backends: 1 = greedy (deterministic, as seed-tts-eval decodes)
     transcripts: str | None = None  # JSON / CSV / TSV of id → text; else .txt/.lab beside gt; else ASR(gt)
     traditional_to_simplified: bool = False
 
 
 @dataclass
 class SIMConfig:
-    backend: str = "resemblyzer"    # resemblyzer | wavlm
-    model_path: str | None = None   # local WavLM speaker-verification checkpoint
+    backend: str = "resemblyzer"    # resemblyzer | wavlm | wavlm-ecapa
+    # wavlm: a local Hugging Face WavLMForXVector folder; wavlm-ecapa: the path of seed-tts-eval's
+    # wavlm_large_finetune.pth (the paper's SIM model). resemblyzer takes none.
+    model_path: str | None = None
+    batch_size: int = 8             # clips per WavLM forward pass (wavlm, wavlm-ecapa)
     use_prompt: bool = False        # compare with the manifest's prompt audio instead of gt
 
 
