@@ -239,6 +239,10 @@ def test_paraformer_loader_arguments(monkeypatch, tmp_path):
                              "log_level": "ERROR", "ncpu": torch.get_num_threads()}
     assert asr.transcribe_batch([np.zeros(1600)] * 3) == ["你 好"] * 3
     assert [(n, kw["batch_size"]) for n, kw in calls["generate"]] == [(2, 2), (1, 1)]
+    # "~" in a configured path (configs/mandarin.yaml uses one) is the home folder
+    monkeypatch.setenv("HOME", str(tmp_path.parent))
+    load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=f"~/{tmp_path.name}"))
+    assert calls["init"]["model"] == str(tmp_path)
 
 
 def test_backend_registry():

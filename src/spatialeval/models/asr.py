@@ -198,6 +198,7 @@ class WhisperASR(ASRBackend):
 
     def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
                  compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1) -> None:
+        model_path = _expand(model_path)
         source = model_path or WHISPER_DEFAULT
         fetch = (f"fetch it once with `huggingface-cli download {WHISPER_DEFAULT} --local-dir DIR` "
                  f"and pass --cer-model-path DIR (or set cer.model_path)")
@@ -259,6 +260,7 @@ class FasterWhisperASR(ASRBackend):
 
     def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
                  compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1, cpu_threads: int = 0) -> None:
+        model_path = _expand(model_path)
         fetch = (f"convert or fetch one once, e.g. `huggingface-cli download Systran/faster-whisper-{FASTER_WHISPER_DEFAULT} "
                  f"--local-dir DIR`, and pass --cer-model-path DIR (or set cer.model_path)")
         try:
@@ -349,6 +351,7 @@ class ParaformerASR(ASRBackend):
     languages = ("zh",)
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
+        model_path = _expand(model_path)
         fetch = (f"fetch it once with `modelscope download --model {PARAFORMER_DEFAULT} --local_dir DIR` "
                  f"and pass --cer-model-path DIR (or set cer.model_path)")
         try:
@@ -404,6 +407,11 @@ class ParaformerASR(ASRBackend):
                 raise RuntimeError(f"FunASR returned {len(results)} results for {len(chunk)} clips")
             texts.extend(str(r.get("text", "")).strip() for r in results)
         return texts
+
+
+def _expand(model_path: str | None) -> str | None:
+    """``~`` in a configured model path means the home folder (as in configs/mandarin.yaml)."""
+    return str(Path(model_path).expanduser()) if model_path else None
 
 
 def _dist_version(name: str) -> str | None:

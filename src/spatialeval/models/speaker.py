@@ -174,6 +174,7 @@ class WavLMEncoder(SpeakerEncoder):
     devices = ("cpu", "cuda")
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
+        model_path = str(Path(model_path).expanduser()) if model_path else None
         source = model_path or WAVLM_DEFAULT
         fetch = (f"fetch one once with `huggingface-cli download {WAVLM_DEFAULT} --local-dir DIR` "
                  f"and pass --sim-model-path DIR (or set sim.model_path)")
