@@ -194,8 +194,8 @@ class WavLMEncoder(SpeakerEncoder):
         self.sample_rate = int(getattr(self._extractor, "sampling_rate", 16000))
         self._source = source
         self._batch_size = int(batch_size)
-        # Zero padding changes a group-norm feature extractor's statistics (wavlm-base-plus-sv): such
-        # models embed one clip per forward pass; layer-norm ones batch with an attention mask.
+        # Zero padding changes a group-norm feature extractor's statistics (the WavLM Base models use
+        # one): such models embed one clip per forward pass; layer-norm ones batch with an attention mask.
         self._batches = getattr(self._model.config, "feat_extract_norm", "group") == "layer"
 
     @classmethod

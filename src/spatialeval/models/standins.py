@@ -72,14 +72,18 @@ def write_tiny_whisper(folder: str | Path, seed: int = 0) -> Path:
 
 
 def write_tiny_wavlm_xvector(folder: str | Path, seed: int = 0, feat_extract_norm: str = "layer") -> Path:
-    """Save a 2-layer, 32-wide random ``WavLMForXVector`` and its feature extractor to ``folder``."""
+    """Save a 2-layer, 32-wide random ``WavLMForXVector`` and its feature extractor to ``folder``.
+
+    ``feat_extract_norm="layer"`` also mixes the hidden states with learned layer weights.
+    """
     from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
 
     folder = Path(folder)
     config = WavLMConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                          conv_dim=(16,) * 7, conv_bias=False, feat_extract_norm=feat_extract_norm,
                          do_stable_layer_norm=feat_extract_norm == "layer", tdnn_dim=(32, 32, 32, 32, 64),
-                         xvector_output_dim=16, num_buckets=32, max_bucket_distance=100)
+                         xvector_output_dim=16, num_buckets=32, max_bucket_distance=100,
+                         use_weighted_layer_sum=feat_extract_norm == "layer")  # both head variants get exercised
     model = WavLMForXVector(config)
     _randomise(model, seed, scale=0.2)
     model.save_pretrained(folder)
