@@ -66,11 +66,13 @@ class BackendRegistry:
 ASR_BACKENDS = BackendRegistry("asr", "CER", {
     "pocketsphinx": "spatialeval.models.asr:PocketSphinxASR",
     "whisper": "spatialeval.models.asr:WhisperASR",
+    "faster-whisper": "spatialeval.models.asr:FasterWhisperASR",
     "paraformer-zh": "spatialeval.models.asr:ParaformerASR",
 })
 SPEAKER_BACKENDS = BackendRegistry("speaker", "SIM", {
     "resemblyzer": "spatialeval.models.speaker:ResemblyzerEncoder",
     "wavlm": "spatialeval.models.speaker:WavLMEncoder",
+    "wavlm-ecapa": "spatialeval.models.speaker:WavLMECAPAEncoder",
 })
 SPATIAL_ENCODERS = BackendRegistry("spatial", "spatial encoder", {
     "bat": "spatialeval.models.spatial_encoder:BATEncoder",

@@ -1,26 +1,42 @@
 """Speaker encoders for the SIM metric, behind one small interface.
 
+Input rule, the same for every backend: the clip is downmixed to mono (mean of channels)
+and resampled to 16 kHz (``scipy.signal.resample_poly``) by the caller, then
+:func:`normalise_level` scales it to −30 dBFS RMS — up *or down* — so SIM does not depend
+on playback level. Each backend then applies its own preprocessing:
+
 * ``resemblyzer`` (default): Resemblyzer's GE2E voice encoder (3-layer LSTM, 256-d
-  embedding) whose weights ship inside the wheel. Input is 16 kHz mono; Resemblyzer's
-  own preprocessing is applied: volume raised (never lowered) to −30 dBFS, then
-  silences longer than its VAD window trimmed with webrtcvad (mode 3), so pauses and
-  leading/trailing silence do not count. ``embed_utterance`` averages the embeddings of
-  1.6-s partial windows (50 % overlap) and L2-normalises the mean. Deterministic on CPU.
+  embedding) whose weights ship inside the wheel. Silences longer than its VAD window are
+  trimmed with webrtcvad (mode 3) and the remaining speech is scaled to −30 dBFS RMS again
+  (the LSTM reads a linear-power mel spectrogram, so the level of the speech itself must
+  be fixed, not that of speech plus pauses). ``embed_utterance`` averages the embeddings of
+  1.6-s partial windows (50 % overlap) and L2-normalises the mean. Resemblyzer's own
+  volume step only ever raises the level, which made SIM move by 0.02–0.04 per 6 dB before
+  this rule. Deterministic on CPU.
 * ``wavlm``: a Hugging Face ``WavLMForXVector`` speaker-verification checkpoint
   (e.g. ``microsoft/wavlm-base-plus-sv``) from a local folder or the local Hugging Face
-  cache, ``local_files_only=True``. Note that ISDrama / seed-tts-eval report SIM with a
-  WavLM-large model fine-tuned in the UniSpeech repository, which is a different
-  checkpoint: numbers from either backend here are not directly comparable with theirs.
+  cache, ``local_files_only=True``; its x-vector ``embeddings`` output.
+* ``wavlm-ecapa``: the model seed-tts-eval (and so ISDrama) reports SIM with — WavLM-Large
+  fine-tuned for speaker verification with an ECAPA-TDNN head, UniSpeech's
+  ``wavlm_large_finetune.pth`` — loaded in plain torch by
+  :mod:`spatialeval.models.wavlm_ecapa` (transformers' WavLM backbone, the head written
+  here). Its input is further normalised to zero mean and unit variance, as in seed-tts-eval.
+  seed-tts-eval itself reads the first channel of a multichannel file and resamples with
+  torchaudio; here the mean of channels and ``resample_poly`` are used, as for the other backends.
 
 Nothing is ever downloaded: a missing package or checkpoint raises
-:class:`~spatialeval.pipeline.stages.base.StageUnavailable` saying how to fetch it.
+:class:`~spatialeval.errors.StageUnavailable` saying how to fetch it.
+Every backend declares ``name``, ``sample_rate`` and ``devices`` and is built by
+``from_config(settings, device)``; ``embed_batch`` embeds several clips at once (one padded
+forward pass for the WavLM backends).
 """
 from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,26 +45,44 @@ from spatialeval.models.local_hf import from_local_pretrained
 
 from spatialeval.errors import StageUnavailable
 
+WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
+LEVEL_DBFS = -30.0
+SEED_TTS_SV_URL = "https://drive.google.com/file/d/1-aE1NfzpRCLxA4GUxX9ITI3F9LlbtEGP/view"
 
 
 class NoSpeech(ValueError):
     """The clip holds no speech to embed (digital silence, or nothing left after voice-activity trimming)."""
-WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
+
+
+def normalise_level(audio: np.ndarray, target_dbfs: float = LEVEL_DBFS) -> np.ndarray:
+    """``audio`` scaled so its RMS is ``target_dbfs`` (raised or lowered), clipped to [-1, 1].
+
+    Raises :class:`NoSpeech` for digital silence (nothing to scale).
+
+    Example:
+        >>> x = normalise_level(np.array([0.5, -0.5, 0.5, -0.5]), -20.0)
+        >>> round(float(20 * np.log10(np.sqrt(np.mean(x ** 2)))), 6)
+        -20.0
+        >>> bool(np.allclose(normalise_level(0.01 * x), normalise_level(x)))
+        True
+    """
+    audio = as_mono_signal(audio, "speaker encoder")
+    rms = float(np.sqrt(np.mean(audio * audio)))
+    if rms == 0.0:
+        raise NoSpeech("digital silence (all samples zero): no speech to embed")
+    return np.clip(audio * (10.0 ** (target_dbfs / 20.0) / rms), -1.0, 1.0)
 
 
 class SpeakerEncoder:
-    """Maps mono audio at ``sample_rate`` to a speaker embedding (1-D float array).
+    """Maps mono audio at ``sample_rate`` to a speaker embedding (1-D float array)."""
 
-    Registered in :data:`spatialeval.models.registry.SPEAKER_BACKENDS`; ``from_config`` builds it
-    from the SIM stage's settings (``backend``, ``model_path``, ...).
-    """
-
-    name: str = ""
+    name: ClassVar[str] = ""
     sample_rate: int = 16000
-    devices: tuple[str, ...] = ("cpu",)
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "SpeakerEncoder":
+        """Build from a :class:`~spatialeval.pipeline.stages.sim.SIMSettings`; StageUnavailable if it cannot run."""
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
@@ -57,16 +91,19 @@ class SpeakerEncoder:
     def embed(self, audio: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Embeddings of several clips, in order (this default embeds them one by one)."""
+        return [self.embed(audio) for audio in audios]
+
+
+def _check_device(cls, device: str) -> None:
+    if device.split(":")[0] not in cls.devices:
+        raise StageUnavailable(f"SIM backend {cls.name} runs on {' or '.join(cls.devices)}, not {device!r}")
+
 
 class ResemblyzerEncoder(SpeakerEncoder):
     name = "resemblyzer"
-
-    @classmethod
-    def from_config(cls, settings, device: str = "cpu") -> "ResemblyzerEncoder":
-        if settings.model_path:
-            raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
-                                   "sim.model_path is for the wavlm backend (unset it or change the backend)")
-        return cls(device)
+    devices = ("cpu",)  # a small LSTM: the SIM stage always runs it on the CPU
 
     def __init__(self, device: str = "cpu") -> None:
         try:
@@ -74,8 +111,8 @@ class ResemblyzerEncoder(SpeakerEncoder):
                 warnings.simplefilter("ignore", DeprecationWarning)
                 import resemblyzer
                 from resemblyzer import VoiceEncoder
-                from resemblyzer.audio import normalize_volume, trim_long_silences
-                from resemblyzer.hparams import audio_norm_target_dBFS, sampling_rate
+                from resemblyzer.audio import trim_long_silences
+                from resemblyzer.hparams import sampling_rate
         except ImportError as exc:
             raise StageUnavailable(
                 f"SIM backend resemblyzer cannot be imported ({exc}): pip install 'spatialeval[speech]' "
@@ -86,11 +123,18 @@ class ResemblyzerEncoder(SpeakerEncoder):
             raise StageUnavailable(f"resemblyzer's weights are missing from its install ({weights}); reinstall resemblyzer")
         self._encoder = VoiceEncoder(device, verbose=False)
         self._encoder.eval()
-        self._normalize_volume, self._trim = normalize_volume, trim_long_silences
-        self._target_dbfs = audio_norm_target_dBFS
+        self._trim = trim_long_silences
         self.sample_rate = int(sampling_rate)
         self._weights_sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
         self._device = device
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "ResemblyzerEncoder":
+        if getattr(settings, "model_path", None):
+            raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
+                                   "sim.model_path is for the wavlm / wavlm-ecapa backends (unset it or change the backend)")
+        _check_device(cls, device)
+        return cls(device)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -98,21 +142,18 @@ class ResemblyzerEncoder(SpeakerEncoder):
             "model": "Resemblyzer GE2E VoiceEncoder (pretrained.pt shipped in the wheel)",
             "weights_sha256": self._weights_sha256,
             "sample_rate": self.sample_rate,
-            "preprocessing": (f"volume raised (never lowered) to {self._target_dbfs} dBFS, clipped to [-1, 1], "
-                              "long silences trimmed with webrtcvad (resemblyzer.trim_long_silences)"),
+            "preprocessing": (f"scaled to {LEVEL_DBFS:g} dBFS RMS, long silences trimmed with webrtcvad "
+                              f"(resemblyzer.trim_long_silences), the remaining speech scaled to {LEVEL_DBFS:g} dBFS RMS"),
             "embedding": "mean of 1.6-s partial embeddings, L2-normalised (embed_utterance defaults)",
         }
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
-        audio = as_mono_signal(audio, "speaker encoder")
-        if not np.any(audio):
-            raise NoSpeech("digital silence (all samples zero): no speech to embed")
-        wav = self._normalize_volume(audio, self._target_dbfs, increase_only=True)
-        wav = np.clip(wav, -1.0, 1.0)  # resemblyzer casts to int16 for the VAD; keep it from wrapping
-        wav = self._trim(wav)
+        # Fixing the level before the VAD makes its int16 input, and so its decisions, level-independent.
+        wav = self._trim(normalise_level(audio))
         if wav.size < self.sample_rate // 10:
             raise NoSpeech(f"less than 0.1 s of speech left after resemblyzer's VAD trimming "
                              f"({wav.size} samples at {self.sample_rate} Hz): silent or non-speech audio")
+        wav = normalise_level(wav)
         import torch
 
         # The 3-layer LSTM is small: one intra-op thread is as fast as several on an idle
@@ -127,15 +168,17 @@ class ResemblyzerEncoder(SpeakerEncoder):
         return np.asarray(embedding, dtype=np.float64)
 
 
+def _batches(items: list, size: int):
+    for start in range(0, len(items), max(1, size)):
+        yield items[start:start + max(1, size)]
+
+
 class WavLMEncoder(SpeakerEncoder):
     name = "wavlm"
     devices = ("cpu", "cuda")
 
-    @classmethod
-    def from_config(cls, settings, device: str = "cpu") -> "WavLMEncoder":
-        return cls(settings.model_path, device)
-
-    def __init__(self, model_path: str | None, device: str = "cpu") -> None:
+    def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
+        model_path = str(Path(model_path).expanduser()) if model_path else None
         source = model_path or WAVLM_DEFAULT
         fetch = (f"fetch one once with `huggingface-cli download {WAVLM_DEFAULT} --local-dir DIR` "
                  f"and pass --sim-model-path DIR (or set sim.model_path)")
@@ -154,24 +197,150 @@ class WavLMEncoder(SpeakerEncoder):
         self._model.to(device).eval()
         self.sample_rate = int(getattr(self._extractor, "sampling_rate", 16000))
         self._source = source
+        self._batch_size = int(batch_size)
+        # Zero padding changes a group-norm feature extractor's statistics (the WavLM Base models use
+        # one): such models embed one clip per forward pass; layer-norm ones batch with an attention mask.
+        self._batches = getattr(self._model.config, "feat_extract_norm", "group") == "layer"
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "WavLMEncoder":
+        _check_device(cls, device)
+        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": f"WavLMForXVector {self._source}", "sample_rate": self.sample_rate,
-                "preprocessing": "feature extractor defaults; no silence trimming",
-                "embedding": "x-vector embeddings output"}
+                "preprocessing": f"scaled to {LEVEL_DBFS:g} dBFS RMS, then the feature extractor's defaults; no silence trimming",
+                "embedding": "x-vector embeddings output",
+                "batching": (f"up to {self._batch_size} clips per forward pass (zero-padded, attention mask)"
+                             if self._batches else "one clip per forward pass (group-norm feature extractor)")}
+
+    def _inputs(self, clips: list[np.ndarray]) -> dict:
+        arrays = [normalise_level(a).astype(np.float32) for a in clips]
+        if len(arrays) == 1:
+            inputs = self._extractor(arrays[0], sampling_rate=self.sample_rate, return_tensors="pt")
+        else:
+            inputs = self._extractor(arrays, sampling_rate=self.sample_rate, return_tensors="pt",
+                                     padding=True, return_attention_mask=True)
+        return {k: v.to(self._device) for k, v in inputs.items()}
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
-        audio = as_mono_signal(audio, "speaker encoder").astype(np.float32)
-        inputs = self._extractor(audio, sampling_rate=self.sample_rate, return_tensors="pt")
-        inputs = {k: v.to(self._device) for k, v in inputs.items()}
-        with self._torch.inference_mode():
-            embedding = self._model(**inputs).embeddings[0]
+        with self._torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's MHA on transformers' mixed mask types
+            embedding = self._model(**self._inputs([audio])).embeddings[0]
         return embedding.detach().cpu().double().numpy()
+
+    def _embed_padded(self, clips: list[np.ndarray]) -> list[np.ndarray]:
+        """One backbone forward for the padded batch, then the x-vector head on each clip's own frames.
+
+        transformers' batched ``WavLMForXVector`` pools over a TDNN output length computed without
+        the TDNN dilations, so a padded clip's statistics include frames that saw the padding; running
+        the head per clip gives exactly the one-clip result.
+        """
+        torch, model = self._torch, self._model
+        inputs = self._inputs(clips)
+        weighted = bool(model.config.use_weighted_layer_sum)
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's MHA on transformers' mixed mask types
+            outputs = model.wavlm(inputs["input_values"], attention_mask=inputs["attention_mask"],
+                                  output_hidden_states=weighted)
+            if weighted:
+                weights = torch.softmax(model.layer_weights, dim=-1)
+                hidden = (torch.stack(outputs.hidden_states, dim=1) * weights.view(-1, 1, 1)).sum(dim=1)
+            else:
+                hidden = outputs.last_hidden_state
+            frames = model._get_feat_extract_output_lengths(inputs["attention_mask"].sum(dim=1)).tolist()
+            embeddings = []
+            for row, count in enumerate(frames):
+                x = model.projector(hidden[row:row + 1, : int(count)])
+                for layer in model.tdnn:
+                    x = layer(x)
+                pooled = torch.cat([x[0].mean(dim=0), x[0].std(dim=0)])[None]
+                embeddings.append(model.feature_extractor(pooled)[0].detach().cpu().double().numpy())
+        return embeddings
+
+    def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not self._batches:
+            return [self.embed(a) for a in audios]
+        return [e for chunk in _batches(list(audios), self._batch_size)
+                for e in (self._embed_padded(chunk) if len(chunk) > 1 else [self.embed(chunk[0])])]
+
+
+class WavLMECAPAEncoder(SpeakerEncoder):
+    """seed-tts-eval's SIM model from a local ``wavlm_large_finetune.pth`` (see :mod:`spatialeval.models.wavlm_ecapa`)."""
+
+    name = "wavlm-ecapa"
+    devices = ("cpu", "cuda")
+
+    def __init__(self, checkpoint: str | None, device: str = "cpu", batch_size: int = 8) -> None:
+        fetch = (f"download wavlm_large_finetune.pth once (the seed-tts-eval README links it: {SEED_TTS_SV_URL}) "
+                 "and pass --sim-model-path /path/to/wavlm_large_finetune.pth (or set sim.model_path)")
+        if not checkpoint:
+            raise StageUnavailable(f"SIM backend wavlm-ecapa needs its checkpoint file: {fetch}")
+        path = Path(checkpoint).expanduser()
+        if not path.is_file():
+            raise StageUnavailable(f"wavlm-ecapa checkpoint {path} does not exist; {fetch}")
+        try:
+            import transformers  # noqa: F401  (the WavLM backbone)
+        except ImportError:
+            raise StageUnavailable("SIM backend wavlm-ecapa needs the transformers package for its WavLM backbone: "
+                                   "pip install 'spatialeval[whisper]' (or pip install transformers)") from None
+        from spatialeval.models.checkpoint import checkpoint_sha256
+        from spatialeval.models.wavlm_ecapa import SVCheckpointError, WavLMECAPA, read_sv_state_dict
+
+        try:
+            self._model = WavLMECAPA(read_sv_state_dict(path), device)
+        except SVCheckpointError as exc:
+            raise StageUnavailable(f"wavlm-ecapa cannot use {path}: {exc}") from exc
+        self._path = str(path)
+        self._sha256 = checkpoint_sha256(path)
+        self._batch_size = int(batch_size)
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu") -> "WavLMECAPAEncoder":
+        _check_device(cls, device)
+        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
+
+    def describe(self) -> dict[str, Any]:
+        arch = self._model.arch
+        return {
+            "backend": self.name,
+            "model": ("UniSpeech WavLM-Large + ECAPA-TDNN speaker verification (seed-tts-eval SIM)"
+                      if arch.is_wavlm_large else f"NOT WavLM-Large: {arch.summary()} (a stand-in?)"),
+            "architecture": arch.summary(),
+            "checkpoint": self._path,
+            "checkpoint_sha256": self._sha256,
+            "sample_rate": self.sample_rate,
+            "preprocessing": (f"scaled to {LEVEL_DBFS:g} dBFS RMS, then zero mean / unit variance over the clip "
+                              "(F.layer_norm, s3prl normalize=True); no silence trimming"),
+            "embedding": "softmax-weighted sum of the L+1 WavLM hidden states -> ECAPA-TDNN -> 256-d",
+            "batching": f"up to {self._batch_size} clips per WavLM forward pass (zero-padded, attention mask)",
+        }
+
+    def embed(self, audio: np.ndarray) -> np.ndarray:
+        return self.embed_batch([audio])[0]
+
+    def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
+        from spatialeval.models.wavlm_ecapa import min_samples
+
+        clips = [normalise_level(a) for a in audios]
+        for clip in clips:
+            if clip.size < min_samples():
+                raise ValueError(f"clip of {clip.size} samples is shorter than WavLM's {min_samples()}-sample receptive field")
+        # Similar lengths together: less padding per forward pass.
+        order = sorted(range(len(clips)), key=lambda i: clips[i].size)
+        out: list[np.ndarray | None] = [None] * len(clips)
+        for chunk in _batches(order, self._batch_size):
+            for index, embedding in zip(chunk, self._model.embed_batch([clips[i] for i in chunk])):
+                out[index] = embedding
+        return out  # type: ignore[return-value]
+
+
 
 
 def load_speaker_encoder(config, device: str = "cpu") -> SpeakerEncoder:
     """Build the encoder named by ``config.backend`` (the SIM stage's settings, or an :class:`EvalConfig`
-    whose ``.sim`` is used) from the backend registry. Raises StageUnavailable when it cannot run."""
+    whose ``.sim`` is used) from the backend registry (:data:`spatialeval.models.registry.SPEAKER_BACKENDS`).
+    Raises StageUnavailable when it cannot run."""
     from spatialeval.models.registry import SPEAKER_BACKENDS
 
     return SPEAKER_BACKENDS.build(getattr(config, "sim", config), device)

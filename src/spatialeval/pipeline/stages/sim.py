@@ -29,8 +29,11 @@ def _speaker_backends() -> list[str]:
 @dataclass
 class SIMSettings:
     backend: str = setting("resemblyzer", cli="--sim-backend", choices=_speaker_backends, help="speaker encoder")
+    # wavlm: a local Hugging Face WavLMForXVector folder; wavlm-ecapa: the path of seed-tts-eval's
+    # wavlm_large_finetune.pth (the paper's SIM model). resemblyzer takes none.
     model_path: str | None = setting(None, cli="--sim-model-path", metavar="PATH",
-                                     help="local speaker-verification checkpoint (wavlm backends)")
+                                     help="wavlm: a local WavLMForXVector folder; wavlm-ecapa: wavlm_large_finetune.pth")
+    batch_size: int = setting(8, affects_numbers=False, help="clips per WavLM forward pass (wavlm, wavlm-ecapa)")
     use_prompt: bool = setting(False, help="compare with the manifest's prompt audio instead of gt")
 
 
@@ -65,7 +68,7 @@ class SIMStage(Stage):
             return {}
         return {"prompt_sha256": file_sha256(pair.prompt) if Path(pair.prompt).is_file() else None}
 
-    def _embedding(self, item: LoadedPair, side: str, path: str):
+    def _audio(self, item: LoadedPair, side: str, path: str):
         rate = self._encoder.sample_rate
         if side == "prompt":
             def prompt_audio():
@@ -73,15 +76,44 @@ class SIMStage(Stage):
                 from spatialeval.features.resample import downmix_resample
 
                 return downmix_resample(clip.samples, clip.sample_rate, rate)
-            audio = item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
-        else:
-            audio = item.mono(side, rate)
+            return item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
+        return item.mono(side, rate)
+
+    def _embedding(self, item: LoadedPair, side: str, path: str):
+        audio = self._audio(item, side, path)
         try:
             return item.derived(f"spk:{self._encoder.name}:{side}", lambda: self._encoder.embed(audio))
         except NoSpeech:
             raise
         except Exception as exc:
             raise RuntimeError(f"{path}: {self._encoder.name} speaker embedding failed: {exc}") from exc
+
+    def _sides(self, item: LoadedPair) -> list[tuple[str, str]]:
+        reference = ("prompt", item.pair.prompt) if self.settings.use_prompt else ("gt", item.gt.path or item.pair.gt)
+        return [reference, ("infer", item.infer.path or item.pair.infer)]
+
+    def compute_batch(self, items: list[LoadedPair]) -> list:
+        """Embed the chunk's clips with the encoder's ``embed_batch`` (several clips per forward pass on
+        the WavLM backends), then score each item; any failure falls back to per-item embedding, which
+        reports the error against its own item."""
+        from spatialeval.models.speaker import SpeakerEncoder
+
+        if type(self._encoder).embed_batch is not SpeakerEncoder.embed_batch:
+            wanted = []
+            for item in items:
+                for side, path in self._sides(item):
+                    if path and f"spk:{self._encoder.name}:{side}" not in item.cache:
+                        try:
+                            wanted.append((item, side, self._audio(item, side, path)))
+                        except Exception:  # an unreadable prompt: compute_one reports it
+                            continue
+            try:
+                embeddings = self._encoder.embed_batch([audio for _, _, audio in wanted])
+            except Exception:
+                embeddings = []
+            for (item, side, _), embedding in zip(wanted, embeddings):
+                item.cache[f"spk:{self._encoder.name}:{side}"] = embedding
+        return super().compute_batch(items)
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         if self.settings.use_prompt:
