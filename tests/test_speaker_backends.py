@@ -129,7 +129,7 @@ def test_resemblyzer_sim_does_not_depend_on_level(resemblyzer, vox, gain_db):
 @pytest.fixture(scope="module")
 def xvector_folders(tmp_path_factory):
     pytest.importorskip("transformers")
-    from spatialeval.models.standins import write_tiny_wavlm_xvector
+    from spatialeval.models.standins.huggingface import write_tiny_wavlm_xvector
 
     root = tmp_path_factory.mktemp("xvector")
     return {norm: write_tiny_wavlm_xvector(root / norm, seed=1, feat_extract_norm=norm) for norm in ("layer", "group")}
@@ -155,7 +155,7 @@ def test_full_size_checkpoint_layout_maps_onto_wavlm_large_and_the_head():
     same shape in transformers' WavLMModel (WavLM-Large config) or the ECAPA head, and vice versa.
     Built on the meta device: no memory, no forward pass."""
     pytest.importorskip("transformers")
-    from spatialeval.models.sv_test_checkpoint import checkpoint_shapes
+    from spatialeval.models.standins.wavlm_ecapa import checkpoint_shapes
     from spatialeval.models.wavlm_ecapa import build_modules, infer_architecture, split_state_dict
 
     shapes = checkpoint_shapes(small=False)
@@ -177,7 +177,7 @@ def test_full_size_checkpoint_layout_maps_onto_wavlm_large_and_the_head():
 @pytest.fixture(scope="module")
 def standin_checkpoint(tmp_path_factory):
     pytest.importorskip("transformers")
-    from spatialeval.models.sv_test_checkpoint import write_sv_test_checkpoint
+    from spatialeval.models.standins.wavlm_ecapa import write_sv_test_checkpoint
 
     return write_sv_test_checkpoint(tmp_path_factory.mktemp("sv") / "wavlm_ecapa_small.pth", seed=0, small=True)
 
@@ -213,7 +213,7 @@ def test_wavlm_ecapa_mechanics_on_voxceleb(ecapa, vox):
 
 
 def test_wavlm_ecapa_strict_loading(tmp_path, standin_checkpoint):
-    from spatialeval.models.sv_test_checkpoint import build_sv_test_state_dict
+    from spatialeval.models.standins.wavlm_ecapa import build_sv_test_state_dict
 
     state = build_sv_test_state_dict(seed=0, small=True)
 

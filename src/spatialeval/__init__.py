@@ -9,7 +9,7 @@ Quick start::
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from spatialeval._version import __version__
 
 _LAZY = {
     "evaluate": "spatialeval.pipeline.evaluate",
@@ -20,7 +20,7 @@ _LAZY = {
     "cer": "spatialeval.metrics.cer",
     "wer": "spatialeval.metrics.cer",
     "ffe": "spatialeval.metrics.ffe",
-    "sim": "spatialeval.metrics.sim",
+    "sim": "spatialeval.models.speaker",
     "spatial_cue_errors": "spatialeval.metrics.cues",
 }
 

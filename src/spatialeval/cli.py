@@ -159,7 +159,7 @@ def _add_test_checkpoint(sub) -> None:
 
 
 def _cmd_test_checkpoint(args) -> int:
-    from spatialeval.models.test_checkpoint import write_test_checkpoint
+    from spatialeval.models.standins.bat import write_test_checkpoint
 
     path = write_test_checkpoint(args.out, args.seed)
     print(f"wrote {path} (seed {args.seed}; NOT trained weights: for testing only)")
@@ -167,7 +167,7 @@ def _cmd_test_checkpoint(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from spatialeval import __version__
+    from spatialeval._version import __version__
 
     parser = argparse.ArgumentParser(prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more).")
     parser.add_argument("--version", action="version", version=f"spatialeval {__version__}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from spatialeval.features.resample import downmix_resample  # noqa: F401  (re-exported for notebook use)
-from spatialeval.io.audio import as_time_channels
 from spatialeval.metrics.cosine import cosine
 
 
@@ -31,39 +30,3 @@ def speaker_similarity(embedding_gen: np.ndarray, embedding_ref: np.ndarray) -> 
     if a.shape != b.shape:
         raise ValueError(f"embeddings differ in size: {a.size} vs {b.size}")
     return float(np.clip(cosine(a, b), -1.0, 1.0))
-
-
-def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int | None = None, encoder=None) -> float:
-    """Speaker similarity of two clips (numpy or torch, shaped (time,) or (time, channels)): cosine of resemblyzer embeddings.
-
-    A (channels, time) array is refused with a message (see :func:`spatialeval.io.audio.as_time_channels`);
-    a clip without speech raises :class:`spatialeval.models.speaker.NoSpeech`.
-
-    Both clips are downmixed (mean of channels) and resampled to the encoder's rate. Pass a
-    loaded ``encoder`` (:func:`spatialeval.models.speaker.load_speaker_encoder`) to reuse it across calls.
-
-    Example:
-        >>> import numpy as np
-        >>> from spatialeval.synth import speech_like
-        >>> voice = speech_like(2.0, 16000, seed=1)
-        >>> round(sim(voice, voice, 16000), 3)
-        1.0
-    """
-    if encoder is None:
-        from spatialeval.models.speaker import ResemblyzerEncoder
-
-        encoder = _default_encoder(ResemblyzerEncoder)
-    rate = encoder.sample_rate
-    embeddings = [encoder.embed(downmix_resample(as_time_channels(audio, "sim"), sr, rate))
-                  for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))]
-    return speaker_similarity(*embeddings)
-
-
-_ENCODERS: dict = {}
-
-
-def _default_encoder(cls):
-    # One model per process: loading resemblyzer's weights costs more than embedding a clip.
-    if cls not in _ENCODERS:
-        _ENCODERS[cls] = cls("cpu")
-    return _ENCODERS[cls]

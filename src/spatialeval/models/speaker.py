@@ -40,10 +40,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spatialeval.io.audio import as_mono_signal
-from spatialeval.models.local_hf import from_local_pretrained
-
 from spatialeval.errors import StageUnavailable
+from spatialeval.features.resample import downmix_resample as _downmix_resample
+from spatialeval.io.audio import as_mono_signal, as_time_channels
+from spatialeval.metrics.sim import speaker_similarity
+from spatialeval.models.local_hf import from_local_pretrained
 
 WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
 LEVEL_DBFS = -30.0
@@ -344,3 +345,38 @@ def load_speaker_encoder(config, device: str = "cpu") -> SpeakerEncoder:
     from spatialeval.models.registry import SPEAKER_BACKENDS
 
     return SPEAKER_BACKENDS.build(getattr(config, "sim", config), device)
+
+
+def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int | None = None, encoder=None) -> float:
+    """Speaker similarity of two clips (numpy or torch, shaped (time,) or (time, channels)): cosine of resemblyzer embeddings.
+
+    A (channels, time) array is refused with a message (see :func:`spatialeval.io.audio.as_time_channels`);
+    a clip without speech raises :class:`NoSpeech`. (The metric itself, the cosine of two embeddings,
+    is :func:`spatialeval.metrics.sim.speaker_similarity`.)
+
+    Both clips are downmixed (mean of channels) and resampled to the encoder's rate. Pass a
+    loaded ``encoder`` (:func:`load_speaker_encoder`) to reuse it across calls.
+
+    Example:
+        >>> import numpy as np
+        >>> from spatialeval.synth import speech_like
+        >>> voice = speech_like(2.0, 16000, seed=1)
+        >>> round(sim(voice, voice, 16000), 3)
+        1.0
+    """
+    if encoder is None:
+        encoder = _default_encoder(ResemblyzerEncoder)
+    rate = encoder.sample_rate
+    embeddings = [encoder.embed(_downmix_resample(as_time_channels(audio, "sim"), sr, rate))
+                  for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))]
+    return speaker_similarity(*embeddings)
+
+
+_ENCODERS: dict = {}
+
+
+def _default_encoder(cls):
+    # One model per process: loading resemblyzer's weights costs more than embedding a clip.
+    if cls not in _ENCODERS:
+        _ENCODERS[cls] = cls("cpu")
+    return _ENCODERS[cls]

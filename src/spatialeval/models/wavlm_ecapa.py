@@ -11,7 +11,7 @@ Loading is strict: ``torch.load(weights_only=True)`` (no pickled code runs), the
 tensor the model needs must be present with its exact shape and every tensor in the file
 must be used, except the training-only keys in :data:`IGNORED_PREFIXES`. The architecture
 (layers, widths, heads) is read from the tensor shapes, so the same code loads the real
-WavLM-Large file and the small stand-ins of :mod:`spatialeval.models.sv_test_checkpoint`;
+WavLM-Large file and the small stand-ins of :mod:`spatialeval.models.standins.wavlm_ecapa`;
 values that no tensor records (conv strides, relative-position distance) are WavLM-Large's.
 
 Embedding one utterance, as seed-tts-eval's ``verification.py`` does: 16 kHz mono float32

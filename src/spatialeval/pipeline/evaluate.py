@@ -72,7 +72,7 @@ def shard_pairs(pairs: list[Pair], shard: str | None) -> list[Pair]:
 def versions() -> dict[str, str]:
     import torch
 
-    from spatialeval import __version__
+    from spatialeval._version import __version__
 
     return {"spatialeval": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "numpy": np.__version__}

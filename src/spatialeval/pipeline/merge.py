@@ -1,14 +1,14 @@
 """Combining shard outputs into the summary a single run over all items gives."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from spatialeval.io.files import DirectoryLock, ensure_directory
 from spatialeval.pipeline.config import config_from_dict
 from spatialeval.pipeline.evaluate import StageStatus, run_identity, summarize
-from spatialeval.pipeline.results import read_rows, write_outputs
-from spatialeval.pipeline.stages import stage_class
+from spatialeval.pipeline.results import write_outputs
+from spatialeval.pipeline.rundir import RunDirectory
+from spatialeval.pipeline.registry import stage_class
 
 
 def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
@@ -20,18 +20,14 @@ def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
 
 
 def _merge_locked(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
-    summaries = []
-    for directory in shard_dirs:
-        path = Path(directory) / "summary.json"
-        if not path.is_file():
-            raise ValueError(f"{directory}: no summary.json (did that shard finish?)")
-        summaries.append(json.loads(path.read_text(encoding="utf-8")))
+    shards = [RunDirectory.open(directory, "shard") for directory in shard_dirs]
+    summaries = [shard.summary for shard in shards]
     identities = [run_identity(s["config"], s["stages"]) for s in summaries]
     if any(identity != identities[0] for identity in identities[1:]):
         raise ValueError("shards were run with different settings or models; only shards of one run can be merged")
     rows, seen = [], set()
-    for directory in shard_dirs:
-        for row in read_rows(Path(directory) / "items.jsonl"):
+    for shard in shards:
+        for row in shard.rows:
             if row["id"] in seen:
                 raise ValueError(f"item {row['id']!r} appears in more than one shard")
             seen.add(row["id"])

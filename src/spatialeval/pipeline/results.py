@@ -15,6 +15,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from spatialeval.io.files import atomic_write_text
+from spatialeval.pipeline.rundir import read_rows  # noqa: F401  (re-exported: resume reads rows through here)
 from spatialeval.pipeline.registry import METRICS
 
 BASE_FIELDS = ("id", "gt", "infer")
@@ -48,28 +49,6 @@ def clean(value):
 
 def dumps_row(row: dict[str, Any]) -> str:
     return json.dumps({k: _jsonable(v) for k, v in order_row(row).items()}, ensure_ascii=False, allow_nan=False)
-
-
-def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of an items.jsonl; a torn last line (from a killed run) and non-object lines are ignored.
-
-    Lines are split on ``\n`` only: JSON escapes every control character, so a U+2028 or
-    U+0085 inside a value is data, not a line break.
-    """
-    path = Path(path)
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").split("\n"):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict) and "id" in row:
-            rows.append(row)
-    return rows
 
 
 class ItemLog:

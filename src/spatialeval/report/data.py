@@ -1,15 +1,14 @@
 """Reading a results directory for the report: summary, per-item rows, metric values, item choice."""
 from __future__ import annotations
 
-import csv
 import difflib
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from spatialeval.pipeline.registry import METRICS
+from spatialeval.pipeline.rundir import ResultsError, RunDirectory
 
 #: Metrics that rank items for the default IPD/ILD map selection, in order of preference.
 MAP_RANKING = ("ipd_mae", "ild_mae")
@@ -31,32 +30,6 @@ def _number(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a torn last line from an interrupted run
-        if isinstance(row, dict) and "id" in row:
-            rows.append(row)
-    return rows
-
-
-def _read_csv(path: Path) -> list[dict[str, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [dict(row) for row in csv.DictReader(handle)]
-    for row in rows:
-        for key, value in row.items():
-            if key in METRICS:
-                row[key] = _number(value) if value not in ("", None) else math.nan
-            elif key == "error" and value == "":
-                row[key] = None
-    return rows
 
 
 @dataclass
@@ -111,28 +84,11 @@ def load_results_dir(results_dir: str | Path) -> ResultsData:
     Raises :class:`ReportInputError` when the directory or its summary is missing or unreadable.
     When an id occurs more than once (a resumed run), its last row wins.
     """
-    directory = Path(results_dir)
-    if not directory.is_dir():
-        raise ReportInputError(f"results directory {directory} not found")
-    summary_path = directory / "summary.json"
-    if not summary_path.is_file():
-        raise ReportInputError(f"{directory} has no summary.json (is it a `spatialeval run --out` directory?)")
     try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ReportInputError(f"{summary_path}: not valid JSON ({exc})") from exc
-    if not isinstance(summary, dict):
-        raise ReportInputError(f"{summary_path}: expected a JSON object")
-    if (directory / "items.jsonl").is_file():
-        rows = _read_jsonl(directory / "items.jsonl")
-    elif (directory / "items.csv").is_file():
-        rows = _read_csv(directory / "items.csv")
-    else:
-        rows = []
-    by_id: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        by_id[str(row["id"])] = row
-    return ResultsData(directory=directory, summary=summary, rows=list(by_id.values()))
+        run = RunDirectory.open(results_dir, numeric=frozenset(METRICS))
+    except ResultsError as exc:
+        raise ReportInputError(str(exc)) from None
+    return ResultsData(directory=run.path, summary=run.summary, rows=run.rows)
 
 
 def choose_items(data: ResultsData, items: list[str] | None, max_items: int) -> tuple[list[str], str]:

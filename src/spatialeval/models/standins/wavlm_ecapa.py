@@ -18,7 +18,7 @@ cast to float32; ``num_batches_tracked`` = 0 without a draw; norm-layer weights 
 norm's ``weight_g`` ~ 1 + N(0, 0.02); BatchNorm running means ~ N(0, 0.1), running variances
 ~ 1 + U(0, 0.5); everything else ~ N(0, 0.02).
 
-Command line: ``python -m spatialeval.models.sv_test_checkpoint OUT.pth [--small] [--seed N]``.
+Command line: ``python -m spatialeval.models.standins.wavlm_ecapa OUT.pth [--small] [--seed N]``.
 """
 from __future__ import annotations
 

@@ -1,0 +1,46 @@
+"""Rendering a check report as the plain-text table CI logs show."""
+from __future__ import annotations
+
+import math
+
+
+def _fmt(value: float | None, digits: int = 6) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:.{digits}g}"
+
+
+def _fmt_signed(value: float | None, digits: int = 4) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    return f"{value:+.{digits}g}"
+
+
+def format_report(report) -> str:
+    """A plain-text table (one line per metric) followed by the verdict and what regressed by how much."""
+    from spatialeval.check.compare import STATUS_IMPROVED
+
+    header = ("metric", "better", "baseline", "current", "delta", "rel.delta", "tolerance", "allowed", "status")
+    lines = [header]
+    for row in report.rows:
+        rel = "—" if row.relative_delta is None or math.isnan(row.relative_delta) else f"{row.relative_delta * 100:+.2f}%"
+        status = row.status.upper() if row.failed else row.status
+        lines.append((row.metric, "higher" if row.higher_is_better else "lower", _fmt(row.baseline),
+                      _fmt(row.current), _fmt_signed(row.delta), rel, row.tolerance.describe(),
+                      _fmt(row.allowed, 4), status))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
+    text.insert(1, "  ".join("-" * width for width in widths))
+    failures = report.failures
+    text.append("")
+    if failures:
+        text.append(f"FAIL: {len(failures)} of {len(report.rows)} checks failed")
+        for row in failures:
+            text.append(f"  - {row.metric}: {row.reason}")
+    else:
+        improved = [row.metric for row in report.rows if row.status == STATUS_IMPROVED]
+        text.append(f"PASS: {len(report.rows)} checks within tolerance"
+                    + (f" ({', '.join(improved)} improved; consider updating the baseline)" if improved else ""))
+    for note in report.notes:
+        text.append(f"note: {note}")
+    return "\n".join(text)
