@@ -59,3 +59,107 @@ def test_the_layer_rule_catches_an_upward_import(tmp_path):
     bad.write_text("def f():\n    from spatialeval.pipeline.stages.base import StageUnavailable\n")
     assert _imports(bad) == [(2, "spatialeval.pipeline.stages.base")]
     assert _layer("spatialeval.pipeline.stages.base") > _layer("spatialeval.models.asr")
+
+
+# --------------------------------------------------------------------------- extension points
+
+
+def _pairs(root: Path) -> Path:
+    from spatialeval.synth import spatialize, speech_like
+
+    voice = 0.4 * spatialize(speech_like(1.0, 16000, seed=3), 16000, 30.0)
+    for side, gain in (("gt", 1.0), ("infer", 0.5)):
+        (root / side).mkdir(parents=True)
+        sf.write(root / side / "a.wav", voice * gain, 16000, subtype="PCM_16")
+    (root / "gt" / "a.txt").write_text("hello there world")
+    return root
+
+
+@pytest.fixture
+def level_metric():
+    from plugins.level_metric import LevelStage
+
+    from spatialeval.pipeline import registry
+
+    registry.register_stage(LevelStage)  # the one registration
+    yield LevelStage
+    registry.unregister_stage("level")
+
+
+def test_a_new_metric_is_one_module_plus_one_registration(level_metric, tmp_path, capsys):
+    from spatialeval.cli import build_parser, main
+    from spatialeval.pipeline.config import EvalConfig, load_config
+    from spatialeval.pipeline.registry import METRICS
+
+    # config: the stage's settings are a section of the configuration tree, with its default
+    assert EvalConfig().level.floor_db == -100.0
+    assert load_config(None, {"level": {"floor_db": -80}}).level.floor_db == -80
+    # CLI: its flag and its metric exist; `spatialeval metrics` lists it
+    assert "--level-floor-db" in _run_help()
+    assert METRICS["level_diff_db"].direction == "lower"
+    assert main(["metrics"]) == 0 and "level_diff_db" in capsys.readouterr().out
+    # run by metric name, a setting through its flag and one through --set: the summary holds the mean
+    root = _pairs(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(root / "gt"), str(root / "infer"), "--metrics", "level_diff_db", "--level-floor-db",
+                 "-90", "--set", "level.floor_db=-95", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["level_diff_db"] == pytest.approx(20 * np.log10(2), abs=1e-3) and "Level diff" in printed
+    assert summary["config"]["level"]["floor_db"] == -95 and summary["stages"]["level"]["floor_db"] == -95
+    # check: the metric is gated in its direction
+    worse = dict(summary, level_diff_db=summary["level_diff_db"] - 1.0)
+    (tmp_path / "baseline.json").write_text(json.dumps(worse))
+    assert main(["check", str(out), "--baseline", str(tmp_path / "baseline.json")]) == 1
+    assert "level_diff_db" in capsys.readouterr().out
+    assert main(["check", str(out), "--baseline", str(out), "--tol", "level_diff_db=0"]) == 0
+
+
+def _run_help() -> str:
+    from spatialeval.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return sub.choices["run"].format_help()
+
+
+@pytest.fixture
+def echo_backend():
+    from plugins.echo_asr import EchoASR
+
+    from spatialeval.models.registry import ASR_BACKENDS
+
+    ASR_BACKENDS.register("echo", EchoASR)  # the one registration
+    yield EchoASR
+    ASR_BACKENDS.unregister("echo")
+
+
+def test_a_new_asr_backend_is_one_class_plus_one_registration(echo_backend, tmp_path, capsys):
+    from spatialeval.cli import main
+    from spatialeval.pipeline.config import config_from_dict
+
+    assert "echo" in _run_help()                                   # a CLI choice
+    assert config_from_dict({"cer": {"backend": "echo"}}).cer.backend == "echo"   # a valid setting
+    root = _pairs(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(root / "gt"), str(root / "infer"), "--stages", "cer", "--cer-backend", "echo",
+                 "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stages"]["cer"]["asr"]["backend"] == "echo"
+    assert summary["wer"] == pytest.approx(1 / 3)                   # "hello world" vs "hello there world"
+    baseline = dict(summary, wer=0.0)
+    (tmp_path / "baseline.json").write_text(json.dumps(baseline))
+    assert main(["check", str(out), "--baseline", str(tmp_path / "baseline.json")]) == 1
+    capsys.readouterr()
+
+
+def test_default_config_file_is_the_code_defaults_and_every_config_loads():
+    from spatialeval.pipeline.config import EvalConfig, default_config_yaml, load_config
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    assert (configs / "default.yaml").read_text(encoding="utf-8") == default_config_yaml(), \
+        "regenerate it: spatialeval config > configs/default.yaml"
+    assert load_config(configs / "default.yaml").to_dict() == EvalConfig().to_dict()
+    for path in sorted(configs.glob("*.yaml")):
+        if path.name != "tolerances.yaml":
+            load_config(path)  # every shipped config is valid

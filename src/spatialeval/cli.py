@@ -97,6 +97,18 @@ def _cmd_metrics(args) -> int:
     return EXIT_OK
 
 
+def _add_config(sub) -> None:
+    p = sub.add_parser("config", help="print every setting with its default and help, as YAML")
+    p.set_defaults(handler=_cmd_config)
+
+
+def _cmd_config(args) -> int:
+    from spatialeval.pipeline.config import default_config_yaml
+
+    print(default_config_yaml(), end="")
+    return EXIT_OK
+
+
 def _add_merge(sub) -> None:
     p = sub.add_parser("merge", help="combine shard outputs into one result")
     p.add_argument("shards", nargs="+", help="output directories of the shard runs")
@@ -134,18 +146,17 @@ def _add_report(sub) -> None:
 
 
 def _add_example(sub) -> None:
-    p = sub.add_parser("example", help="synthesise example gt/infer binaural pairs (offline)")
-    p.add_argument("out", help="directory to create (gt/, infer/, transcripts.json)")
+    p = sub.add_parser("example", help="write example gt/infer binaural speech pairs (offline)")
+    p.add_argument("out", help="directory to create (gt/ with .txt transcripts, infer/)")
     p.add_argument("--pairs", type=int, default=6)
-    p.add_argument("--seconds", type=float, default=4.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="chooses the directions")
     p.set_defaults(handler=_cmd_example)
 
 
 def _cmd_example(args) -> int:
     from spatialeval.example import write_example_pairs
 
-    written = write_example_pairs(args.out, n_pairs=args.pairs, seconds=args.seconds, seed=args.seed)
+    written = write_example_pairs(args.out, n_pairs=args.pairs, seed=args.seed)
     print(f"wrote {len(written)} pairs under {args.out}/gt and {args.out}/infer")
     return EXIT_OK
 
@@ -172,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more).")
     parser.add_argument("--version", action="version", version=f"spatialeval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_metrics, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
+    for add in (_add_run, _add_metrics, _add_config, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
         add(sub)
     return parser
 

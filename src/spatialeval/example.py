@@ -1,24 +1,55 @@
-"""Offline example data: binaural gt/infer pairs synthesised from speech-like sources and KEMAR HRIRs.
+"""Offline example data: binaural gt/infer pairs rendered from the speech that ships with spatialeval.
 
-Each pair varies one thing between ground truth and "generated" audio, so the metrics
-have something to tell apart: identical, azimuth +15°, mirrored azimuth, −6 dB,
-pitch +30 %, and another voice.
+The sources are real (synthesised) English sentences (``spatialeval/data/speech``, see its
+ATTRIBUTION.md), rendered at a direction with the MIT KEMAR HRIRs. Each pair varies one thing
+between ground truth and "generated" audio, so every metric has something to tell apart:
+identical, azimuth +15°, mirrored azimuth, −6 dB, pitch +30 % (phase-vocoder pitch shift, same
+duration), and another voice saying the same sentence. The sentence of each pair is written beside
+its gt file (``.txt``), so CER is scored against the text that was spoken.
 """
 from __future__ import annotations
 
+import json
+import math
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from scipy.signal import resample_poly
 
-from spatialeval.synth import spatialize, speech_like
+from spatialeval.synth import spatialize
 
 SAMPLE_RATE = 32000
 CONDITIONS = ("same", "azimuth_plus15", "mirrored", "quieter_6db", "pitch_up_30pct", "other_voice")
+SENTENCES = ("glue", "chicken", "well")
+VOICES = ("rms", "slt")
 
 
-def _render(condition: str, seconds: float, seed: int, azimuth: float) -> tuple[np.ndarray, np.ndarray]:
-    source = speech_like(seconds, SAMPLE_RATE, f0=110.0 + 10.0 * (seed % 5), seed=seed)
+@lru_cache(maxsize=1)
+def example_transcripts() -> dict[str, str]:
+    """What each packaged speech clip says, by clip name (``rms_glue``, ...)."""
+    text = resources.files("spatialeval.data").joinpath("speech/transcripts.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def example_speech(name: str, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A packaged speech clip (mono float64) resampled to ``rate``."""
+    with resources.files("spatialeval.data").joinpath(f"speech/{name}.wav").open("rb") as handle:
+        mono, native = sf.read(handle, dtype="float64")
+    divisor = math.gcd(rate, native)
+    return resample_poly(mono, rate // divisor, native // divisor)
+
+
+def _pitch_up(mono: np.ndarray, factor: float) -> np.ndarray:
+    import librosa
+
+    return librosa.effects.pitch_shift(mono, sr=SAMPLE_RATE, n_steps=12.0 * math.log2(factor))
+
+
+def _render(condition: str, sentence: str, voice: str, azimuth: float) -> tuple[np.ndarray, np.ndarray]:
+    source = example_speech(f"{voice}_{sentence}")
     gt = spatialize(source, SAMPLE_RATE, azimuth)
     if condition == "same":
         infer = gt.copy()
@@ -29,10 +60,10 @@ def _render(condition: str, seconds: float, seed: int, azimuth: float) -> tuple[
     elif condition == "quieter_6db":
         infer = gt * 10.0 ** (-6.0 / 20.0)
     elif condition == "pitch_up_30pct":
-        infer = spatialize(speech_like(seconds, SAMPLE_RATE, f0=1.3 * (110.0 + 10.0 * (seed % 5)), seed=seed),
-                           SAMPLE_RATE, azimuth)
+        infer = spatialize(_pitch_up(source, 1.3), SAMPLE_RATE, azimuth)
     elif condition == "other_voice":
-        infer = spatialize(speech_like(seconds, SAMPLE_RATE, f0=210.0, seed=seed + 1000), SAMPLE_RATE, azimuth)
+        other = VOICES[(VOICES.index(voice) + 1) % len(VOICES)]
+        infer = spatialize(example_speech(f"{other}_{sentence}"), SAMPLE_RATE, azimuth)
     else:
         raise ValueError(f"unknown condition {condition!r}")
     peak = max(np.abs(gt).max(), np.abs(infer).max(), 1e-9)
@@ -40,18 +71,21 @@ def _render(condition: str, seconds: float, seed: int, azimuth: float) -> tuple[
     return gt * scale, infer * scale
 
 
-def write_example_pairs(out_dir: str | Path, n_pairs: int = 6, seconds: float = 4.0, seed: int = 0) -> list[str]:
-    """Write ``out_dir/gt/spkK/NAME.wav`` and ``out_dir/infer/...`` (32 kHz, 16-bit, stereo); return the ids."""
+def write_example_pairs(out_dir: str | Path, n_pairs: int = 6, seed: int = 0) -> list[str]:
+    """Write ``out_dir/gt/spkK/NAME.wav`` (+ ``.txt``) and ``out_dir/infer/...`` (32 kHz, 16-bit, stereo); return the ids."""
     out_dir = Path(out_dir)
     ids = []
     for index in range(n_pairs):
         condition = CONDITIONS[index % len(CONDITIONS)]
+        sentence, voice = SENTENCES[index % len(SENTENCES)], VOICES[(index // len(SENTENCES)) % len(VOICES)]
         item_id = f"spk{index % 2 + 1}/utt{index:03d}_{condition}"
         azimuth = float(np.random.default_rng(seed + index).choice([30.0, 60.0, 300.0]))
-        gt, infer = _render(condition, seconds, seed + index, azimuth)
+        gt, infer = _render(condition, sentence, voice, azimuth)
         for side, audio in (("gt", gt), ("infer", infer)):
             path = out_dir / side / f"{item_id}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, audio, SAMPLE_RATE, subtype="PCM_16")
+        (out_dir / "gt" / f"{item_id}.txt").write_text(example_transcripts()[f"{voice}_{sentence}"] + "\n",
+                                                       encoding="utf-8")
         ids.append(item_id)
     return ids

@@ -199,3 +199,30 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
         values = loaded
     config = merge_values(EvalConfig(), values)
     return validate(merge_values(config, overrides or {}, "override"))
+
+
+def _yaml_value(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()
+
+
+def default_config_yaml() -> str:
+    """Every setting with its default and help, as a commented YAML file (``spatialeval config``)."""
+    lines = ["# spatialeval settings: every value here is the default the code uses (`spatialeval config`).",
+             "# Any of them can be given in a --config file, with --set SECTION.NAME=VALUE, or with its flag."]
+
+    def emit(settings_cls, indent: str) -> None:
+        instance = settings_cls()
+        for item in dataclasses.fields(settings_cls):
+            value = _yaml_value(getattr(instance, item.name))
+            flag = item.metadata.get("cli")
+            note = item.metadata.get("help", "") + (f" ({flag})" if flag else "")
+            if item.metadata.get("affects_numbers") is False:
+                note += " [speed/output only]"
+            lines.append(f"{indent}{item.name}: {value}" + (f"  # {note}" if note else ""))
+
+    emit(RunSettings, "")
+    for name, cls in stage_classes().items():
+        if dataclasses.fields(cls.Settings):
+            lines.append(f"{name}:")
+            emit(cls.Settings, "  ")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""Test-only extensions, each one module (registered by the tests that use them)."""
