@@ -48,3 +48,15 @@ def test_cli_jobs_run_worker_processes(pairs_dir, tmp_path, capsys):
     assert (tmp_path / "par" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
     assert sorted(p.name for p in (tmp_path / "par" / "shards").iterdir()) == ["1-of-2", "2-of-2"]
     assert "IPD MAE" in capsys.readouterr().out
+
+
+def test_dask_local_cluster_shards_match_single_run(pairs_dir, tmp_path):
+    # A real dask.distributed LocalCluster of worker processes (no network beyond loopback).
+    distributed = __import__("pytest").importorskip("distributed")
+    single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster) as client:
+        merged = evaluate_sharded(pairs_dir / "gt", pairs_dir / "infer", CONFIG, tmp_path / "merged", 4,
+                                  client.get_executor())
+    assert merged["ipd_mae"] == single.summary["ipd_mae"] and merged["n_items"] == 16
+    assert (tmp_path / "merged" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
