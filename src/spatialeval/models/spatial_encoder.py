@@ -38,6 +38,11 @@ class SpatialEncoder:
         """(n, 2, window_samples) float32 → ``{embedding name: (n, dim) float32}``."""
         raise NotImplementedError
 
+    def head_logits(self, embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+        """Trained direction/distance heads applied to ``embeddings`` (``azimuth``, ``elevation``,
+        ``distance`` logits per window), or None for an encoder without such heads."""
+        return None
+
 
 class BATEncoder(SpatialEncoder):
     """BAT's Spatial-AST (Zheng et al. 2024) from ``finetuned.pth``: token 1 → direction (``azi``), token 0 → distance (``dis``)."""
@@ -79,3 +84,17 @@ class BATEncoder(SpatialEncoder):
                 directions.append(out.direction.float().cpu().numpy())
                 distances.append(out.distance.float().cpu().numpy())
         return {"azi": np.concatenate(directions), "dis": np.concatenate(distances)}
+
+    def head_logits(self, embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """BAT's azimuth/elevation heads on the direction embeddings, its distance head on the distance
+        embeddings (linear layers, so cached embeddings suffice; computed in float32 on the CPU)."""
+        import torch
+
+        model = self.loaded.model
+        with torch.no_grad():
+            direction = torch.from_numpy(np.ascontiguousarray(embeddings["azi"], dtype=np.float32))
+            distance = torch.from_numpy(np.ascontiguousarray(embeddings["dis"], dtype=np.float32))
+            device = next(model.parameters()).device
+            logits = model.head_logits(direction.to(device), distance.to(device))
+        return {"azimuth": logits.azimuth.float().cpu().numpy(), "elevation": logits.elevation.float().cpu().numpy(),
+                "distance": logits.distance.float().cpu().numpy()}

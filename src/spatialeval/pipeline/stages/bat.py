@@ -47,6 +47,8 @@ class BATSettings:
 
 
 BAT_PAPER = "Zheng et al., BAT (arXiv 2402.01591); ISDrama (arXiv 2504.20630) ANG/Dis Cos"
+SPATIAL_AST_EVAL = ("BAT's trained heads, scored as Spatial-AST's engine_finetune.py evaluate does, with the gt "
+                    "clip's prediction as label")
 
 
 class BATStage(Stage):
@@ -57,7 +59,22 @@ class BATStage(Stage):
                    unit="cosine", requires_checkpoint=True, devices=("cpu", "cuda"), reference=BAT_PAPER),
         MetricInfo("dis_cos", "Dis Cos", "bat", True, "cosine of BAT distance embeddings, gt vs. generated",
                    unit="cosine", requires_checkpoint=True, devices=("cpu", "cuda"), reference=BAT_PAPER),
+        MetricInfo("bat_angle_error_deg", "BAT angle err", "bat", False,
+                   "great-circle angle between BAT's direction-head predictions for gt and generated, mean over windows",
+                   unit="degrees", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
+        MetricInfo("bat_angle_error_rate", "BAT angle >20°", "bat", False,
+                   "fraction of windows whose BAT angle error exceeds 20° (Spatial-AST's doa_error)",
+                   unit="fraction", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
+        MetricInfo("bat_distance_error_m", "BAT dist err", "bat", False,
+                   "|distance-head prediction of generated − of gt|, mean over windows",
+                   unit="m", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
+        MetricInfo("bat_distance_agreement", "BAT dist ±0.5m", "bat", True,
+                   "fraction of windows whose distance classes differ by at most one (Spatial-AST's distance accuracy)",
+                   unit="fraction", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
     )
+    extra_fields = ("bat_windows", *(f"bat_{side}_{name}" for side in ("gt", "gen") for name in
+                                     ("azimuth_deg", "elevation_deg", "distance_m", "azimuth_confidence",
+                                      "distance_confidence")))
     #: embedding name → the metric its window-averaged cosine fills
     EMBEDDING_METRICS = {"azi": "ang_cos", "dis": "dis_cos"}
 
@@ -151,7 +168,21 @@ class BATStage(Stage):
                 continue
             if self.embeddings_dir is not None:
                 self._save(item.id, gt, infer)
-            results.append({metric: window_cosine(gt[name], infer[name], self.config.protocol)
-                            for name, metric in self.EMBEDDING_METRICS.items()})
+            row = {metric: window_cosine(gt[name], infer[name], self.config.protocol)
+                   for name, metric in self.EMBEDDING_METRICS.items()}
+            row.update(self._head_errors(gt, infer))
+            results.append(row)
         return results
+
+    def _head_errors(self, gt: dict, infer: dict) -> dict:
+        """Angle and distance disagreement of the encoder's trained heads (BAT: azimuth/elevation/distance)."""
+        from spatialeval.metrics.bat_heads import decode_heads, head_errors
+
+        gt_logits, gen_logits = self.encoder.head_logits(gt), self.encoder.head_logits(infer)
+        if gt_logits is None or gen_logits is None:
+            reason = f"the {self.encoder.name} encoder has no direction/distance heads"
+            names = [info.name for info in self.metrics[2:]]
+            return {**{name: float("nan") for name in names}, "unmeasurable": {name: reason for name in names}}
+        return head_errors(decode_heads(gt_logits["azimuth"], gt_logits["elevation"], gt_logits["distance"]),
+                           decode_heads(gen_logits["azimuth"], gen_logits["elevation"], gen_logits["distance"]))
 
