@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import signal
 
-from spatialeval.synth import angular_distance_deg, load_kemar
+from spatialeval.io.hrir import angular_distance_deg, load_kemar
 
 GATE_DB = 40.0
 ABSOLUTE_FLOOR_DB = -100.0  # dBFS mean power below which a frame counts as silence
