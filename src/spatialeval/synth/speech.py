@@ -117,3 +117,22 @@ def speech_like(seconds: float, sr: int, f0: float = 120.0, seed: int = 0) -> np
     if peak == 0:
         raise ValueError(f"speech_like produced silence for seconds={seconds}; use at least 0.2 s")
     return 0.9 * out / peak
+
+
+def pink_noise(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
+    """Deterministic pink (1/f power) noise, float64 mono with peak 0.9, flat below 50 Hz.
+
+    Shaped in the frequency domain: white Gaussian noise times ``1/sqrt(max(f, 50 Hz))``.
+
+    >>> x = pink_noise(1.0, 16000, seed=1)
+    >>> x.shape, float(np.max(np.abs(x)))
+    ((16000,), 0.9)
+    """
+    if seconds <= 0 or sr <= 0:
+        raise ValueError(f"need positive seconds and sample rate, got {seconds} and {sr}")
+    n = int(round(seconds * sr))
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+    spectrum /= np.sqrt(np.maximum(np.fft.rfftfreq(n, 1.0 / sr), 50.0))
+    spectrum[0] = 0.0
+    out = np.fft.irfft(spectrum, n)
+    return 0.9 * out / np.max(np.abs(out))
