@@ -21,6 +21,13 @@ Two classic models of a head as a rigid sphere with the ears on it (no pinnae, n
       τ(θ) = −(a/c)·cos θ for θ < 90°,  (a/c)·(θ − 90°, in rad) otherwise,
 
   evaluated exactly in the frequency domain (no bilinear warping).
+* ``"brown_duda_pinna"`` — the same with Brown & Duda's pinna model: five echoes per ear,
+  ``h = δ(t) + Σ_n ρ_n δ(t − τ_n)``, ``τ_n = A_n cos(θ/2) sin(D_n (90° − φ)) + B_n`` samples
+  at 44.1 kHz (ρ = 0.5, −1, 0.5, −0.25, 0.25; A = 1, 5, 5, 5, 5; B = 2, 4, 7, 11, 13;
+  D = 1, 0.5, 0.5, 0.5, 0.5), θ the source's lateral angle towards that ear and φ its
+  polar angle (0 = front, 180 = back). The echoes differ between front and back, so this
+  head has front/back spectral cues — unlike KEMAR's, which makes it a test of whether
+  the front/back decision stays honest on a pinna it was not built from.
 
 Ears sit at ±``ear_angle_deg`` azimuth on the horizontal plane (90 = on the interaural
 axis; Brown & Duda suggest about 100° for a human head, which breaks the front/back
@@ -40,10 +47,10 @@ from scipy import signal, special
 SPEED_OF_SOUND = 343.0
 HEAD_RADIUS_M = 0.0875
 PRE_DELAY_S = 0.0015
-HEADS = ("sphere", "brown_duda")
+HEADS = ("sphere", "brown_duda", "brown_duda_pinna")
 
 __all__ = ["HEADS", "HEAD_RADIUS_M", "SPEED_OF_SOUND", "brown_duda_transfer", "head_hrir", "incidence_deg",
-           "render_head", "sphere_transfer", "woodworth_itd_s"]
+           "pinna_transfer", "render_head", "sphere_transfer", "woodworth_itd_s"]
 
 
 def woodworth_itd_s(azimuth_deg, radius_m: float = HEAD_RADIUS_M, c: float = SPEED_OF_SOUND):
@@ -129,15 +136,39 @@ def brown_duda_transfer(freqs_hz, incidence: float, radius_m: float = HEAD_RADIU
     return shadow * np.exp(-1j * omega * delay)
 
 
+_PINNA = np.array([[0.5, 1.0, 2.0, 1.0], [-1.0, 5.0, 4.0, 0.5], [0.5, 5.0, 7.0, 0.5],
+                   [-0.25, 5.0, 11.0, 0.5], [0.25, 5.0, 13.0, 0.5]])  # ρ, A, B, D (Brown & Duda 1998, table I)
+
+
+def pinna_transfer(freqs_hz, lateral_deg: float, polar_deg: float) -> np.ndarray:
+    """Brown & Duda's pinna-echo filter for one ear (FFT convention); ``lateral_deg`` towards that ear.
+
+    >>> h = pinna_transfer([0.0], 30.0, 0.0)
+    >>> float(round(abs(h[0]), 6))                                # 1 + Σρ at DC
+    1.0
+    """
+    freqs = np.asarray(freqs_hz, dtype=np.float64)
+    out = np.ones(freqs.shape, dtype=np.complex128)
+    for rho, a, b, d in _PINNA:
+        delay = (a * math.cos(math.radians(lateral_deg) / 2.0) * math.sin(math.radians(d * (90.0 - polar_deg))) + b) / 44100.0
+        out = out + rho * np.exp(-2j * math.pi * freqs * delay)
+    return out
+
+
 @lru_cache(maxsize=4096)
 def _hrir_cached(head: str, sr: int, azimuth_deg: float, elevation_deg: float, radius_m: float,
                  ear_angle_deg: float, taps: int) -> np.ndarray:
     nfft = 4 * taps  # evaluate on a finer grid, then keep the first ``taps`` samples (the rest is ~0)
     freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
     transfer = sphere_transfer if head == "sphere" else brown_duda_transfer
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    lateral = math.degrees(math.asin(max(-1.0, min(1.0, math.cos(el) * math.sin(az)))))
+    polar = math.degrees(math.atan2(math.sin(el), math.cos(el) * math.cos(az)))
     ears = []
-    for incidence in incidence_deg(azimuth_deg, elevation_deg, ear_angle_deg):
+    for sign, incidence in zip((1.0, -1.0), incidence_deg(azimuth_deg, elevation_deg, ear_angle_deg)):
         spectrum = transfer(freqs, incidence, radius_m) * np.exp(-2j * math.pi * freqs * PRE_DELAY_S)
+        if head == "brown_duda_pinna":
+            spectrum = spectrum * pinna_transfer(freqs, sign * lateral, polar)
         spectrum[-1] = spectrum[-1].real  # a real Nyquist bin keeps the response real and symmetric
         ears.append(np.fft.irfft(spectrum, nfft)[:taps])
     hrir = np.stack(ears, axis=1)
