@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 SR = 32000
-HEADS = ("sphere", "brown_duda", "kemar")
+HEADS = ("sphere", "brown_duda", "brown_duda_pinna", "kemar")
 
 # The cue API moved between versions; import from wherever this checkout keeps it.
 try:  # after the split (features / metrics.doa / metrics.cues)
@@ -69,15 +69,32 @@ def wrap(angle: float) -> float:
     return (angle + 180.0) % 360.0 - 180.0
 
 
+def lateral_of(azimuth: float, elevation: float = 0.0) -> float:
+    az, el = math.radians(azimuth), math.radians(elevation)
+    return math.degrees(math.asin(max(-1.0, min(1.0, math.cos(el) * math.sin(az)))))
+
+
+def estimated_lateral(estimate) -> float:
+    """The estimate's lateral angle (new API), or the one implied by its azimuth (old API)."""
+    lateral = getattr(estimate, "lateral_deg", None)
+    if lateral is not None:
+        return float(lateral)
+    if not math.isfinite(estimate.azimuth_deg):
+        return float("nan")
+    return lateral_of(estimate.azimuth_deg, estimate.elevation_deg or 0.0)
+
+
 def describe_estimate(estimate) -> str:
-    """'32', '32?' (front/back ambiguous), 'n/a' (unmeasurable); reliability appended when the API has it."""
+    """'32' (azimuth), '32|148?' (front/back ambiguous: both readings of the lateral angle), 'n/a'
+    (unmeasurable); '/el' with an elevation, ' r0.93' the reliability when the API has one."""
     azimuth = getattr(estimate, "azimuth_deg", float("nan"))
-    if not math.isfinite(azimuth):
-        text = "n/a"
-    else:
+    lateral = estimated_lateral(estimate)
+    if math.isfinite(azimuth):
         text = f"{azimuth:.0f}"
-        if getattr(estimate, "hemifield", "") == "ambiguous":
-            text += "?"
+    elif math.isfinite(lateral):
+        text = f"{lateral:.0f}|{wrap(180.0 - lateral):.0f}?"
+    else:
+        text = "n/a"
     if getattr(estimate, "elevation_deg", None) is not None and math.isfinite(estimate.elevation_deg):
         text += f"/{estimate.elevation_deg:.0f}"
     reliability = getattr(estimate, "reliability", None)
@@ -118,7 +135,10 @@ def itd_table() -> None:
 
 def doa_table() -> None:
     azimuths = (0, 15, 30, 45, 60, 75, 90, 105, 120, 135, 150, 165, 180, -45, -120)
-    rows, errors = [], {head: [] for head in HEADS}
+    rows = []
+    errors = {head: [] for head in HEADS}
+    lateral_errors = {head: [] for head in HEADS}
+    wrong = {head: 0 for head in HEADS}
     for azimuth in azimuths:
         row = [str(azimuth)]
         for head in HEADS:
@@ -126,10 +146,20 @@ def doa_table() -> None:
             row.append(describe_estimate(estimate))
             if math.isfinite(estimate.azimuth_deg):
                 errors[head].append(abs(wrap(estimate.azimuth_deg - azimuth)))
+                if max(abs(lateral_of(azimuth)), abs(lateral_of(estimate.azimuth_deg))) < 80 and math.cos(
+                        math.radians(azimuth)) * math.cos(math.radians(estimate.azimuth_deg)) < 0:
+                    wrong[head] += 1
+            if math.isfinite(estimated_lateral(estimate)):
+                lateral_errors[head].append(abs(estimated_lateral(estimate) - lateral_of(azimuth)))
         rows.append(row)
-    rows.append(["mean err"] + [f"{np.mean(errors[h]):.1f} (n={len(errors[h])})" if errors[h] else "-" for h in HEADS])
-    table("2a. Estimated azimuth per head, anechoic speech ('?' = front/back ambiguous, r = reliability)",
-          ["true az"] + list(HEADS), rows)
+    rows.append(["az err (n)"] + [f"{np.mean(errors[h]):.1f} ({len(errors[h])})" if errors[h] else "- (0)"
+                                  for h in HEADS])
+    rows.append(["lateral err (lat≤60)"] + [
+        f"{np.mean([e for e, a in zip(lateral_errors[h], azimuths) if abs(lateral_of(a)) <= 60]):.1f}"
+        if lateral_errors[h] else "-" for h in HEADS])
+    rows.append(["wrong hemifield"] + [str(wrong[h]) for h in HEADS])
+    table("2a. Estimated azimuth per head, anechoic speech ('a|b?' = front/back ambiguous: both readings; "
+          "r = reliability; az err over resolved estimates)", ["true az"] + list(HEADS), rows)
 
     rows = []
     for azimuth in (0, 30, 60, 120):
@@ -195,14 +225,13 @@ def reverb_tables() -> None:
         estimates = [estimate_direction(rendered("kemar", az, rt60=None if drr is None else 0.5, drr=drr), SR)
                      for az in azimuths]
         errors = [abs(wrap(e.azimuth_deg - az)) for e, az in zip(estimates, azimuths) if math.isfinite(e.azimuth_deg)]
-        lateral = [abs(math.degrees(math.asin(math.sin(math.radians(e.azimuth_deg))))
-                       - math.degrees(math.asin(math.sin(math.radians(az)))))
-                   for e, az in zip(estimates, azimuths) if math.isfinite(e.azimuth_deg)]
+        lateral = [abs(estimated_lateral(e) - lateral_of(az)) for e, az in zip(estimates, azimuths)
+                   if math.isfinite(estimated_lateral(e))]
         rows.append(["anechoic" if drr is None else f"{drr:+.0f}"] + [describe_estimate(e) for e in estimates]
-                    + [f"{np.mean(errors):.0f}" if errors else "-", f"{np.mean(lateral):.0f}" if lateral else "-",
-                       str(len(azimuths) - len(errors))])
+                    + [f"{np.mean(errors):.0f} ({len(errors)})" if errors else "- (0)",
+                       f"{np.mean(lateral):.0f}" if lateral else "-", str(len(azimuths) - len(lateral))])
     table("4a. KEMAR speech + diffuse tail RT60 0.5 s: estimated azimuth per DRR (dB)",
-          ["DRR"] + [f"az {a}" for a in azimuths] + ["mean err", "lat err", "n/a"], rows)
+          ["DRR"] + [f"az {a}" for a in azimuths] + ["az err (n)", "lat err", "unmeas."], rows)
 
     azimuths = (0, 15, 30, 45, 60, 75, 105, 120, 135, 150, 165, 180, -45, -135)
     rows = []

@@ -378,7 +378,17 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
     ild_ranges, ild_usable = _band_bins(bands, rate, ild_nfft, fmax)
 
     itd_framer, ild_framer = _Framer(length, hop), _Framer(ild_length, max(1, ild_length // 2))
-    out = {key: [] for key in ("power", "itd", "coherence", "band", "ild_power", "ild_band")}
+    # Frame counts are known up front: per-frame results go straight into preallocated arrays
+    # (no lists to concatenate, which would double the memory of a long clip at the end).
+    divisor = math.gcd(sr, rate)
+    n_out = -(-x.shape[0] * (rate // divisor) // (sr // divisor))
+    n_itd = (n_out - length) // hop + 1 if itd else 0
+    n_ild = (n_out - ild_length) // max(1, ild_length // 2) + 1 if ild else 0
+    n_bands = len(bands)
+    out = {"power": np.zeros((n_itd, 2)), "itd": np.zeros(n_itd), "coherence": np.zeros(n_itd),
+           "band": np.zeros((n_itd, n_bands, 2)), "ild_power": np.zeros((n_ild, 2)),
+           "ild_band": np.zeros((n_ild, n_bands, 2))}
+    done = {"itd": 0, "ild": 0}
     lagged = _LagSums(max_lag)
     total = 0
 
@@ -390,35 +400,35 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
             for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
                 batch = frames[start:start + FRAMES_PER_BATCH]
                 batch = batch - batch.mean(axis=1, keepdims=True)  # DC carries no interaural information
-                out["power"].append(np.mean(batch ** 2, axis=1))
+                rows = slice(done["itd"], done["itd"] + batch.shape[0])
+                out["power"][rows] = np.mean(batch ** 2, axis=1)
                 spectra = np.fft.rfft(batch * window[None, :, None], nfft, axis=1)
                 lag, coherence = _gcc_phat(spectra[:, :, 0], spectra[:, :, 1], keep_band, max_lag, nfft)
-                out["itd"].append(np.clip(lag / rate, -max_itd_s, max_itd_s))
-                out["coherence"].append(coherence)
-                out["band"].append(_band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges))
+                out["itd"][rows] = np.clip(lag / rate, -max_itd_s, max_itd_s)
+                out["coherence"][rows] = coherence
+                out["band"][rows] = _band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges)
+                done["itd"] += batch.shape[0]
         if ild:
             frames = ild_framer.push(block)
             for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
                 batch = frames[start:start + FRAMES_PER_BATCH]
                 batch = batch - batch.mean(axis=1, keepdims=True)
-                out["ild_power"].append(np.mean(batch ** 2, axis=1))
+                rows = slice(done["ild"], done["ild"] + batch.shape[0])
+                out["ild_power"][rows] = np.mean(batch ** 2, axis=1)
                 spectra = np.fft.rfft(batch * ild_window[None, :, None], ild_nfft, axis=1)
-                out["ild_band"].append(_band_sums(spectra.real ** 2 + spectra.imag ** 2, ild_ranges))
+                out["ild_band"][rows] = _band_sums(spectra.real ** 2 + spectra.imag ** 2, ild_ranges)
+                done["ild"] += batch.shape[0]
         if xcorr:
             lagged.push(block)
     if xcorr:
         lagged.finish()
 
-    def stack(key: str, shape: tuple[int, ...]) -> np.ndarray:
-        return np.concatenate(out[key]) if out[key] else np.zeros((0, *shape))
-
-    n_bands = len(bands)
+    assert total == n_out and done["itd"] == n_itd and done["ild"] == n_ild, "frame bookkeeping"
     return ClipAnalysis(
         sample_rate=rate, samples=total, bands=bands, band_usable=usable, ild_band_usable=ild_usable,
-        max_lag=max_lag, power=stack("power", (2,)), itd_s=stack("itd", ()), coherence=stack("coherence", ()),
-        band_power=stack("band", (n_bands, 2)), ild_power=stack("ild_power", (2,)),
-        ild_band_power=stack("ild_band", (n_bands, 2)), xcorr=lagged.sums if xcorr else np.zeros(0),
-        energy=lagged.energy if xcorr else np.zeros(0))
+        max_lag=max_lag, power=out["power"], itd_s=out["itd"], coherence=out["coherence"],
+        band_power=out["band"], ild_power=out["ild_power"], ild_band_power=out["ild_band"],
+        xcorr=lagged.sums if xcorr else np.zeros(0), energy=lagged.energy if xcorr else np.zeros(0))
 
 
 # --------------------------------------------------------------------------- gates and selection
