@@ -50,7 +50,10 @@ SPEED_OF_SOUND = 343.0
 # within about ±8 % of the true lateral angle (scripts/benchmark_cues.py, table 2).
 REFERENCE_RADIUS_M = 0.095
 SIDE_ZONE_DEG = 10.0          # |lateral| ≥ 90 − this: on the interaural axis, no front/back hemifield
-ITD_TOLERANCE_S = 60e-6       # frames agreeing with the estimate within this count as consistent
+# Frames agreeing with the estimate within ±(60 µs + 10 % of |ITD|) count as consistent: a head's ITD
+# depends on frequency (up to 1.5× at low frequencies), so frames of different spectra spread in proportion.
+ITD_TOLERANCE_S = 60e-6
+ITD_RELATIVE_TOLERANCE = 0.10
 MIN_SELECTED_FRAMES = 3       # fewer direct-sound frames than this: no direction at all
 FULL_FRAMES = 8               # this many direct-sound frames (160 ms) give full weight
 COHERENCE_FULL = 0.5          # mean coherence of the selected frames giving full weight
@@ -251,8 +254,8 @@ def _lateral_itd(itd: np.ndarray, weight: np.ndarray, max_itd_s: float) -> tuple
     """Mode-seeking ITD of the selected frames and the weighted share of frames agreeing with it.
 
     A coherence-weighted histogram (5 µs bins) smoothed by a Gaussian (σ = 25 µs) gives
-    the mode; the estimate is the median of the frames within ±60 µs of it, so a minority
-    of reverberant frames pulled towards 0 µs cannot drag it.
+    the mode; the estimate is the median of the frames within ±(60 µs + 10 %) of it, so a
+    minority of reverberant frames pulled towards 0 µs cannot drag it.
     """
     step = 5e-6
     edges = np.arange(-max_itd_s - step / 2, max_itd_s + step, step)
@@ -261,9 +264,9 @@ def _lateral_itd(itd: np.ndarray, weight: np.ndarray, max_itd_s: float) -> tuple
     kernel = np.exp(-0.5 * (offsets * step / 25e-6) ** 2)
     density = np.convolve(histogram, kernel, mode="same")
     mode = 0.5 * (edges[int(np.argmax(density))] + edges[int(np.argmax(density)) + 1])
-    near = np.abs(itd - mode) <= ITD_TOLERANCE_S
+    near = np.abs(itd - mode) <= ITD_TOLERANCE_S + ITD_RELATIVE_TOLERANCE * abs(mode)
     estimate = float(np.median(itd[near])) if near.any() else float(np.median(itd))
-    agree = np.abs(itd - estimate) <= ITD_TOLERANCE_S
+    agree = np.abs(itd - estimate) <= ITD_TOLERANCE_S + ITD_RELATIVE_TOLERANCE * abs(estimate)
     return estimate, float(weight[agree].sum() / weight.sum()) if weight.sum() > 0 else 0.0
 
 
@@ -348,7 +351,8 @@ def direction_from_analysis(analysis: ClipAnalysis, templates: CueTemplates, *, 
     if reliability < min_reliability:
         return _unmeasurable(f"direction unreliable (reliability {reliability:.2f} < {min_reliability:.2f}): "
                              f"{consistency:.0%} of the {count} direct-sound frames agree within "
-                             f"±{ITD_TOLERANCE_S * 1e6:.0f} µs, mean coherence {mean_coherence:.2f}",
+                             f"±({ITD_TOLERANCE_S * 1e6:.0f} µs + {ITD_RELATIVE_TOLERANCE:.0%}), "
+                             f"mean coherence {mean_coherence:.2f}",
                              count, reliability)
     lateral = float(lateral_from_itd(estimate_s))
     ild = weighted_band_ild(analysis.band_power, analysis.band_usable, selected)
@@ -383,7 +387,7 @@ def estimate_direction(binaural, sr: int, *, elevations: str = "horizontal", fma
     2. **Lateral angle** α from the mode-seeking median ITD of those frames through
        Woodworth's model with an effective radius of 9.5 cm (:func:`lateral_from_itd`), so it
        does not depend on KEMAR's magnitudes. **Reliability** = (coherence-weighted share of
-       selected frames within ±60 µs of the estimate) × min(1, mean coherence / 0.5) ×
+       selected frames within ±(60 µs + 10 %) of the estimate) × min(1, mean coherence / 0.5) ×
        min(1, frames / 8); below ``min_reliability`` (0.5) the estimate is unmeasurable.
     3. **Front/back** (polar angle) only from spectral evidence: the selected frames' band
        ILDs are compared (RMS, dB, each template scaled by its best gain in [0.25, 1.25]) with
