@@ -225,7 +225,9 @@ class _LagSums:
     """Accumulates Σ_t l(t)·r(t+τ), |τ| ≤ K, and Σ l², Σ r² over a stream of (n, 2) blocks.
 
     Sums are taken over fixed segments of ``SEGMENT`` samples at absolute positions, so the
-    result does not depend on how the stream was cut into blocks.
+    result does not depend on how the stream was cut into blocks. :meth:`centred` gives the
+    same sums for the clip with its mean (DC) removed, from the sums, the first and the last
+    K samples.
     """
 
     SEGMENT = 1 << 16
@@ -236,6 +238,9 @@ class _LagSums:
         self.energy = np.zeros(2)
         self.before = np.zeros((0, 2))   # up to K samples preceding the pending ones
         self.pending = np.zeros((0, 2))  # samples not yet summed (from a segment boundary on)
+        self.total = np.zeros(2)         # Σ l, Σ r
+        self.count = 0
+        self.head = np.zeros((0, 2))     # the first K samples
 
     def push(self, block: np.ndarray) -> None:
         self.pending = np.concatenate([self.pending, block]) if self.pending.size else block
@@ -262,8 +267,28 @@ class _LagSums:
         correlation = np.fft.irfft(np.fft.rfft(right, size) * np.conj(np.fft.rfft(left, size)), size)
         self.sums += np.concatenate([correlation[size - k:] if k else correlation[:0], correlation[: k + 1]])
         self.energy += np.sum(segment ** 2, axis=0)
+        self.total += np.sum(segment, axis=0)
+        if self.head.shape[0] < k:
+            self.head = np.concatenate([self.head, segment[: k - self.head.shape[0]]])
+        self.count += count
         self.before = np.concatenate([self.before, segment])[-k:] if k else self.before
         self.pending = self.pending[count:]
+
+    def centred(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lagged sums, energies) of the mean-removed clip: Σ (l − l̄)(r − r̄) over the valid t of each lag."""
+        k, n = self.max_lag, self.count
+        if n <= 2 * k:
+            return self.sums.copy(), self.energy.copy()
+        mean = self.total / n
+        tail = self.before  # the last K samples once finished
+        sums = self.sums.copy()
+        for index, lag in enumerate(range(-k, k + 1)):
+            left = self.total[0] - (self.head[: -lag, 0].sum() if lag < 0 else 0.0) \
+                - (tail[k - lag:, 0].sum() if lag > 0 else 0.0)        # Σ l(t) over t with t + τ inside
+            right = self.total[1] - (self.head[:lag, 1].sum() if lag > 0 else 0.0) \
+                - (tail[k + lag:, 1].sum() if lag < 0 else 0.0)        # Σ r(t + τ) over the same t
+            sums[index] += (n - abs(lag)) * mean[0] * mean[1] - mean[1] * left - mean[0] * right
+        return sums, np.maximum(self.energy - n * mean ** 2, 0.0)
 
 
 def _next_pow2(n: int) -> int:
@@ -312,8 +337,9 @@ class ClipAnalysis:
     removal, ``itd_s`` (n,) GCC-PHAT ITD (NaN when no bin survives), ``coherence`` (n,)
     GCC-PHAT peak height in [0, 1], ``band_power`` (n, bands, 2) band powers of the same
     frames. ILD frames (``ild_frame_s``, 50 % overlap, Hann): ``ild_power`` (m, 2) and
-    ``ild_band_power`` (m, bands, 2). Whole clip: ``xcorr`` (2K+1,) Σ l(t)·r(t+τ) for
-    τ = −K…K samples and ``energy`` (2,) Σ l², Σ r². Arrays not requested are empty.
+    ``ild_band_power`` (m, bands, 2). Whole clip, its mean (DC) removed: ``xcorr`` (2K+1,)
+    Σ l(t)·r(t+τ) for τ = −K…K samples and ``energy`` (2,) Σ l², Σ r². Arrays not requested
+    are empty.
     """
 
     sample_rate: int
@@ -424,11 +450,12 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
         lagged.finish()
 
     assert total == n_out and done["itd"] == n_itd and done["ild"] == n_ild, "frame bookkeeping"
+    centred = lagged.centred() if xcorr else (np.zeros(0), np.zeros(0))
     return ClipAnalysis(
         sample_rate=rate, samples=total, bands=bands, band_usable=usable, ild_band_usable=ild_usable,
         max_lag=max_lag, power=out["power"], itd_s=out["itd"], coherence=out["coherence"],
         band_power=out["band"], ild_power=out["ild_power"], ild_band_power=out["ild_band"],
-        xcorr=lagged.sums if xcorr else np.zeros(0), energy=lagged.energy if xcorr else np.zeros(0))
+        xcorr=centred[0], energy=centred[1])
 
 
 # --------------------------------------------------------------------------- gates and selection
@@ -599,7 +626,8 @@ def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None =
 
         IACC = max_{|τ| ≤ max_lag_s} | Σ_t l(t)·r(t+τ) | / sqrt(Σ_t l(t)² · Σ_t r(t)²)
 
-    (ISO 3382-style, absolute value, FFT correlation accumulated block by block). With
+    (ISO 3382-style, absolute value, FFT correlation accumulated block by block; the clip's
+    mean is removed first, as a DC offset carries no interaural information). With
     ``frame_s=None`` the whole clip is one window and a float is returned (NaN when an ear
     is silent: the coefficient is 0/0); with ``frame_s`` set, unwindowed rectangular frames
     of that length with 50 % overlap give an array, NaN for frames that fail the energy
@@ -614,6 +642,7 @@ def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None =
     sr = _check_rate(sr)
     max_lag = max(0, int(math.floor(max_lag_s * sr)))
     if frame_s is None:
+        as_binaural(binaural, sr, min_seconds=ITD_FRAME_S)  # like every cue: at least one 40-ms frame
         analysis = analyze_binaural(binaural, sr, max_itd_s=max(max_lag, 1) / sr, itd=False, ild=False)
         half = analysis.max_lag - max_lag
         return iacc_from_sums(analysis.xcorr[half: analysis.xcorr.size - half], analysis.energy)
