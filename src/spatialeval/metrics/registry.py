@@ -35,8 +35,12 @@ _ALL = [
     MetricInfo("itd_error_us", "ITD err", "cues", False, "µs", "median |ITD_gen − ITD_gt| per frame, GCC-PHAT"),
     MetricInfo("ild_band_error_db", "Band ILD err", "cues", False, "dB", "mean |ILD_gen − ILD_gt| over auditory bands"),
     MetricInfo("iacc_error", "IACC err", "cues", False, "coefficient", "|IACC_gen − IACC_gt|"),
-    MetricInfo("doa_error_deg", "DoA err", "cues", False, "degrees", "angle between estimated directions (azimuth difference on the circle at ear level)"),
-    MetricInfo("front_back_confusion", "F/B conf", "cues", False, "0/1", "1 when gt and generated lie in opposite hemifields front/back"),
+    MetricInfo("doa_error_deg", "DoA err", "cues", False, "degrees",
+               "angle between estimated directions (azimuth difference at ear level); the lateral-angle "
+               "difference when front/back is ambiguous (doa_error_scope); unmeasurable when unreliable"),
+    MetricInfo("front_back_confusion", "F/B conf", "cues", False, "0/1",
+               "1 when gt and generated lie in opposite hemifields front/back, 0 when not; unmeasurable "
+               "('ambiguous') when the spectral cues cannot tell"),
 ]
 
 METRICS: dict[str, MetricInfo] = {m.name: m for m in _ALL}
