@@ -371,8 +371,8 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
 
     The clip (any float dtype; a numpy memmap works) is read in blocks of
     ``block_seconds``, each resampled from ``sr`` to ``analysis_rate`` (default ``sr``) and
-    cut into frames; per frame only scalars and band powers are kept (about 0.4 KB per
-    20 ms), so peak memory is bounded by the block length. See :class:`ClipAnalysis` for
+    cut into frames; per frame only scalars and band powers are kept (about 0.5 KB per
+    20 ms of audio), so working memory is bounded by the block length. See :class:`ClipAnalysis` for
     what is returned and :func:`itd_gcc_phat`, :func:`band_ild`, :func:`iacc` for the
     definitions of each cue.
 

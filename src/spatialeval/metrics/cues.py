@@ -47,8 +47,9 @@ class CuesConfig:
     elevations: str = "horizontal"    # KEMAR pinna templates: "horizontal" (ear level, 1° grid) or "all" (710 directions)
     gate_db: float = GATE_DB          # frames more than this below the loudest frame are ignored
     max_itd_s: float = 0.001          # GCC-PHAT / IACC lag search range
-    # Audio analysed per block: peak memory grows with it (about 40 MB per 5 s at 32 kHz), never with
-    # the clip length. A speed/memory setting only: results are bit-identical for any value.
+    # Audio analysed per block: peak working memory grows with it (about 50 MB for a pair with the
+    # default 5 s at 32 kHz, 20 MB with 1 s), never with the clip length (per-frame cues add ~30 KB per
+    # second of pair). A speed/memory setting only: results are bit-identical for any value.
     block_seconds: float = BLOCK_SECONDS
     # A direction whose lateral reliability (agreement × coherence × frame count, see metrics.doa) is
     # below this is reported unmeasurable instead of as an angle.
