@@ -291,7 +291,7 @@ def _smooth_residual_db(values: np.ndarray, log_freq: np.ndarray) -> float:
 
 
 def _polar_evidence(ild: np.ndarray, lateral: float, templates: CueTemplates) -> tuple[float | None, float, str]:
-    """Polar angle from the pinna templates near ``lateral``, its confidence, and a reason when undecided.
+    """Polar angle from the pinna templates near ``lateral``, its confidence, and what the fits were.
 
     Among templates within ±15° of the lateral angle, each scaled by its least-squares gain in
     [0.25, 1.25], the best RMS fit ``e_best`` (dB) to the measured band ILDs wins. Its rivals
@@ -303,7 +303,7 @@ def _polar_evidence(ild: np.ndarray, lateral: float, templates: CueTemplates) ->
     """
     bands = np.isfinite(ild) & np.all(np.isfinite(templates.ild_db), axis=0)
     if bands.sum() < MIN_BANDS:
-        return None, 0.0, f"only {int(bands.sum())} usable ILD bands (at least {MIN_BANDS} needed for front/back)"
+        return None, 0.0, f"only {int(bands.sum())} usable ILD bands (front/back needs {MIN_BANDS})"
     candidates = np.abs(templates.lateral_deg - lateral) <= LATERAL_WINDOW_DEG
     if not candidates.any():
         return None, 0.0, "no pinna template near this lateral angle"
@@ -322,11 +322,9 @@ def _polar_evidence(ild: np.ndarray, lateral: float, templates: CueTemplates) ->
     smooth = _smooth_residual_db(measured, np.log2(centres / 1000.0))
     ratio = (min(rival, smooth) + ILD_NOISE_DB) / (float(rms[best]) + ILD_NOISE_DB)
     confidence = float(np.clip((ratio - 1.0) / (FULL_FIT_RATIO - 1.0), 0.0, 1.0))
-    reason = ("" if confidence >= MIN_FRONT_BACK_CONFIDENCE else
-              f"front/back ambiguous (confidence {confidence:.2f}): the band-ILD pattern fits the best pinna "
-              f"template ({rms[best]:.1f} dB RMS) no better than the other hemifield ({rival:.1f} dB) or a "
-              f"smooth pinna-free curve ({smooth:.1f} dB)")
-    return float(polar[best]), confidence, reason
+    fits = (f"the band-ILD pattern fits the best pinna template with {rms[best]:.1f} dB RMS, the other "
+            f"hemifield with {rival:.1f} dB and a smooth pinna-free curve with {smooth:.1f} dB")
+    return float(polar[best]), confidence, fits
 
 
 def direction_from_analysis(analysis: ClipAnalysis, templates: CueTemplates, *, gate_db: float = GATE_DB,
@@ -356,7 +354,8 @@ def direction_from_analysis(analysis: ClipAnalysis, templates: CueTemplates, *, 
                              count, reliability)
     lateral = float(lateral_from_itd(estimate_s))
     ild = weighted_band_ild(analysis.band_power, analysis.band_usable, selected)
-    polar, confidence, reason = _polar_evidence(ild, lateral, templates)
+    polar, confidence, fits = _polar_evidence(ild, lateral, templates)
+    reason = f"front/back ambiguous (confidence {confidence:.2f} < {min_front_back_confidence:.2f}): {fits}"
     with_elevation = templates.elevations == "all"
     if abs(lateral) >= 90.0 - SIDE_ZONE_DEG:
         # On the interaural axis front and back are within 20°: the hemifield does not matter.
