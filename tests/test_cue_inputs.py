@@ -1,4 +1,4 @@
-"""Input conventions, degenerate audio, determinism and bounded memory of the binaural cue functions.
+"""Input conventions, degenerate audio, determinism, bounded memory and invariants of the binaural cues.
 
 Issue 8 items 4 (degenerate audio is scored or unmeasurable, never an error), 5 (one array
 layout, (time, 2), for numpy and torch; ambiguous layouts rejected), 10 (bit-identical
@@ -12,6 +12,8 @@ import tracemalloc
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
 from spatialeval.features.binaural_cues import (
@@ -25,7 +27,7 @@ from spatialeval.features.binaural_cues import (
 from spatialeval.metrics.cues import spatial_cue_errors
 from spatialeval.metrics.doa import estimate_direction
 from spatialeval.metrics.registry import metric_fields
-from spatialeval.synth import spatialize, speech_like
+from spatialeval.synth import render, spatialize, speech_like
 
 SR = 16000
 FIELDS = metric_fields("cues")
@@ -164,3 +166,38 @@ def test_memory_is_bounded_by_the_block_not_the_clip(clip):
     # pair); holding the audio instead would add ≥ 14 MB per float64 copy.
     assert long - short < 6e6, (short, long)
     assert long < 60e6, long
+
+
+# ----------------------------------------------------------------------------- properties
+
+_SOURCES = {seed: speech_like(1.5, SR, f0=110.0 + 30.0 * seed, seed=seed) for seed in (0, 1)}
+_HEADS = st.sampled_from(["kemar", "sphere", "brown_duda"])
+_AZIMUTHS = st.integers(min_value=-170, max_value=180).map(float)
+
+
+def _render(head: str, azimuth: float, seed: int) -> np.ndarray:
+    return render(_SOURCES[seed], SR, azimuth, head=head)
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(head=_HEADS, azimuth=_AZIMUTHS, gain_db=st.floats(min_value=-30.0, max_value=0.0))
+def test_property_same_audio_at_any_level_has_zero_error(head, azimuth, gain_db):
+    x = _render(head, azimuth, 0)
+    result = spatial_cue_errors(x, x * 10 ** (gain_db / 20), SR)
+    assert result["itd_error_us"] == pytest.approx(0, abs=1e-6)
+    assert result["ild_band_error_db"] == pytest.approx(0, abs=1e-6)
+    assert result["iacc_error"] == pytest.approx(0, abs=1e-9)
+    assert result["doa_error_deg"] == pytest.approx(0, abs=0.1)
+    assert result["front_back"] in ("same", "ambiguous") and result["front_back_confusion"] != 1
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(head=_HEADS, a=_AZIMUTHS, b=_AZIMUTHS)
+def test_property_errors_are_symmetric_and_mirror_left_right(head, a, b):
+    gt, gen = _render(head, a, 0), _render(head, b, 1)
+    forward, backward = spatial_cue_errors(gt, gen, SR), spatial_cue_errors(gen, gt, SR)
+    for name in FIELDS:
+        assert forward[name] == pytest.approx(backward[name], nan_ok=True, abs=1e-9), name
+    assert forward["front_back"] == backward["front_back"]
+    mirrored = estimate_direction(gt[:, ::-1].copy(), SR)     # swapping the ears mirrors left and right
+    assert mirrored.lateral_deg == pytest.approx(-forward["doa_gt_lateral_deg"], abs=1.0)
