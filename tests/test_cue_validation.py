@@ -32,7 +32,7 @@ def clip(head: str, azimuth: float, seed: int = 0, rt60: float | None = None, dr
          elevation: float = 0.0) -> np.ndarray:
     key = (head, azimuth, seed, rt60, drr, elevation)
     if key not in _CACHE:
-        source = speech_like(2.5, SR, f0=120.0 + 40.0 * seed, seed=seed)
+        source = speech_like(2.0, SR, f0=120.0 + 40.0 * seed, seed=seed)
         _CACHE[key] = render(source, SR, azimuth, elevation, head=head, rt60_s=rt60, drr_db=drr, seed=3 + seed)
     return _CACHE[key]
 
