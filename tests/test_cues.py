@@ -323,6 +323,11 @@ def test_stage_registered_and_describes_itself():
     assert CuesStage.fields == metric_fields("cues")
     with pytest.raises(StageUnavailable, match="elevations"):
         CuesStage(SimpleNamespace(cues=CuesConfig(elevations="sphere"))).setup()
+    with pytest.raises(StageUnavailable, match="block_seconds"):
+        CuesStage(SimpleNamespace(cues=CuesConfig(block_seconds=0))).setup()
+    with pytest.raises(StageUnavailable, match="min_doa_reliability"):
+        CuesStage(SimpleNamespace(cues=CuesConfig(min_doa_reliability=1.5))).setup()
+    assert "reliability" in described and "Woodworth" in described["method"]
 
 
 def test_stage_end_to_end_on_synthesised_files(tmp_path, source):
