@@ -12,11 +12,22 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from spatialeval.features.binaural_cues import (
+    CueError,
+    band_ild,
+    iacc,
+    itd_gcc_phat,
+    third_octave_bands,
+)
 from spatialeval.io.audio import AudioError, load_audio
 from spatialeval.io.pairing import Pair
-from spatialeval.features.binaural_cues import CueError, band_ild, iacc, itd_gcc_phat, third_octave_bands
 from spatialeval.metrics.cues import CuesConfig, spatial_cue_errors
-from spatialeval.metrics.doa import DirectionEstimate, estimate_direction, front_back_confusion, kemar_templates
+from spatialeval.metrics.doa import (
+    DirectionEstimate,
+    estimate_direction,
+    front_back_confusion,
+    kemar_templates,
+)
 from spatialeval.metrics.registry import metric_fields
 from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.stages import stage_class

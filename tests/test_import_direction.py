@@ -12,7 +12,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spatialeval"
 ORDER = ["io", "features", "metrics"]
-MODULES = ["io/hrir.py", "features/binaural_cues.py", "metrics/doa.py", "metrics/cues.py"]
+MODULES = ["io/hrir.py", "features/streaming.py", "features/binaural_cues.py", "metrics/doa.py", "metrics/cues.py"]
 
 
 def _imported_layers(path: Path) -> set[str]:

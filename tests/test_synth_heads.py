@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 
 from spatialeval.synth import render
-from spatialeval.synth.heads import HEAD_RADIUS_M, SPEED_OF_SOUND, brown_duda_transfer, head_hrir, sphere_transfer
+from spatialeval.synth.heads import (
+    HEAD_RADIUS_M,
+    SPEED_OF_SOUND,
+    brown_duda_transfer,
+    head_hrir,
+    sphere_transfer,
+)
 from spatialeval.synth.reverb import diffuse_tail, reverberant_brir
 
 A_OVER_C = HEAD_RADIUS_M / SPEED_OF_SOUND

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
-from scipy import signal
+
+from spatialeval.features.streaming import Framer, LagSums, next_pow2, resampled_blocks
 
 GATE_DB = 40.0
 ABSOLUTE_FLOOR_DB = -100.0  # dBFS mean power below which a frame counts as silence
@@ -54,10 +54,31 @@ ONSET_DB = 3.0              # power rise over the loudest of the previous ONSET_
 ONSET_FRAMES = 3
 
 __all__ = [
-    "ABSOLUTE_FLOOR_DB", "BLOCK_SECONDS", "COHERENCE_HIGH", "COHERENCE_ONSET", "ClipAnalysis", "CueError",
-    "DEFAULT_BANDS", "GATE_DB", "ILD_FRAME_S", "ITD_FRAME_S", "ITD_HOP_S", "ONSET_DB", "analyze_binaural",
-    "as_binaural", "band_ild", "energy_gate", "iacc", "itd_gcc_phat", "onset_db", "select_direct_frames",
-    "third_octave_bands", "weighted_band_ild",
+    "ABSOLUTE_FLOOR_DB",
+    "BLOCK_SECONDS",
+    "COHERENCE_HIGH",
+    "COHERENCE_ONSET",
+    "DEFAULT_BANDS",
+    "GATE_DB",
+    "ILD_FRAME_S",
+    "ITD_FRAME_S",
+    "ITD_HOP_S",
+    "ONSET_DB",
+    "ClipAnalysis",
+    "CueError",
+    "analyze_binaural",
+    "as_binaural",
+    "band_bins",
+    "band_ild",
+    "band_sums",
+    "energy_gate",
+    "iacc",
+    "iacc_from_sums",
+    "itd_gcc_phat",
+    "onset_db",
+    "select_direct_frames",
+    "third_octave_bands",
+    "weighted_band_ild",
 ]
 
 
@@ -147,7 +168,7 @@ def _check_bands(bands) -> np.ndarray:
     return bands
 
 
-def _band_bins(bands: np.ndarray, sr: int, nfft: int, fmax: float | None) -> tuple[np.ndarray, np.ndarray]:
+def band_bins(bands: np.ndarray, sr: int, nfft: int, fmax: float | None) -> tuple[np.ndarray, np.ndarray]:
     """(n, 2) FFT-bin index ranges [start, stop) of each band, and a mask of bands usable below ``fmax``."""
     freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
     limit = min(sr / 2.0, fmax) if fmax is not None else sr / 2.0
@@ -157,7 +178,7 @@ def _band_bins(bands: np.ndarray, sr: int, nfft: int, fmax: float | None) -> tup
     return np.stack([starts, stops], axis=1), usable
 
 
-def _band_sums(power: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+def band_sums(power: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     """Sum ``power`` (frames, bins, ...) over each band's contiguous bin range → (frames, bands, ...).
 
     A plain numpy reduction per band (no matrix product): the result does not depend on BLAS threads.
@@ -167,132 +188,6 @@ def _band_sums(power: np.ndarray, ranges: np.ndarray) -> np.ndarray:
         if stop > start:
             out[:, index] = power[:, start:stop].sum(axis=1)
     return out
-
-
-# --------------------------------------------------------------------------- streaming
-
-
-def _resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> Iterator[np.ndarray]:
-    """Consecutive float64 blocks of ``resample_poly(x, sr_out, sr_in)``, bit-identical to the one-shot call.
-
-    Each block is resampled from the input slice it needs plus a margin of whole
-    ``down``-sample periods (longer than the filter's half length), then trimmed; the
-    polyphase filter depends only on the rate ratio, so interior samples are computed with
-    exactly the same operations as in the whole-signal call.
-    """
-    if sr_in == sr_out:
-        for start in range(0, x.shape[0], block_out):
-            yield np.asarray(x[start:start + block_out], dtype=np.float64)
-        return
-    divisor = math.gcd(sr_in, sr_out)
-    up, down = sr_out // divisor, sr_in // divisor
-    half_len = 10 * max(up, down)                    # scipy.signal.resample_poly's default filter half length
-    margin = -(-(-(-half_len // up) + 2) // down)    # in periods of `down` input samples
-    n_in = x.shape[0]
-    n_out = -(-n_in * up // down)
-    step = max(1, block_out // up)                   # output block = step · up samples
-    period = 0
-    while period * up < n_out:
-        first = max(0, period - margin)
-        a, b = first * down, min(n_in, (period + step + margin) * down)
-        local = signal.resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0)
-        offset = (period - first) * up
-        count = min((period + step) * up, n_out) - period * up
-        yield local[offset: offset + count]
-        period += step
-
-
-class _Framer:
-    """Cuts a stream of (n, 2) blocks into frames ``x[i·hop : i·hop + length]`` (only complete frames)."""
-
-    def __init__(self, length: int, hop: int):
-        self.length, self.hop = length, hop
-        self.buffer = np.zeros((0, 2))
-
-    def push(self, block: np.ndarray) -> np.ndarray:
-        buffer = np.concatenate([self.buffer, block]) if self.buffer.size else block
-        if buffer.shape[0] < self.length:
-            self.buffer = buffer
-            return np.zeros((0, self.length, 2))
-        count = (buffer.shape[0] - self.length) // self.hop + 1
-        view = np.lib.stride_tricks.sliding_window_view(buffer, self.length, axis=0)[::self.hop][:count]
-        frames = np.ascontiguousarray(view.transpose(0, 2, 1))  # (count, length, 2)
-        self.buffer = buffer[count * self.hop:].copy()
-        return frames
-
-
-class _LagSums:
-    """Accumulates Σ_t l(t)·r(t+τ), |τ| ≤ K, and Σ l², Σ r² over a stream of (n, 2) blocks.
-
-    Sums are taken over fixed segments of ``SEGMENT`` samples at absolute positions, so the
-    result does not depend on how the stream was cut into blocks. :meth:`centred` gives the
-    same sums for the clip with its mean (DC) removed, from the sums, the first and the last
-    K samples.
-    """
-
-    SEGMENT = 1 << 16
-
-    def __init__(self, max_lag: int):
-        self.max_lag = max_lag
-        self.sums = np.zeros(2 * max_lag + 1)
-        self.energy = np.zeros(2)
-        self.before = np.zeros((0, 2))   # up to K samples preceding the pending ones
-        self.pending = np.zeros((0, 2))  # samples not yet summed (from a segment boundary on)
-        self.total = np.zeros(2)         # Σ l, Σ r
-        self.count = 0
-        self.head = np.zeros((0, 2))     # the first K samples
-
-    def push(self, block: np.ndarray) -> None:
-        self.pending = np.concatenate([self.pending, block]) if self.pending.size else block
-        while self.pending.shape[0] >= self.SEGMENT + self.max_lag:
-            self._segment(self.SEGMENT)
-
-    def finish(self) -> None:
-        while self.pending.shape[0]:
-            self._segment(min(self.SEGMENT, self.pending.shape[0]))
-
-    def _segment(self, count: int) -> None:
-        k = self.max_lag
-        segment = self.pending[:count]
-        after = self.pending[count: count + k, 1]
-        before = self.before[-k:, 1] if k else self.before[:0, 1]
-        # r over [start − K, start + count + K), zero outside the signal; l placed at offset K.
-        right = np.zeros(count + 2 * k)
-        right[k - before.shape[0]: k] = before
-        right[k: k + count] = segment[:, 1]
-        right[k + count: k + count + after.shape[0]] = after
-        left = np.zeros(count + 2 * k)
-        left[k: k + count] = segment[:, 0]
-        size = _next_pow2(right.shape[0] + count)
-        correlation = np.fft.irfft(np.fft.rfft(right, size) * np.conj(np.fft.rfft(left, size)), size)
-        self.sums += np.concatenate([correlation[size - k:] if k else correlation[:0], correlation[: k + 1]])
-        self.energy += np.sum(segment ** 2, axis=0)
-        self.total += np.sum(segment, axis=0)
-        if self.head.shape[0] < k:
-            self.head = np.concatenate([self.head, segment[: k - self.head.shape[0]]])
-        self.count += count
-        self.before = np.concatenate([self.before, segment])[-k:] if k else self.before
-        self.pending = self.pending[count:]
-
-    def centred(self) -> tuple[np.ndarray, np.ndarray]:
-        """(lagged sums, energies) of the mean-removed clip: Σ (l − l̄)(r − r̄) over the valid t of each lag."""
-        k, n = self.max_lag, self.count
-        if n <= 2 * k:
-            return self.sums.copy(), self.energy.copy()
-        mean = self.total / n
-        tail = self.before  # the last K samples once finished
-        sums = self.sums.copy()
-        for index, lag in enumerate(range(-k, k + 1)):
-            left = self.total[0] - (self.head[: -lag, 0].sum() if lag < 0 else 0.0) \
-                - (tail[k - lag:, 0].sum() if lag > 0 else 0.0)        # Σ l(t) over t with t + τ inside
-            right = self.total[1] - (self.head[:lag, 1].sum() if lag > 0 else 0.0) \
-                - (tail[k + lag:, 1].sum() if lag < 0 else 0.0)        # Σ r(t + τ) over the same t
-            sums[index] += (n - abs(lag)) * mean[0] * mean[1] - mean[1] * left - mean[0] * right
-        return sums, np.maximum(self.energy - n * mean ** 2, 0.0)
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, int(n - 1).bit_length())
 
 
 def _gcc_phat(spec_l: np.ndarray, spec_r: np.ndarray, keep_band: np.ndarray, max_lag: int,
@@ -394,16 +289,16 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
     need = max(length if itd else 0, ild_length if ild else 0, 1) / rate
     x = as_binaural(binaural, sr, min_seconds=need * (1 - 1e-9), name=name)
 
-    nfft = _next_pow2(2 * length)
+    nfft = next_pow2(2 * length)
     window = np.hanning(length)
     freqs = np.fft.rfftfreq(nfft, 1.0 / rate)
     keep_band = (freqs >= fmin) & (freqs <= (fmax if fmax is not None else rate / 2.0))
-    ranges, usable = _band_bins(bands, rate, nfft, fmax)
-    ild_nfft = _next_pow2(ild_length)
+    ranges, usable = band_bins(bands, rate, nfft, fmax)
+    ild_nfft = next_pow2(ild_length)
     ild_window = np.hanning(ild_length)
-    ild_ranges, ild_usable = _band_bins(bands, rate, ild_nfft, fmax)
+    ild_ranges, ild_usable = band_bins(bands, rate, ild_nfft, fmax)
 
-    itd_framer, ild_framer = _Framer(length, hop), _Framer(ild_length, max(1, ild_length // 2))
+    itd_framer, ild_framer = Framer(length, hop), Framer(ild_length, max(1, ild_length // 2))
     # Frame counts are known up front: per-frame results go straight into preallocated arrays
     # (no lists to concatenate, which would double the memory of a long clip at the end).
     divisor = math.gcd(sr, rate)
@@ -415,11 +310,11 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
            "band": np.zeros((n_itd, n_bands, 2)), "ild_power": np.zeros((n_ild, 2)),
            "ild_band": np.zeros((n_ild, n_bands, 2))}
     done = {"itd": 0, "ild": 0}
-    lagged = _LagSums(max_lag)
+    lagged = LagSums(max_lag)
     total = 0
 
     block_out = max(int(round(block_seconds * rate)), length, ild_length)
-    for block in _resampled_blocks(x, sr, rate, block_out):
+    for block in resampled_blocks(x, sr, rate, block_out):
         total += block.shape[0]
         if itd:
             frames = itd_framer.push(block)
@@ -432,7 +327,7 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
                 lag, coherence = _gcc_phat(spectra[:, :, 0], spectra[:, :, 1], keep_band, max_lag, nfft)
                 out["itd"][rows] = np.clip(lag / rate, -max_itd_s, max_itd_s)
                 out["coherence"][rows] = coherence
-                out["band"][rows] = _band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges)
+                out["band"][rows] = band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges)
                 done["itd"] += batch.shape[0]
         if ild:
             frames = ild_framer.push(block)
@@ -442,7 +337,7 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
                 rows = slice(done["ild"], done["ild"] + batch.shape[0])
                 out["ild_power"][rows] = np.mean(batch ** 2, axis=1)
                 spectra = np.fft.rfft(batch * ild_window[None, :, None], ild_nfft, axis=1)
-                out["ild_band"][rows] = _band_sums(spectra.real ** 2 + spectra.imag ** 2, ild_ranges)
+                out["ild_band"][rows] = band_sums(spectra.real ** 2 + spectra.imag ** 2, ild_ranges)
                 done["ild"] += batch.shape[0]
         if xcorr:
             lagged.push(block)
@@ -648,10 +543,10 @@ def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None =
         return iacc_from_sums(analysis.xcorr[half: analysis.xcorr.size - half], analysis.energy)
     length = max(2 * max_lag + 2, int(round(frame_s * sr)))
     x = as_binaural(binaural, sr, min_seconds=length / sr * (1 - 1e-9))
-    framer = _Framer(length, max(1, length // 2))
-    nfft = _next_pow2(length + max_lag + 1)
+    framer = Framer(length, max(1, length // 2))
+    nfft = next_pow2(length + max_lag + 1)
     powers, values = [], []
-    for block in _resampled_blocks(x, sr, sr, max(int(BLOCK_SECONDS * sr), length)):
+    for block in resampled_blocks(x, sr, sr, max(int(BLOCK_SECONDS * sr), length)):
         frames = framer.push(block)
         for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
             batch = frames[start:start + FRAMES_PER_BATCH]

@@ -20,7 +20,7 @@ from scipy import signal
 KEMAR_RESOURCE = "kemar_hrir_44k1.npz"
 KEMAR_ELEVATION_RANGE = (-40.0, 90.0)
 
-__all__ = ["HRIRSet", "KEMAR_ELEVATION_RANGE", "KEMAR_RESOURCE", "angular_distance_deg", "load_kemar"]
+__all__ = ["KEMAR_ELEVATION_RANGE", "KEMAR_RESOURCE", "HRIRSet", "angular_distance_deg", "load_kemar"]
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,14 @@ from spatialeval.features.binaural_cues import (
     ITD_FRAME_S,
     ClipAnalysis,
     CueError,
-    _band_bins,
-    _band_sums,
-    _next_pow2,
     analyze_binaural,
+    band_bins,
+    band_sums,
     energy_gate,
     select_direct_frames,
     weighted_band_ild,
 )
+from spatialeval.features.streaming import next_pow2
 from spatialeval.io.hrir import angular_distance_deg, load_kemar
 
 SPEED_OF_SOUND = 343.0
@@ -67,10 +67,22 @@ MIN_BANDS = 6                 # front/back needs at least this many usable ILD b
 MIN_TEMPLATE_GAIN, MAX_TEMPLATE_GAIN = 0.25, 1.25  # range of the per-template ILD scale factor
 
 __all__ = [
-    "CueTemplates", "DirectionEstimate", "MIN_FRONT_BACK_CONFIDENCE", "MIN_RELIABILITY", "REFERENCE_RADIUS_M",
-    "direction_error", "direction_error_deg", "direction_from_analysis", "estimate_direction",
-    "front_back_confusion", "front_back_relation", "hemifield", "interaural_polar", "itd_model_s",
-    "kemar_templates", "lateral_from_itd",
+    "MIN_FRONT_BACK_CONFIDENCE",
+    "MIN_RELIABILITY",
+    "REFERENCE_RADIUS_M",
+    "CueTemplates",
+    "DirectionEstimate",
+    "direction_error",
+    "direction_error_deg",
+    "direction_from_analysis",
+    "estimate_direction",
+    "front_back_confusion",
+    "front_back_relation",
+    "hemifield",
+    "interaural_polar",
+    "itd_model_s",
+    "kemar_templates",
+    "lateral_from_itd",
 ]
 
 
@@ -157,10 +169,10 @@ class CueTemplates:
 
 def _hrir_ild(hrir: np.ndarray, sr: int, fmax: float | None) -> np.ndarray:
     """Band ILD (dB) of HRIR pairs (n, taps, 2) at the resolution of the ITD frames' spectra."""
-    nfft = _next_pow2(max(hrir.shape[1], 2 * int(round(ITD_FRAME_S * sr))))
-    ranges, usable = _band_bins(DEFAULT_BANDS, sr, nfft, fmax)
+    nfft = next_pow2(max(hrir.shape[1], 2 * int(round(ITD_FRAME_S * sr))))
+    ranges, usable = band_bins(DEFAULT_BANDS, sr, nfft, fmax)
     spectra = np.fft.rfft(hrir, nfft, axis=1)
-    power = _band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges)  # (n, bands, 2)
+    power = band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges)  # (n, bands, 2)
     ild = 10.0 * np.log10((power[:, :, 0] + 1e-20) / (power[:, :, 1] + 1e-20))
     ild[:, ~usable] = np.nan
     return ild
