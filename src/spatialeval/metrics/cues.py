@@ -1,533 +1,93 @@
-"""Checkpoint-free, interpretable binaural cue metrics: ITD, band ILD, IACC and a KEMAR-template DoA.
+"""Checkpoint-free, interpretable binaural cue errors of a generated clip against its ground truth.
 
-Everything here is a pure function of arrays and a sample rate; no model, no download.
+The cues themselves are in :mod:`spatialeval.features.binaural_cues` (GCC-PHAT ITD,
+coherence, band ILD, IACC, cue selection) and the direction estimate in
+:mod:`spatialeval.metrics.doa`; this module compares two clips and says, per metric,
+when a value cannot be measured rather than printing a confident wrong one.
 
-Conventions
------------
-* A binaural array is ``(time, 2)`` (as soundfile returns it) or ``(2, time)``; channel 0
-  is the left ear, channel 1 the right ear. A ``(2, 2)`` array is read as ``(time, 2)``.
-* **Sign:** every interaural cue is *positive when the source is on the left*: ITD > 0
-  when the sound reaches the left ear first, ILD > 0 when the left ear is louder.
-* Azimuths follow the MIT KEMAR set: degrees counter-clockwise seen from above, 0 = front,
-  90 = left, ±180 = back, −90 = right; returned wrapped to (−180, 180].
-* **Energy gate:** frame-based cues use only frames whose mean power (both ears) is within
-  ``gate_db`` (default 40 dB) of the loudest frame and above −100 dBFS; other frames are
-  reported as NaN, so pauses and digital silence never contribute.
-
-Raises :class:`CueError` (a ``ValueError``) with a message saying what is wrong when a
-signal is silent, too short, non-finite or not two-channel.
+Conventions: binaural arrays are ``(time, 2)`` (numpy or torch), channel 0 = left ear;
+interaural cues are positive when the source is on the left; azimuth 90 = left.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import lru_cache
-from typing import NamedTuple
+from typing import Any
 
 import numpy as np
-from scipy import signal
 
-from spatialeval.synth import angular_distance_deg, load_kemar
+from spatialeval.features.binaural_cues import (
+    BLOCK_SECONDS,
+    GATE_DB,
+    ClipAnalysis,
+    CueError,
+    analyze_binaural,
+    energy_gate,
+    iacc_from_sums,
+    weighted_band_ild,
+)
+from spatialeval.metrics.doa import (
+    MIN_FRONT_BACK_CONFIDENCE,
+    MIN_RELIABILITY,
+    DirectionEstimate,
+    direction_error,
+    direction_from_analysis,
+    front_back_relation,
+    kemar_templates,
+)
 
-GATE_DB = 40.0
-ABSOLUTE_FLOOR_DB = -100.0  # dBFS mean power below which a frame counts as silence
-PHAT_FLOOR_DB = 60.0        # GCC-PHAT ignores bins this far below the frame's strongest cross-power bin
-BAND_FLOOR_DB = 60.0        # band ILD is NaN for bands this far below the strongest band
-SIDE_ZONE_DEG = 10.0        # |azimuth ∓ 90°| <= this: on the interaural axis, no front/back hemifield
-ILD_FRAME_S = 0.064
-UPSAMPLE = 4                # GCC-PHAT correlation evaluated on a quarter-sample grid before the parabolic fit
-
-
-@dataclass
-class CuesConfig:
-    """Settings of the ``cues`` stage (``EvalConfig.cues``)."""
-
-    analysis_rate: int = 32000        # both sides are resampled (scipy resample_poly) to this rate
-    elevations: str = "horizontal"    # KEMAR templates: "horizontal" (ear level, 1° grid) or "all" (710 directions)
-    gate_db: float = GATE_DB          # frames more than this below the loudest frame are ignored
-    max_itd_s: float = 0.001          # GCC-PHAT / IACC lag search range
-
-
-class CueError(ValueError):
-    """A signal on which a binaural cue cannot be measured (silent, too short, malformed)."""
+__all__ = ["CueError", "spatial_cue_errors"]
 
 
-# --------------------------------------------------------------------------- helpers
 
 
-def as_binaural(binaural: np.ndarray) -> np.ndarray:
-    """Return ``binaural`` as float64 ``(time, 2)`` (transposing a ``(2, time)`` array); validate it.
-
-    >>> as_binaural(np.zeros((2, 5))).shape
-    (5, 2)
-    """
-    array = np.asarray(binaural, dtype=np.float64)
-    if array.ndim != 2 or 2 not in array.shape:
-        raise CueError(f"expected a 2-channel (binaural) array of shape (time, 2) or (2, time), got {array.shape}")
-    if array.shape[1] != 2:
-        array = array.T
-    if array.shape[0] == 0:
-        raise CueError("binaural array has no samples")
-    if not np.all(np.isfinite(array)):
-        raise CueError("binaural array contains NaN or infinite samples")
-    return array
-
-
-def _frames(x: np.ndarray, length: int, hop: int) -> np.ndarray:
-    """(frames, length, channels) view of ``x`` (time, channels), zero-padded to at least one frame."""
-    if x.shape[0] < length:
-        x = np.concatenate([x, np.zeros((length - x.shape[0], x.shape[1]))])
-    view = np.lib.stride_tricks.sliding_window_view(x, length, axis=0)[::hop]  # (frames, channels, length)
-    return view.transpose(0, 2, 1)
-
-
-def _energy_gate(frames: np.ndarray, gate_db: float) -> np.ndarray:
-    """Boolean mask of frames within ``gate_db`` of the loudest and above the absolute floor."""
-    power = np.mean(frames ** 2, axis=(1, 2))
-    peak = float(power.max()) if power.size else 0.0
-    floor = max(peak * 10.0 ** (-gate_db / 10.0), 10.0 ** (ABSOLUTE_FLOOR_DB / 10.0))
-    return (power >= floor) & (power > 0)
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, int(n - 1).bit_length())
-
-
-def _gcc_phat_peaks(left: np.ndarray, right: np.ndarray, sr: int, max_lag: int,
-                    fmin: float, fmax: float | None, window: np.ndarray | None) -> np.ndarray:
-    """Sub-sample GCC-PHAT peak lag (samples, positive = right delayed) per row of (rows, length) arrays."""
-    length = left.shape[1]
-    if window is not None:
-        left, right = left * window, right * window
-    nfft = _next_pow2(2 * length)
-    spec_l = np.fft.rfft(left, nfft, axis=1)
-    spec_r = np.fft.rfft(right, nfft, axis=1)
-    cross = spec_r * np.conj(spec_l)
-    magnitude = np.abs(cross)
-    freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
-    keep = (freqs >= fmin) & (freqs <= (fmax if fmax is not None else sr / 2.0))
-    keep = keep[None, :] & (magnitude > magnitude.max(axis=1, keepdims=True) * 10.0 ** (-PHAT_FLOOR_DB / 10.0))
-    weighted = np.where(keep, cross / np.where(magnitude > 0, magnitude, 1.0), 0.0)
-    # Zero-padding the spectrum by UPSAMPLE evaluates the band-limited correlation on a 1/UPSAMPLE-sample
-    # grid; the parabola then refines within one fine step (parabolic fitting alone on the coarse grid is
-    # biased by up to ~0.12 sample for white signals).
-    correlation = np.fft.irfft(weighted, nfft * UPSAMPLE, axis=1)
-    span = max_lag * UPSAMPLE + 1  # one extra lag each side so the parabola can be fitted at the limits
-    lags = np.concatenate([correlation[:, -span:], correlation[:, : span + 1]], axis=1)  # lag −span … span
-    inner = lags[:, 1:-1]                       # lag −max_lag … max_lag (fine steps)
-    best = np.argmax(inner, axis=1)
-    rows = np.arange(lags.shape[0])
-    y0, y1, y2 = lags[rows, best], lags[rows, best + 1], lags[rows, best + 2]
-    denominator = y0 - 2.0 * y1 + y2
-    offset = np.where(np.abs(denominator) > 1e-12, 0.5 * (y0 - y2) / np.where(denominator == 0, 1.0, denominator), 0.0)
-    offset = np.clip(offset, -0.5, 0.5)
-    fine = best - (span - 1) + offset
-    return np.clip(fine / UPSAMPLE, -max_lag, max_lag).astype(np.float64)
-
-
-# --------------------------------------------------------------------------- ITD
-
-
-def itd_gcc_phat(binaural: np.ndarray, sr: int, frame_s: float = 0.04, hop_s: float = 0.02,
-                 max_itd_s: float = 0.001, *, gate_db: float = GATE_DB,
-                 fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
-    """Per-frame interaural time difference (seconds) by GCC-PHAT with parabolic peak interpolation.
-
-    For each Hann-windowed frame, with spectra ``L(f)``, ``R(f)`` (zero-padded to avoid
-    circular wrap), the phase transform cross-correlation is
-
-        r(τ) = IFFT[ R(f)·L*(f) / |R(f)·L*(f)| ](τ),      |τ| ≤ max_itd_s,
-
-    and ITD = argmax r(τ) refined by the vertex of the parabola through the peak and its
-    two neighbours: ``δ = ½ (r₋ − r₊) / (r₋ − 2r₀ + r₊)``; r is evaluated on a quarter-sample
-    grid (spectrum zero-padded ×4) before the fit, which keeps the fit's bias below ~0.01 sample. Only bins in ``[fmin, fmax]``
-    (default up to Nyquist) whose cross-power is within 60 dB of the frame's strongest bin
-    are used, so band-limited or upsampled audio does not feed random phases into the
-    transform. **Sign:** positive when the right ear lags, i.e. the sound reaches the
-    *left* ear first (source on the left). Frames failing the energy gate (more than
-    ``gate_db`` below the loudest frame, or below −100 dBFS) are NaN.
-
-    >>> sr = 16000
-    >>> noise = np.random.default_rng(0).standard_normal(sr)
-    >>> left_first = np.stack([noise, np.roll(noise, 5)], axis=1)   # right ear 5 samples late
-    >>> itd = itd_gcc_phat(left_first, sr)
-    >>> round(float(np.nanmedian(itd)) * 1e6, 1)                    # 5 / 16000 s
-    312.5
-    """
-    x = as_binaural(binaural)
-    sr = int(sr)
-    if sr <= 0:
-        raise CueError(f"sample rate must be positive, got {sr}")
-    length = max(4, int(round(frame_s * sr)))
-    hop = max(1, int(round(hop_s * sr)))
-    max_lag = max(1, int(math.ceil(max_itd_s * sr)))
-    if max_lag >= length // 2:
-        raise CueError(f"frame of {frame_s * 1000:.1f} ms is too short for a ±{max_itd_s * 1e3:.2f} ms ITD search")
-    frames = _frames(x, length, hop)
-    active = _energy_gate(frames, gate_db)
-    itd = np.full(frames.shape[0], np.nan)
-    if active.any():
-        chosen = frames[active]
-        lags = _gcc_phat_peaks(chosen[:, :, 0], chosen[:, :, 1], sr, max_lag, fmin, fmax, np.hanning(length))
-        itd[active] = np.clip(lags / sr, -max_itd_s, max_itd_s)
-    return itd
-
-
-# --------------------------------------------------------------------------- band ILD
-
-
-def third_octave_bands(fmin: float = 200.0, fmax: float = 12500.0) -> np.ndarray:
-    """Base-2 third-octave bands ``(n, 2)`` (lower, upper edge in Hz) overlapping [fmin, fmax].
-
-    Centres are 1 kHz·2^(k/3), edges centre·2^(∓1/6). The default gives the 19 bands
-    centred 198 Hz … 12.7 kHz.
-
-    >>> bands = third_octave_bands()
-    >>> len(bands), round(float(np.sqrt(bands[7].prod()))), np.round(bands[[0, -1]]).tolist()
-    (19, 1000, [[177.0, 223.0], [11314.0, 14254.0]])
-    """
-    if not 0 < fmin < fmax:
-        raise CueError(f"need 0 < fmin < fmax, got {fmin} and {fmax}")
-    first = math.floor(3 * math.log2(fmin / 1000.0) - 0.5) + 1
-    last = math.ceil(3 * math.log2(fmax / 1000.0) + 0.5) - 1
-    centres = 1000.0 * 2.0 ** (np.arange(first, last + 1) / 3.0)
-    return np.stack([centres * 2.0 ** (-1 / 6), centres * 2.0 ** (1 / 6)], axis=1)
-
-
-DEFAULT_BANDS = third_octave_bands()
-
-
-def _band_matrix(bands: np.ndarray, sr: int, nfft: int, fmax: float | None) -> tuple[np.ndarray, np.ndarray]:
-    """(bins, bands) 0/1 matrix summing FFT-bin power into bands, and a mask of usable bands."""
-    freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
-    limit = min(sr / 2.0, fmax) if fmax is not None else sr / 2.0
-    matrix = ((freqs[:, None] >= bands[None, :, 0]) & (freqs[:, None] < bands[None, :, 1])).astype(np.float64)
-    usable = (bands[:, 1] <= limit * (1 + 1e-9)) & (matrix.sum(axis=0) > 0)
-    return matrix, usable
-
-
-def _check_bands(bands) -> np.ndarray:
-    bands = DEFAULT_BANDS if bands is None else np.asarray(bands, dtype=np.float64)
-    if bands.ndim != 2 or bands.shape[1] != 2 or np.any(bands[:, 0] >= bands[:, 1]) or np.any(bands[:, 0] < 0):
-        raise CueError(f"bands must be an (n, 2) array of increasing (lower, upper) edges in Hz, got shape {bands.shape}")
-    return bands
-
-
-def band_ild(binaural: np.ndarray, sr: int, bands: np.ndarray | None = None, *,
-             frame_s: float = ILD_FRAME_S, gate_db: float = GATE_DB, fmax: float | None = None) -> np.ndarray:
-    """Per-band interaural level difference (dB), energy-weighted over time; NaN for unusable bands.
-
-    An STFT (Hann, ``frame_s`` ≈ 64 ms frames, 50 % overlap, FFT size the next power of two)
-    gives per-frame band powers ``P_L(t,b)``, ``P_R(t,b)`` (sums of |X|² over the bins of
-    band ``b``; default: 19 third-octave bands, 198 Hz – 12.7 kHz, see
-    :func:`third_octave_bands`). Over the frames passing the energy gate,
-
-        ILD_b = Σ_t w_tb · 10·log10(P_L(t,b) / P_R(t,b)) / Σ_t w_tb,   w_tb = P_L(t,b) + P_R(t,b),
-
-    so loud frames dominate. Positive = left ear louder. A band is NaN when it lies above
-    ``fmax`` (default Nyquist), contains no FFT bin, or carries less than 10⁻⁶ (−60 dB) of
-    the energy of the strongest band.
-
-    >>> sr = 16000
-    >>> noise = np.random.default_rng(1).standard_normal(sr)
-    >>> louder_left = np.stack([2.0 * noise, noise], axis=1)        # +6.02 dB on the left
-    >>> ild = band_ild(louder_left, sr)
-    >>> bool(np.allclose(ild[np.isfinite(ild)], 20 * np.log10(2.0)))
-    True
-    >>> int(np.isnan(ild).sum())      # bands above 8 kHz do not exist at 16 kHz
-    3
-    """
-    x = as_binaural(binaural)
-    sr = int(sr)
-    bands = _check_bands(bands)
-    length = max(8, int(round(frame_s * sr)))
-    nfft = _next_pow2(length)
-    frames = _frames(x, length, max(1, length // 2))
-    active = _energy_gate(frames, gate_db)
-    result = np.full(len(bands), np.nan)
+def _side_state(analysis: ClipAnalysis, gate_db: float, label: str) -> tuple[bool, str]:
+    """(whole clip silent, reason) — reason '' when both ears carry sound, else why no interaural cue exists."""
+    active = energy_gate(analysis.power, gate_db)
     if not active.any():
-        return result
-    spectra = np.fft.rfft(frames[active] * np.hanning(length)[None, :, None], nfft, axis=1)
-    matrix, usable = _band_matrix(bands, sr, nfft, fmax)
-    power = np.abs(spectra) ** 2                                          # (frames, bins, 2)
-    p_left, p_right = power[:, :, 0] @ matrix, power[:, :, 1] @ matrix    # (frames, bands)
-    weight = p_left + p_right
-    total = weight.sum(axis=0)
-    usable &= total > total[usable].max(initial=0.0) * 10.0 ** (-BAND_FLOOR_DB / 10.0)
-    usable &= total > 0
-    eps = max(float(weight.max()) * 1e-15, 1e-300)
-    ild = 10.0 * np.log10((p_left + eps) / (p_right + eps))
-    result[usable] = (weight[:, usable] * ild[:, usable]).sum(axis=0) / total[usable]
-    return result
+        return True, f"{label} clip is silent (no frame above −100 dBFS once DC is removed)"
+    ears = analysis.power[active]
+    for index, ear in enumerate(("left", "right")):
+        if not np.any(ears[:, index] > 0):
+            return False, f"{label} clip's {ear} ear is silent, so it has no interaural time difference or coherence"
+    return False, ""
 
 
-# --------------------------------------------------------------------------- IACC
-
-
-def _iacc_whole(x: np.ndarray, max_lag: int) -> float:
-    left, right = x[:, 0], x[:, 1]
-    energy = math.sqrt(float(np.dot(left, left)) * float(np.dot(right, right)))
-    if energy == 0.0:
-        raise CueError("IACC is undefined: one ear (or both) is silent")
-    nfft = _next_pow2(x.shape[0] + max_lag + 1)
-    correlation = np.fft.irfft(np.fft.rfft(right, nfft) * np.conj(np.fft.rfft(left, nfft)), nfft)
-    lags = np.concatenate([correlation[-max_lag:], correlation[: max_lag + 1]])
-    return float(np.max(np.abs(lags)) / energy)
-
-
-def iacc(binaural: np.ndarray, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None = None,
-         gate_db: float = GATE_DB) -> float | np.ndarray:
-    """Interaural cross-correlation coefficient: the largest |normalised cross-correlation| within ±max_lag_s.
-
-        IACC = max_{|τ| ≤ max_lag_s} | Σ_t l(t)·r(t+τ) | / sqrt(Σ_t l(t)² · Σ_t r(t)²)
-
-    (ISO 3382-style, absolute value, computed with an FFT correlation). With ``frame_s=None``
-    the whole clip is one window and a float is returned; with ``frame_s`` set, unwindowed
-    rectangular frames of that length with 50 % overlap give an array, NaN for frames that
-    fail the energy gate. 1 for identical ears, near 0 for independent noise in each ear.
-
-    >>> noise = np.random.default_rng(2).standard_normal((16000, 2))
-    >>> round(iacc(np.stack([noise[:, 0], noise[:, 0]], axis=1), 16000), 9)
-    1.0
-    >>> iacc(noise, 16000) < 0.1
-    True
-    """
-    x = as_binaural(binaural)
-    sr = int(sr)
-    max_lag = max(0, int(math.floor(max_lag_s * sr)))
-    if frame_s is None:
-        return min(1.0, _iacc_whole(x, max_lag))
-    length = max(2 * max_lag + 2, int(round(frame_s * sr)))
-    frames = _frames(x, length, max(1, length // 2))
-    active = _energy_gate(frames, gate_db)
-    out = np.full(frames.shape[0], np.nan)
-    for index in np.flatnonzero(active):
-        try:
-            out[index] = min(1.0, _iacc_whole(frames[index], max_lag))
-        except CueError:  # one ear silent in this frame: undefined, leave NaN
-            pass
-    return out
-
-
-# --------------------------------------------------------------------------- direction of arrival
-
-
-@dataclass(frozen=True)
-class CueTemplates:
-    """Interaural cues of the KEMAR HRIRs at one rate: ``itd_s`` (n,), ``ild_db`` (n, bands), directions in degrees."""
-
-    azimuth_deg: np.ndarray
-    elevation_deg: np.ndarray
-    itd_s: np.ndarray
-    ild_db: np.ndarray
-    itd_scale_s: float
-    ild_scale_db: np.ndarray
-    sample_rate: int
-    fmax: float | None
-    elevations: str
-
-
-def _wrap180(azimuth):
-    """Wrap degrees to (−180, 180]."""
-    return 180.0 - np.mod(180.0 - np.asarray(azimuth, dtype=np.float64), 360.0)
-
-
-def _hrir_cues(hrir: np.ndarray, sr: int, bands: np.ndarray, fmax: float | None, max_lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """ITD (s) and band ILD (dB) of HRIR pairs (n, taps, 2), with the same estimators as the signal cues."""
-    lags = _gcc_phat_peaks(hrir[:, :, 0], hrir[:, :, 1], sr, max_lag, 0.0, fmax, None)
-    nfft = _next_pow2(max(hrir.shape[1], int(round(ILD_FRAME_S * sr))))
-    matrix, usable = _band_matrix(bands, sr, nfft, fmax)
-    power = np.abs(np.fft.rfft(hrir, nfft, axis=1)) ** 2
-    p_left, p_right = power[:, :, 0] @ matrix, power[:, :, 1] @ matrix
-    ild = 10.0 * np.log10((p_left + 1e-20) / (p_right + 1e-20))
-    ild[:, ~usable] = np.nan
-    return lags / sr, ild
-
-
-@lru_cache(maxsize=16)
-def kemar_templates(sr: int, fmax: float | None = None, elevations: str = "horizontal",
-                    max_itd_s: float = 0.001) -> CueTemplates:
-    """Cue templates from the MIT KEMAR HRIRs resampled to ``sr`` (cached).
-
-    ``elevations="horizontal"``: the 72 ear-level directions (5° apart), with ITD and
-    band ILD linearly interpolated (on the circle) to a 1° azimuth grid; the estimate has
-    no elevation. ``elevations="all"``: the 710 measured directions (−40…90°), no
-    interpolation. The normalising scales are the standard deviations of each cue over
-    the templates.
-
-    >>> t = kemar_templates(32000)
-    >>> t.itd_s.shape, t.ild_db.shape
-    ((360,), (360, 19))
-    >>> bool(t.itd_s[90] > 0 > t.itd_s[270])      # 90° = left: the left ear leads
-    True
-    """
-    kemar = load_kemar(int(sr))
-    bands = DEFAULT_BANDS
-    max_lag = max(1, int(math.ceil(max_itd_s * sr)))
-    if elevations == "horizontal":
-        index = np.flatnonzero(kemar.elevation_deg == 0.0)
-        index = index[np.argsort(kemar.azimuth_deg[index])]
-        itd, ild = _hrir_cues(kemar.hrir[index], int(sr), bands, fmax, max_lag)
-        measured = kemar.azimuth_deg[index]
-        grid = np.arange(360.0)
-        period = np.concatenate([measured, measured[:1] + 360.0])
-        itd = np.interp(grid, period, np.concatenate([itd, itd[:1]]))
-        ild = np.stack([np.interp(grid, period, np.concatenate([column, column[:1]])) for column in ild.T], axis=1)
-        azimuth, elevation = grid, np.zeros_like(grid)
-    elif elevations == "all":
-        itd, ild = _hrir_cues(kemar.hrir, int(sr), bands, fmax, max_lag)
-        azimuth, elevation = kemar.azimuth_deg.copy(), kemar.elevation_deg.copy()
-    else:
-        raise CueError(f"elevations must be 'horizontal' or 'all', got {elevations!r}")
-    itd_scale = float(np.std(itd)) or 1e-4
-    finite = np.all(np.isfinite(ild), axis=0)
-    ild_scale = np.full(ild.shape[1], np.nan)
-    ild_scale[finite] = np.maximum(np.std(ild[:, finite], axis=0), 0.5)  # 0.5 dB floor: no band dominates
-    return CueTemplates(azimuth_deg=azimuth, elevation_deg=elevation, itd_s=itd, ild_db=ild,
-                        itd_scale_s=itd_scale, ild_scale_db=ild_scale, sample_rate=int(sr), fmax=fmax,
-                        elevations=elevations)
-
-
-def hemifield(azimuth_deg: float, side_zone_deg: float = SIDE_ZONE_DEG) -> str:
-    """'front', 'back', or 'side' for azimuths within ``side_zone_deg`` of the interaural axis (±90°).
-
-    >>> hemifield(30), hemifield(150), hemifield(-85), hemifield(180)
-    ('front', 'back', 'side', 'back')
-    """
-    lateral = abs(float(_wrap180(azimuth_deg)))
-    if abs(lateral - 90.0) <= side_zone_deg:
-        return "side"
-    return "front" if lateral < 90.0 else "back"
-
-
-class DirectionEstimate(NamedTuple):
-    """Azimuth (degrees, (−180, 180], 90 = left) and elevation (degrees, or None when not estimated)."""
-
-    azimuth_deg: float
-    elevation_deg: float | None
-
-    @property
-    def hemifield(self) -> str:
-        return hemifield(self.azimuth_deg)
-
-
-ITD_WEIGHT = 1.0
-
-
-def _match(itd_s: float, ild_db: np.ndarray, templates: CueTemplates) -> DirectionEstimate:
-    """Nearest template in the normalised cue space.
-
-    d² = w·((ITD − ITD_k)/σ_ITD)² + mean_b ((ILD_b − ILD_kb)/σ_b)² over the bands finite in the measurement.
-    """
-    bands = np.isfinite(ild_db) & np.all(np.isfinite(templates.ild_db), axis=0)
-    distance = ITD_WEIGHT * ((itd_s - templates.itd_s) / templates.itd_scale_s) ** 2
-    if bands.any():
-        z = (ild_db[bands][None, :] - templates.ild_db[:, bands]) / templates.ild_scale_db[bands][None, :]
-        distance = distance + np.mean(z ** 2, axis=1)
-    # Exact ties (the median plane of the symmetric KEMAR head, where 0° and 180° give identical
-    # interaural cues) go to the front-most template, a stated default rather than float noise.
-    tied = np.flatnonzero(distance <= distance.min() + 1e-9 * (1.0 + distance.min()))
-    best = int(tied[np.argmin(np.abs(_wrap180(templates.azimuth_deg[tied])) + 1e-3 * np.abs(templates.elevation_deg[tied]))])
-    azimuth = float(_wrap180(templates.azimuth_deg[best]))
-    elevation = float(templates.elevation_deg[best]) if templates.elevations == "all" else None
-    return DirectionEstimate(azimuth, elevation)
-
-
-def _summary_cues(x: np.ndarray, sr: int, fmax: float | None, gate_db: float = GATE_DB,
-                  max_itd_s: float = 0.001) -> tuple[np.ndarray, float, np.ndarray]:
-    itd = itd_gcc_phat(x, sr, max_itd_s=max_itd_s, gate_db=gate_db, fmax=fmax)
-    if not np.isfinite(itd).any():
-        raise CueError("no frame with energy: the clip is silent, so no spatial cue can be measured")
-    ild = band_ild(x, sr, gate_db=gate_db, fmax=fmax)
-    return itd, float(np.nanmedian(itd)), ild
-
-
-def estimate_direction(binaural: np.ndarray, sr: int, *, elevations: str = "horizontal",
-                       fmax: float | None = None) -> DirectionEstimate:
-    """Direction of a single static source from its ITD and band ILDs, by KEMAR template matching.
-
-    The cues are the median GCC-PHAT ITD over active frames and the energy-weighted
-    third-octave ILDs (:func:`itd_gcc_phat`, :func:`band_ild`), matched to the same cues
-    computed from each KEMAR HRIR pair (:func:`kemar_templates`) by the smallest
-
-        d² = ((ITD − ITD_k)/σ_ITD)² + mean_b ((ILD_b − ILD_kb)/σ_b)²
-
-    where σ are the spreads of each cue over the templates. Returns a
-    :class:`DirectionEstimate` ``(azimuth_deg, elevation_deg)``; its ``hemifield`` is
-    'front', 'back' or 'side' (within 10° of ±90°).
-
-    **Front/back ambiguity.** ITD and broadband ILD are (nearly) equal for mirror directions
-    θ and 180°−θ (the cone of confusion). The estimator separates them only through the
-    high-frequency band ILDs, which KEMAR's pinna makes differ between front and back;
-    it cannot separate them in the median plane (0° vs 180°), where all interaural cues
-    vanish for a symmetric head. It does not guess a hemifield from anything else, so
-    a wrong hemifield shows up as a front/back confusion in :func:`spatial_cue_errors`
-    rather than being folded away. With ``elevations="horizontal"`` (default) the source
-    is assumed at ear level and ``elevation_deg`` is None; ``"all"`` matches all 710
-    measured directions and also returns an (unreliable, cone-of-confusion) elevation.
-
-    >>> from spatialeval.synth import speech_like, spatialize
-    >>> sr = 16000
-    >>> left = spatialize(speech_like(2.0, sr, seed=0), sr, azimuth_deg=60)
-    >>> estimate = estimate_direction(left, sr)
-    >>> abs(estimate.azimuth_deg - 60) <= 10, estimate.elevation_deg, estimate.hemifield
-    (True, None, 'front')
-    """
-    x = as_binaural(binaural)
-    sr = int(sr)
-    _, itd, ild = _summary_cues(x, sr, fmax)
-    return _match(itd, ild, kemar_templates(sr, fmax, elevations))
-
-
-# --------------------------------------------------------------------------- comparison
-
-
-def direction_error_deg(a: DirectionEstimate, b: DirectionEstimate) -> float:
-    """Great-circle angle between two estimates; the azimuth difference on the circle when either lacks elevation.
-
-    >>> direction_error_deg(DirectionEstimate(170.0, None), DirectionEstimate(-170.0, None))
-    20.0
-    """
-    if a.elevation_deg is None or b.elevation_deg is None:
-        return float(abs(_wrap180(a.azimuth_deg - b.azimuth_deg)))
-    return float(angular_distance_deg(a.azimuth_deg, a.elevation_deg, b.azimuth_deg, b.elevation_deg))
-
-
-def front_back_confusion(a: DirectionEstimate, b: DirectionEstimate) -> int:
-    """1 when one estimate is in the front and the other in the back hemifield; 0 otherwise (incl. 'side').
-
-    >>> front_back_confusion(DirectionEstimate(30.0, None), DirectionEstimate(150.0, None))
-    1
-    >>> front_back_confusion(DirectionEstimate(30.0, None), DirectionEstimate(85.0, None))
-    0
-    """
-    return int({a.hemifield, b.hemifield} == {"front", "back"})
-
-
-def spatial_cue_errors(gt: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | None = None, *,
+def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_rate: int | None = None,
                        fmax: float | None = None, elevations: str = "horizontal", gate_db: float = GATE_DB,
-                       max_itd_s: float = 0.001) -> dict[str, float | int | None]:
-    """Interpretable spatial-cue errors of a generated binaural clip against its ground truth.
+                       max_itd_s: float = 0.001, block_seconds: float = BLOCK_SECONDS,
+                       min_reliability: float = MIN_RELIABILITY,
+                       min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE) -> dict[str, Any]:
+    """Interpretable spatial-cue errors of a generated binaural clip ``gen`` against its ground truth ``gt``.
 
-    ``gen`` is resampled to ``sr`` (``scipy.signal.resample_poly``) when ``gen_sr`` differs,
-    and the analysis band (GCC-PHAT bins, ILD bands, templates) is capped at
-    0.45·min(sr, gen_sr) and at ``fmax`` if given (pass the clips' native rates' bound
-    when they were resampled before), so both sides are compared over the band both
-    actually contain. ``gate_db`` and ``max_itd_s`` are passed to the cue functions.
+    Both clips are ``(time, 2)`` arrays (numpy or torch) at ``sr`` and ``gen_sr`` (default
+    ``sr``); each is streamed block by block and resampled to ``analysis_rate`` (default ``sr``)
+    with ``scipy.signal.resample_poly``, so memory does not grow with the clip length. The
+    analysis band (GCC-PHAT bins, ILD bands, templates) is capped at 0.45 × the lowest of the
+    two native rates and the analysis rate, and at ``fmax`` if given, so both sides are
+    compared over the band both actually contain.
 
-    * ``itd_error_us`` = median over frames active in *both* clips (frames aligned from the
-      start; the longer clip's extra frames are ignored) of |ITD_gen − ITD_gt|, in µs;
+    * ``itd_error_us`` = median over frames active in *both* clips (aligned from the start;
+      the longer clip's extra frames are ignored) of |ITD_gen − ITD_gt|, in µs;
     * ``ild_band_error_db`` = mean over bands usable in both of |ILD_gen,b − ILD_gt,b| (dB);
-    * ``iacc_error`` = |IACC_gen − IACC_gt| (whole-clip IACC within ±1 ms);
-    * ``doa_error_deg`` = angle between the :func:`estimate_direction` results (azimuth
-      difference on the circle with the default ear-level templates);
+    * ``iacc_error`` = |IACC_gen − IACC_gt| (whole-clip IACC within ±``max_itd_s``);
+    * ``doa_error_deg`` = angle between the :func:`~spatialeval.metrics.doa.estimate_direction`
+      results: the azimuth difference when both hemifields are known, else the difference of
+      lateral angles (``doa_error_scope`` says which: 'direction' or 'lateral');
     * ``front_back_confusion`` = 1 when the two estimates lie in opposite front/back
-      hemifields, 0 otherwise, including when either is within 10° of the interaural axis.
+      hemifields, 0 when they do not (or either is within 10° of the interaural axis).
 
-    Extras: ``itd_gt_us``, ``itd_gen_us`` (median ITDs), ``iacc_gt``, ``iacc_gen``,
-    ``doa_gt_azimuth_deg``, ``doa_gen_azimuth_deg`` (and ``..._elevation_deg`` with
+    **Unmeasurable** values are NaN and ``result["unmeasurable"]`` maps the metric to the
+    reason (empty when everything was measured): a silent clip or ear (ITD, ILD, IACC, DoA),
+    no frame active in both clips (ITD), no band usable in both (ILD), a direction whose
+    reliability is below ``min_reliability`` (DoA), and a hemifield the spectral cues cannot
+    tell (front-back flag; the reason starts with "ambiguous").
+
+    Extras: ``front_back`` ('same', 'confused', 'ambiguous'), ``doa_error_scope``,
+    ``itd_gt_us``/``itd_gen_us`` (median ITDs), ``iacc_gt``/``iacc_gen``,
+    ``doa_{gt,gen}_azimuth_deg`` (NaN when the hemifield is ambiguous), ``..._lateral_deg``,
+    ``..._reliability``, ``..._front_back_confidence`` (and ``..._elevation_deg`` with
     ``elevations="all"``), ``itd_frames`` and ``ild_bands`` (how many were compared).
-    Raises :class:`CueError` when either clip is silent or no frame is active in both.
+    Raises :class:`CueError` only for malformed input (wrong layout, mono, NaN, too short).
 
     >>> from spatialeval.synth import speech_like, spatialize
     >>> sr = 16000
@@ -535,60 +95,113 @@ def spatial_cue_errors(gt: np.ndarray, gen: np.ndarray, sr: int, gen_sr: int | N
     >>> errors = spatial_cue_errors(spatialize(source, sr, 30), spatialize(source, sr, 30), sr)
     >>> errors["itd_error_us"], errors["ild_band_error_db"], errors["doa_error_deg"], errors["front_back_confusion"]
     (0.0, 0.0, 0.0, 0)
+    >>> silent = spatial_cue_errors(spatialize(source, sr, 30), np.zeros((sr, 2)), sr)
+    >>> math.isnan(silent["doa_error_deg"]), silent["unmeasurable"]["doa_error_deg"]
+    (True, 'generated clip is silent (no frame above −100 dBFS once DC is removed)')
     """
     sr = int(sr)
     gen_sr = sr if gen_sr is None else int(gen_sr)
-    if sr <= 0 or gen_sr <= 0:
-        raise CueError(f"sample rates must be positive, got {sr} and {gen_sr}")
-    x_gt = as_binaural(gt)
-    x_gen = as_binaural(gen)
-    if gen_sr != sr:
-        divisor = math.gcd(sr, gen_sr)
-        x_gen = signal.resample_poly(x_gen, sr // divisor, gen_sr // divisor, axis=0)
-    band_limit = 0.45 * min(sr, gen_sr) if fmax is None else min(0.45 * min(sr, gen_sr), float(fmax))
+    rate = sr if analysis_rate is None else int(analysis_rate)
+    if sr <= 0 or gen_sr <= 0 or rate <= 0:
+        raise CueError(f"sample rates must be positive, got {sr}, {gen_sr} and analysis rate {rate}")
+    if elevations not in ("horizontal", "all"):
+        raise CueError(f"elevations must be 'horizontal' or 'all', got {elevations!r}")
+    band_limit = 0.45 * min(sr, gen_sr, rate)
+    if fmax is not None:
+        band_limit = min(band_limit, float(fmax))
+    options = dict(analysis_rate=rate, fmax=band_limit, max_itd_s=max_itd_s, block_seconds=block_seconds)
+    a_gt = analyze_binaural(gt, sr, name="ground-truth clip", **options)
+    a_gen = analyze_binaural(gen, gen_sr, name="generated clip", **options)
 
-    try:
-        itd_gt, itd_gt_med, ild_gt = _summary_cues(x_gt, sr, band_limit, gate_db, max_itd_s)
-    except CueError as exc:
-        raise CueError(f"ground truth: {exc}") from None
-    try:
-        itd_gen, itd_gen_med, ild_gen = _summary_cues(x_gen, sr, band_limit, gate_db, max_itd_s)
-    except CueError as exc:
-        raise CueError(f"generated: {exc}") from None
+    unmeasurable: dict[str, str] = {}
+    nan = float("nan")
+    silent_gt, problem_gt = _side_state(a_gt, gate_db, "ground-truth")
+    silent_gen, problem_gen = _side_state(a_gen, gate_db, "generated")
+    problem = "; ".join(p for p in (problem_gt, problem_gen) if p)  # no ITD, IACC or direction on this pair
 
+    # ITD: frame by frame where both clips are active.
+    active_gt = energy_gate(a_gt.power, gate_db)
+    active_gen = energy_gate(a_gen.power, gate_db)
+    itd_gt = np.where(active_gt, a_gt.itd_s, np.nan)
+    itd_gen = np.where(active_gen, a_gen.itd_s, np.nan)
     common = min(itd_gt.size, itd_gen.size)
     both = np.isfinite(itd_gt[:common]) & np.isfinite(itd_gen[:common])
-    if not both.any():
-        raise CueError("no frame has energy in both clips (the speech does not overlap in time), so ITD cannot be compared")
-    itd_error = float(np.median(np.abs(itd_gen[:common][both] - itd_gt[:common][both]))) * 1e6
+    itd_error = nan
+    if problem:
+        unmeasurable["itd_error_us"] = problem
+    elif not both.any():
+        unmeasurable["itd_error_us"] = ("no frame has sound in both clips (their speech does not overlap in time), "
+                                        "so ITDs cannot be compared frame by frame")
+    else:
+        itd_error = float(np.median(np.abs(itd_gen[:common][both] - itd_gt[:common][both]))) * 1e6
 
+    # Band ILD (64-ms frames, energy-weighted over the active frames).
+    ild_gt = weighted_band_ild(a_gt.ild_band_power, a_gt.ild_band_usable, energy_gate(a_gt.ild_power, gate_db))
+    ild_gen = weighted_band_ild(a_gen.ild_band_power, a_gen.ild_band_usable, energy_gate(a_gen.ild_power, gate_db))
     bands = np.isfinite(ild_gt) & np.isfinite(ild_gen)
-    if not bands.any():
-        raise CueError("no auditory band carries energy in both clips, so band ILD cannot be compared")
-    ild_error = float(np.mean(np.abs(ild_gen[bands] - ild_gt[bands])))
+    ild_error = nan
+    if silent_gt or silent_gen:  # one silent ear still has an ILD (clipped at ±60 dB per frame and band)
+        unmeasurable["ild_band_error_db"] = "; ".join(p for p, s in ((problem_gt, silent_gt), (problem_gen, silent_gen)) if s)
+    elif not bands.any():
+        unmeasurable["ild_band_error_db"] = "no auditory band carries energy in both clips"
+    else:
+        ild_error = float(np.mean(np.abs(ild_gen[bands] - ild_gt[bands])))
 
-    iacc_gt, iacc_gen = iacc(x_gt, sr, max_itd_s), iacc(x_gen, sr, max_itd_s)
+    # IACC (whole clip).
+    iacc_gt, iacc_gen = iacc_from_sums(a_gt.xcorr, a_gt.energy), iacc_from_sums(a_gen.xcorr, a_gen.energy)
+    iacc_error = nan
+    if problem:
+        unmeasurable["iacc_error"] = problem
+    else:
+        iacc_error = abs(iacc_gen - iacc_gt)
 
-    templates = kemar_templates(sr, band_limit, elevations, max_itd_s)
-    doa_gt = _match(itd_gt_med, ild_gt, templates)
-    doa_gen = _match(itd_gen_med, ild_gen, templates)
+    # Direction.
+    templates = kemar_templates(rate, band_limit, elevations)
+    settings = dict(gate_db=gate_db, max_itd_s=max_itd_s, min_reliability=min_reliability,
+                    min_front_back_confidence=min_front_back_confidence)
+    doa_gt: DirectionEstimate = direction_from_analysis(a_gt, templates, **settings)
+    doa_gen: DirectionEstimate = direction_from_analysis(a_gen, templates, **settings)
+    doa_error, scope = direction_error(doa_gt, doa_gen)
+    if problem:
+        unmeasurable["doa_error_deg"] = problem
+    elif not math.isfinite(doa_error):
+        unmeasurable["doa_error_deg"] = "; ".join(
+            f"{label}: {estimate.reason}" for label, estimate in (("ground truth", doa_gt), ("generated", doa_gen))
+            if not estimate.measurable)
+    relation = front_back_relation(doa_gt, doa_gen)
+    confusion: float | int = nan
+    if relation == "ambiguous":
+        if "doa_error_deg" in unmeasurable:
+            unmeasurable["front_back_confusion"] = f"ambiguous: no direction ({unmeasurable['doa_error_deg']})"
+        else:
+            unmeasurable["front_back_confusion"] = "ambiguous: " + "; ".join(
+                f"{label}: {estimate.reason}" for label, estimate in (("ground truth", doa_gt), ("generated", doa_gen))
+                if estimate.hemifield == "ambiguous")
+    else:
+        confusion = int(relation == "confused")
 
-    result: dict[str, float | int | None] = {
+    result: dict[str, Any] = {
         "itd_error_us": itd_error,
         "ild_band_error_db": ild_error,
-        "iacc_error": abs(iacc_gen - iacc_gt),
-        "doa_error_deg": direction_error_deg(doa_gt, doa_gen),
-        "front_back_confusion": front_back_confusion(doa_gt, doa_gen),
-        "itd_gt_us": itd_gt_med * 1e6,
-        "itd_gen_us": itd_gen_med * 1e6,
+        "iacc_error": iacc_error,
+        "doa_error_deg": doa_error,
+        "front_back_confusion": confusion,
+        "front_back": relation,
+        "doa_error_scope": scope,
+        "itd_gt_us": float(np.nanmedian(itd_gt)) * 1e6 if np.isfinite(itd_gt).any() else nan,
+        "itd_gen_us": float(np.nanmedian(itd_gen)) * 1e6 if np.isfinite(itd_gen).any() else nan,
         "iacc_gt": iacc_gt,
         "iacc_gen": iacc_gen,
-        "doa_gt_azimuth_deg": doa_gt.azimuth_deg,
-        "doa_gen_azimuth_deg": doa_gen.azimuth_deg,
         "itd_frames": int(both.sum()),
         "ild_bands": int(bands.sum()),
     }
-    if elevations == "all":
-        result["doa_gt_elevation_deg"] = doa_gt.elevation_deg
-        result["doa_gen_elevation_deg"] = doa_gen.elevation_deg
+    for label, estimate in (("gt", doa_gt), ("gen", doa_gen)):
+        result[f"doa_{label}_azimuth_deg"] = estimate.azimuth_deg if estimate.resolved else nan
+        result[f"doa_{label}_lateral_deg"] = estimate.lateral
+        result[f"doa_{label}_reliability"] = estimate.reliability
+        result[f"doa_{label}_front_back_confidence"] = estimate.front_back_confidence
+        if elevations == "all":
+            result[f"doa_{label}_elevation_deg"] = (estimate.elevation_deg if estimate.resolved
+                                                    and estimate.elevation_deg is not None else nan)
+    result["unmeasurable"] = unmeasurable
     return result

@@ -37,7 +37,9 @@ class DirectionTrack:
     (spatialeval convention; NaN where unmeasurable), ``elevation_deg`` (NaN where not
     estimated or unmeasurable), ``reliability`` (estimator-specific, e.g. BAT's softmax
     confidence; NaN when not given); ``reasons`` holds None for measured segments and a
-    sentence for the others; ``source`` names the estimator.
+    sentence for the others; ``source`` names the estimator. ``lateral_deg`` is the angle from
+    the median plane (the cone of confusion): known also where front/back is ambiguous and the
+    azimuth is NaN (derived from azimuth and elevation when not given).
     """
 
     start_s: np.ndarray
@@ -47,6 +49,11 @@ class DirectionTrack:
     reliability: np.ndarray
     reasons: tuple[str | None, ...]
     source: str
+    lateral_deg: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.lateral_deg is None:
+            object.__setattr__(self, "lateral_deg", lateral_of(self.azimuth_deg, self.elevation_deg))
 
     def __len__(self) -> int:
         return int(self.start_s.shape[0])
@@ -66,7 +73,19 @@ class DirectionTrack:
 
         return {"source": self.source, "start_s": clean(self.start_s), "duration_s": clean(self.duration_s),
                 "azimuth_deg": clean(self.azimuth_deg), "elevation_deg": clean(self.elevation_deg),
-                "reliability": clean(self.reliability), "reasons": list(self.reasons)}
+                "lateral_deg": clean(self.lateral_deg), "reliability": clean(self.reliability),
+                "reasons": list(self.reasons)}
+
+
+def lateral_of(azimuth_deg, elevation_deg) -> np.ndarray:
+    """Lateral angle (degrees from the median plane, 90 = left) of directions: asin(sin az · cos el).
+
+    >>> lateral_of(np.array([30.0, 150.0, -90.0]), np.array([np.nan, 0.0, 0.0])).round(6).tolist()
+    [30.0, 30.0, -90.0]
+    """
+    az = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
+    el = np.radians(np.nan_to_num(np.asarray(elevation_deg, dtype=np.float64)))
+    return np.degrees(np.arcsin(np.clip(np.sin(az) * np.cos(el), -1.0, 1.0)))
 
 
 def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tuple[int, int]]:
@@ -92,15 +111,23 @@ def _as_binaural(binaural: np.ndarray) -> np.ndarray:
     return array
 
 
-def _parse_estimate(result: Any) -> tuple[float | None, float | None, float | None]:
-    """(azimuth, elevation, reliability) from a tuple of 2–3 values or an object with those attributes."""
+def _parse_estimate(result: Any) -> tuple[float | None, float | None, float | None, float | None, str]:
+    """(azimuth, elevation, reliability, lateral, reason) from a tuple of 2–3 values or an object with those
+    attributes (e.g. :class:`spatialeval.metrics.doa.DirectionEstimate`, whose azimuth is NaN and lateral
+    angle known when front/back is ambiguous)."""
     if hasattr(result, "azimuth_deg"):
-        return (result.azimuth_deg, getattr(result, "elevation_deg", None),
-                getattr(result, "reliability", None))
+        lateral = getattr(result, "lateral", None)
+        azimuth = result.azimuth_deg
+        if getattr(result, "front_back", None) == "side":
+            # Within a few degrees of the interaural axis the estimator snaps the azimuth to ±90° without
+            # knowing the hemifield: the lateral angle is the evidence, so compare that.
+            azimuth = float("nan")
+        return (azimuth, getattr(result, "elevation_deg", None), getattr(result, "reliability", None),
+                lateral if lateral is None or math.isfinite(lateral) else None, getattr(result, "reason", "") or "")
     values = tuple(result)
     if len(values) not in (2, 3):
         raise TypeError(f"a direction estimator must return (azimuth, elevation[, reliability]), got {len(values)} values")
-    return values[0], values[1], values[2] if len(values) == 3 else None
+    return values[0], values[1], values[2] if len(values) == 3 else None, None, ""
 
 
 def _finite(value) -> float:
@@ -132,35 +159,39 @@ def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstim
     """
     x = _as_binaural(binaural)
     sr = int(sr)
-    azimuth, elevation, reliability, reasons, starts, durations = [], [], [], [], [], []
+    azimuth, elevation, lateral, reliability, reasons, starts, durations = [], [], [], [], [], [], []
     for start, stop in segment_bounds(x.shape[0], sr, segment_s):
         starts.append(start / sr)
         durations.append((stop - start) / sr)
-        az = el = rel = float("nan")
+        az = el = lat = rel = float("nan")
         reason = None
         if stop - start < min_segment_s * sr:
             reason = f"segment of {(stop - start) / sr:.2f} s is shorter than {min_segment_s:.2f} s"
         else:
             try:
-                raw_az, raw_el, raw_rel = _parse_estimate(estimate(x[start:stop], sr))
+                raw_az, raw_el, raw_rel, raw_lat, why = _parse_estimate(estimate(x[start:stop], sr))
             except ValueError as exc:
                 reason = str(exc) or type(exc).__name__
             else:
-                az, el, rel = _finite(raw_az), _finite(raw_el), _finite(raw_rel)
-                if not math.isfinite(az):
-                    reason = "the estimator returned no azimuth"
-                elif min_reliability is not None and math.isfinite(rel) and rel < min_reliability:
+                az, el, rel, lat = _finite(raw_az), _finite(raw_el), _finite(raw_rel), _finite(raw_lat)
+                if min_reliability is not None and math.isfinite(rel) and rel < min_reliability:
                     reason = f"reliability {rel:.3g} is below {min_reliability:g}"
+                elif not math.isfinite(az) and not math.isfinite(lat):
+                    reason = why or "the estimator returned no azimuth"
+                elif not math.isfinite(az):
+                    reason = None  # front/back unknown: the lateral angle still counts (scope "lateral")
                 if reason is not None:
-                    az = el = float("nan")
-                else:
+                    az = el = lat = float("nan")
+                elif math.isfinite(az):
                     az = float(wrap180(az))
+                    lat = lat if math.isfinite(lat) else float(lateral_of(az, el))
         azimuth.append(az)
         elevation.append(el)
+        lateral.append(lat)
         reliability.append(rel)
         reasons.append(reason)
     return DirectionTrack(np.asarray(starts), np.asarray(durations), np.asarray(azimuth), np.asarray(elevation),
-                          np.asarray(reliability), tuple(reasons), source)
+                          np.asarray(reliability), tuple(reasons), source, np.asarray(lateral))
 
 
 def track_from_bat(predictions: HeadPredictions, *, segment_s: float = 1.0, durations_s: Sequence[float] | None = None,
@@ -214,12 +245,29 @@ def segment_errors_deg(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
     """Per-segment angle between two tracks over the segments both have (NaN where either is unmeasurable).
 
     Great-circle angle where both segments carry an elevation, else the azimuth difference
-    on the circle (the estimate is then taken as ear-level only).
+    on the circle (the estimate is then taken as ear-level only). Where either side's
+    front/back is unknown (azimuth NaN, lateral angle known) the lateral-angle difference
+    counts instead (:func:`segment_scopes` says which).
 
     >>> a, b = reference_track([170.0, 0.0]), reference_track([-170.0, 45.0])
     >>> segment_errors_deg(a, b).tolist()
     [20.0, 45.0]
     """
+    n = min(len(gt), len(gen))
+    full = _direction_errors(gt, gen)
+    lateral = np.abs(gt.lateral_deg[:n] - gen.lateral_deg[:n])
+    return np.where(np.isfinite(full), full, lateral)
+
+
+def segment_scopes(gt: DirectionTrack, gen: DirectionTrack) -> list[str]:
+    """Per paired segment: 'direction' (full angle compared), 'lateral' (cone of confusion only) or 'none'."""
+    n = min(len(gt), len(gen))
+    full = np.isfinite(_direction_errors(gt, gen))
+    lateral = np.isfinite(gt.lateral_deg[:n]) & np.isfinite(gen.lateral_deg[:n])
+    return ["direction" if f else "lateral" if lat else "none" for f, lat in zip(full, lateral)]
+
+
+def _direction_errors(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
     n = min(len(gt), len(gen))
     az1, az2 = gt.azimuth_deg[:n], gen.azimuth_deg[:n]
     el1, el2 = gt.elevation_deg[:n], gen.elevation_deg[:n]
@@ -242,7 +290,9 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") 
     * ``{prefix}trajectory_segments`` = segments compared;
     * ``{prefix}trajectory_unmeasurable_segments`` = paired segments left out because either
       side is unmeasurable (reasons in ``gt.reasons``/``gen.reasons``);
-    * ``{prefix}trajectory_unpaired_segments`` = segments only the longer clip has.
+    * ``{prefix}trajectory_unpaired_segments`` = segments only the longer clip has;
+    * ``{prefix}trajectory_lateral_segments`` = compared segments where front/back was unknown on
+      either side, so only the lateral angles were compared.
 
     When no segment is measurable in both, the three error values are NaN and
     ``unmeasurable`` gives the reason.
@@ -261,7 +311,8 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") 
     names = [f"{prefix}trajectory_error_deg", f"{prefix}trajectory_worst_error_deg", f"{prefix}trajectory_worst_segment_s"]
     result: dict = {f"{prefix}trajectory_segments": int(compared.sum()),
                     f"{prefix}trajectory_unmeasurable_segments": int(n - compared.sum()),
-                    f"{prefix}trajectory_unpaired_segments": int(abs(len(gt) - len(gen)))}
+                    f"{prefix}trajectory_unpaired_segments": int(abs(len(gt) - len(gen))),
+                    f"{prefix}trajectory_lateral_segments": segment_scopes(gt, gen).count("lateral")}
     if not compared.any():
         if n == 0:
             reason = "one of the clips has no segment"

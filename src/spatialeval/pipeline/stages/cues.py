@@ -1,12 +1,13 @@
-"""Checkpoint-free spatial-cue stage: ITD, band ILD, IACC and KEMAR-template DoA errors.
+"""Checkpoint-free spatial-cue stage: ITD, band ILD, IACC, DoA and front-back errors.
 
-See :mod:`spatialeval.metrics.cues` for the definitions. Both sides are resampled to
-``cues.analysis_rate`` (32 kHz by default) with ``scipy.signal.resample_poly`` and
-compared over the band both natively contain (up to 0.45 × the lower native rate).
+See :mod:`spatialeval.metrics.cues` for the definitions. Both sides are streamed block by
+block (``cues.block_seconds``), resampled to ``cues.analysis_rate`` (32 kHz by default) with
+``scipy.signal.resample_poly`` and compared over the band both natively contain (up to 0.45 ×
+the lower native rate). A metric that cannot be measured on a pair is NaN in the row and named
+with its reason in the row's ``unmeasurable`` dict.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from spatialeval.errors import StageUnavailable
@@ -17,19 +18,26 @@ from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 @dataclass
 class CuesSettings:
-    analysis_rate: int = setting(32000, help="both sides are resampled (scipy resample_poly) to this rate")
+    analysis_rate: int = setting(32000, help="both sides are resampled (scipy resample_poly, block by block) to this rate")
     elevations: str = setting("horizontal", choices=("horizontal", "all"),
-                              help="KEMAR templates: ear level (1° grid) or all 710 measured directions")
+                              help="KEMAR pinna templates: ear level (1° grid) or all 710 measured directions")
     gate_db: float = setting(40.0, help="frames more than this below the loudest frame are ignored")
     max_itd_s: float = setting(0.001, help="GCC-PHAT / IACC lag search range (s)")
+    # Peak working memory grows with the block (about 50 MB for a pair with 5 s at 32 kHz), never with the
+    # clip length; results are bit-identical for any value.
+    block_seconds: float = setting(5.0, affects_numbers=False, help="audio analysed per block (memory bound)")
+    min_doa_reliability: float = setting(0.5, help="below this lateral reliability the DoA is unmeasurable")
+    min_front_back_confidence: float = setting(
+        0.5, help="front/back is decided only from this pinna-evidence confidence; below it the flag is 'ambiguous'")
 
 
-CuesConfig = CuesSettings  # the name the settings had before stages declared their own
+CUES_REFERENCE = ("checkpoint-free binaural cues: GCC-PHAT ITD, third-octave ILD, ISO 3382 IACC; DoA from "
+                  "coherence/onset-selected direct-sound frames (Faller & Merimaa 2004), Woodworth lateral angle, "
+                  "MIT KEMAR pinna templates for front/back")
 
 
 def _cue(name: str, label: str, unit: str, description: str, flag: bool = False) -> MetricInfo:
-    return MetricInfo(name, label, "cues", False, description, unit=unit, flag=flag,
-                      reference="checkpoint-free binaural cues (GCC-PHAT, ISO 3382 IACC, MIT KEMAR)")
+    return MetricInfo(name, label, "cues", False, description, unit=unit, flag=flag, reference=CUES_REFERENCE)
 
 
 class CuesStage(Stage):
@@ -40,68 +48,74 @@ class CuesStage(Stage):
         _cue("ild_band_error_db", "Band ILD err", "dB", "mean |ILD_gen − ILD_gt| over auditory bands"),
         _cue("iacc_error", "IACC err", "coefficient", "|IACC_gen − IACC_gt|"),
         _cue("doa_error_deg", "DoA err", "degrees",
-             "angle between estimated directions (azimuth difference on the circle at ear level)"),
-        _cue("front_back_confusion", "F/B conf", "0/1", "1 when gt and generated lie in opposite hemifields front/back",
-             flag=True),
+             "angle between estimated directions (azimuth difference at ear level); the lateral-angle "
+             "difference when front/back is ambiguous (doa_error_scope); unmeasurable when unreliable"),
+        _cue("front_back_confusion", "F/B conf", "0/1",
+             "1 when gt and generated lie in opposite hemifields front/back, 0 when not; unmeasurable "
+             "('ambiguous') when the spectral cues cannot tell", flag=True),
     )
-    extra_fields = ("itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "doa_gt_azimuth_deg", "doa_gen_azimuth_deg",
-                    "doa_gt_elevation_deg", "doa_gen_elevation_deg", "itd_frames", "ild_bands")
+    extra_fields = ("front_back", "doa_error_scope", "itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "itd_frames",
+                    "ild_bands", *(f"doa_{side}_{name}" for side in ("gt", "gen") for name in
+                                   ("azimuth_deg", "lateral_deg", "reliability", "front_back_confidence",
+                                    "elevation_deg")))
 
     def setup(self):
-        if self.settings.elevations not in ("horizontal", "all"):
-            raise StageUnavailable(f"cues.elevations must be 'horizontal' or 'all', got {self.settings.elevations!r}")
-        if int(self.settings.analysis_rate) < 8000:
-            raise StageUnavailable(f"cues.analysis_rate must be at least 8000 Hz, got {self.settings.analysis_rate}")
-        from spatialeval.metrics.cues import kemar_templates
+        from spatialeval.metrics.doa import kemar_templates
 
+        s = self.settings
+        if int(s.analysis_rate) < 8000:
+            raise StageUnavailable(f"cues.analysis_rate must be at least 8000 Hz, got {s.analysis_rate}")
+        if not s.block_seconds > 0:
+            raise StageUnavailable(f"cues.block_seconds must be positive, got {s.block_seconds}")
+        for option in ("min_doa_reliability", "min_front_back_confidence"):
+            if not 0.0 <= float(getattr(s, option)) <= 1.0:
+                raise StageUnavailable(f"cues.{option} must lie in [0, 1], got {getattr(s, option)}")
+        if s.elevations not in ("horizontal", "all"):
+            raise StageUnavailable(f"cues.elevations must be 'horizontal' or 'all', got {s.elevations!r}")
         try:  # build the templates once up front; fails early if the packaged HRIR file is missing
-            kemar_templates(int(self.settings.analysis_rate), 0.45 * int(self.settings.analysis_rate),
-                            self.settings.elevations, self.settings.max_itd_s)
+            kemar_templates(int(s.analysis_rate), 0.45 * int(s.analysis_rate), s.elevations)
         except (OSError, KeyError) as exc:
             raise StageUnavailable(f"cannot load the KEMAR HRIRs packaged with spatialeval ({exc}); "
                                    "reinstall spatialeval so spatialeval/data/kemar_hrir_44k1.npz is present") from exc
 
     def describe(self):
-        from spatialeval.metrics.cues import DEFAULT_BANDS
+        from spatialeval.features.binaural_cues import DEFAULT_BANDS
+        from spatialeval.metrics.doa import REFERENCE_RADIUS_M
 
         s = self.settings
         return {
             "method": "GCC-PHAT ITD (Hann 40 ms frames, 20 ms hop, parabolic sub-sample peak, "
                       f"±{s.max_itd_s * 1e3:g} ms); third-octave band ILD (64 ms STFT, energy-weighted over "
                       f"frames); whole-clip IACC (max |normalised cross-correlation| within ±{s.max_itd_s * 1e3:g} ms); "
-                      "DoA = nearest KEMAR template in (ITD, band ILD) space normalised by each cue's spread",
+                      "DoA from direct-sound frames only (GCC-PHAT coherence >= 0.8, or onsets with coherence >= 0.3): "
+                      f"lateral angle from the ITD by Woodworth's model (effective head radius "
+                      f"{REFERENCE_RADIUS_M * 100:g} cm), front/back from the band-ILD pattern matched to KEMAR pinna "
+                      "templates, decided only when it beats the other hemifield and a smooth pinna-free curve",
             "sign": "positive ITD/ILD = source on the left (left ear leads / is louder); azimuth 90 = left",
             "bands_hz": f"{len(DEFAULT_BANDS)} third-octave bands, centres "
                         f"{(DEFAULT_BANDS[0].prod() ** 0.5):.0f}–{(DEFAULT_BANDS[-1].prod() ** 0.5):.0f} Hz",
-            "templates": "MIT KEMAR HRIRs (spatialeval/data/kemar_hrir_44k1.npz), "
+            "templates": "MIT KEMAR HRIRs (spatialeval/data/kemar_hrir_44k1.npz), band ILDs for front/back only; "
                          + ("ear-level directions interpolated to 1°, no elevation"
                             if s.elevations == "horizontal" else "all 710 measured directions"),
             "energy_gate_db": s.gate_db,
             "analysis_rate": int(s.analysis_rate),
-            "resampler": "scipy.signal.resample_poly",
+            "resampler": "scipy.signal.resample_poly (streamed in blocks, bit-identical to one call)",
             "band_limit": "0.45 × the lower native sample rate of the pair",
+            "reliability": f"DoA unmeasurable below reliability {s.min_doa_reliability:g}; front/back decided from "
+                           f"confidence {s.min_front_back_confidence:g}, otherwise 'ambiguous' (flag unmeasurable, "
+                           "DoA error then covers the lateral angle only)",
             "front_back": "1 when gt and generated estimates lie in opposite front/back hemifields; "
                           "directions within 10° of the interaural axis count as neither",
         }
 
-    def _resampled(self, item: LoadedPair, side: str):
-        from spatialeval.features.resample import resample_polyphase
-
-        clip = getattr(item, side)
-        rate = int(self.settings.analysis_rate)
-        return item.derived(f"cues:poly{rate}:{side}",
-                            lambda: resample_polyphase(clip.samples, clip.sample_rate, rate))
-
     def compute_one(self, item: LoadedPair):
-        from spatialeval.metrics.cues import CueError, spatial_cue_errors
+        from spatialeval.metrics.cues import spatial_cue_errors
 
         item.gt.require_channels(2)
         item.infer.require_channels(2)
-        rate = int(self.settings.analysis_rate)
-        native = min(item.gt.sample_rate, item.infer.sample_rate, rate)
-        try:
-            return spatial_cue_errors(self._resampled(item, "gt"), self._resampled(item, "infer"), rate,
-                                      fmax=0.45 * native, elevations=self.settings.elevations,
-                                      gate_db=self.settings.gate_db, max_itd_s=self.settings.max_itd_s)
-        except CueError as exc:  # valid audio without measurable cues (silence): counted, not failed
-            return {**{name: math.nan for name in self.fields}, "unmeasurable": {name: str(exc) for name in self.fields}}
+        s = self.settings
+        return spatial_cue_errors(item.gt.samples, item.infer.samples, item.gt.sample_rate, item.infer.sample_rate,
+                                  analysis_rate=int(s.analysis_rate), elevations=s.elevations, gate_db=s.gate_db,
+                                  max_itd_s=s.max_itd_s, block_seconds=s.block_seconds,
+                                  min_reliability=s.min_doa_reliability,
+                                  min_front_back_confidence=s.min_front_back_confidence)
