@@ -59,7 +59,7 @@ def resample_sinc(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET
     flat = waveform.reshape(-1, 1, shape[-1])
     padded = torch.nn.functional.pad(flat, (half_width, half_width + orig))
     with ieee_float32(flat.device):  # cuDNN would otherwise run this fp32 convolution in TF32
-        out = torch.nn.functional.conv1d(padded, kernel.to(flat.dtype, device=flat.device), stride=orig)
+        out = torch.nn.functional.conv1d(padded, kernel.to(device=flat.device, dtype=flat.dtype), stride=orig)
     out = out.transpose(1, 2).reshape(flat.shape[0], -1)
     target = math.ceil(new * shape[-1] / orig)
     return out[..., :target].reshape(*shape[:-1], -1)
