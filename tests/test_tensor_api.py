@@ -32,6 +32,17 @@ def fixture_pairs(pairs_dir):
             for name in names]
 
 
+@pytest.fixture(scope="module")
+def per_clip(fixture_pairs):
+    """The file-based per-clip results, computed once: features of both sides and the MAE under both protocols."""
+    out = {}
+    for name, gt, gen in fixture_pairs:
+        out[name] = {"features": (isdrama_features(gt.samples, gt.sample_rate), isdrama_features(gen.samples, gen.sample_rate)),
+                     "isdrama": isdrama_ipd_ild_mae(gt.samples, gen.samples, gt.sample_rate, gen.sample_rate),
+                     "strict": strict_ipd_ild_mae(gt.samples, gen.samples, gt.sample_rate, gen.sample_rate)}
+    return out
+
+
 def _rate_groups(pairs):
     """Pairs grouped by (gt rate, gen rate); each group mixes clip lengths (3.2 s … 14 s)."""
     groups = {}
@@ -53,15 +64,21 @@ def test_fixture_groups_mix_rates_and_lengths(fixture_pairs):
     assert len(lengths) >= 4
 
 
+# items_per_pass: None = one item at a time (the CPU default); 64 = the whole padded batch in one pass
+# (the accelerator default), so both paths are checked here on CPU.
+PASSES = [None, 64]
+
+
 @pytest.mark.slow
-def test_isdrama_features_batch_equal_per_clip(fixture_pairs):
+@pytest.mark.parametrize("items_per_pass", PASSES)
+def test_isdrama_features_batch_equal_per_clip(fixture_pairs, per_clip, items_per_pass):
     for (gt_rate, gen_rate), items in _rate_groups(fixture_pairs).items():
         for side, rate in ((1, gt_rate), (2, gen_rate)):
             clips = [item[side] for item in items]
             waves, lengths = _pad(clips)
-            batch = isdrama_features_batch(waves, lengths, rate)
+            batch = isdrama_features_batch(waves, lengths, rate, items_per_pass=items_per_pass)
             for index, clip in enumerate(clips):
-                ipd, ild = isdrama_features(clip.samples, rate)
+                ipd, ild = per_clip[items[index][0]]["features"][side - 1]
                 frames = len(ipd)
                 assert int(batch.frames[index]) == frames
                 for ours, ref in ((batch.ipd[index, :frames], ipd), (batch.ild[index, :frames], ild)):
@@ -70,18 +87,18 @@ def test_isdrama_features_batch_equal_per_clip(fixture_pairs):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("items_per_pass", PASSES)
 @pytest.mark.parametrize("protocol", ["isdrama", "strict"])
-def test_ipd_ild_mae_equal_per_clip(fixture_pairs, protocol):
-    reference = isdrama_ipd_ild_mae if protocol == "isdrama" else strict_ipd_ild_mae
+def test_ipd_ild_mae_equal_per_clip(fixture_pairs, per_clip, protocol, items_per_pass):
     rel = 1e-6 if protocol == "isdrama" else 1e-12  # isdrama: the release averages float32 maps in float32
     for (gt_rate, gen_rate), items in _rate_groups(fixture_pairs).items():
         gt, gt_lengths = _pad([gt for _, gt, _ in items])
         gen, gen_lengths = _pad([gen for _, _, gen in items])
         ours = ipd_ild_mae(gt, gen, gt_rate, protocol, gen_sample_rate=gen_rate, gt_lengths=gt_lengths,
-                           gen_lengths=gen_lengths)
+                           gen_lengths=gen_lengths, items_per_pass=items_per_pass)
         assert ours["ipd_mae"].dtype == torch.float64 and ours["ipd_mae"].shape == (len(items),)
         for index, (name, gt_clip, gen_clip) in enumerate(items):
-            ref = reference(gt_clip.samples, gen_clip.samples, gt_rate, gen_rate)
+            ref = per_clip[name][protocol]
             for metric in ("ipd_mae", "ild_mae"):
                 value = float(ours[metric][index])
                 assert _close(value, ref[metric], rel), (protocol, name, metric, value, ref[metric])
@@ -89,13 +106,16 @@ def test_ipd_ild_mae_equal_per_clip(fixture_pairs, protocol):
 
 @pytest.mark.slow
 def test_padding_content_and_batch_company_do_not_matter(fixture_pairs):
+    # the whole-batch pass (items padded to the longest) is where padding could leak in
     items = [pair for pair in fixture_pairs if pair[0] in ("long_14s", "shorter_infer", "longer_infer")]
     gt, gt_lengths = _pad([gt for _, gt, _ in items], fill=0.0)
     gen, gen_lengths = _pad([gen for _, _, gen in items], fill=0.0)
     noisy_gen, _ = _pad([gen for _, _, gen in items], fill=0.3)  # garbage past each clip's end
     for protocol in ("isdrama", "strict"):
-        together = ipd_ild_mae(gt, gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths)
-        noisy = ipd_ild_mae(gt, noisy_gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths)
+        together = ipd_ild_mae(gt, gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths,
+                               items_per_pass=8)
+        noisy = ipd_ild_mae(gt, noisy_gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths,
+                            items_per_pass=8)
         for index, (_, gt_clip, gen_clip) in enumerate(items):
             alone = ipd_ild_mae(*(_pad([c])[0] for c in (gt_clip, gen_clip)), 32000, protocol)
             for metric in ("ipd_mae", "ild_mae"):

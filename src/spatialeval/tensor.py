@@ -57,7 +57,7 @@ def _check_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
 
 def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol: str = "isdrama", *,
                 gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None,
-                floor_db: float = 60.0) -> dict[str, torch.Tensor]:
+                floor_db: float = 60.0, items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
     """IPD and ILD MAE of each generated item against its ground truth.
 
     ``isdrama``: per item, F = (per-bin IPD or ILD) · melW over the STFT of the clip at 32 kHz
@@ -72,6 +72,8 @@ def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol:
         protocol: "isdrama" or "strict".
         gt_lengths, gen_lengths: (B,) true sample counts, or None for the full time axis.
         floor_db: the strict protocol's energy mask.
+        items_per_pass: items transformed together (bounds memory; default the whole batch on
+            an accelerator, one item at a time on CPU, which is faster there).
 
     Returns:
         {"ipd_mae": (B,), "ild_mae": (B,)} float64 tensors on the batch's device; under
@@ -89,11 +91,11 @@ def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol:
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
-    _check_pair(gt, gen)
-    gen = gen.to(gt.device)
-    if protocol == "isdrama":
-        return isdrama_ipd_ild_mae_batch(gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths)
-    return strict_ipd_ild_mae_batch(gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths, floor_db)
+    if protocol == "isdrama":  # both validate their inputs
+        return isdrama_ipd_ild_mae_batch(gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths,
+                                         items_per_pass=items_per_pass)
+    return strict_ipd_ild_mae_batch(gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths, floor_db,
+                                    items_per_pass=items_per_pass)
 
 
 # --------------------------------------------------------------------------- BAT

@@ -88,6 +88,7 @@ def _classes() -> dict[str, type]:
                 ``gen_sample_rate`` is given).
             protocol: "isdrama" (the release's definition) or "strict".
             floor_db: the strict protocol's energy mask.
+            items_per_pass: as :func:`spatialeval.tensor.ipd_ild_mae`.
             kwargs: torchmetrics ``Metric`` options (``sync_on_compute``, ``process_group``, …).
 
         ``compute()`` returns {"ipd_mae", "ild_mae", "unmeasurable"} (0-d float64 tensors).
@@ -97,19 +98,20 @@ def _classes() -> dict[str, type]:
         _names = ("ipd_mae", "ild_mae")
 
         def __init__(self, sample_rate: int, protocol: str = "isdrama", gen_sample_rate: int | None = None,
-                     floor_db: float = 60.0, **kwargs):
+                     floor_db: float = 60.0, items_per_pass: int | None = None, **kwargs):
             super().__init__(**kwargs)
             if protocol not in tensor.PROTOCOLS:
                 raise ValueError(f"unknown protocol {protocol!r}; choose one of {tensor.PROTOCOLS}")
             self.sample_rate, self.gen_sample_rate = int(sample_rate), gen_sample_rate
-            self.protocol, self.floor_db = protocol, floor_db
+            self.protocol, self.floor_db, self.items_per_pass = protocol, floor_db, items_per_pass
             self._add_sum_states()
 
         def update(self, gt: torch.Tensor, gen: torch.Tensor, gt_lengths=None, gen_lengths=None) -> None:
             """Add a batch of pairs: (B, 2, T) tensors, optional (B,) true lengths."""
             self._accumulate(tensor.ipd_ild_mae(gt, gen, self.sample_rate, self.protocol,
                                                 gen_sample_rate=self.gen_sample_rate, gt_lengths=gt_lengths,
-                                                gen_lengths=gen_lengths, floor_db=self.floor_db))
+                                                gen_lengths=gen_lengths, floor_db=self.floor_db,
+                                                items_per_pass=self.items_per_pass))
 
     class BATCosine(_MeanOfPairs):
         """Mean ANG and Dis cosine of BAT embeddings over every (gt, gen) pair passed to :meth:`update`.

@@ -145,13 +145,24 @@ def resample_batch_sinc(waves: torch.Tensor, lengths: torch.Tensor, sample_rate:
     return zero_beyond(out, new_lengths), new_lengths
 
 
+def _check_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
+    check_binaural_batch(gt, "gt")
+    check_binaural_batch(gen, "gen")
+    if gt.shape[0] != gen.shape[0]:
+        raise ValueError(f"gt and gen must hold the same number of items, got {gt.shape[0]} and {gen.shape[0]}")
+
+
 def isdrama_features_batch(waves: torch.Tensor, lengths: torch.Tensor | None = None,
-                           sample_rate: int = TARGET_RATE) -> IsdramaFeatureBatch:
+                           sample_rate: int = TARGET_RATE, *, items_per_pass: int | None = None,
+                           checked: bool = False) -> IsdramaFeatureBatch:
     """:func:`isdrama_features` of every item of a (B, 2, T) batch, on the batch's device.
 
     Item b is ``waves[b, :, :lengths[b]]`` (the whole T when ``lengths`` is None); samples past
     it are ignored, and the STFT reflects at each item's own end, so every item gets what it
     gets alone (up to float32 rounding). Computed in float32, as the release does.
+    ``items_per_pass`` bounds how many items are transformed together (memory; default: the
+    whole batch on an accelerator, one on CPU). ``checked=True`` skips validating ``waves``
+    (for callers that already did).
 
     Raises:
         ValueError: for a tensor not shaped (B, 2, T), non-finite samples, bad lengths, or
@@ -165,11 +176,29 @@ def isdrama_features_batch(waves: torch.Tensor, lengths: torch.Tensor | None = N
         >>> int(batch.frames[1]) == len(ild), np.allclose(batch.ild[1, :len(ild)].numpy(), ild, atol=1e-4)
         (True, True)
     """
-    check_binaural_batch(waves)
+    if not checked:
+        check_binaural_batch(waves)
     lengths = check_lengths(lengths, waves.shape[0], waves.shape[2])
-    wave, new_lengths = resample_batch_sinc(waves.to(torch.float32), lengths, sample_rate)
-    ipd, ild, frames = mel_projected_cues_batch(wave, new_lengths)
-    return IsdramaFeatureBatch(ipd, ild, frames)
+    parts = []
+    for rows in _device_chunks(waves.shape[0], waves.device, items_per_pass):
+        longest = int(lengths[rows].max())
+        wave, new_lengths = resample_batch_sinc(waves[rows, :, :longest].to(torch.float32), lengths[rows], sample_rate)
+        parts.append(mel_projected_cues_batch(wave, new_lengths))
+    if len(parts) == 1:
+        return IsdramaFeatureBatch(*parts[0])
+    frames = max(part[0].shape[1] for part in parts)
+    pad = lambda maps: torch.nn.functional.pad(maps, (0, 0, 0, frames - maps.shape[1]))  # noqa: E731
+    return IsdramaFeatureBatch(torch.cat([pad(p[0]) for p in parts]), torch.cat([pad(p[1]) for p in parts]),
+                               torch.cat([p[2] for p in parts]))
+
+
+def _device_chunks(batch: int, device: torch.device, items_per_pass: int | None = None) -> list[slice]:
+    """Slices of at most ``items_per_pass`` items; by default the whole batch on an accelerator and one item
+    at a time on CPU, where per-item tensors stay in cache and need no padding to the longest item
+    (measured faster there than whole-batch passes)."""
+    step = int(items_per_pass) if items_per_pass else (1 if device.type == "cpu" else batch)
+    step = max(1, step)
+    return [slice(start, min(batch, start + step)) for start in range(0, batch, step)]
 
 
 def isdrama_mae_batch(gt: torch.Tensor, gen: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
@@ -197,18 +226,24 @@ def isdrama_mae_batch(gt: torch.Tensor, gen: torch.Tensor, frames: torch.Tensor)
 
 
 def isdrama_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int,
-                              gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None) -> dict[str, torch.Tensor]:
+                              gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None, *,
+                              items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
     """:func:`isdrama_ipd_ild_mae` of each pair of two (B, 2, T) batches → {"ipd_mae", "ild_mae"} (B,) float64."""
-    gt_feats = isdrama_features_batch(gt, gt_lengths, sample_rate)
-    gen_feats = isdrama_features_batch(gen, gen_lengths, gen_sample_rate or sample_rate)
+    _check_pair(gt, gen)
+    options = dict(items_per_pass=items_per_pass, checked=True)
+    gt_feats = isdrama_features_batch(gt, gt_lengths, sample_rate, **options)
+    gen_feats = isdrama_features_batch(gen.to(gt.device), gen_lengths, gen_sample_rate or sample_rate, **options)
     frames = torch.minimum(gt_feats.frames, gen_feats.frames)
     return {"ipd_mae": isdrama_mae_batch(gt_feats.ipd, gen_feats.ipd, frames),
             "ild_mae": isdrama_mae_batch(gt_feats.ild, gen_feats.ild, frames)}
 
 
 def strict_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, gen_sample_rate: int | None = None,
-                             gt_lengths=None, gen_lengths=None, floor_db: float = 60.0) -> dict[str, torch.Tensor]:
+                             gt_lengths=None, gen_lengths=None, floor_db: float = 60.0, *,
+                             items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
     """:func:`strict_ipd_ild_mae` of each pair of two (B, 2, T) batches, in float64 on their device.
+
+    ``items_per_pass`` as in :func:`isdrama_features_batch`.
 
     Returns {"ipd_mae", "ild_mae"}, each (B,) float64; NaN for a pair whose ground truth is silent.
 
@@ -218,15 +253,20 @@ def strict_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: i
         >>> strict_ipd_ild_mae_batch(clip, clip, 16000)["ipd_mae"].tolist()
         [0.0, 0.0]
     """
-    check_binaural_batch(gt, "gt")
-    check_binaural_batch(gen, "gen")
-    if gt.shape[0] != gen.shape[0]:
-        raise ValueError(f"gt and gen must hold the same number of items, got {gt.shape[0]} and {gen.shape[0]}")
+    _check_pair(gt, gen)
     gt_lengths = check_lengths(gt_lengths, gt.shape[0], gt.shape[2], "gt_lengths")
     gen_lengths = check_lengths(gen_lengths, gen.shape[0], gen.shape[2], "gen_lengths")
+    gen = gen.to(gt.device)
+    parts = [_strict_chunk(gt[rows, :, :int(gt_lengths[rows].max())], gen[rows, :, :int(gen_lengths[rows].max())],
+                           gt_lengths[rows], gen_lengths[rows], sample_rate, gen_sample_rate or sample_rate, floor_db)
+             for rows in _device_chunks(gt.shape[0], gt.device, items_per_pass)]
+    return {name: torch.cat([part[name] for part in parts]) for name in ("ipd_mae", "ild_mae")}
+
+
+def _strict_chunk(gt: torch.Tensor, gen: torch.Tensor, gt_lengths: torch.Tensor, gen_lengths: torch.Tensor,
+                  sample_rate: int, gen_sample_rate: int, floor_db: float) -> dict[str, torch.Tensor]:
     gt_wave, gt_lengths = resample_batch_sinc(gt.to(torch.float64), gt_lengths, sample_rate)
-    gen_wave, gen_lengths = resample_batch_sinc(gen.to(device=gt.device, dtype=torch.float64), gen_lengths,
-                                                gen_sample_rate or sample_rate)
+    gen_wave, gen_lengths = resample_batch_sinc(gen.to(torch.float64), gen_lengths, gen_sample_rate)
     gt_cues, gen_cues = interaural_spectra_batch(gt_wave, gt_lengths), interaural_spectra_batch(gen_wave, gen_lengths)
     frames = torch.minimum(gt_cues.frames, gen_cues.frames)
     rows = int(frames.max())
