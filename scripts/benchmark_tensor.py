@@ -8,15 +8,14 @@ For a batch of B pairs of binaural clips (default 8 pairs of 10 s at 44.1 kHz, f
   * BAT cosines: spatialeval.tensor.bat_cosines vs the bat stage's path (scipy resampling,
     loudness normalisation and windows per clip, encoder in batches, numpy cosines),
     preprocessing and encoder timed separately.
-Each figure is the best of --repeat runs after one warm-up run (the encoder passes: one run each);
-the machine's load average is printed with them.
+Each figure is the median of --repeat rounds that take the compared runs in turn, after one warm-up
+run each (the end-to-end BAT runs: one round); the machine's load average is printed with them.
 
     python scripts/benchmark_tensor.py --pairs 8 --seconds 10 --rate 44100 [--device cuda] [--skip-bat]
 """
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import tempfile
 import time
@@ -44,39 +43,52 @@ def make_pairs(n_pairs: int, seconds: float, sr: int) -> tuple[torch.Tensor, tor
     return torch.from_numpy(out[0]), torch.from_numpy(out[1])
 
 
-def best_of(repeat: int, run, device: torch.device, warm_up: bool = True) -> float:
-    if warm_up:
-        run()  # filter design, mel matrix, allocator: not part of the steady state
-    times = []
-    for _ in range(repeat):
+def interleaved(runs: dict, repeat: int, device: torch.device) -> dict[str, float]:
+    """Median seconds of each run over ``repeat`` rounds that take the runs in turn (after one warm-up each),
+    so that a shared machine's load changes hit all of them alike."""
+    def once(run) -> float:
         if device.type == "cuda":
             torch.cuda.synchronize()
         start = time.perf_counter()
         run()
         if device.type == "cuda":
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        return time.perf_counter() - start
+
+    for run in runs.values():
+        run()  # filter design, mel matrix, allocator: not part of the steady state
+    times = {label: [] for label in runs}
+    for _ in range(repeat):
+        for label, run in runs.items():
+            times[label].append(once(run))
+    return {label: float(np.median(values)) for label, values in times.items()}
 
 
-def line(label: str, seconds: float, pairs: int, reference: float | None = None) -> None:
-    ratio = f"   {reference / seconds:5.1f}x vs reference" if reference else ""
-    print(f"  {label:52s} {seconds * 1e3:9.1f} ms  ({pairs / seconds:8.1f} pairs/s){ratio}")
+def report(results: dict[str, float], pairs: int) -> None:
+    """One line per run; the first is the reference the others are compared with."""
+    reference = next(iter(results.values()))
+    for index, (label, seconds) in enumerate(results.items()):
+        ratio = f"   {reference / seconds:5.2f}x the reference" if index else "   (reference)"
+        print(f"  {label:55s} {seconds * 1e3:9.1f} ms  ({pairs / seconds:7.1f} pairs/s){ratio}")
 
 
 def bench_resample(gt: torch.Tensor, sr: int, device: torch.device, repeat: int) -> None:
-    from spatialeval.features.resample import TARGET_RATE, resample_polyphase, resample_polyphase_torch
+    from spatialeval.features.resample import (
+        TARGET_RATE,
+        resample_polyphase,
+        resample_polyphase_torch,
+    )
 
     pairs = gt.shape[0]
     clips = [gt[i].T.double().numpy() for i in range(pairs)] * 2  # gt and gen: 2 clips per pair
     both = torch.cat([gt, gt]).to(device)
+    both64 = both.double()
     print(f"resampling {sr} -> {TARGET_RATE} Hz, {2 * pairs} clips (each pair = 2 stereo clips)")
-    scipy_s = best_of(repeat, lambda: [resample_polyphase(c, sr) for c in clips], torch.device("cpu"))
-    line("scipy.signal.resample_poly, clip by clip (float64)", scipy_s, pairs)
-    for dtype in (torch.float64, torch.float32):
-        x = both.to(dtype)
-        t = best_of(repeat, lambda: resample_polyphase_torch(x, sr), device)
-        line(f"resample_poly_torch batch ({str(dtype).split('.')[-1]}, {device.type})", t, pairs, scipy_s)
+    report(interleaved({
+        "scipy.signal.resample_poly, clip by clip (float64)": lambda: [resample_polyphase(c, sr) for c in clips],
+        f"resample_poly_torch batch (float64, {device.type})": lambda: resample_polyphase_torch(both64, sr),
+        f"resample_poly_torch batch (float32, {device.type})": lambda: resample_polyphase_torch(both, sr),
+    }, repeat, device), pairs)
     ref = np.stack([resample_polyphase(c, sr).T for c in clips[:pairs]])
     for dtype in (torch.float64, torch.float32):
         ours = resample_polyphase_torch(gt.to(device, dtype), sr).double().cpu().numpy()
@@ -90,13 +102,15 @@ def bench_interaural(gt: torch.Tensor, gen: torch.Tensor, sr: int, device: torch
 
     pairs = gt.shape[0]
     numpy_pairs = [(gt[i].T.double().numpy(), gen[i].T.double().numpy()) for i in range(pairs)]
+    g, i = gt.to(device), gen.to(device)
     print(f"IPD/ILD MAE, {pairs} pairs at {sr} Hz (features of both sides, resampling included)")
     for protocol, per_clip in (("isdrama", isdrama_ipd_ild_mae), ("strict", strict_ipd_ild_mae)):
-        loop_s = best_of(repeat, lambda: [per_clip(a, b, sr) for a, b in numpy_pairs], torch.device("cpu"))
-        line(f"{protocol}: per-clip functions in a loop", loop_s, pairs)
-        g, i = gt.to(device), gen.to(device)
-        batch_s = best_of(repeat, lambda: ipd_ild_mae(g, i, sr, protocol), device)
-        line(f"{protocol}: tensor.ipd_ild_mae batch ({device.type})", batch_s, pairs, loop_s)
+        report(interleaved({
+            f"{protocol}: per-clip functions in a loop":
+                lambda per_clip=per_clip: [per_clip(a, b, sr) for a, b in numpy_pairs],
+            f"{protocol}: tensor.ipd_ild_mae batch ({device.type})":
+                lambda protocol=protocol: ipd_ild_mae(g, i, sr, protocol),
+        }, repeat, device), pairs)
         ours = ipd_ild_mae(g, i, sr, protocol)
         refs = [per_clip(a, b, sr) for a, b in numpy_pairs]
         worst = max(abs(float(ours[m][k]) - ref[m]) / abs(ref[m]) for k, ref in enumerate(refs) for m in ref)
@@ -110,7 +124,7 @@ def bench_bat(gt: torch.Tensor, gen: torch.Tensor, sr: int, device: torch.device
     from spatialeval.models.checkpoint import load_bat
     from spatialeval.pipeline.stages.bat import encoder_windows, loudness_normalize
     from spatialeval.precision import precision_scope
-    from spatialeval.tensor import bat_inputs, bat_cosines, embed_windows
+    from spatialeval.tensor import bat_cosines, bat_inputs, embed_windows
 
     if checkpoint is None:
         from spatialeval.models.test_checkpoint import write_test_checkpoint
@@ -119,45 +133,43 @@ def bench_bat(gt: torch.Tensor, gen: torch.Tensor, sr: int, device: torch.device
     model = load_bat(checkpoint, device).model
     pairs = gt.shape[0]
     clips = [x[i].T.double().numpy() for x in (gt, gen) for i in range(pairs)]
+    both = torch.cat([gt, gen]).to(device)
+    g, i = gt.to(device), gen.to(device)
     print(f"BAT cosines, {pairs} pairs at {sr} Hz, mode isdrama, encoder batch {batch_size}, fp32 parity mode")
 
     def stage_preprocess():
         return np.concatenate([encoder_windows(loudness_normalize(resample_polyphase(c, sr), -14.0), "isdrama")
                                for c in clips])
 
-    def stage_encode(windows):
-        outs = [model(torch.from_numpy(windows[s:s + batch_size]).to(device)) for s in range(0, len(windows), batch_size)]
-        return (torch.cat([o.direction for o in outs]).cpu().numpy(), torch.cat([o.distance for o in outs]).cpu().numpy())
-
-    both = torch.cat([gt, gen]).to(device)
-    with torch.no_grad(), precision_scope("fp32-parity"):
-        pre_stage = best_of(repeat, stage_preprocess, torch.device("cpu"))
-        pre_tensor = best_of(repeat, lambda: bat_inputs(both, sr), device)
-        line("stage path: scipy resample + normalise + windows", pre_stage, pairs)
-        line(f"tensor path: bat_inputs ({device.type})", pre_tensor, pairs, pre_stage)
+    def stage_path():  # what the bat stage does per batch of items, without cache and files
         windows = stage_preprocess()
-        start = time.perf_counter()
-        direction, distance = stage_encode(windows)
-        stage_cos = [(isdrama_cosine(direction[k], direction[pairs + k]), isdrama_cosine(distance[k], distance[pairs + k]))
-                     for k in range(pairs)]
-        stage_s = pre_stage + time.perf_counter() - start
-        line("stage path end to end (preprocess + encoder + cosines)", stage_s, pairs)
-        start = time.perf_counter()
-        scores = bat_cosines(model, gt.to(device), gen.to(device), sr, batch_size=batch_size)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        tensor_s = time.perf_counter() - start
-        line(f"tensor.bat_cosines end to end ({device.type})", tensor_s, pairs, stage_s)
-        encoder_s = best_of(1, lambda: embed_windows(model, torch.from_numpy(windows).to(device), batch_size=batch_size),
-                            device, warm_up=False)
-        line("  of which the bare encoder on the same windows", encoder_s, pairs)
+        outs = [model(torch.from_numpy(windows[s:s + batch_size]).to(device)) for s in range(0, len(windows), batch_size)]
+        direction = torch.cat([o.direction for o in outs]).float().cpu().numpy()
+        distance = torch.cat([o.distance for o in outs]).float().cpu().numpy()
+        return [(isdrama_cosine(direction[k], direction[pairs + k]), isdrama_cosine(distance[k], distance[pairs + k]))
+                for k in range(pairs)]
+
+    windows = torch.from_numpy(stage_preprocess()).to(device)
+    with torch.no_grad(), precision_scope("fp32-parity"):
+        report(interleaved({
+            "stage path: scipy resample + normalise + windows": stage_preprocess,
+            f"tensor path: bat_inputs ({device.type})": lambda: bat_inputs(both, sr),
+        }, repeat, device), pairs)
+        # The encoder passes dominate on CPU: one round after the warm-up.
+        report(interleaved({
+            "stage path end to end (preprocess, encoder, cosines)": stage_path,
+            f"tensor.bat_cosines end to end ({device.type})": lambda: bat_cosines(model, g, i, sr, batch_size=batch_size),
+            "bare encoder on the same windows": lambda: embed_windows(model, windows, batch_size=batch_size),
+        }, 1, device), pairs)
+        stage_cos = stage_path()
+        scores = bat_cosines(model, g, i, sr, batch_size=batch_size)
         diff = max(max(abs(float(scores["ang_cos"][k]) - a), abs(float(scores["dis_cos"][k]) - d))
                    for k, (a, d) in enumerate(stage_cos))
         print(f"    max |cosine difference| tensor vs stage path: {diff:.2e}")
-        ours = bat_inputs(both, sr).windows.cpu().numpy()
-        print(f"    encoder inputs bit-identical to the stage's: {bool(np.array_equal(ours, windows))}")
-        fast = bat_inputs(both, sr, resample_dtype=torch.float32).windows.cpu().numpy()
-        print(f"    float32 resampling instead: max |window difference| {np.abs(fast - windows).max():.2e}")
+        ours = bat_inputs(both, sr).windows.cpu()
+        print(f"    encoder inputs bit-identical to the stage's: {bool(torch.equal(ours, windows.cpu()))}")
+        fast = bat_inputs(both, sr, resample_dtype=torch.float32).windows.cpu()
+        print(f"    float32 resampling instead: max |window difference| {float((fast - windows.cpu()).abs().max()):.2e}")
 
 
 def main() -> None:
@@ -166,7 +178,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=int, default=44100)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=8, help="encoder batch")
     parser.add_argument("--checkpoint", help="BAT checkpoint (default: the seed-0 stand-in, written to a temp dir)")
     parser.add_argument("--skip-bat", action="store_true", help="leave out the encoder (slow on CPU)")

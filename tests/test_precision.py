@@ -54,10 +54,9 @@ def test_scope_sets_and_restores_flags(restore_flags, mode, expect_tf32):
 def test_scope_restores_on_exception(restore_flags):
     torch.set_float32_matmul_precision("high")
     before = _snapshot()
-    with pytest.raises(KeyError):
-        with precision_scope("fp32-parity"):
-            assert not tf32_enabled()
-            raise KeyError("boom")
+    with pytest.raises(KeyError), precision_scope("fp32-parity"):
+        assert not tf32_enabled()
+        raise KeyError("boom")
     assert _same(before, _snapshot())
     assert torch.get_float32_matmul_precision() == "high"
 
@@ -78,9 +77,8 @@ def test_ieee_float32_is_a_no_op_on_cpu(restore_flags):
 
 
 def test_unknown_modes_raise():
-    with pytest.raises(ValueError, match="fp32-parity"):
-        with precision_scope("bf16"):
-            pass
+    with pytest.raises(ValueError, match="fp32-parity"), precision_scope("bf16"):
+        pass
     with pytest.raises(ValueError, match="autocast"):
         describe("fp32-parity", "int8")
 

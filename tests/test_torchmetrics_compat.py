@@ -74,7 +74,7 @@ def test_missing_torchmetrics_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torchmetrics", None)
     try:
         with pytest.raises(ImportError, match=r"pip install 'spatialeval\[torchmetrics\]'"):
-            compat.IPDILDMAE
+            _ = compat.IPDILDMAE
     finally:
         compat._classes.cache_clear()
 
@@ -86,9 +86,9 @@ def _free_port() -> int:
 
 
 def _distributed_worker(rank: int, world: int, port: int, pairs_dir: str, out: str) -> None:
-    import torch.distributed as dist
-
     from pathlib import Path
+
+    import torch.distributed as dist
 
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:

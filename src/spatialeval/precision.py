@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -68,7 +68,7 @@ def _snapshot() -> dict:
     for path in _NODES:
         node = _node(path)
         if node is not None:
-            state[path] = _try(lambda: node.fp32_precision)
+            state[path] = _try(lambda node=node: node.fp32_precision)
     return state
 
 
@@ -89,7 +89,7 @@ def _effective(path: str) -> str | None:
     parts = path.split(".")
     for candidate in (path, parts[0], ""):
         node = _node(candidate)
-        value = _try(lambda: node.fp32_precision) if node is not None else None
+        value = _try(lambda node=node: node.fp32_precision) if node is not None else None
         if value not in (None, "none"):
             return value
     return "ieee" if _node(path) is not None else None

@@ -29,7 +29,6 @@ Example:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -44,8 +43,8 @@ from spatialeval.precision import autocast as autocast_context
 
 BAT_MODES = ("isdrama", "segments", "windowed")
 
-__all__ = ["ipd_ild_mae", "bat_inputs", "bat_embeddings", "bat_cosines", "embed_windows", "window_cosines",
-           "loudness_normalize", "BATInputs", "BATEmbeddingBatch", "BAT_MODES"]
+__all__ = ["BAT_MODES", "BATEmbeddingBatch", "BATInputs", "bat_cosines", "bat_embeddings",
+           "bat_inputs", "embed_windows", "ipd_ild_mae", "loudness_normalize", "window_cosines"]
 
 
 def _check_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:

@@ -29,7 +29,7 @@ from functools import lru_cache
 import torch
 
 INSTALL_HINT = "pip install 'spatialeval[torchmetrics]'"
-__all__ = ["IPDILDMAE", "BATCosine"]
+__all__ = ["IPDILDMAE", "BATCosine"]  # noqa: F822  (built on first access by __getattr__)
 
 
 def _torchmetrics_metric():

@@ -187,9 +187,11 @@ def isdrama_features_batch(waves: torch.Tensor, lengths: torch.Tensor | None = N
     if len(parts) == 1:
         return IsdramaFeatureBatch(*parts[0])
     frames = max(part[0].shape[1] for part in parts)
-    pad = lambda maps: torch.nn.functional.pad(maps, (0, 0, 0, frames - maps.shape[1]))  # noqa: E731
-    return IsdramaFeatureBatch(torch.cat([pad(p[0]) for p in parts]), torch.cat([pad(p[1]) for p in parts]),
-                               torch.cat([p[2] for p in parts]))
+
+    def padded(index: int) -> torch.Tensor:  # maps of every part, zero-padded to the most frames
+        return torch.cat([torch.nn.functional.pad(p[index], (0, 0, 0, frames - p[index].shape[1])) for p in parts])
+
+    return IsdramaFeatureBatch(padded(0), padded(1), torch.cat([p[2] for p in parts]))
 
 
 def _device_chunks(batch: int, device: torch.device, items_per_pass: int | None = None) -> list[slice]:
