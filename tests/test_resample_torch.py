@@ -88,6 +88,14 @@ def test_integer_and_half_inputs_follow_scipy_result_types():
     assert _relative_error(ours, ref) < 1e-6
 
 
+def test_float32_input_filtered_in_float64_equals_scipy_on_float64():
+    x = np.random.default_rng(6).normal(size=(2, 3001)).astype(np.float32)
+    ref = signal.resample_poly(x.astype(np.float64), 320, 441, axis=-1)
+    ours = resample_poly_torch(torch.from_numpy(x), 320, 441, dtype=torch.float64)
+    assert ours.dtype == torch.float64
+    assert _relative_error(ours, ref) < 1e-12
+
+
 def test_equal_rates_and_trivial_factors():
     x = torch.randn(2, 100, dtype=torch.float64)
     assert resample_polyphase_torch(x, 32000, 32000) is x

@@ -44,7 +44,7 @@ from spatialeval.precision import autocast as autocast_context
 BAT_MODES = ("isdrama", "segments", "windowed")
 
 __all__ = ["BAT_MODES", "BATEmbeddingBatch", "BATInputs", "bat_cosines", "bat_embeddings",
-           "bat_inputs", "embed_windows", "ipd_ild_mae", "loudness_normalize", "window_cosines"]
+           "bat_inputs", "embed_windows", "ipd_ild_mae", "loudness_gain", "loudness_normalize", "window_cosines"]
 
 
 def _check_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
@@ -100,10 +100,22 @@ def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol:
 # --------------------------------------------------------------------------- BAT
 
 
+def loudness_gain(waves: torch.Tensor, lengths: torch.Tensor, target_dbfs: float | None) -> torch.Tensor:
+    """(B,) gains to ``target_dbfs`` RMS over each item's samples of both ears (1 for silence or no target).
+
+    ``gain = 10^((target − 20·log10(rms)) / 20)``, the rule of BAT's evaluation dataset; samples
+    past an item's length must be zero.
+    """
+    if target_dbfs is None:
+        return torch.ones(waves.shape[0], dtype=waves.dtype, device=waves.device)
+    counts = 2 * lengths.to(device=waves.device, dtype=waves.dtype)
+    rms = torch.linalg.vector_norm(waves, dim=(1, 2)) / torch.sqrt(counts)
+    safe = torch.where(rms > 0, rms, 1.0)
+    return torch.where(rms > 0, 10.0 ** ((target_dbfs - 20.0 * torch.log10(safe)) / 20.0), torch.ones_like(rms))
+
+
 def loudness_normalize(waves: torch.Tensor, lengths: torch.Tensor, target_dbfs: float | None) -> torch.Tensor:
     """Scale each item to ``target_dbfs`` RMS over its samples of both ears; silent items are left as they are.
-
-    ``gain = 10^((target − 20·log10(rms)) / 20)``, the rule of BAT's evaluation dataset.
 
     Example:
         >>> import torch
@@ -115,11 +127,8 @@ def loudness_normalize(waves: torch.Tensor, lengths: torch.Tensor, target_dbfs: 
     """
     if target_dbfs is None:
         return waves
-    counts = 2 * lengths.to(device=waves.device, dtype=waves.dtype)
-    rms = torch.sqrt(zero_beyond(waves, lengths).pow(2).sum(dim=(1, 2)) / counts)
-    gain = torch.where(rms > 0, 10.0 ** ((target_dbfs - 20.0 * torch.log10(torch.where(rms > 0, rms, 1.0))) / 20.0),
-                       torch.ones_like(rms))
-    return waves * gain[:, None, None]
+    waves = zero_beyond(waves, lengths)
+    return waves * loudness_gain(waves, lengths, target_dbfs)[:, None, None]
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ def _default_resample_dtype(device: torch.device) -> torch.dtype:
 
 def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str = "isdrama",
                normalize_dbfs: float | None = -14.0, segment_seconds: float = 1.0, window_seconds: float = 10.0,
-               resample_dtype: torch.dtype | None = None) -> BATInputs:
+               resample_dtype: torch.dtype | None = None, items_per_pass: int | None = None) -> BATInputs:
     """BAT's encoder inputs for each item, as the file-based ``bat`` stage builds them, on the batch's device.
 
     Per item: resample to 32 kHz with :func:`~spatialeval.features.resample.resample_poly_torch`
@@ -150,7 +159,8 @@ def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str
     ``segments`` consecutive ``segment_seconds`` pieces, each zero-padded to 10 s;
     ``windowed`` consecutive ``window_seconds`` windows covering the clip. Resampling and
     scaling run in ``resample_dtype`` (default float64, as the stage does; float32 on MPS),
-    the windows are float32.
+    the windows are float32. ``items_per_pass`` items are processed together (default: the
+    whole batch on an accelerator, one item at a time on CPU).
 
     Example:
         >>> import torch
@@ -161,31 +171,45 @@ def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str
     if mode not in BAT_MODES:
         raise ValueError(f"mode must be one of {BAT_MODES}, got {mode!r}")
     check_binaural_batch(waves)
-    batch = waves.shape[0]
+    batch, device = waves.shape[0], waves.device
     lengths = check_lengths(lengths, batch, waves.shape[2])
-    dtype = resample_dtype or _default_resample_dtype(waves.device)
-    wave = zero_beyond(waves.to(dtype), lengths)
-    if int(sample_rate) != TARGET_RATE:
-        wave = resample_polyphase_torch(wave, int(sample_rate), TARGET_RATE)
-        lengths = torch.tensor([polyphase_output_length(int(n), TARGET_RATE, int(sample_rate)) for n in lengths])
-        wave = zero_beyond(wave, lengths)  # the filter's tail past each item's end is not part of it
-    wave = loudness_normalize(wave, lengths, normalize_dbfs).to(torch.float32)
+    dtype = resample_dtype or _default_resample_dtype(device)
+    resampled = lengths if int(sample_rate) == TARGET_RATE else torch.tensor(
+        [polyphase_output_length(int(n), TARGET_RATE, int(sample_rate)) for n in lengths], dtype=torch.int64)
     if mode == "isdrama":
-        piece = step = CLIP_SAMPLES
+        step = piece = CLIP_SAMPLES
         counts = torch.ones(batch, dtype=torch.int64)
     else:
         step = int(round((segment_seconds if mode == "segments" else window_seconds) * TARGET_RATE))
         piece = min(step, CLIP_SAMPLES)
-        counts = torch.clamp((lengths + step - 1) // step, min=1)
+        counts = torch.clamp((resampled + step - 1) // step, min=1)
+    first = torch.cumsum(counts, 0) - counts           # each item's first window
     item = torch.repeat_interleave(torch.arange(batch), counts)
-    index = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-    # Window j of an item starts at j·step; one strided view of the padded batch holds them all.
-    needed = (int(counts.max()) - 1) * step + piece
-    wave = torch.nn.functional.pad(wave, (0, max(0, needed - wave.shape[-1])))
-    windows = wave.unfold(-1, piece, step)[item.to(wave.device), :, index.to(wave.device)]  # (W, 2, piece)
-    if piece < CLIP_SAMPLES:
-        windows = torch.nn.functional.pad(windows, (0, CLIP_SAMPLES - piece))
-    return BATInputs(windows=windows.contiguous(), item=item.to(waves.device))
+    start = (torch.arange(int(counts.sum())) - first[item]) * step
+    windows = torch.zeros(len(item), 2, CLIP_SAMPLES, dtype=torch.float32, device=device)
+    for rows in _item_chunks(batch, device, items_per_pass):
+        wave = zero_beyond(waves[rows, :, :int(lengths[rows].max())], lengths[rows])
+        wave = resample_polyphase_torch(wave, int(sample_rate), TARGET_RATE, dtype=dtype)
+        if int(sample_rate) != TARGET_RATE:  # the filter's tail past each item's end is not part of it
+            wave = zero_beyond(wave, resampled[rows], in_place=True)
+        gain = loudness_gain(wave, resampled[rows], normalize_dbfs)
+        # This chunk's windows: one strided view holds every window start j·step of every item.
+        span = slice(int(first[rows.start]), int(first[rows.stop - 1] + counts[rows.stop - 1]))
+        owner = (item[span] - rows.start).to(device)
+        needed = int(start[span].max()) + piece
+        if wave.shape[-1] < needed:
+            wave = torch.nn.functional.pad(wave, (0, needed - wave.shape[-1]))
+        selected = wave.unfold(-1, piece, step)[owner, :, (start[span] // step).to(device)]  # (w, 2, piece)
+        # scale in the resampling precision, then round to float32 once, as the stage does
+        windows[span, :, :piece] = selected.mul_(gain[owner][:, None, None])
+    return BATInputs(windows=windows, item=item.to(device))
+
+
+def _item_chunks(batch: int, device: torch.device, items_per_pass: int | None) -> list[slice]:
+    """Slices of at most ``items_per_pass`` items; by default the whole batch on an accelerator and one item
+    at a time on CPU (per-item temporaries stay in cache; measured faster there)."""
+    step = max(1, int(items_per_pass) if items_per_pass else (1 if device.type == "cpu" else batch))
+    return [slice(begin, min(batch, begin + step)) for begin in range(0, batch, step)]
 
 
 @dataclass(frozen=True)

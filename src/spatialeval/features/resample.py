@@ -142,7 +142,7 @@ def _polyphase_plan(up: int, down: int, tap_dtype: torch.dtype, dtype: torch.dty
     return _PolyphasePlan(left, phases, stride, tuple(groups))
 
 
-def resample_poly_torch(x: torch.Tensor, up: int, down: int) -> torch.Tensor:
+def resample_poly_torch(x: torch.Tensor, up: int, down: int, *, dtype: torch.dtype | None = None) -> torch.Tensor:
     """``scipy.signal.resample_poly(x, up, down, axis=-1)`` with its default design, in torch.
 
     Upsample by ``up``, low-pass with scipy's default FIR (``firwin(2·10·M + 1, 1/M,
@@ -159,6 +159,8 @@ def resample_poly_torch(x: torch.Tensor, up: int, down: int) -> torch.Tensor:
     Args:
         x: (..., time) real tensor.
         up, down: positive integers (reduced by their gcd, as scipy does).
+        dtype: filter in this float type instead, as scipy filters an array of that type (e.g.
+            float64 for float32 audio, without first copying the whole batch to float64).
 
     Returns:
         (..., ceil(time·up/down)) tensor on ``x``'s device.
@@ -183,14 +185,13 @@ def resample_poly_torch(x: torch.Tensor, up: int, down: int) -> torch.Tensor:
         raise ValueError(f"expected a (..., time) tensor with at least one sample, got shape {tuple(x.shape)}")
     divisor = math.gcd(up, down)
     up, down = up // divisor, down // divisor
-    if not x.is_floating_point():
-        x = x.to(torch.float64)
+    as_type = dtype or (x.dtype if x.is_floating_point() else torch.float64)
     if up == down == 1:
-        return x.clone()
+        return x.to(as_type, copy=True)
     # scipy filters in result_type(taps, x, float32) with taps cast to x's float type first:
     # float32/float64 in their own type, float16 with float16-rounded taps in float32.
-    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-    tap_dtype = torch.float16 if x.dtype == torch.float16 else dtype
+    dtype = as_type if as_type in (torch.float32, torch.float64) else torch.float32
+    tap_dtype = torch.float16 if as_type == torch.float16 else dtype
     length = x.shape[-1]
     n_out = polyphase_output_length(length, up, down)
     plan = _polyphase_plan(up, down, tap_dtype, dtype, str(x.device))
@@ -222,8 +223,11 @@ def _polyphase_rows(rows: torch.Tensor, out: torch.Tensor, plan: _PolyphasePlan)
             out[:, full * phases + group.first:full * phases + stop] = values[:, full, :stop - group.first]
 
 
-def resample_polyphase_torch(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE) -> torch.Tensor:
-    """:func:`resample_poly_torch` from ``orig_rate`` to ``new_rate`` along the last axis (the input when equal).
+def resample_polyphase_torch(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE, *,
+                             dtype: torch.dtype | None = None) -> torch.Tensor:
+    """:func:`resample_poly_torch` from ``orig_rate`` to ``new_rate`` along the last axis.
+
+    Equal rates return the input (converted to ``dtype`` when one is given).
 
     Example:
         >>> import torch
@@ -231,8 +235,8 @@ def resample_polyphase_torch(waveform: torch.Tensor, orig_rate: int, new_rate: i
         torch.Size([2, 3200])
     """
     if int(orig_rate) == int(new_rate):
-        return waveform
-    return resample_poly_torch(waveform, int(new_rate), int(orig_rate))
+        return waveform if dtype is None else waveform.to(dtype)
+    return resample_poly_torch(waveform, int(new_rate), int(orig_rate), dtype=dtype)
 
 
 def resample_polyphase(samples: np.ndarray, orig_rate: int, new_rate: int = TARGET_RATE) -> np.ndarray:

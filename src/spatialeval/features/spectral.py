@@ -70,13 +70,17 @@ def check_lengths(lengths, batch: int, samples: int, name: str = "lengths") -> t
     return lengths
 
 
-def zero_beyond(waveforms: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """``waveforms`` (B, ..., T) with every sample at or after item b's ``lengths[b]`` set to 0."""
+def zero_beyond(waveforms: torch.Tensor, lengths: torch.Tensor, in_place: bool = False) -> torch.Tensor:
+    """``waveforms`` (B, ..., T) with every sample at or after item b's ``lengths[b]`` set to 0.
+
+    Returns the input itself when nothing lies past the lengths; otherwise a masked copy, or the
+    input zeroed in place with ``in_place=True``.
+    """
     if bool((lengths >= waveforms.shape[-1]).all()):
         return waveforms
     positions = torch.arange(waveforms.shape[-1], device=waveforms.device)
-    keep = positions < lengths.to(waveforms.device).view(-1, *([1] * (waveforms.ndim - 1)))
-    return waveforms * keep
+    past = positions >= lengths.to(waveforms.device).view(-1, *([1] * (waveforms.ndim - 1)))
+    return waveforms.masked_fill_(past, 0) if in_place else waveforms.masked_fill(past, 0)
 
 
 def stft_batch(waveforms: torch.Tensor, lengths: torch.Tensor | None = None,
