@@ -108,10 +108,13 @@ def loudness_gain(waves: torch.Tensor, lengths: torch.Tensor, target_dbfs: float
     """
     if target_dbfs is None:
         return torch.ones(waves.shape[0], dtype=waves.dtype, device=waves.device)
-    counts = 2 * lengths.to(device=waves.device, dtype=waves.dtype)
-    rms = torch.linalg.vector_norm(waves, dim=(1, 2)) / torch.sqrt(counts)
+    counts = 2 * lengths.to(device=waves.device, dtype=torch.float64)
+    # A float64 (cascade) sum of squares, as numpy's mean is taken: vector_norm accumulates float32
+    # naively (5.7e-6 relative error on 640k samples).
+    rms = torch.sqrt(torch.sum(waves * waves, dim=(1, 2), dtype=torch.float64) / counts)
     safe = torch.where(rms > 0, rms, 1.0)
-    return torch.where(rms > 0, 10.0 ** ((target_dbfs - 20.0 * torch.log10(safe)) / 20.0), torch.ones_like(rms))
+    gain = torch.where(rms > 0, 10.0 ** ((target_dbfs - 20.0 * torch.log10(safe)) / 20.0), torch.ones_like(rms))
+    return gain.to(waves.dtype)
 
 
 def loudness_normalize(waves: torch.Tensor, lengths: torch.Tensor, target_dbfs: float | None) -> torch.Tensor:
