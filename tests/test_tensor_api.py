@@ -156,6 +156,8 @@ def test_other_malformed_inputs_raise():
     nan[0, 0, 5] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         ipd_ild_mae(good, nan, 16000)
+    with pytest.raises(ValueError, match="32768"):
+        bat_inputs((good * 32767).to(torch.int16), 16000)
     with pytest.raises(ValueError, match="same number of items"):
         ipd_ild_mae(good, good[:1], 16000)
     with pytest.raises(ValueError, match="lie in 1"):

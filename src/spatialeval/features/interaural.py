@@ -59,7 +59,7 @@ class BatchInterauralSpectra:
 
 
 def check_binaural_batch(waves, name: str = "waves") -> torch.Tensor:
-    """``waves`` if it is a finite real (B, 2, T) tensor, else ValueError saying the expected layout.
+    """``waves`` if it is a finite floating-point (B, 2, T) tensor, else ValueError saying what is expected.
 
     Example:
         >>> check_binaural_batch(torch.zeros(2, 5))
@@ -72,11 +72,12 @@ def check_binaural_batch(waves, name: str = "waves") -> torch.Tensor:
     if waves.ndim != 3 or waves.shape[1] != 2 or waves.shape[2] == 0:
         raise ValueError(f"{name} must be a (B, 2, T) tensor (batch, ears: left then right, samples), "
                          f"got shape {tuple(waves.shape)}")
-    if waves.is_complex():
-        raise ValueError(f"{name} must be real audio, got dtype {waves.dtype}")
+    if not waves.is_floating_point():  # integer PCM would be read as full-scale-32767 audio, silently wrong
+        raise ValueError(f"{name} must be floating-point audio in [-1, 1], got dtype {waves.dtype} "
+                         "(convert PCM first, e.g. int16 / 32768 as soundfile does)")
     # A sum is a cheap screen (NaN and ±inf propagate into it); only a non-finite sum needs the exact check,
     # since finite samples could in principle overflow it.
-    if waves.is_floating_point() and not bool(torch.isfinite(waves.sum())) and not bool(torch.isfinite(waves).all()):
+    if not bool(torch.isfinite(waves.sum())) and not bool(torch.isfinite(waves).all()):
         raise ValueError(f"{name} contains NaN or infinite samples")
     return waves
 
