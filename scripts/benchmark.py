@@ -73,7 +73,7 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
 
     from spatialeval.io.audio import load_audio
     from spatialeval.models.checkpoint import load_bat
-    from spatialeval.pipeline.stages.bat import encoder_windows, loudness_normalize
+    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
 
     files = sorted((root / "gt").glob("*.wav")) + sorted((root / "infer").glob("*.wav"))
     windows = np.concatenate([encoder_windows(loudness_normalize(load_audio(f).samples, -14.0), "isdrama") for f in files])

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import csv
 import errno
-import io
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -21,7 +19,7 @@ import soundfile as sf
 import torch
 
 from spatialeval.cli import main
-from spatialeval.errors import EXIT_ITEMS_FAILED, EXIT_LOCKED, EXIT_OK, EXIT_OS_ERROR, EXIT_USAGE
+from spatialeval.errors import EXIT_LOCKED, EXIT_OK, EXIT_OS_ERROR, EXIT_USAGE
 from spatialeval.io.pairing import PairingError, pair_directories, pair_from_manifest
 from spatialeval.pipeline.evaluate import evaluate
 from spatialeval.pipeline.results import read_rows
@@ -316,7 +314,7 @@ def test_csv_output_quotes_every_field(tmp_path, monkeypatch):
 
 
 def test_manifest_byte_order_mark_quoted_newlines_and_non_objects(tmp_path):
-    gt, infer = _write(tmp_path / "g.wav", _voice()), _write(tmp_path / "i.wav", _voice())
+    _write(tmp_path / "g.wav", _voice()), _write(tmp_path / "i.wav", _voice())
     # Before: a UTF-8 BOM turned the first column into "\ufeffid", so ids were silently replaced.
     (tmp_path / "bom.csv").write_bytes("\ufeffid,gt,infer\nmy_item,g.wav,i.wav\n".encode("utf-8"))
     assert [p.id for p in pair_from_manifest(tmp_path / "bom.csv").pairs] == ["my_item"]
@@ -405,7 +403,7 @@ def test_streamed_interaural_features_equal_the_whole_clip_computation():
 
 
 def test_manifest_paths_outside_its_folder_are_recorded_resolved(tmp_path):
-    gt, infer = _write(tmp_path / "audio" / "g.wav", _voice()), _write(tmp_path / "audio" / "i.wav", _voice())
+    gt, _ = _write(tmp_path / "audio" / "g.wav", _voice()), _write(tmp_path / "audio" / "i.wav", _voice())
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "m.csv").write_text("id,gt,infer\nu,../audio/g.wav,../audio/i.wav\n")
     result = pair_from_manifest(tmp_path / "lists" / "m.csv")

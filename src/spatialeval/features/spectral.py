@@ -49,3 +49,84 @@ def stft(waveform: torch.Tensor, settings: AnalysisSettings = ISDRAMA_ANALYSIS) 
                       win_length=settings.n_fft, window=window, center=True, pad_mode="reflect",
                       normalized=False, onesided=True, return_complex=True)
     return spec.transpose(-1, -2).reshape(*shape[:-1], spec.shape[-1], spec.shape[-2])
+
+
+def check_lengths(lengths, batch: int, samples: int, name: str = "lengths") -> torch.Tensor:
+    """``lengths`` as a CPU int64 (batch,) tensor of true sample counts in 1 … samples (None: all full).
+
+    Raises ValueError for a wrong shape, a non-integer type or a count outside that range.
+    """
+    if lengths is None:
+        return torch.full((batch,), samples, dtype=torch.int64)
+    lengths = torch.as_tensor(lengths)
+    if lengths.dtype.is_floating_point or lengths.dtype.is_complex or lengths.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer sample counts, got dtype {lengths.dtype}")
+    if lengths.shape != (batch,):
+        raise ValueError(f"{name} must have shape ({batch},), one sample count per item, got {tuple(lengths.shape)}")
+    lengths = lengths.detach().to("cpu", torch.int64)
+    if batch and (int(lengths.min()) < 1 or int(lengths.max()) > samples):
+        raise ValueError(f"{name} must lie in 1 … {samples} (the tensor's time axis), "
+                         f"got {int(lengths.min())} … {int(lengths.max())}")
+    return lengths
+
+
+def zero_beyond(waveforms: torch.Tensor, lengths: torch.Tensor, in_place: bool = False) -> torch.Tensor:
+    """``waveforms`` (B, ..., T) with every sample at or after item b's ``lengths[b]`` set to 0.
+
+    Returns the input itself when nothing lies past the lengths; otherwise a masked copy, or the
+    input zeroed in place with ``in_place=True``.
+    """
+    if bool((lengths >= waveforms.shape[-1]).all()):
+        return waveforms
+    positions = torch.arange(waveforms.shape[-1], device=waveforms.device)
+    past = positions >= lengths.to(waveforms.device).view(-1, *([1] * (waveforms.ndim - 1)))
+    return waveforms.masked_fill_(past, 0) if in_place else waveforms.masked_fill(past, 0)
+
+
+def stft_batch(waveforms: torch.Tensor, lengths: torch.Tensor | None = None,
+               settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`stft` of each item of a zero-padded batch as if it were alone.
+
+    ``waveforms`` is (B, C, T); item b holds ``lengths[b]`` true samples (all T when None). Its
+    centred STFT reflects at *its own* end, as a clip of that length would, and has
+    ``1 + lengths[b] // hop`` frames; frames past that are zero.
+
+    Returns:
+        (spectra (B, C, frames_max, bins) complex, frames (B,) int64 on the batch's device).
+
+    Raises:
+        ValueError: when an item has no more than n_fft/2 samples (too short for reflect padding).
+
+    Example:
+        >>> import torch
+        >>> x = torch.randn(2, 2, 4000)
+        >>> spec, frames = stft_batch(x, torch.tensor([4000, 1000]))
+        >>> frames.tolist(), torch.allclose(spec[1, :, :4], stft(x[1, :, :1000]))
+        ([13, 4], True)
+    """
+    batch, channels, samples = waveforms.shape
+    lengths = check_lengths(lengths, batch, samples)
+    half, hop = settings.n_fft // 2, settings.hop_length
+    if batch and int(lengths.min()) <= half:
+        raise ValueError(f"{int(lengths.min())} samples is too short for a {settings.n_fft}-point centred STFT "
+                         f"(needs more than {half})")
+    frames = (1 + lengths // hop).to(waveforms.device)
+    if bool((lengths == samples).all()):
+        return stft(waveforms, settings), frames
+    longest = int(lengths.max())
+    waveforms = waveforms[..., :longest]
+    # Reflect-pad every item at its own end: padded position p reads sample |q| for q = p − n_fft/2 < 0,
+    # q inside the clip, and 2(L−1) − q past its end L. Positions further out only feed frames that
+    # are dropped, so they are clamped to any valid index.
+    q = torch.arange(longest + 2 * half, device=waveforms.device) - half
+    end = lengths.to(waveforms.device)[:, None]
+    source = torch.where(q < 0, -q, torch.where(q < end, q, 2 * (end - 1) - q)).clamp(0, longest - 1)
+    padded = waveforms.gather(-1, source[:, None, :].expand(batch, channels, -1))
+    window = torch.hann_window(settings.n_fft, periodic=True, dtype=waveforms.dtype, device=waveforms.device)
+    spec = torch.stft(padded.reshape(batch * channels, -1), n_fft=settings.n_fft, hop_length=hop,
+                      win_length=settings.n_fft, window=window, center=False, normalized=False, onesided=True,
+                      return_complex=True)
+    spec = spec.transpose(-1, -2).reshape(batch, channels, spec.shape[-1], spec.shape[-2])
+    valid = torch.arange(spec.shape[2], device=spec.device)[None, :] < frames[:, None]
+    # where, not a product: a product leaves −0.0 parts, whose angle is ±π rather than 0
+    return torch.where(valid[:, None, :, None], spec, torch.zeros((), dtype=spec.dtype, device=spec.device)), frames

@@ -44,3 +44,46 @@ def cosine(gt: np.ndarray, infer: np.ndarray) -> float:
     a, b = np.asarray(gt, dtype=np.float64).reshape(-1), np.asarray(infer, dtype=np.float64).reshape(-1)
     denominator = np.linalg.norm(a) * np.linalg.norm(b)
     return float(np.dot(a, b) / denominator) if denominator > 0 else float("nan")
+
+
+def isdrama_cosine_rows(gt, infer, epsilon: float = 1e-8):
+    """:func:`isdrama_cosine` of each row pair of two (N, D) torch tensors → (N,) in their float type.
+
+    The wrap heuristic is decided row by row (a row whose ground truth exceeds π is wrapped).
+
+    Example:
+        >>> import torch
+        >>> a = torch.tensor([[1.0, 2.0, 3.0], [4.0, 0.5, 0.5]])
+        >>> [round(v, 6) for v in isdrama_cosine_rows(a, a).tolist()]
+        [1.0, 1.0]
+    """
+    import torch
+
+    gt, infer = torch.as_tensor(gt), torch.as_tensor(infer)
+    wrap = (gt > np.pi).any(dim=1, keepdim=True)
+
+    def wrapped(v):  # angle(exp(i·v)), evaluated in float64 as numpy's complex128 path does
+        w = v.double()
+        return torch.atan2(torch.sin(w), torch.cos(w)).to(v.dtype)
+
+    a = torch.where(wrap, wrapped(gt), gt)
+    b = torch.where(wrap, wrapped(infer), infer)
+    a_unit = a / (torch.linalg.vector_norm(a, dim=1, keepdim=True) + epsilon)
+    b_unit = b / (torch.linalg.vector_norm(b, dim=1, keepdim=True) + epsilon)
+    return (a_unit * b_unit).sum(dim=1)
+
+
+def cosine_rows(gt, infer):
+    """:func:`cosine` of each row pair of two (N, D) torch tensors, in float64; NaN where a row is all zeros.
+
+    Example:
+        >>> import torch
+        >>> cosine_rows(torch.tensor([[1.0, 0.0]]), torch.tensor([[1.0, 1.0]])).tolist()
+        [0.7071067811865475]
+    """
+    import torch
+
+    a, b = torch.as_tensor(gt).double(), torch.as_tensor(infer).double()
+    denominator = torch.linalg.vector_norm(a, dim=1) * torch.linalg.vector_norm(b, dim=1)
+    nan = torch.full_like(denominator, float("nan"))
+    return torch.where(denominator > 0, (a * b).sum(dim=1) / torch.where(denominator > 0, denominator, 1.0), nan)

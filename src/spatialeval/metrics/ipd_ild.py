@@ -21,14 +21,17 @@ noise in silent bins cannot dominate. Units: radians (IPD) and dB (ILD).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from spatialeval.features.interaural import spectra_cues, stft_blocks, streamed_mel_cues
-from spatialeval.features.resample import TARGET_RATE, resample_sinc_chunks
-from spatialeval.io.audio import as_time_channels
+from spatialeval.features.interaural import (check_binaural_batch, interaural_spectra_batch, mel_projected_cues_batch,
+                                             spectra_cues, stft_blocks, streamed_mel_cues)
+from spatialeval.features.resample import TARGET_RATE, resample_sinc, resample_sinc_chunks
+from spatialeval.features.spectral import check_lengths, zero_beyond
 from spatialeval.features.threads import single_threaded
+from spatialeval.io.audio import as_time_channels
 
 PROTOCOLS = ("isdrama", "strict")
 BLOCK_FRAMES = 2048  # STFT frames analysed at once (20 s at 32 kHz, hop 320): bounds memory for long clips
@@ -145,3 +148,171 @@ def ipd_ild_mae(gt, infer, sample_rate: int, protocol: str = "isdrama", infer_sa
     if protocol == "strict":
         return strict_ipd_ild_mae(gt, infer, sample_rate, infer_sample_rate, **options)
     raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
+
+
+# --------------------------------------------------------------------------- batched, on the device
+
+
+class IsdramaFeatureBatch(NamedTuple):
+    """ISDrama's mel-projected maps of a batch: ``ipd`` and ``ild`` (B, frames_max, 128) float32 (zero past
+    each item's frames) and ``frames`` (B,) int64."""
+
+    ipd: torch.Tensor
+    ild: torch.Tensor
+    frames: torch.Tensor
+
+
+def resample_batch_sinc(waves: torch.Tensor, lengths: torch.Tensor, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`resample_sinc` to 32 kHz of a zero-padded batch; returns the waves and their new lengths (CPU).
+
+    Samples past an item's length are zeroed first, so each item is resampled as if alone
+    (the sinc filter reads zeros past the clip's end either way).
+    """
+    if int(sample_rate) == TARGET_RATE:
+        return waves, lengths
+    divisor = math.gcd(int(sample_rate), TARGET_RATE)
+    orig, new = int(sample_rate) // divisor, TARGET_RATE // divisor
+    out = resample_sinc(zero_beyond(waves, lengths), int(sample_rate), TARGET_RATE)
+    new_lengths = (lengths * new + orig - 1) // orig
+    return zero_beyond(out, new_lengths), new_lengths
+
+
+def _check_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
+    check_binaural_batch(gt, "gt")
+    check_binaural_batch(gen, "gen")
+    if gt.shape[0] != gen.shape[0]:
+        raise ValueError(f"gt and gen must hold the same number of items, got {gt.shape[0]} and {gen.shape[0]}")
+
+
+def isdrama_features_batch(waves: torch.Tensor, lengths: torch.Tensor | None = None,
+                           sample_rate: int = TARGET_RATE, *, items_per_pass: int | None = None,
+                           checked: bool = False) -> IsdramaFeatureBatch:
+    """:func:`isdrama_features` of every item of a (B, 2, T) batch, on the batch's device.
+
+    Item b is ``waves[b, :, :lengths[b]]`` (the whole T when ``lengths`` is None); samples past
+    it are ignored, and the STFT reflects at each item's own end, so every item gets what it
+    gets alone (up to float32 rounding). Computed in float32, as the release does.
+    ``items_per_pass`` bounds how many items are transformed together (memory; default: the
+    whole batch on an accelerator, one on CPU). ``checked=True`` skips validating ``waves``
+    (for callers that already did).
+
+    Raises:
+        ValueError: for a tensor not shaped (B, 2, T), non-finite samples, bad lengths, or
+            an item too short for the STFT.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> clips = torch.randn(2, 2, 8000) * 0.1
+        >>> batch = isdrama_features_batch(clips, torch.tensor([8000, 5000]), 16000)
+        >>> ipd, ild = isdrama_features(clips[1, :, :5000].T.numpy(), 16000)   # per clip: (time, 2)
+        >>> int(batch.frames[1]) == len(ild), np.allclose(batch.ild[1, :len(ild)].numpy(), ild, atol=1e-4)
+        (True, True)
+    """
+    if not checked:
+        check_binaural_batch(waves)
+    lengths = check_lengths(lengths, waves.shape[0], waves.shape[2])
+    parts = []
+    for rows in _device_chunks(waves.shape[0], waves.device, items_per_pass):
+        longest = int(lengths[rows].max())
+        wave, new_lengths = resample_batch_sinc(waves[rows, :, :longest].to(torch.float32), lengths[rows], sample_rate)
+        parts.append(mel_projected_cues_batch(wave, new_lengths))
+    if len(parts) == 1:
+        return IsdramaFeatureBatch(*parts[0])
+    frames = max(part[0].shape[1] for part in parts)
+
+    def padded(index: int) -> torch.Tensor:  # maps of every part, zero-padded to the most frames
+        return torch.cat([torch.nn.functional.pad(p[index], (0, 0, 0, frames - p[index].shape[1])) for p in parts])
+
+    return IsdramaFeatureBatch(padded(0), padded(1), torch.cat([p[2] for p in parts]))
+
+
+def _device_chunks(batch: int, device: torch.device, items_per_pass: int | None = None) -> list[slice]:
+    """Slices of at most ``items_per_pass`` items; by default the whole batch on an accelerator and one item
+    at a time on CPU, where per-item tensors stay in cache and need no padding to the longest item
+    (measured faster there than whole-batch passes)."""
+    step = int(items_per_pass) if items_per_pass else (1 if device.type == "cpu" else batch)
+    step = max(1, step)
+    return [slice(start, min(batch, start + step)) for start in range(0, batch, step)]
+
+
+def isdrama_mae_batch(gt: torch.Tensor, gen: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    """:func:`mae_over_time` per item: mean |gt − gen| over each item's first ``frames[b]`` rows, divided by ``frames[b]``.
+
+    ``gt`` and ``gen`` are (B, F_gt, M) and (B, F_gen, M) maps; ``frames`` (B,) is the common frame
+    count of each pair (the smaller of the two items' counts). Sums are taken in float64.
+
+    Returns:
+        (B,) float64 tensor on the maps' device.
+
+    Example:
+        >>> import torch
+        >>> gt, gen = torch.zeros(1, 4, 2), torch.ones(1, 3, 2)
+        >>> isdrama_mae_batch(gt, gen, torch.tensor([3])).tolist()   # mean 1, divided by 3 frames
+        [0.3333333333333333]
+    """
+    frames = torch.as_tensor(frames, device=gt.device)
+    rows = int(frames.max())
+    diff = (gt[:, :rows].double() - gen[:, :rows].double()).abs()
+    valid = torch.arange(rows, device=gt.device)[None, :] < frames[:, None]
+    total = (diff * valid[:, :, None]).sum(dim=(1, 2))
+    count = frames.double() * min(gt.shape[2], gen.shape[2])
+    return total / count / frames.double()
+
+
+def isdrama_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int,
+                              gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None, *,
+                              items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
+    """:func:`isdrama_ipd_ild_mae` of each pair of two (B, 2, T) batches → {"ipd_mae", "ild_mae"} (B,) float64."""
+    _check_pair(gt, gen)
+    options = dict(items_per_pass=items_per_pass, checked=True)
+    gt_feats = isdrama_features_batch(gt, gt_lengths, sample_rate, **options)
+    gen_feats = isdrama_features_batch(gen.to(gt.device), gen_lengths, gen_sample_rate or sample_rate, **options)
+    frames = torch.minimum(gt_feats.frames, gen_feats.frames)
+    return {"ipd_mae": isdrama_mae_batch(gt_feats.ipd, gen_feats.ipd, frames),
+            "ild_mae": isdrama_mae_batch(gt_feats.ild, gen_feats.ild, frames)}
+
+
+def strict_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, gen_sample_rate: int | None = None,
+                             gt_lengths=None, gen_lengths=None, floor_db: float = 60.0, *,
+                             items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
+    """:func:`strict_ipd_ild_mae` of each pair of two (B, 2, T) batches, in float64 on their device.
+
+    ``items_per_pass`` as in :func:`isdrama_features_batch`.
+
+    Returns {"ipd_mae", "ild_mae"}, each (B,) float64; NaN for a pair whose ground truth is silent.
+
+    Example:
+        >>> import torch
+        >>> clip = torch.randn(2, 2, 16000, dtype=torch.float64) * 0.1
+        >>> strict_ipd_ild_mae_batch(clip, clip, 16000)["ipd_mae"].tolist()
+        [0.0, 0.0]
+    """
+    _check_pair(gt, gen)
+    gt_lengths = check_lengths(gt_lengths, gt.shape[0], gt.shape[2], "gt_lengths")
+    gen_lengths = check_lengths(gen_lengths, gen.shape[0], gen.shape[2], "gen_lengths")
+    gen = gen.to(gt.device)
+    parts = [_strict_chunk(gt[rows, :, :int(gt_lengths[rows].max())], gen[rows, :, :int(gen_lengths[rows].max())],
+                           gt_lengths[rows], gen_lengths[rows], sample_rate, gen_sample_rate or sample_rate, floor_db)
+             for rows in _device_chunks(gt.shape[0], gt.device, items_per_pass)]
+    return {name: torch.cat([part[name] for part in parts]) for name in ("ipd_mae", "ild_mae")}
+
+
+def _strict_chunk(gt: torch.Tensor, gen: torch.Tensor, gt_lengths: torch.Tensor, gen_lengths: torch.Tensor,
+                  sample_rate: int, gen_sample_rate: int, floor_db: float) -> dict[str, torch.Tensor]:
+    gt_wave, gt_lengths = resample_batch_sinc(gt.to(torch.float64), gt_lengths, sample_rate)
+    gen_wave, gen_lengths = resample_batch_sinc(gen.to(torch.float64), gen_lengths, gen_sample_rate)
+    gt_cues, gen_cues = interaural_spectra_batch(gt_wave, gt_lengths), interaural_spectra_batch(gen_wave, gen_lengths)
+    frames = torch.minimum(gt_cues.frames, gen_cues.frames)
+    rows = int(frames.max())
+    valid = torch.arange(rows, device=gt.device)[None, :, None] < frames[:, None, None]
+    power = gt_cues.power[:, :rows] * valid  # frames past the common count cannot be the peak or pass the mask
+    peak = power.amax(dim=(1, 2))
+    mask = valid & (power >= (peak * 10.0 ** (-floor_db / 10.0))[:, None, None])
+    delta = gt_cues.ipd[:, :rows] - gen_cues.ipd[:, :rows]
+    ipd_error = torch.angle(torch.polar(torch.ones_like(delta), delta)).abs()
+    ild_error = (gt_cues.ild[:, :rows] - gen_cues.ild[:, :rows]).abs()
+    count = mask.sum(dim=(1, 2)).double()
+    silent = peak <= 0.0
+    nan = torch.tensor(math.nan, dtype=torch.float64, device=gt.device)
+    return {"ipd_mae": torch.where(silent, nan, (ipd_error * mask).sum(dim=(1, 2)) / count),
+            "ild_mae": torch.where(silent, nan, (ild_error * mask).sum(dim=(1, 2)) / count)}
