@@ -1,49 +1,88 @@
 #!/usr/bin/env python3
 """Throughput and memory benchmark of the evaluate pipeline (prints figures; not a test).
 
-Synthesises N pairs of binaural speech-like audio (KEMAR-rendered, 32 kHz), then reports:
-  * per stage: seconds per pair and pairs per second (audio already decoded);
-  * decoding: seconds per pair;
-  * the whole pipeline (evaluate() with --out, all requested stages): seconds per pair;
-  * the bare BAT encoder forward on the same inputs, and pipeline/encoder time ratio
-    (for the spatial stages, interaural + bat);
-  * peak resident memory of a pipeline run in a fresh process for each --memory-sizes N.
+Synthesises N pairs of binaural speech-like audio (KEMAR-rendered, 44.1 kHz PCM16 by default), then
+reports, for ``--device cpu|cuda|auto`` and ``--precision fp32|tf32|bf16``:
 
-    python scripts/benchmark.py --pairs 16 --seconds 10 --memory-sizes 100,400
+  * per stage: seconds per pair and pairs per second, audio already decoded (``--stage-timing``);
+  * decoding: seconds per pair;
+  * the pipeline in process (``evaluate()`` with ``--out``): pairs/s in steady state (the first chunk,
+    which pays for warm-up, left out) and including model loading;
+  * the pipeline as a whole process (``spatialeval run``, start-up and imports included);
+  * the bare BAT encoder forward on the same encoder inputs and batch size; the pipeline / bare-encoder
+    time ratio and the encoder's share of the pipeline's time;
+  * GPU utilisation while the pipeline runs (NVML when ``pynvml`` is installed, else CUDA events around
+    the encoder), on CUDA only;
+  * ``--memory-sizes 100,2000``: peak RSS of fresh processes evaluating that many pairs;
+  * ``--long-minutes 1,10,30``: peak RSS of fresh processes evaluating one pair of that length at
+    44.1 kHz, per default stage (issue 8: memory bounded on long clips).
+
+    python scripts/benchmark.py --pairs 16 --seconds 10
+    python scripts/benchmark.py --device cuda --precision bf16 --pairs 2048 --batch-size 64 --workers 12
+    python scripts/benchmark.py --pairs 0 --memory-sizes 100,2000 --long-minutes 1,10,30
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+HERE = Path(__file__).resolve().parent
 
-def synthesise(root: Path, n_pairs: int, seconds: float, sr: int = 32000) -> None:
+
+def synthesise(root: Path, n_pairs: int, seconds: float, sr: int = 44100) -> None:
+    """n pairs under root/gt and root/infer: a few distinct speech-like sources tiled (fast to make)."""
     from spatialeval.synth import spatialize, speech_like
 
     rng = np.random.default_rng(0)
+    sources = [speech_like(seconds, sr, f0=100 + 7 * k, seed=k) for k in range(4)]
     for i in range(n_pairs):
-        source = speech_like(seconds, sr, f0=100 + 5 * (i % 20), seed=i)
         azimuth = float(rng.uniform(-80, 80))
         for side, az in (("gt", azimuth), ("infer", azimuth + float(rng.normal(0, 10)))):
             path = root / side / f"utt{i:05d}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(path, 0.5 * spatialize(source, sr, az), sr, subtype="PCM_16")
+            sf.write(path, 0.5 * spatialize(sources[i % len(sources)], sr, az), sr, subtype="PCM_16")
+
+
+def long_pair(root: Path, minutes: float, sr: int = 44100) -> None:
+    """One pair of ``minutes`` at 44.1 kHz, written block by block (a 10-s rendering tiled)."""
+    from spatialeval.synth import spatialize, speech_like
+
+    base = speech_like(10.0, sr, seed=1)
+    for side, az in (("gt", 30.0), ("infer", 40.0)):
+        rendered = 0.5 * spatialize(base, sr, az)
+        (root / side).mkdir(parents=True, exist_ok=True)
+        with sf.SoundFile(root / side / "long.wav", "w", sr, 2, "PCM_16") as handle:
+            for _ in range(int(round(minutes * 6))):
+                handle.write(rendered)
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def time_stages(root: Path, config, checkpoint: str) -> dict[str, float]:
+def make_config(args, stages: list[str]):
+    from spatialeval.pipeline.config import config_from_dict
+
+    autocast = "bf16" if args.precision == "bf16" else None
+    return config_from_dict({"stages": stages, "device": args.device, "tf32": args.precision == "tf32",
+                             "workers": args.workers, "chunk_size": args.chunk_size,
+                             "device_kernels": args.device_kernels,
+                             "bat": {"batch_size": args.batch_size, "autocast": autocast}})
+
+
+def time_stages(root: Path, config) -> dict[str, float]:
+    """Seconds per pair of decoding and of each stage alone on decoded audio."""
     from spatialeval.io.pairing import pair_directories
     from spatialeval.pipeline.evaluate import load_pair, prepare_stages
 
@@ -51,11 +90,11 @@ def time_stages(root: Path, config, checkpoint: str) -> dict[str, float]:
     start = time.perf_counter()
     loaded = [load_pair(p) for p in pairs]
     timings = {"decode": (time.perf_counter() - start) / len(pairs)}
-    stages, statuses = prepare_stages(config, checkpoint)
+    stages, statuses = prepare_stages(config)
     for name, status in statuses.items():
         if status.status != "ran":
-            print(f"  stage {name} skipped: {status.reason}")
-    chunk = max(1, config.bat.batch_size // 2)
+            print(f"  stage {name} skipped: {status.reason[:120]}")
+    chunk = max(1, config.chunk_size)
     for stage in stages:
         stage.compute_batch(loaded[:1])  # warm-up: model caches, numba compilation
         start = time.perf_counter()
@@ -67,66 +106,158 @@ def time_stages(root: Path, config, checkpoint: str) -> dict[str, float]:
     return timings
 
 
+class GPUSampler:
+    """Mean GPU utilisation (NVML) sampled every 50 ms while a block runs; None without pynvml or CUDA."""
+
+    def __init__(self, device: str):
+        self.values: list[int] = []
+        self._stop = threading.Event()
+        self._handle = None
+        if device.startswith("cuda"):
+            try:
+                import pynvml
+
+                pynvml.nvmlInit()
+                index = int(device.split(":")[1]) if ":" in device else 0
+                self._handle, self._nvml = pynvml.nvmlDeviceGetHandleByIndex(index), pynvml
+            except Exception:
+                self._handle = None
+
+    def __enter__(self):
+        if self._handle is not None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.values.append(self._nvml.nvmlDeviceGetUtilizationRates(self._handle).gpu)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._handle is not None:
+            self._thread.join()
+
+    @property
+    def mean(self) -> float | None:
+        return float(np.mean(self.values)) if self.values else None
+
+
+def time_pipeline(root: Path, config) -> dict[str, float]:
+    """In-process evaluate(): seconds per pair including model loading, and in steady state."""
+    from spatialeval.pipeline.evaluate import evaluate
+
+    marks: list[tuple[float, int]] = []
+
+    def progress(advance: int, total: int) -> None:
+        done = (marks[-1][1] if marks else 0) + advance
+        marks.append((time.perf_counter(), done))
+
+    out = root / f"out_{time.perf_counter_ns()}"
+    start = time.perf_counter()
+    with GPUSampler(config.resolved_device()) as sampler:
+        result = evaluate(root / "gt", root / "infer", config, out_dir=out, progress=progress)
+    total = time.perf_counter() - start
+    n = result.summary["n_items"]
+    figures = {"with_start_s_per_pair": total / n, "gpu_utilisation_pct": sampler.mean}
+    # steady state: from the end of the first chunk to the end (warm-up and model loading excluded)
+    first = next(((t, d) for t, d in marks if d > 0), None)
+    if first and marks[-1][1] > first[1]:
+        figures["steady_s_per_pair"] = (marks[-1][0] - first[0]) / (marks[-1][1] - first[1])
+    return figures
+
+
+def time_whole_process(root: Path, args, stages: list[str], checkpoint: str) -> float:
+    """Seconds per pair of `spatialeval run` as a fresh process (imports, model loading, writing included)."""
+    command = [sys.executable, "-m", "spatialeval.cli", "run", str(root / "gt"), str(root / "infer"),
+               "--stages", ",".join(stages), "--ckpt", checkpoint, "--device", args.device, "--quiet",
+               "--batch-size", str(args.batch_size), "--workers", str(args.workers),
+               "--chunk-size", str(args.chunk_size), "--set", f"device_kernels={args.device_kernels}",
+               "--out", str(root / f"cli_{time.perf_counter_ns()}")]
+    if args.precision == "bf16":
+        command += ["--autocast", "bf16"]
+    if args.precision == "tf32":
+        command += ["--tf32"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return (time.perf_counter() - start) / args.pairs
+
+
 def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
-    """Seconds per pair of the BAT forward alone, on already-prepared 10-s inputs, same batch size."""
+    """Seconds per pair of the BAT forward alone, on already-prepared encoder inputs, same batch size."""
     import torch
 
+    from spatialeval.features.resample import resample_polyphase
     from spatialeval.io.audio import load_audio
-    from spatialeval.models.checkpoint import load_bat
     from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.models.checkpoint import load_bat
+    from spatialeval.precision import autocast, precision_scope
 
     files = sorted((root / "gt").glob("*.wav")) + sorted((root / "infer").glob("*.wav"))
-    windows = np.concatenate([encoder_windows(loudness_normalize(load_audio(f).samples, -14.0), "isdrama") for f in files])
-    model = load_bat(checkpoint, config.resolved_device()).model
+    windows = []
+    for path in files:
+        clip = load_audio(path)
+        samples = loudness_normalize(resample_polyphase(clip.samples, clip.sample_rate), -14.0)
+        windows.append(encoder_windows(samples, "isdrama"))
+    device = config.resolved_device()
+    model = load_bat(checkpoint, device).model
+    inputs = torch.from_numpy(np.concatenate(windows)).to(device)
     batch = config.bat.batch_size
-    with torch.no_grad():
-        model(torch.from_numpy(windows[:batch]).to(config.resolved_device()))
-        start = time.perf_counter()
-        for i in range(0, len(windows), batch):
-            model(torch.from_numpy(windows[i:i + batch]).to(config.resolved_device()))
-        if config.resolved_device().startswith("cuda"):
+    with torch.no_grad(), precision_scope(config.precision_mode()), autocast(config.bat.autocast, device):
+        model(inputs[:batch])
+        if device.startswith("cuda"):
             torch.cuda.synchronize()
-    return (time.perf_counter() - start) / (len(windows) / 2)
+        start = time.perf_counter()
+        for i in range(0, len(inputs), batch):
+            model(inputs[i:i + batch])
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+    return (time.perf_counter() - start) / (len(inputs) / 2)
 
 
-def memory_run(n_pairs: int, seconds: float, stages: str, checkpoint: str) -> float:
-    """Peak RSS (MiB) of a fresh process evaluating n_pairs."""
-    code = f"""
-import resource, sys, tempfile
-from pathlib import Path
-sys.path.insert(0, {str(Path(__file__).parent)!r})
-from benchmark import synthesise
-from spatialeval.pipeline.evaluate import evaluate
-with tempfile.TemporaryDirectory() as tmp:
-    root = Path(tmp)
-    synthesise(root, {n_pairs}, {seconds})
-    evaluate(root / "gt", root / "infer", {{"stages": {stages.split(',')!r}}}, out_dir=root / "out", checkpoint={checkpoint!r})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+def memory_run(root: Path, stages: list[str], checkpoint: str | None) -> float:
+    """Peak RSS (MiB) of a fresh process evaluating root/gt vs root/infer."""
+    code = (f"import resource\nfrom spatialeval.pipeline.evaluate import evaluate\n"
+            f"evaluate({str(root / 'gt')!r}, {str(root / 'infer')!r}, {{'stages': {stages!r}}}, checkpoint={checkpoint!r})\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "SPATIALEVAL_CKPT": ""})
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def baseline_rss() -> float:
+    code = ("import resource, torch, spatialeval.pipeline.evaluate\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)\n")
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+                 .stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=16)
+    parser.add_argument("--pairs", type=int, default=16, help="pairs for the timings (0: skip them)")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--stages", default="interaural,bat", help="stages for the whole-pipeline timing")
+    parser.add_argument("--stages", default="interaural,bat", help="stages for the pipeline timing")
     parser.add_argument("--ckpt", help="BAT checkpoint (default: a generated stand-in; same speed as the real one)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
+                        help="fp32: parity mode (IEEE float32, TF32 off); tf32; bf16 autocast for the encoder")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--autocast", choices=["bf16", "fp16"])
+    parser.add_argument("--chunk-size", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--device-kernels", choices=["auto", "on", "off"], default="auto")
+    parser.add_argument("--stage-timing", action="store_true", help="also time each stage alone")
+    parser.add_argument("--whole-process", action="store_true", help="also time `spatialeval run` as a process")
     parser.add_argument("--memory-sizes", default="", help="comma list of pair counts for the peak-memory scan")
     parser.add_argument("--memory-stages", default="interaural", help="stages used in the memory scan")
+    parser.add_argument("--long-minutes", default="", help="comma list of pair lengths (minutes) for the long-clip scan")
     args = parser.parse_args()
 
     import torch
 
-    from spatialeval.pipeline.config import config_from_dict
-    from spatialeval.pipeline.evaluate import evaluate
-
-    config = config_from_dict({"stages": args.stages.split(","), "device": args.device,
-                               "bat": {"batch_size": args.batch_size, "autocast": args.autocast}})
+    stages = args.stages.split(",")
+    config = make_config(args, stages)
+    figures: dict = {"device": config.resolved_device(), "precision": args.precision, "torch_threads":
+                     torch.get_num_threads(), "pairs": args.pairs, "seconds": args.seconds, "batch_size": args.batch_size}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         checkpoint = args.ckpt
@@ -134,29 +265,60 @@ def main() -> None:
             from spatialeval.models.standins.bat import write_test_checkpoint
 
             checkpoint = str(write_test_checkpoint(root / "bat_stand_in.pth"))
-        synthesise(root, args.pairs, args.seconds)
-        print(f"device {config.resolved_device()}, torch threads {torch.get_num_threads()}, "
-              f"{args.pairs} pairs of {args.seconds:g} s, batch {args.batch_size}, autocast {args.autocast}")
-        per_stage = time_stages(root, config, checkpoint)
-        start = time.perf_counter()
-        evaluate(root / "gt", root / "infer", config, out_dir=root / "out", checkpoint=checkpoint)
-        pipeline = (time.perf_counter() - start) / args.pairs
-        encoder = time_bare_encoder(root, config, checkpoint) if "bat" in config.stages else float("nan")
-        print(f"{'stage':<12} {'s/pair':>8} {'pairs/s':>8}")
-        for name, seconds in {**per_stage, "pipeline": pipeline, "bare BAT": encoder}.items():
-            print(f"{name:<12} {seconds:8.3f} {1 / seconds if seconds else float('inf'):8.2f}")
-        if "bat" in config.stages:
-            print(f"pipeline / bare encoder time: {pipeline / encoder:.3f}")
-        print(f"peak RSS of this process: {peak_rss_mib():.0f} MiB")
-        figures = {"per_stage_s_per_pair": per_stage, "pipeline_s_per_pair": pipeline,
-                   "bare_encoder_s_per_pair": encoder, "ratio": pipeline / encoder if encoder == encoder else None}
+        config.bat.checkpoint = checkpoint
+        if args.pairs:
+            synthesise(root / "data", args.pairs, args.seconds)
+            print(f"device {figures['device']}, precision {args.precision}, torch threads {figures['torch_threads']}, "
+                  f"{args.pairs} pairs of {args.seconds:g} s at 44.1 kHz, batch {args.batch_size}, chunk "
+                  f"{args.chunk_size}, workers {args.workers}, device kernels {args.device_kernels}")
+            rows = {}
+            if args.stage_timing:
+                rows.update(time_stages(root / "data", config))
+            pipeline = time_pipeline(root / "data", config)
+            rows["pipeline (steady)"] = pipeline.get("steady_s_per_pair", float("nan"))
+            rows["pipeline (+load)"] = pipeline["with_start_s_per_pair"]
+            if args.whole_process:
+                rows["whole process"] = time_whole_process(root / "data", args, stages, checkpoint)
+            if "bat" in stages:
+                rows["bare BAT"] = time_bare_encoder(root / "data", config, checkpoint)
+            print(f"{'what':<18} {'s/pair':>8} {'pairs/s':>9}")
+            for name, seconds in rows.items():
+                print(f"{name:<18} {seconds:8.4f} {1 / seconds if seconds else float('inf'):9.2f}")
+            if "bat" in stages:
+                steady = rows["pipeline (steady)"]
+                print(f"pipeline / bare encoder time: {steady / rows['bare BAT']:.3f} (steady), "
+                      f"{rows['pipeline (+load)'] / rows['bare BAT']:.3f} (with model loading); "
+                      f"encoder share of the pipeline's time: {rows['bare BAT'] / steady:.1%}")
+            if pipeline.get("gpu_utilisation_pct") is not None:
+                print(f"GPU utilisation during the pipeline: {pipeline['gpu_utilisation_pct']:.0f} %")
+            figures.update(s_per_pair=rows, gpu_utilisation_pct=pipeline.get("gpu_utilisation_pct"))
         if args.memory_sizes:
-            scan = {int(n): memory_run(int(n), args.seconds, args.memory_stages, checkpoint)
-                    for n in args.memory_sizes.split(",")}
-            for n, mib in scan.items():
-                print(f"peak RSS, {n} pairs ({args.memory_stages}): {mib:.0f} MiB")
-            figures["peak_rss_mib"] = scan
-        print(json.dumps(figures))
+            scan = {}
+            for n in (int(v) for v in args.memory_sizes.split(",")):
+                folder = root / f"mem{n}"
+                synthesise(folder, n, args.seconds)
+                scan[n] = memory_run(folder, args.memory_stages.split(","), checkpoint)
+                print(f"peak RSS, {n} pairs ({args.memory_stages}): {scan[n]:.0f} MiB")
+            figures["peak_rss_mib_by_pairs"] = scan
+        if args.long_minutes:
+            print(f"process baseline (torch + spatialeval imported): {baseline_rss():.0f} MiB")
+            long_scan: dict = {}
+            from spatialeval.pipeline.config import DEFAULT_STAGES
+
+            for minutes in (float(v) for v in args.long_minutes.split(",")):
+                folder = root / f"long{minutes:g}"
+                long_pair(folder, minutes)
+                for stage in DEFAULT_STAGES:
+                    start = time.perf_counter()
+                    mib = memory_run(folder, [stage], checkpoint)
+                    long_scan[f"{minutes:g} min {stage}"] = mib
+                    print(f"peak RSS, one {minutes:g}-min 44.1 kHz pair, stage {stage:<10}: {mib:7.0f} MiB "
+                          f"({time.perf_counter() - start:.0f} s)", flush=True)
+                import shutil
+
+                shutil.rmtree(folder)
+            figures["peak_rss_mib_long"] = long_scan
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -52,3 +52,21 @@ def test_windowed_mode_end_to_end(pairs_dir, test_checkpoint, tmp_path):
         assert saved["gt_azi"].shape == (2, 768)  # 14 s → two 10-s windows
     assert 0.9 < result.items.loc[0, "ang_cos"] <= 1.0
     assert result.summary["stages"]["bat"]["mode"] == "windowed"
+
+
+@pytest.mark.slow
+def test_device_kernels_give_the_reference_cosines(pairs_dir, test_checkpoint, tmp_path):
+    # The batched device path (torch polyphase resampling, loudness and windows on the device) equals the
+    # per-clip scipy path to float rounding, and so do the file-based results built on it.
+    import numpy as np
+
+    from spatialeval.io.pairing import Pair
+    from spatialeval.pipeline.evaluate import evaluate
+
+    pairs = [Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav"))
+             for n in ("az_shift_large", "rate_mixed", "long_14s")]
+    config = {"stages": ["bat"], "bat": {"mode": "segments"}}
+    reference = evaluate(None, None, config, pairs=pairs, checkpoint=str(test_checkpoint)).items
+    kernels = evaluate(None, None, {**config, "device_kernels": "on"}, pairs=pairs, checkpoint=str(test_checkpoint)).items
+    for column in ("ang_cos", "dis_cos"):
+        np.testing.assert_allclose(kernels[column], reference[column], atol=1e-6)

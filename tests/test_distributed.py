@@ -60,3 +60,20 @@ def test_dask_local_cluster_shards_match_single_run(pairs_dir, tmp_path):
                                   client.get_executor())
     assert merged["ipd_mae"] == single.summary["ipd_mae"] and merged["n_items"] == 16
     assert (tmp_path / "merged" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
+
+
+def test_worker_processes_and_device_kernels_give_the_reference_numbers(pairs_dir, tmp_path):
+    # workers > 0: a DataLoader of spawned decoding processes; device_kernels=on: the batched kernels on the CPU.
+    import numpy as np
+
+    reference = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"]}, out_dir=tmp_path / "ref")
+    processes = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"], "workers": 2},
+                         out_dir=tmp_path / "workers")
+    assert (tmp_path / "workers" / "items.jsonl").read_bytes() == (tmp_path / "ref" / "items.jsonl").read_bytes()
+    for protocol in ("isdrama", "strict"):
+        a = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"], "protocol": protocol}).items
+        b = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"], "protocol": protocol,
+                                                             "device_kernels": "on"}).items
+        for column in ("ipd_mae", "ild_mae"):
+            np.testing.assert_allclose(b[column], a[column], rtol=1e-6, atol=1e-12)
+    assert processes.summary["precision"] == {"precision": "fp32", "tf32": False, "autocast": None}

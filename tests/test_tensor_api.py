@@ -248,3 +248,26 @@ def test_bat_cosines_and_embeddings_match_the_release(fixture_pairs, bat_model, 
                                gen_lengths=gen_lengths, batch_size=4)
         for metric in ("ang_cos", "dis_cos"):
             torch.testing.assert_close(together[metric], scores[metric], rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_tensor_api_equals_the_file_based_pipeline_on_the_fixtures(pairs_dir):
+    # Same-rate fixture pairs as one (B, 2, T) batch per side, vs evaluate() on the files.
+    import soundfile as sf
+
+    from spatialeval.pipeline.evaluate import evaluate
+
+    names = ["same", "az_shift_small", "az_shift_large", "quieter", "pitch_up_5pct"]
+    def batch(side):
+        clips = [sf.read(pairs_dir / side / f"{name}.wav", dtype="float32")[0] for name in names]
+        longest = max(len(c) for c in clips)
+        waves = torch.zeros(len(clips), 2, longest)
+        for row, clip in enumerate(clips):
+            waves[row, :, :len(clip)] = torch.from_numpy(clip.T)
+        return waves, torch.tensor([len(c) for c in clips])
+    rate = sf.info(str(pairs_dir / "gt" / "same.wav")).samplerate
+    (gt, gt_lengths), (gen, gen_lengths) = batch("gt"), batch("infer")
+    files = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"]}).items.set_index("id")
+    got = ipd_ild_mae(gt, gen, rate, gt_lengths=gt_lengths, gen_lengths=gen_lengths)
+    for column in ("ipd_mae", "ild_mae"):
+        assert np.allclose(got[column].numpy(), files.loc[names, column].to_numpy(), rtol=1e-5, atol=1e-12), column

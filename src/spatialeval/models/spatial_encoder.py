@@ -34,8 +34,9 @@ class SpatialEncoder:
     def describe(self) -> dict[str, Any]:
         return {"model": self.name}
 
-    def embed(self, windows: np.ndarray, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
-        """(n, 2, window_samples) float32 → ``{embedding name: (n, dim) float32}``."""
+    def embed(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
+        """(n, 2, window_samples) float32 windows (numpy, or a tensor already on the device) →
+        ``{embedding name: (n, dim) float32}``."""
         raise NotImplementedError
 
     def head_logits(self, embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
@@ -68,7 +69,7 @@ class BATEncoder(SpatialEncoder):
         return {"model": "BAT Spatial-AST (ViT-B, 3 class tokens)", "checkpoint": self.loaded.path,
                 "checkpoint_sha256": self.loaded.sha256}
 
-    def embed(self, windows: np.ndarray, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
+    def embed(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
         import torch
 
         directions, distances = [], []
@@ -78,7 +79,8 @@ class BATEncoder(SpatialEncoder):
         context = torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
         with torch.no_grad():
             for start in range(0, len(windows), batch):
-                chunk = torch.from_numpy(windows[start:start + batch]).to(self.device)
+                chunk = windows[start:start + batch]
+                chunk = chunk.to(self.device) if isinstance(chunk, torch.Tensor) else torch.from_numpy(chunk).to(self.device)
                 with context:
                     out = self.loaded.model(chunk)
                 directions.append(out.direction.float().cpu().numpy())

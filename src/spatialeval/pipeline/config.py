@@ -35,10 +35,17 @@ class RunSettings:
                                              "(overrides --stages; see `spatialeval metrics`)")
     device: str = setting("auto", help="cpu, cuda, cuda:N or auto (cuda when available)", cli="--device",
                           affects_numbers=False)
+    tf32: bool = setting(False, cli="--tf32",
+                         help="allow TF32 for float32 convolutions and matmuls on CUDA (faster; off in parity mode, "
+                              "which keeps IEEE float32)")
+    device_kernels: str = setting("auto", choices=("auto", "on", "off"), affects_numbers=False,
+                                  help="batched device kernels for resampling, IPD/ILD and encoder inputs: auto = on "
+                                       "a CUDA device; on = also on the CPU (equal to the reference path to float "
+                                       "rounding); off = the per-clip reference path")
     allow_partial: bool = setting(False, help="evaluate matched pairs when some files have no partner",
                                   cli="--allow-partial", affects_numbers=False)
-    workers: int = setting(0, help="threads decoding audio ahead of the metrics (0: one)", cli="--workers",
-                           affects_numbers=False)
+    workers: int = setting(0, help="worker processes decoding audio ahead of the metrics (0: one background "
+                                   "thread)", cli="--workers", affects_numbers=False)
     chunk_size: int = setting(4, help="pairs decoded and evaluated together (encoder batches span a chunk)",
                               cli="--chunk-size", affects_numbers=False)
     shard: str | None = setting(None, help="K/N: evaluate the K-th of N deterministic slices", cli="--shard",
@@ -120,6 +127,16 @@ class EvalConfig:
             raise ValueError(f"device {self.device!r} requested, but this torch build sees no CUDA device "
                              f"(torch {torch.__version__}); use --device cpu or auto")
         return self.device
+
+    def use_device_kernels(self) -> bool:
+        """Whether stages run their batched device kernels (see ``device_kernels``)."""
+        if self.device_kernels == "on":
+            return True
+        return self.device_kernels == "auto" and self.resolved_device().startswith("cuda")
+
+    def precision_mode(self) -> str:
+        """``fp32-parity`` (IEEE float32, TF32 off) unless ``tf32`` is set."""
+        return "tf32" if self.tf32 else "fp32-parity"
 
     def device_for(self, devices: tuple[str, ...]) -> str:
         """The device to run a component on that supports ``devices`` (CPU when it cannot use the resolved one)."""

@@ -62,7 +62,11 @@ def format_table(summary: dict[str, Any]) -> str:
 
 
 def format_report(summary: dict[str, Any]) -> str:
-    parts = [f"protocol: {summary.get('protocol')}   items: {summary.get('n_items')}   failed: {summary.get('n_failed')}",
+    precision = summary.get("precision") or {}
+    numbers = (f"   precision: {precision.get('precision')} (TF32 {'on' if precision.get('tf32') else 'off'})"
+               if precision else "")
+    parts = [f"protocol: {summary.get('protocol')}   items: {summary.get('n_items')}   failed: {summary.get('n_failed')}"
+             + numbers,
              "stages:", format_stages(summary), "results:", format_table(summary)]
     failed = summary.get("failed_items") or {}
     if failed:

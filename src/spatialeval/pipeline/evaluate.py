@@ -12,26 +12,27 @@ import json
 import math
 import platform
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from spatialeval.errors import UsageError
-from spatialeval.io.audio import file_sha256, load_audio
+from spatialeval.io.audio import file_sha256
 from spatialeval.io.files import DirectoryLock, atomic_write_text, ensure_directory
 from spatialeval.io.pairing import Pair, find_pairs
 from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict
-from spatialeval.pipeline.results import ItemLog, read_rows, rows_to_frame, write_outputs
+from spatialeval.pipeline.loader import MIN_CLIP_SECONDS, iterate_chunks, load_pair  # noqa: F401  (re-exported)
+from spatialeval.pipeline.results import ItemLog, RowWriter, read_rows, rows_to_frame, write_outputs
 from spatialeval.errors import StageUnavailable
 from spatialeval.pipeline.registry import stage_class
 from spatialeval.pipeline.settings import speed_settings
+from spatialeval.precision import describe as describe_precision
+from spatialeval.precision import precision_scope
 from spatialeval.pipeline.stages.base import LoadedPair, RunContext, Stage
 
-MIN_CLIP_SECONDS = 0.02  # shorter clips cannot hold one 1024-point STFT frame at 32 kHz
 
 
 @dataclass
@@ -95,19 +96,6 @@ def prepare_stages(config: EvalConfig, context: RunContext | None = None) -> tup
         ready.append(stage)
         statuses[name] = StageStatus(name, "ran", details=stage.describe())
     return ready, statuses
-
-
-def load_pair(pair: Pair) -> LoadedPair | Exception:
-    try:
-        return LoadedPair(pair=pair, gt=load_audio(pair.gt, min_seconds=MIN_CLIP_SECONDS),
-                          infer=load_audio(pair.infer, min_seconds=MIN_CLIP_SECONDS))
-    except Exception as exc:
-        return exc
-
-
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _stage_result_into_row(stage: Stage, result: dict[str, Any], row: dict[str, Any]) -> None:
@@ -376,27 +364,21 @@ def _evaluate_locked(pairs, pairing, config, out, progress) -> EvaluationResult:
         _check_run_marker(out, config, statuses)
         done, resume = _plan_resume(pairs, read_rows(out / "items.jsonl"), stages)
     todo = [p for p in pairs if p.id not in done]
-    log = ItemLog(out / "items.jsonl") if out else None
-    chunk_size = max(1, config.chunk_size)
+    writer = RowWriter(ItemLog(out / "items.jsonl")) if out else None
     if progress:
         progress(len(done), len(pairs))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, config.workers)) as pool:
-            chunks = list(_chunks(todo, chunk_size))
-            upcoming = [pool.submit(load_pair, p) for p in chunks[0]] if chunks else []
-            for index, chunk in enumerate(chunks):
-                loaded = [f.result() for f in upcoming]
-                if index + 1 < len(chunks):  # decode the next chunk while this one is computed
-                    upcoming = [pool.submit(load_pair, p) for p in chunks[index + 1]]
+        with precision_scope(config.precision_mode()):
+            for chunk, loaded in iterate_chunks(todo, config.chunk_size, config.workers):
                 for row in run_stages(stages, loaded, chunk):
                     done[row["id"]] = row
-                    if log:
-                        log.write(row)
+                    if writer:
+                        writer.write(row)
                 if progress:
                     progress(len(chunk), len(pairs))
     finally:
-        if log:
-            log.close()
+        if writer:
+            writer.close()
 
     rows = [done[p.id] for p in pairs]
     run_info = {"resume": resume} if out is not None else {}
@@ -406,6 +388,7 @@ def _evaluate_locked(pairs, pairing, config, out, progress) -> EvaluationResult:
     if config.cache_dir:
         run_info["cache"] = {k: cache.get(k, 0) for k in ("hits", "misses", "writes", "discarded")}
     summary = summarize(rows, stages, statuses, config, pairing.left_out if pairing else None, run_info)
+    summary["precision"] = describe_precision(config.precision_mode(), config.bat.autocast if "bat" in statuses else None)
     if pairing is not None and pairing.outside_manifest:
         summary["manifest_paths_outside_folder"] = len(pairing.outside_manifest)
     if out:

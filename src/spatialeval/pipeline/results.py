@@ -51,6 +51,52 @@ def dumps_row(row: dict[str, Any]) -> str:
     return json.dumps({k: _jsonable(v) for k, v in order_row(row).items()}, ensure_ascii=False, allow_nan=False)
 
 
+class RowWriter:
+    """Writes finished rows to an :class:`ItemLog` on a background thread, so the metrics never wait on disk.
+
+    ``write`` queues a row; ``close`` waits for every queued row to be written and fsynced. An error
+    in the writer (disk full, ...) is raised by the next ``write`` or by ``close``; rows written
+    before it stay in ``items.jsonl`` and a rerun resumes from them.
+    """
+
+    _STOP = object()
+
+    def __init__(self, log: "ItemLog"):
+        import queue
+        import threading
+
+        self._log = log
+        self._queue: queue.Queue = queue.Queue(maxsize=256)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="spatialeval-row-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            row = self._queue.get()
+            if row is self._STOP:
+                return
+            if self._error is None:
+                try:
+                    self._log.write(row)
+                except BaseException as exc:  # kept and re-raised in the producer's thread
+                    self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._raise_if_failed()
+        self._queue.put(row)
+
+    def close(self) -> None:
+        self._queue.put(self._STOP)
+        self._thread.join()
+        self._log.close()
+        self._raise_if_failed()
+
+
 class ItemLog:
     """Append-only items.jsonl: each finished item is flushed and fsynced before the next starts."""
 

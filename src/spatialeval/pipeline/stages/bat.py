@@ -112,25 +112,61 @@ class BATStage(Stage):
         return encoder_windows(samples, s.mode, s.segment_seconds, s.window_seconds,
                                sample_rate=encoder.sample_rate, window_samples=encoder.window_samples)
 
+    def _windows_on_device(self, clips, indices: list[int], results: list):
+        """The encoder windows of ``clips[indices]`` built by the batched device kernels (resampling, loudness
+        normalisation and cutting on the device, per sample-rate group); clips that fail get their error."""
+        import torch
+
+        from spatialeval.pipeline.device import by_rate, padded_batch
+        from spatialeval.tensor import bat_inputs
+
+        s, device = self.settings, self.config.resolved_device()
+        usable = []
+        for index in indices:
+            try:
+                clips[index].require_channels(2)
+            except Exception as exc:
+                results[index] = exc
+                continue
+            usable.append(index)
+        pending, parts = [], []
+        for rate, members in by_rate([clips[i] for i in usable]).items():
+            group = [usable[m] for m in members]
+            waves, lengths = padded_batch([clips[i] for i in group], device)
+            inputs = bat_inputs(waves, rate, lengths.to(device), mode=s.mode, normalize_dbfs=s.normalize_dbfs,
+                                segment_seconds=s.segment_seconds, window_seconds=s.window_seconds)
+            owner = inputs.item.cpu()
+            for row, index in enumerate(group):
+                selected = inputs.windows[owner == row]
+                pending.append((index, selected))
+                parts.append(selected)
+        return pending, (torch.cat(parts) if parts else None)
+
     def _clip_embeddings(self, clips) -> list[dict[str, np.ndarray] | Exception]:
         """Embeddings for each clip (cached by content), encoding all uncached windows in shared batches."""
         names = self.encoder.embeddings
         results: list = [None] * len(clips)
         pending, keys = [], {}
+        uncached = []
         for index, clip in enumerate(clips):
             key = FeatureCache.key(clip.sha256, **self._settings_key()) if clip.sha256 else None
             cached = self.cache.get("bat", key, required=names)
             if cached is not None:
                 results[index] = cached
-                continue
-            try:
-                pending.append((index, self._windows(clip)))
+            else:
                 keys[index] = key
-            except Exception as exc:
-                results[index] = exc
+                uncached.append(index)
+        if self.config.use_device_kernels():
+            pending, windows_all = self._windows_on_device(clips, uncached, results)
+        else:
+            for index in uncached:
+                try:
+                    pending.append((index, self._windows(clips[index])))
+                except Exception as exc:
+                    results[index] = exc
+            windows_all = np.concatenate([w for _, w in pending]) if pending else None
         if pending:
-            embedded = self.encoder.embed(np.concatenate([w for _, w in pending]), self.settings.batch_size,
-                                          self.settings.autocast)
+            embedded = self.encoder.embed(windows_all, self.settings.batch_size, self.settings.autocast)
             offset = 0
             for index, windows in pending:
                 entry = {name: embedded[name][offset:offset + len(windows)] for name in names}
