@@ -66,7 +66,7 @@ def test_worker_processes_and_device_kernels_give_the_reference_numbers(pairs_di
     # workers > 0: a DataLoader of spawned decoding processes; device_kernels=on: the batched kernels on the CPU.
     import numpy as np
 
-    reference = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"]}, out_dir=tmp_path / "ref")
+    evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"]}, out_dir=tmp_path / "ref")
     processes = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"], "workers": 2},
                          out_dir=tmp_path / "workers")
     assert (tmp_path / "workers" / "items.jsonl").read_bytes() == (tmp_path / "ref" / "items.jsonl").read_bytes()
