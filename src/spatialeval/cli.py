@@ -97,6 +97,40 @@ def _cmd_metrics(args) -> int:
     return EXIT_OK
 
 
+def _add_compare_sets(sub) -> None:
+    p = sub.add_parser("compare-sets", help="set-level spatial distances of two unpaired folders (FD of BAT "
+                                             "embeddings, KL/W1 of ITD histograms, bootstrap intervals)")
+    p.add_argument("generated", help="folder of generated binaural clips")
+    p.add_argument("reference", help="folder of reference binaural clips (any number, no pairing)")
+    p.add_argument("--config", help="YAML settings file (bat.* settings choose the encoder windows)")
+    p.add_argument("--ckpt", help="BAT finetuned.pth for the Fréchet distances (else skipped)")
+    p.add_argument("--covariance", choices=["sample", "shrinkage", "diagonal"], default="shrinkage")
+    p.add_argument("--resamples", type=int, default=None, help="bootstrap resamples (default 100 FD, 1000 ITD)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="write the full result as JSON to this file")
+    p.set_defaults(handler=_cmd_compare_sets)
+
+
+def _cmd_compare_sets(args) -> int:
+    import json
+
+    from spatialeval.io.files import atomic_write_text
+    from spatialeval.pipeline.compare_sets import SetOptions, compare_sets, format_comparison
+    from spatialeval.pipeline.config import load_config
+    from spatialeval.pipeline.results import clean
+
+    config = load_config(args.config, {"bat": {"checkpoint": args.ckpt}} if args.ckpt else None)
+    options = SetOptions(covariance=args.covariance, seed=args.seed)
+    if args.resamples is not None:
+        options.n_resamples_fd = options.n_resamples_itd = args.resamples
+    summary = compare_sets(args.generated, args.reference, config, options)
+    print(format_comparison(summary))
+    if args.out:
+        atomic_write_text(args.out, json.dumps(clean(summary), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out}")
+    return EXIT_OK
+
+
 def _add_config(sub) -> None:
     p = sub.add_parser("config", help="print every setting with its default and help, as YAML")
     p.set_defaults(handler=_cmd_config)
@@ -183,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more).")
     parser.add_argument("--version", action="version", version=f"spatialeval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_metrics, _add_config, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
+    for add in (_add_run, _add_metrics, _add_config, _add_compare_sets, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
         add(sub)
     return parser
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from spatialeval.io.audio import as_time_channels
 from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg, wrap180
 
 # estimate(binaural_segment (time, 2), sr) -> (azimuth_deg, elevation_deg or None[, reliability]);
@@ -101,14 +102,7 @@ def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tupl
 
 
 def _as_binaural(binaural: np.ndarray) -> np.ndarray:
-    array = np.asarray(binaural, dtype=np.float64)
-    if array.ndim != 2 or 2 not in array.shape:
-        raise ValueError(f"expected a binaural array of shape (time, 2) or (2, time), got {array.shape}")
-    if array.shape[1] != 2:
-        array = array.T
-    if not np.all(np.isfinite(array)):
-        raise ValueError("binaural array contains NaN or infinite samples")
-    return array
+    return as_time_channels(binaural, "direction track", channels=2)
 
 
 def _parse_estimate(result: Any) -> tuple[float | None, float | None, float | None, float | None, str]:

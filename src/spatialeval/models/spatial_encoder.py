@@ -9,6 +9,7 @@ settings. A second encoder is one subclass registered in
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from spatialeval.errors import StageUnavailable
 
 _AUTOCAST = {"bf16": "bfloat16", "fp16": "float16"}
+_LOADED: dict = {}  # the last loaded BAT checkpoint, by (path, size, mtime, device)
 
 
 class SpatialEncoder:
@@ -62,8 +64,13 @@ class BATEncoder(SpatialEncoder):
         # configured but cannot be used raises CheckpointError (a usage error: exit code 2).
         path = resolve_checkpoint(settings.checkpoint)
         if path is None:
-            raise StageUnavailable(f"no BAT checkpoint found, so ANG/Dis cosines were skipped. {WHERE_TO_GET}")
-        return cls(load_bat(path, device), device)
+            raise StageUnavailable(f"no BAT checkpoint found. {WHERE_TO_GET}")
+        stat = Path(path).stat()
+        key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, str(device))
+        if key not in _LOADED:  # stages of one run (bat, trajectory) share one copy of the weights
+            _LOADED.clear()
+            _LOADED[key] = load_bat(path, device)
+        return cls(_LOADED[key], device)
 
     def describe(self) -> dict[str, Any]:
         return {"model": "BAT Spatial-AST (ViT-B, 3 class tokens)", "checkpoint": self.loaded.path,

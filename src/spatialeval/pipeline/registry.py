@@ -29,6 +29,8 @@ BUILTIN_STAGES: dict[str, str] = {
     "sim": "spatialeval.pipeline.stages.sim:SIMStage",
     "ffe": "spatialeval.pipeline.stages.ffe:FFEStage",
     "cues": "spatialeval.pipeline.stages.cues:CuesStage",
+    "trajectory": "spatialeval.pipeline.stages.trajectory:TrajectoryStage",
+    "binaural_gen": "spatialeval.pipeline.stages.binaural_gen:BinauralGenStage",
 }
 
 _stages: dict[str, str | type] = dict(BUILTIN_STAGES)
@@ -59,7 +61,7 @@ def register_stage(stage: type | str, name: str | None = None) -> None:
 
 
 def unregister_stage(name: str) -> None:
-    """Remove a stage registered at run time (tests); built-in stages come back with :func:`reset`."""
+    """Remove a stage registered at run time (tests)."""
     global _generation
     _stages.pop(name, None)
     _generation += 1

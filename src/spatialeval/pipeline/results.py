@@ -133,8 +133,12 @@ def rows_to_frame(rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
 def write_outputs(out_dir: str | os.PathLike, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     out_dir = Path(out_dir)
     atomic_write_text(out_dir / "items.jsonl", "".join(dumps_row(r) + "\n" for r in rows))
-    # Every field quoted: transcripts and error messages may hold commas, quotes and line breaks.
-    atomic_write_text(out_dir / "items.csv", rows_to_frame(rows).to_csv(index=False, lineterminator="\n",
-                                                                        quoting=csv.QUOTE_ALL))
+    # Every field quoted: transcripts and error messages may hold commas, quotes and line breaks;
+    # structured values (unmeasurable reasons, direction tracks) are written as JSON text.
+    frame = rows_to_frame(rows)
+    for column in frame.columns[frame.dtypes == object]:
+        frame[column] = [json.dumps(clean(v), ensure_ascii=False) if isinstance(v, (dict, list)) else v
+                         for v in frame[column]]
+    atomic_write_text(out_dir / "items.csv", frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL))
     atomic_write_text(out_dir / "summary.json", json.dumps(clean(summary), indent=2, ensure_ascii=False,
                                                            allow_nan=False) + "\n")

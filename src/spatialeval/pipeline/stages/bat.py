@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spatialeval.errors import StageUnavailable
 from spatialeval.metrics.embedding_cosine import MODES
 from spatialeval.metrics.registry import MetricInfo
 from spatialeval.pipeline.cache import FeatureCache
@@ -51,6 +52,19 @@ SPATIAL_AST_EVAL = ("BAT's trained heads, scored as Spatial-AST's engine_finetun
                     "clip's prediction as label")
 
 
+def encoder_inputs(clip, encoder, mode: str, normalize_dbfs: float | None, segment_seconds: float = 1.0,
+                   window_seconds: float = 10.0) -> np.ndarray:
+    """A binaural clip as the encoder's (n, 2, window) inputs (resample, loudness, windows: see
+    :mod:`spatialeval.metrics.embedding_cosine`)."""
+    from spatialeval.features.resample import resample_polyphase
+    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+
+    clip.require_channels(2)
+    samples = loudness_normalize(resample_polyphase(clip.samples, clip.sample_rate, encoder.sample_rate), normalize_dbfs)
+    return encoder_windows(samples, mode, segment_seconds, window_seconds, sample_rate=encoder.sample_rate,
+                           window_samples=encoder.window_samples)
+
+
 class BATStage(Stage):
     name = "bat"
     Settings = BATSettings
@@ -81,7 +95,10 @@ class BATStage(Stage):
     def setup(self):
         from spatialeval.models.registry import SPATIAL_ENCODERS
 
-        self.encoder = SPATIAL_ENCODERS.build(self.settings, self.config.resolved_device(), self.settings.encoder)
+        try:
+            self.encoder = SPATIAL_ENCODERS.build(self.settings, self.config.resolved_device(), self.settings.encoder)
+        except StageUnavailable as exc:
+            raise StageUnavailable(f"ANG/Dis cosines were skipped: {exc}") from None
         self.device = getattr(self.encoder, "device", "cpu")
         out = self.context.out_dir
         self.embeddings_dir = out / "embeddings" if (out is not None and self.settings.save_embeddings) else None
@@ -102,15 +119,8 @@ class BATStage(Stage):
         return key
 
     def _windows(self, clip) -> np.ndarray:
-        from spatialeval.features.resample import resample_polyphase
-        from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
-
-        clip.require_channels(2)
-        s, encoder = self.settings, self.encoder
-        samples = loudness_normalize(resample_polyphase(clip.samples, clip.sample_rate, encoder.sample_rate),
-                                     s.normalize_dbfs)
-        return encoder_windows(samples, s.mode, s.segment_seconds, s.window_seconds,
-                               sample_rate=encoder.sample_rate, window_samples=encoder.window_samples)
+        s = self.settings
+        return encoder_inputs(clip, self.encoder, s.mode, s.normalize_dbfs, s.segment_seconds, s.window_seconds)
 
     def _windows_on_device(self, clips, indices: list[int], results: list):
         """The encoder windows of ``clips[indices]`` built by the batched device kernels (resampling, loudness

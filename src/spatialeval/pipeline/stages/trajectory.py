@@ -1,0 +1,138 @@
+"""Moving sources: per-segment direction trajectories of gt and generated, and the error between them.
+
+Each clip is cut into ``segment_seconds`` segments (the ISDrama paper's 1 s). Per segment:
+
+* **checkpoint-free** — the DoA estimator of the ``cues`` stage
+  (:func:`spatialeval.metrics.doa.estimate_direction`, with the cue settings); a segment whose
+  front/back is ambiguous (or that lies on the interaural axis) counts with its lateral angle;
+* **BAT** — the spatial encoder's trained direction head on the segment (zero-padded to the
+  encoder's 10-s input, as the ``segments`` mode does), when a BAT checkpoint is configured;
+  otherwise those metrics are unmeasurable with the reason.
+
+The trajectory error is the mean per-segment angle error over the segments measurable in both
+clips, with the worst segment beside it (:mod:`spatialeval.metrics.trajectory`); the tracks
+themselves are kept per item for the report's azimuth-over-time plot.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+from spatialeval.errors import StageUnavailable
+from spatialeval.metrics.registry import MetricInfo
+from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.stages.base import LoadedPair, Stage
+
+
+@dataclass
+class TrajectorySettings:
+    segment_seconds: float = setting(1.0, help="segment length of the direction tracks (the paper's 1 s)")
+    min_segment_seconds: float = setting(0.5, help="a shorter last segment is unmeasurable")
+    bat: bool = setting(True, help="also track BAT's direction head per segment when a checkpoint is configured")
+
+
+TRACKS = "per-segment direction tracks (ISDrama's 1-s segmentation), gt vs. generated"
+
+
+def _metric(name: str, label: str, description: str, checkpoint: bool) -> MetricInfo:
+    return MetricInfo(name, label, "trajectory", False, description, unit="degrees", requires_checkpoint=checkpoint,
+                      devices=("cpu", "cuda") if checkpoint else ("cpu",), reference=TRACKS)
+
+
+class TrajectoryStage(Stage):
+    name = "trajectory"
+    Settings = TrajectorySettings
+    metrics = (
+        _metric("cues_trajectory_error_deg", "Cue traj err", "mean per-segment angle error of the checkpoint-free "
+                "DoA (lateral angle where front/back is ambiguous)", False),
+        _metric("cues_trajectory_worst_deg", "Cue traj worst", "largest per-segment angle error (checkpoint-free)",
+                False),
+        _metric("bat_trajectory_error_deg", "BAT traj err", "mean per-segment great-circle error of BAT's "
+                "direction head", True),
+        _metric("bat_trajectory_worst_deg", "BAT traj worst", "largest per-segment error of BAT's direction head",
+                True),
+    )
+    extra_fields = tuple(f"{source}_{name}" for source in ("cues", "bat") for name in
+                         ("trajectory_worst_segment_s", "trajectory_segments", "trajectory_unmeasurable_segments",
+                          "trajectory_unpaired_segments", "trajectory_lateral_segments", "track_gt", "track_gen"))
+
+    def setup(self) -> None:
+        s = self.settings
+        if not 0 < s.min_segment_seconds <= s.segment_seconds:
+            raise StageUnavailable("trajectory settings need 0 < min_segment_seconds <= segment_seconds")
+        self.encoder = None
+        self._no_bat = "BAT trajectories are off (trajectory.bat: false)"
+        if s.bat:
+            from spatialeval.models.registry import SPATIAL_ENCODERS
+
+            try:
+                self.encoder = SPATIAL_ENCODERS.build(self.config.bat, self.config.resolved_device(),
+                                                      self.config.bat.encoder)
+            except StageUnavailable as exc:  # no checkpoint: the checkpoint-free tracks still run
+                self._no_bat = f"BAT trajectories need the spatial encoder: {exc}"
+
+    def describe(self):
+        s, cues = self.settings, self.config.cues
+        return {"segment_seconds": s.segment_seconds, "min_segment_seconds": s.min_segment_seconds,
+                "cues": f"metrics.doa.estimate_direction per segment (elevations {cues.elevations}, min reliability "
+                        f"{cues.min_doa_reliability:g}); lateral-angle error where front/back is ambiguous",
+                "bat": (self.encoder.describe() if self.encoder else self._no_bat)}
+
+    def _estimator(self):
+        from spatialeval.metrics.doa import estimate_direction
+
+        cues = self.config.cues
+        return functools.partial(estimate_direction, elevations=cues.elevations, gate_db=cues.gate_db,
+                                 max_itd_s=cues.max_itd_s, analysis_rate=int(cues.analysis_rate),
+                                 min_reliability=cues.min_doa_reliability,
+                                 min_front_back_confidence=cues.min_front_back_confidence)
+
+    def _bat_track(self, clip):
+        from spatialeval.metrics.bat_heads import decode_heads
+        from spatialeval.metrics.trajectory import track_from_bat
+        from spatialeval.pipeline.stages.bat import encoder_inputs
+
+        s, bat = self.settings, self.config.bat
+        windows = encoder_inputs(clip, self.encoder, "segments", bat.normalize_dbfs, s.segment_seconds)
+        embeddings = self.encoder.embed(windows, bat.batch_size, bat.autocast)
+        logits = self.encoder.head_logits(embeddings)
+        if logits is None:
+            raise ValueError(f"the {self.encoder.name} encoder has no direction head")
+        durations = [min(s.segment_seconds, clip.seconds - k * s.segment_seconds) for k in range(len(windows))]
+        return track_from_bat(decode_heads(logits["azimuth"], logits["elevation"], logits["distance"]),
+                              segment_s=s.segment_seconds, durations_s=durations)
+
+    def compute_one(self, item: LoadedPair):
+        from spatialeval.metrics.trajectory import track_from_estimator, trajectory_error
+
+        item.gt.require_channels(2)
+        item.infer.require_channels(2)
+        s = self.settings
+        estimate = self._estimator()
+        tracks = {side: track_from_estimator(getattr(item, side).samples, getattr(item, side).sample_rate, estimate,
+                                             segment_s=s.segment_seconds, min_segment_s=s.min_segment_seconds,
+                                             source="cues") for side in ("gt", "infer")}
+        result = self._renamed(trajectory_error(tracks["gt"], tracks["infer"], prefix="cues_"), "cues")
+        result.update(cues_track_gt=tracks["gt"].to_dict(), cues_track_gen=tracks["infer"].to_dict())
+        if self.encoder is None:
+            names = ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")
+            result.update({name: math.nan for name in names})
+            result.setdefault("unmeasurable", {}).update({name: self._no_bat for name in names})
+            return result
+        gt, gen = self._bat_track(item.gt), self._bat_track(item.infer)
+        bat = self._renamed(trajectory_error(gt, gen, prefix="bat_"), "bat")
+        unmeasurable = {**result.pop("unmeasurable", {}), **bat.pop("unmeasurable", {})}
+        result.update(bat, bat_track_gt=gt.to_dict(), bat_track_gen=gen.to_dict())
+        if unmeasurable:
+            result["unmeasurable"] = unmeasurable
+        return result
+
+    @staticmethod
+    def _renamed(errors: dict, source: str) -> dict:
+        """metrics.trajectory's names → this stage's (``..._trajectory_worst_error_deg`` → ``..._trajectory_worst_deg``)."""
+        old, new = f"{source}_trajectory_worst_error_deg", f"{source}_trajectory_worst_deg"
+        renamed = {(new if key == old else key): value for key, value in errors.items() if key != "unmeasurable"}
+        if "unmeasurable" in errors:
+            renamed["unmeasurable"] = {(new if key == old else key): why for key, why in errors["unmeasurable"].items()}
+        return renamed
