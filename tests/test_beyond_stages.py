@@ -98,3 +98,15 @@ def test_compare_sets_command(tmp_path, capsys):
     same = tmp_path / "ref"
     assert main(["compare-sets", str(same), str(same), "--resamples", "50", "--out", str(tmp_path / "self.json")]) == 0
     assert json.loads((tmp_path / "self.json").read_text())["itd_wasserstein_us"] == 0.0
+
+
+def test_report_shows_trajectories_direction_reliability_and_unmeasurable(moving, tmp_path):
+    from spatialeval.report import write_report
+
+    evaluate(moving / "gt", moving / "infer", {"stages": ["trajectory", "cues"]}, out_dir=tmp_path / "out")
+    written = write_report(tmp_path / "out")
+    markdown = written["markdown"].read_text(encoding="utf-8")
+    assert "## Direction trajectories" in markdown and "trajectory:slower" in written
+    assert written["trajectory:slower"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "## Direction of arrival per item" in markdown and "gt reliability" in markdown
+    assert "## Unmeasurable" in markdown and "BAT trajectories need the spatial encoder" in markdown

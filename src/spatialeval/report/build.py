@@ -166,6 +166,72 @@ def _extra(data: ResultsData) -> list[Block]:
     return [Heading("Corpus-level values"), Table(["Name", "Value"], rows, align_right={1})]
 
 
+def _unmeasurable(data: ResultsData) -> list[Block]:
+    reasons = data.summary.get("unmeasurable_reasons") or {}
+    counts = data.summary.get("n_unmeasurable") or {}
+    rows = [[METRICS[m].label if m in METRICS else m, f"`{m}`", str(counts.get(m, sum(per_reason.values()))), why, str(n)]
+            for m, per_reason in reasons.items() for why, n in per_reason.items()]
+    if not rows:
+        return []
+    return [Heading("Unmeasurable"),
+            Paragraph("Valid audio on which a metric had nothing to measure: counted here, left out of that metric's "
+                      "mean (and gated by `spatialeval check`), never scored as a confident value."),
+            Table(["Metric", "Field", "Items", "Reason", "With this reason"], rows, align_right={2, 4})]
+
+
+DOA_COLUMNS = ("doa_gt_azimuth_deg", "doa_gen_azimuth_deg", "doa_gt_lateral_deg", "doa_gen_lateral_deg",
+               "doa_gt_reliability", "doa_gen_reliability", "front_back", "doa_error_scope", "doa_error_deg")
+
+
+def _directions(data: ResultsData, limit: int = 30) -> list[Block]:
+    """The checkpoint-free direction estimates per item, with their reliability (cues stage)."""
+    rows_with = [row for row in data.rows if any(column in row for column in DOA_COLUMNS)]
+    if not rows_with:
+        return []
+    def error(row):
+        value = row.get("doa_error_deg")
+        return value if isinstance(value, (int, float)) and math.isfinite(value) else -1.0
+    rows_with.sort(key=error, reverse=True)
+    table = [[f"`{row['id']}`", *(_fmt(row.get(column)) for column in DOA_COLUMNS)] for row in rows_with[:limit]]
+    more = f" (the {limit} largest DoA errors of {len(rows_with)})" if len(rows_with) > limit else ""
+    return [Heading("Direction of arrival per item"),
+            Paragraph("Checkpoint-free estimates (cues stage) with their reliability: azimuth is empty where "
+                      "front/back could not be told (the lateral angle, from the median plane, is still given) "
+                      f"and the DoA error then covers the lateral angle only (scope `lateral`){more}."),
+            Table(["Item", "gt az", "gen az", "gt lateral", "gen lateral", "gt reliability", "gen reliability",
+                   "front/back", "scope", "DoA err"], table, align_right=set(range(1, 7)) | {9})]
+
+
+def _trajectories(data: ResultsData, out_dir: Path, written: dict[str, Path], limit: int = 6) -> list[Block]:
+    """Azimuth over time, gt vs generated, for the items with direction tracks (trajectory stage)."""
+    items = [row for row in data.rows if isinstance(row.get("cues_track_gt"), dict)]
+    if not items:
+        return []
+    from spatialeval.report import plots
+
+    def worst(row):
+        value = row.get("cues_trajectory_error_deg")
+        return value if isinstance(value, (int, float)) and math.isfinite(value) else -1.0
+    items.sort(key=worst, reverse=True)
+    blocks: list[Block] = [Heading("Direction trajectories"),
+                           Paragraph(f"Per-segment directions of moving sources, gt vs. generated (the {min(limit, len(items))} "
+                                     "largest checkpoint-free trajectory errors).")]
+    taken: set[str] = set()
+    for row in items[:limit]:
+        tracks = {"checkpoint-free DoA": (row["cues_track_gt"], row["cues_track_gen"])}
+        if isinstance(row.get("bat_track_gt"), dict):
+            tracks["BAT direction head"] = (row["bat_track_gt"], row["bat_track_gen"])
+        png = plots.trajectory_png(str(row["id"]), tracks)
+        path = out_dir / _safe_name(str(row["id"]), taken).replace("maps_", "trajectory_")
+        path.write_bytes(png)
+        written[f"trajectory:{row['id']}"] = path
+        text = _item_metric_text(data, str(row["id"]), [m for m in METRICS if "trajectory" in m])
+        blocks += [Heading(f"`{row['id']}`", 3), Paragraph(text or "no trajectory error could be measured"),
+                   Image(f"direction trajectory of {row['id']}", path.name, png, "filled: azimuth; hollow: lateral "
+                         "angle where front/back is ambiguous")]
+    return blocks
+
+
 def _provenance(data: ResultsData) -> list[Block]:
     blocks: list[Block] = [Heading("Provenance")]
     versions = data.summary.get("versions") or {}
@@ -279,8 +345,15 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, ite
     blocks.append(Heading("Summary"))
     blocks.append(table if table.rows else Paragraph("No metric fields in these results."))
     blocks += [Paragraph(note) for note in table_notes]
-    blocks += _extra(data) + _stages(data) + _failures(data) + _left_out(data)
+    blocks += _extra(data) + _stages(data) + _failures(data) + _unmeasurable(data) + _left_out(data)
+    blocks += _directions(data)
     blocks += _figures(data, chosen, why, out, written)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        blocks += _trajectories(data, out, written)
     blocks += _provenance(data)
 
     markdown_path, html_path = out / "report.md", out / "report.html"

@@ -180,3 +180,29 @@ def maps_png(item_id: str, maps, metric_text: str = "") -> bytes:
     figure.suptitle(f"{item_id}: interaural cues, gt vs. generated" + (f"   [{metric_text}]" if metric_text else "")
                     + f"\n{subtitle}", fontsize=11)
     return _png(figure)
+
+
+def trajectory_png(item_id: str, tracks: dict[str, tuple[dict, dict]]) -> bytes:
+    """Direction over time, gt vs generated, one panel per source (``{"cues": (gt, gen), "bat": ...}``, each a
+    :meth:`spatialeval.metrics.trajectory.DirectionTrack.to_dict`). The azimuth is drawn where known (90° = left);
+    segments whose front/back is ambiguous show their lateral angle as hollow markers, unmeasurable ones nothing."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.2 * len(tracks), 3.0), layout="constrained")
+    axes = figure.subplots(1, len(tracks), squeeze=False)[0]
+    for axis, (source, (gt, gen)) in zip(axes, tracks.items()):
+        for track, colour, label in ((gt, "#4c72b0", "ground truth"), (gen, "#c44e52", "generated")):
+            centres = [s + d / 2 for s, d in zip(track["start_s"], track["duration_s"])]
+            azimuth = [np.nan if a is None else a for a in track["azimuth_deg"]]
+            lateral = [np.nan if v is None else v for v in track.get("lateral_deg", [None] * len(centres))]
+            axis.plot(centres, azimuth, "o-", color=colour, label=f"{label} azimuth", linewidth=1.4)
+            ambiguous = [lat if not np.isfinite(az) else np.nan for az, lat in zip(azimuth, lateral)]
+            if np.isfinite(ambiguous).any():
+                axis.plot(centres, ambiguous, "o", mfc="none", color=colour, label=f"{label} lateral (front/back ?)")
+        axis.set_title(f"{source}: {item_id}", fontsize=10)
+        axis.set_xlabel("time (s)", fontsize=9)
+        axis.set_ylabel("degrees (90 = left)", fontsize=9)
+        axis.set_ylim(-185, 185)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7, loc="best")
+    return _png(figure)
