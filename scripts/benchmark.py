@@ -215,19 +215,23 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
     return (time.perf_counter() - start) / (len(inputs) / 2)
 
 
+# Peak RSS of this process since it started. VmHWM belongs to the address space, which execve replaces;
+# getrusage's ru_maxrss would also count the (large) benchmark process the child was forked from.
+PEAK = ("import re\nprint(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024.0)\n")
+
+
 def memory_run(root: Path, stages: list[str], checkpoint: str | None) -> float:
     """Peak RSS (MiB) of a fresh process evaluating root/gt vs root/infer."""
-    code = (f"import resource\nfrom spatialeval.pipeline.evaluate import evaluate\n"
+    code = (f"from spatialeval.pipeline.evaluate import evaluate\n"
             f"evaluate({str(root / 'gt')!r}, {str(root / 'infer')!r}, {{'stages': {stages!r}}}, checkpoint={checkpoint!r})\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)\n")
+            + PEAK)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "SPATIALEVAL_CKPT": ""})
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def baseline_rss() -> float:
-    code = ("import resource, torch, spatialeval.pipeline.evaluate\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)\n")
+    code = "import torch, spatialeval.pipeline.evaluate\n" + PEAK
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
                  .stdout.strip().splitlines()[-1])
 
@@ -250,6 +254,7 @@ def main() -> None:
     parser.add_argument("--memory-sizes", default="", help="comma list of pair counts for the peak-memory scan")
     parser.add_argument("--memory-stages", default="interaural", help="stages used in the memory scan")
     parser.add_argument("--long-minutes", default="", help="comma list of pair lengths (minutes) for the long-clip scan")
+    parser.add_argument("--long-stages", default="", help="stages for the long-clip scan (default: every default stage)")
     args = parser.parse_args()
 
     import torch
@@ -308,7 +313,7 @@ def main() -> None:
             for minutes in (float(v) for v in args.long_minutes.split(",")):
                 folder = root / f"long{minutes:g}"
                 long_pair(folder, minutes)
-                for stage in DEFAULT_STAGES:
+                for stage in (args.long_stages.split(",") if args.long_stages else DEFAULT_STAGES):
                     start = time.perf_counter()
                     mib = memory_run(folder, [stage], checkpoint)
                     long_scan[f"{minutes:g} min {stage}"] = mib

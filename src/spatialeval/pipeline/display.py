@@ -79,7 +79,8 @@ def format_report(summary: dict[str, Any]) -> str:
         parts.append("unmeasurable (counted, not in the means):")
         for metric, counts in reasons.items():
             for reason, count in list(counts.items())[:3]:
-                parts.append(f"  {metric} x{count}: {reason}")
+                shown = reason if len(reason) <= 110 else reason[:107] + "..."
+                parts.append(f"  {metric} x{count}: {shown}")
     resume = (summary.get("run") or {}).get("resume") or {}
     if resume.get("recomputed_changed") or resume.get("recomputed_invalid"):
         changed, invalid = resume.get("recomputed_changed", []), resume.get("recomputed_invalid", [])

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import platform
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,6 +145,16 @@ def run_stages(stages: list[Stage], loaded: list[LoadedPair | Exception], pairs:
     return rows
 
 
+def reason_kind(reason: str) -> str:
+    """A reason with its numbers masked (``#``), so the summary counts kinds of reasons, not each item's values.
+
+    Example:
+        >>> reason_kind("front/back ambiguous (confidence 0.14 < 0.50), fit 2.3 dB")
+        'front/back ambiguous (confidence # < #), fit # dB'
+    """
+    return re.sub(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])", "#", reason)
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -168,7 +179,7 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
             summary[name] = float(values.mean()) if values.size else None
             counts[name] = int(values.size)
             why = [(r.get("unmeasurable") or {}).get(name) for r in rows if not r.get("error")]
-            why = [w for w in why if w]
+            why = [reason_kind(w) for w in why if w]
             unmeasurable[name] = len(why)
             if why:
                 reasons[name] = dict(sorted(Counter(why).items()))
