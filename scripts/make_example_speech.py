@@ -14,35 +14,20 @@ distributed with flite under its BSD-style licence), resampled to 16 kHz with
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import tempfile
-from math import gcd
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+
+from make_speech_fixtures import RATE, synthesise  # the same flite → 16 kHz rule (scripts/ is on sys.path)
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "spatialeval" / "data" / "speech"
-RATE = 16000
 SENTENCES = {
     "glue": "glue the sheet to the dark blue background",
     "chicken": "these days a chicken leg is a rare dish",
     "well": "it is easy to tell the depth of a well",
 }
 VOICES = ("rms", "slt")
-
-
-def synthesise(voice: str, text: str) -> np.ndarray:
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / "out.wav"
-        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(target)], check=True)
-        samples, rate = sf.read(target, dtype="float64", always_2d=True)
-    mono = samples.mean(axis=1)
-    divisor = gcd(rate, RATE)
-    mono = resample_poly(mono, RATE // divisor, rate // divisor)
-    return 0.5 * mono / np.max(np.abs(mono))
 
 
 def main() -> int:

@@ -87,6 +87,16 @@ def _check(cls, settings, device: str) -> None:
         raise StageUnavailable(f"CER backend {cls.name} runs on {' or '.join(cls.devices)}, not {device!r}")
 
 
+class _WhisperSettings:
+    """Both Whisper backends are built from the same settings: model path, language, compute type, batch, beams."""
+
+    @classmethod
+    def from_config(cls, settings, device: str = "cpu"):
+        _check(cls, settings, device)
+        return cls(settings.model_path, settings.language, device, compute_type=getattr(settings, "compute_type", "auto"),
+                   batch_size=getattr(settings, "batch_size", 8), beam_size=getattr(settings, "beam_size", 1))
+
+
 def to_pcm16(audio: np.ndarray, peak: float = 10 ** (-1 / 20)) -> np.ndarray:
     """Peak-normalise float audio to ``peak`` (default −1 dBFS) and quantise to int16.
 
@@ -191,7 +201,7 @@ def _torch_dtype(torch, compute_type: str, device: str):
     return dtypes[compute_type]
 
 
-class WhisperASR(ASRBackend):
+class WhisperASR(_WhisperSettings, ASRBackend):
     name = "whisper"
     devices = ("cpu", "cuda")
     languages = tuple(WHISPER_LANGUAGES)
@@ -221,11 +231,6 @@ class WhisperASR(ASRBackend):
         self._batch_size = int(batch_size)
         self._beam_size = int(beam_size)
 
-    @classmethod
-    def from_config(cls, settings, device: str = "cpu") -> "WhisperASR":
-        _check(cls, settings, device)
-        return cls(settings.model_path, settings.language, device, compute_type=getattr(settings, "compute_type", "auto"),
-                   batch_size=getattr(settings, "batch_size", 8), beam_size=getattr(settings, "beam_size", 1))
 
     def describe(self) -> dict[str, Any]:
         search = "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
@@ -250,7 +255,7 @@ class WhisperASR(ASRBackend):
         return _windowed_batches(audios, self._batch_size, self._decode)
 
 
-class FasterWhisperASR(ASRBackend):
+class FasterWhisperASR(_WhisperSettings, ASRBackend):
     """Whisper in CTranslate2 via faster-whisper: log-mel features and tokenizer from faster-whisper,
     greedy decoding of a batch of 30-s windows with ``ctranslate2.models.Whisper.generate``."""
 
@@ -296,11 +301,6 @@ class FasterWhisperASR(ASRBackend):
         self._batch_size, self._beam_size = int(batch_size), int(beam_size)
         self._version = _dist_version("faster-whisper")
 
-    @classmethod
-    def from_config(cls, settings, device: str = "cpu") -> "FasterWhisperASR":
-        _check(cls, settings, device)
-        return cls(settings.model_path, settings.language, device, compute_type=getattr(settings, "compute_type", "auto"),
-                   batch_size=getattr(settings, "batch_size", 8), beam_size=getattr(settings, "beam_size", 1))
 
     def describe(self) -> dict[str, Any]:
         search = "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"

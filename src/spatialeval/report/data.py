@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,12 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-@dataclass
-class ResultsData:
-    """A loaded results directory: ``summary`` (summary.json) and ``rows`` (one dict per item, last row per id)."""
+class ResultsData(RunDirectory):
+    """A results directory read back for the report (``summary``, ``rows`` one per id), with lookups."""
 
-    directory: Path
-    summary: dict[str, Any]
-    rows: list[dict[str, Any]]
+    @property
+    def directory(self) -> Path:
+        return self.path
 
     @property
     def protocol(self) -> str:
@@ -88,7 +86,7 @@ def load_results_dir(results_dir: str | Path) -> ResultsData:
         run = RunDirectory.open(results_dir, numeric=frozenset(METRICS))
     except ResultsError as exc:
         raise ReportInputError(str(exc)) from None
-    return ResultsData(directory=run.path, summary=run.summary, rows=run.rows)
+    return ResultsData(path=run.path, summary=run.summary, rows=run.rows)
 
 
 def choose_items(data: ResultsData, items: list[str] | None, max_items: int) -> tuple[list[str], str]:
