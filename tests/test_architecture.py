@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spatialeval"
 # the test/example-audio generators (synth*) and the example writer sit beside metrics: they may use
 # io/features/metrics, and only the command line and the tools above may use them.
 LAYERS = {
-    "_version": 0, "errors": 0, "precision": 0.5, "io": 1, "features": 2, "metrics": 3, "synth": 3.5, "synth_moving": 3.5, "example": 3.5,
+    "_version": 0, "errors": 0, "precision": 0.5, "io": 1, "features": 2, "metrics": 3, "synth": 3.5, "example": 3.5,
     "models": 4, "pipeline": 5, "tensor": 5, "torchmetrics_compat": 5.5, "report": 6, "check": 6, "cli": 7,
     "__init__": 8,
 }

@@ -12,7 +12,7 @@ import soundfile as sf
 from spatialeval.cli import main
 from spatialeval.pipeline.evaluate import evaluate
 from spatialeval.synth import spatialize, speech_like
-from spatialeval.synth_moving import linear_sweep, render_moving_source
+from spatialeval.synth.moving import linear_sweep, render_moving_source
 
 SR = 32000
 

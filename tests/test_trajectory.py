@@ -18,7 +18,7 @@ from spatialeval.metrics.trajectory import (
     trajectory_error,
 )
 from spatialeval.synth import spatialize, speech_like
-from spatialeval.synth_moving import (
+from spatialeval.synth.moving import (
     linear_sweep,
     render_moving_source,
     segment_mean_azimuths,
