@@ -399,7 +399,8 @@ def _evaluate_locked(pairs, pairing, config, out, progress) -> EvaluationResult:
     if config.cache_dir:
         run_info["cache"] = {k: cache.get(k, 0) for k in ("hits", "misses", "writes", "discarded")}
     summary = summarize(rows, stages, statuses, config, pairing.left_out if pairing else None, run_info)
-    summary["precision"] = describe_precision(config.precision_mode(), config.bat.autocast if "bat" in statuses else None)
+    encoder_ran = "bat" in statuses and statuses["bat"].status == "ran"
+    summary["precision"] = describe_precision(config.precision_mode(), config.bat.autocast if encoder_ran else None)
     if pairing is not None and pairing.outside_manifest:
         summary["manifest_paths_outside_folder"] = len(pairing.outside_manifest)
     if out:
