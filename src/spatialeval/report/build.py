@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from spatialeval.pipeline.registry import METRICS
-from spatialeval.report.data import ReportInputError, ResultsData, choose_items, load_results_dir
+from spatialeval.report.data import ReportInputError, ResultsData, as_number, choose_items, load_results_dir
 from spatialeval.report.document import Block, Bullets, Code, Heading, Image, Paragraph, Table, to_html, to_markdown
 
 MAX_FAILED_ROWS = 100
@@ -183,15 +183,20 @@ DOA_COLUMNS = ("doa_gt_azimuth_deg", "doa_gen_azimuth_deg", "doa_gt_lateral_deg"
                "doa_gt_reliability", "doa_gen_reliability", "front_back", "doa_error_scope", "doa_error_deg")
 
 
+def _largest_first(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """``rows`` by ``metric``, largest first; rows without a finite value last (stable)."""
+    def key(row: dict[str, Any]) -> float:
+        value = as_number(row.get(metric))
+        return value if math.isfinite(value) else -1.0
+    return sorted(rows, key=key, reverse=True)
+
+
 def _directions(data: ResultsData, limit: int = 30) -> list[Block]:
     """The checkpoint-free direction estimates per item, with their reliability (cues stage)."""
-    rows_with = [row for row in data.rows if any(column in row for column in DOA_COLUMNS)]
+    rows_with = _largest_first([row for row in data.rows if any(column in row for column in DOA_COLUMNS)],
+                               "doa_error_deg")
     if not rows_with:
         return []
-    def error(row):
-        value = row.get("doa_error_deg")
-        return value if isinstance(value, (int, float)) and math.isfinite(value) else -1.0
-    rows_with.sort(key=error, reverse=True)
     table = [[f"`{row['id']}`", *(_fmt(row.get(column)) for column in DOA_COLUMNS)] for row in rows_with[:limit]]
     more = f" (the {limit} largest DoA errors of {len(rows_with)})" if len(rows_with) > limit else ""
     return [Heading("Direction of arrival per item"),
@@ -204,15 +209,16 @@ def _directions(data: ResultsData, limit: int = 30) -> list[Block]:
 
 def _trajectories(data: ResultsData, out_dir: Path, written: dict[str, Path], limit: int = 6) -> list[Block]:
     """Azimuth over time, gt vs generated, for the items with direction tracks (trajectory stage)."""
-    items = [row for row in data.rows if isinstance(row.get("cues_track_gt"), dict)]
+    items = _largest_first([row for row in data.rows if isinstance(row.get("cues_track_gt"), dict)],
+                           "cues_trajectory_error_deg")
     if not items:
+        return []
+    try:
+        import matplotlib  # noqa: F401  (the per-item distributions section already says plots are left out)
+    except ImportError:
         return []
     from spatialeval.report import plots
 
-    def worst(row):
-        value = row.get("cues_trajectory_error_deg")
-        return value if isinstance(value, (int, float)) and math.isfinite(value) else -1.0
-    items.sort(key=worst, reverse=True)
     blocks: list[Block] = [Heading("Direction trajectories"),
                            Paragraph(f"Per-segment directions of moving sources, gt vs. generated (the {min(limit, len(items))} "
                                      "largest checkpoint-free trajectory errors).")]
@@ -348,12 +354,7 @@ def write_report(results_dir: str | Path, out_dir: str | Path | None = None, ite
     blocks += _extra(data) + _stages(data) + _failures(data) + _unmeasurable(data) + _left_out(data)
     blocks += _directions(data)
     blocks += _figures(data, chosen, why, out, written)
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        blocks += _trajectories(data, out, written)
+    blocks += _trajectories(data, out, written)
     blocks += _provenance(data)
 
     markdown_path, html_path = out / "report.md", out / "report.html"

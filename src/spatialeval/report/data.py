@@ -19,7 +19,7 @@ class ReportInputError(ValueError):
     """The results directory cannot be reported on; the message says why."""
 
 
-def _number(value: Any) -> float:
+def as_number(value: Any) -> float:
     """A metric value as float; null, strings and booleans become NaN."""
     if isinstance(value, bool) or value is None:
         return math.nan
@@ -51,7 +51,7 @@ class ResultsData(RunDirectory):
         """(item id, value) for every item with a finite value of ``metric``."""
         out = []
         for row in self.rows:
-            value = _number(row.get(metric))
+            value = as_number(row.get(metric))
             if math.isfinite(value):
                 out.append((str(row["id"]), value))
         return out
@@ -83,10 +83,9 @@ def load_results_dir(results_dir: str | Path) -> ResultsData:
     When an id occurs more than once (a resumed run), its last row wins.
     """
     try:
-        run = RunDirectory.open(results_dir, numeric=frozenset(METRICS))
+        return ResultsData.open(results_dir, numeric=frozenset(METRICS))
     except ResultsError as exc:
         raise ReportInputError(str(exc)) from None
-    return ResultsData(path=run.path, summary=run.summary, rows=run.rows)
 
 
 def choose_items(data: ResultsData, items: list[str] | None, max_items: int) -> tuple[list[str], str]:
