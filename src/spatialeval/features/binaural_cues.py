@@ -478,6 +478,11 @@ def itd_gcc_phat(binaural, sr: int, frame_s: float = ITD_FRAME_S, hop_s: float =
     return np.where(energy_gate(analysis.power, gate_db), analysis.itd_s, np.nan)
 
 
+def median_itd_us(itd_s: np.ndarray) -> float:
+    """Median of the measured frames of an ITD track (seconds, NaN = not measured), in µs; NaN when none is."""
+    return float(np.nanmedian(itd_s)) * 1e6 if np.isfinite(itd_s).any() else math.nan
+
+
 def band_ild(binaural, sr: int, bands=None, *, frame_s: float = ILD_FRAME_S, gate_db: float = GATE_DB,
              fmax: float | None = None) -> np.ndarray:
     """Per-band interaural level difference (dB), energy-weighted over time; NaN for unusable bands.

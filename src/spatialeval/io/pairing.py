@@ -78,7 +78,7 @@ def _walk_files(root: Path):
             yield Path(folder) / name
 
 
-def _index_tree(root: Path) -> dict[str, Path]:
+def index_audio_tree(root: Path) -> dict[str, Path]:
     """Map item id (relative path without extension) to file, refusing ambiguous stems and unusable ids."""
     if not root.is_dir():
         raise PairingError(f"{root}: not a directory")
@@ -117,7 +117,7 @@ def _settle(pairs: list[Pair], only_gt: list[str], only_infer: list[str], allow_
 
 def pair_directories(gt_dir: str | Path, infer_dir: str | Path, *, allow_partial: bool = False) -> PairingResult:
     """Pair audio files under ``gt_dir`` and ``infer_dir`` by relative path and stem."""
-    gt_index, infer_index = _index_tree(Path(gt_dir)), _index_tree(Path(infer_dir))
+    gt_index, infer_index = index_audio_tree(Path(gt_dir)), index_audio_tree(Path(infer_dir))
     common = sorted(set(gt_index) & set(infer_index))
     pairs = [Pair(id=i, gt=str(gt_index[i]), infer=str(infer_index[i])) for i in common]
     only_gt = sorted(set(gt_index) - set(infer_index))

@@ -23,6 +23,7 @@ from spatialeval.features.binaural_cues import (
     analyze_binaural,
     energy_gate,
     iacc_from_sums,
+    median_itd_us,
     weighted_band_ild,
 )
 from spatialeval.metrics.doa import (
@@ -188,8 +189,8 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
         "front_back_confusion": confusion,
         "front_back": relation,
         "doa_error_scope": scope,
-        "itd_gt_us": float(np.nanmedian(itd_gt)) * 1e6 if np.isfinite(itd_gt).any() else nan,
-        "itd_gen_us": float(np.nanmedian(itd_gen)) * 1e6 if np.isfinite(itd_gen).any() else nan,
+        "itd_gt_us": median_itd_us(itd_gt),
+        "itd_gen_us": median_itd_us(itd_gen),
         "iacc_gt": iacc_gt,
         "iacc_gen": iacc_gen,
         "itd_frames": int(both.sum()),

@@ -16,7 +16,6 @@ ITD is counted, never silently dropped.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from spatialeval.errors import StageUnavailable, UsageError
-from spatialeval.io.pairing import _index_tree
+from spatialeval.io.pairing import index_audio_tree
 
 
 @dataclass
@@ -49,12 +48,10 @@ class ClipSet:
 
 
 def _clip_itd_us(clip, rate: int) -> float:
-    from spatialeval.features.binaural_cues import itd_gcc_phat
+    from spatialeval.features.binaural_cues import itd_gcc_phat, median_itd_us
     from spatialeval.features.resample import resample_polyphase
 
-    samples = resample_polyphase(clip.samples, clip.sample_rate, rate)
-    itds = itd_gcc_phat(samples, rate)
-    return float(np.nanmedian(itds)) * 1e6 if np.isfinite(itds).any() else math.nan
+    return median_itd_us(itd_gcc_phat(resample_polyphase(clip.samples, clip.sample_rate, rate), rate))
 
 
 def _read_set(folder: str | Path, encoder, config, options: SetOptions) -> ClipSet:
@@ -63,7 +60,7 @@ def _read_set(folder: str | Path, encoder, config, options: SetOptions) -> ClipS
     from spatialeval.pipeline.stages.bat import encoder_inputs
 
     result = ClipSet(folder=str(folder))
-    for item_id, path in _index_tree(Path(folder)).items():
+    for item_id, path in index_audio_tree(Path(folder)).items():
         try:
             clip = load_audio(path, min_seconds=MIN_CLIP_SECONDS).require_channels(2)
             result.itds_us.append(_clip_itd_us(clip, options.itd_rate))
