@@ -65,26 +65,30 @@ def encoder_inputs(clip, encoder, mode: str, normalize_dbfs: float | None, segme
                            window_samples=encoder.window_samples)
 
 
+def _bat_metric(name: str, label: str, higher: bool, description: str, unit: str, reference: str) -> MetricInfo:
+    return MetricInfo(name, label, "bat", higher, description, unit=unit, requires_checkpoint=True,
+                      devices=("cpu", "cuda"), reference=reference)
+
+
 class BATStage(Stage):
     name = "bat"
     Settings = BATSettings
     metrics = (
-        MetricInfo("ang_cos", "ANG Cos", "bat", True, "cosine of BAT direction embeddings, gt vs. generated",
-                   unit="cosine", requires_checkpoint=True, devices=("cpu", "cuda"), reference=BAT_PAPER),
-        MetricInfo("dis_cos", "Dis Cos", "bat", True, "cosine of BAT distance embeddings, gt vs. generated",
-                   unit="cosine", requires_checkpoint=True, devices=("cpu", "cuda"), reference=BAT_PAPER),
-        MetricInfo("bat_angle_error_deg", "BAT angle err", "bat", False,
-                   "great-circle angle between BAT's direction-head predictions for gt and generated, mean over windows",
-                   unit="degrees", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
-        MetricInfo("bat_angle_error_rate", "BAT angle >20°", "bat", False,
-                   "fraction of windows whose BAT angle error exceeds 20° (Spatial-AST's doa_error)",
-                   unit="fraction", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
-        MetricInfo("bat_distance_error_m", "BAT dist err", "bat", False,
-                   "|distance-head prediction of generated − of gt|, mean over windows",
-                   unit="m", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
-        MetricInfo("bat_distance_agreement", "BAT dist ±0.5m", "bat", True,
-                   "fraction of windows whose distance classes differ by at most one (Spatial-AST's distance accuracy)",
-                   unit="fraction", requires_checkpoint=True, devices=("cpu", "cuda"), reference=SPATIAL_AST_EVAL),
+        _bat_metric("ang_cos", "ANG Cos", True, "cosine of BAT direction embeddings, gt vs. generated", "cosine",
+                    BAT_PAPER),
+        _bat_metric("dis_cos", "Dis Cos", True, "cosine of BAT distance embeddings, gt vs. generated", "cosine",
+                    BAT_PAPER),
+        _bat_metric("bat_angle_error_deg", "BAT angle err", False,
+                    "great-circle angle between BAT's direction-head predictions for gt and generated, mean over windows",
+                    "degrees", SPATIAL_AST_EVAL),
+        _bat_metric("bat_angle_error_rate", "BAT angle >20°", False,
+                    "fraction of windows whose BAT angle error exceeds 20° (Spatial-AST's doa_error)", "fraction",
+                    SPATIAL_AST_EVAL),
+        _bat_metric("bat_distance_error_m", "BAT dist err", False,
+                    "|distance-head prediction of generated − of gt|, mean over windows", "m", SPATIAL_AST_EVAL),
+        _bat_metric("bat_distance_agreement", "BAT dist ±0.5m", True,
+                    "fraction of windows whose distance classes differ by at most one (Spatial-AST's distance accuracy)",
+                    "fraction", SPATIAL_AST_EVAL),
     )
     extra_fields = ("bat_windows", *(f"bat_{side}_{name}" for side in ("gt", "gen") for name in
                                      ("azimuth_deg", "elevation_deg", "distance_m", "azimuth_confidence",
