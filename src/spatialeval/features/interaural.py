@@ -29,8 +29,11 @@ class InterauralSpectra:
 
 
 def spectra_cues(spec: torch.Tensor) -> InterauralSpectra:
-    """Per-bin cues of a (2, frames, bins) STFT: IPD = ∠X2 − ∠X1 (not wrapped), ILD = 20·log10((|X2|+ε)/(|X1|+ε))."""
-    left, right = spec[0], spec[1]
+    """Per-bin cues of a (..., 2, frames, bins) STFT: IPD = ∠X2 − ∠X1 (not wrapped), ILD = 20·log10((|X2|+ε)/(|X1|+ε)).
+
+    Leading dimensions are kept (a batch's cues are (B, frames, bins)); ``frames`` is only meaningful without them.
+    """
+    left, right = spec[..., 0, :, :], spec[..., 1, :, :]
     mag_left, mag_right = left.abs(), right.abs()
     ipd = torch.angle(right) - torch.angle(left)
     ild = 20.0 * torch.log10((mag_right + LEVEL_EPSILON) / (mag_left + LEVEL_EPSILON))
@@ -177,11 +180,8 @@ def interaural_spectra_batch(waves: torch.Tensor, lengths: torch.Tensor | None =
         (True, True)
     """
     spec, frames = stft_batch(waves, lengths, settings)
-    left, right = spec[:, 0], spec[:, 1]
-    ipd = torch.angle(right) - torch.angle(left)
-    mag_left, mag_right = left.abs(), right.abs()
-    ild = 20.0 * torch.log10((mag_right + LEVEL_EPSILON) / (mag_left + LEVEL_EPSILON))
-    return BatchInterauralSpectra(ipd=ipd, ild=ild, power=torch.maximum(mag_left, mag_right) ** 2, frames=frames)
+    cues = spectra_cues(spec)
+    return BatchInterauralSpectra(ipd=cues.ipd, ild=cues.ild, power=cues.power, frames=frames)
 
 
 def mel_projected_cues_batch(waves: torch.Tensor, lengths: torch.Tensor | None = None,
