@@ -127,7 +127,7 @@ def bench_bat(gt: torch.Tensor, gen: torch.Tensor, sr: int, device: torch.device
     from spatialeval.tensor import bat_cosines, bat_inputs, embed_windows
 
     if checkpoint is None:
-        from spatialeval.models.test_checkpoint import write_test_checkpoint
+        from spatialeval.models.standins.bat import write_test_checkpoint
 
         checkpoint = str(write_test_checkpoint(Path(tempfile.mkdtemp()) / "bat_seed0.pth", seed=0))
     model = load_bat(checkpoint, device).model

@@ -61,6 +61,40 @@ def test_the_layer_rule_catches_an_upward_import(tmp_path):
     assert _layer("spatialeval.pipeline.stages.base") > _layer("spatialeval.models.asr")
 
 
+def test_scripts_import_only_what_the_package_has():
+    """The benchmark and data scripts import the library inside functions, where a renamed or moved
+    module would only fail when that code path runs; resolve every such import here."""
+    import importlib
+
+    def guarded(tree: ast.AST) -> set[int]:
+        """Imports inside ``try: … except ImportError:`` (a deliberate fallback, e.g. for older checkouts)."""
+        ids = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Try) and any(isinstance(h.type, ast.Name) and h.type.id == "ImportError"
+                                                 for h in node.handlers):
+                ids |= {id(inner) for part in (node.body, *(h.body for h in node.handlers))
+                        for statement in part for inner in ast.walk(statement)}
+        return ids
+
+    missing = []
+    for path in sorted((PACKAGE.parents[1] / "scripts").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        optional = guarded(tree)
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("spatialeval")
+                    and id(node) not in optional):
+                try:
+                    module = importlib.import_module(node.module)
+                except ImportError as exc:
+                    missing.append(f"{path.name}:{node.lineno}: {node.module} ({exc})")
+                    continue
+                missing += [f"{path.name}:{node.lineno}: {node.module}.{alias.name}" for alias in node.names
+                            if not hasattr(module, alias.name)
+                            and not (hasattr(module, "__path__")  # a submodule of a package
+                                     and importlib.util.find_spec(f"{node.module}.{alias.name}"))]
+    assert not missing, "scripts import names the package does not have:\n" + "\n".join(missing)
+
+
 # --------------------------------------------------------------------------- extension points
 
 
