@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,9 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
-HERE = Path(__file__).resolve().parent
-
 
 def synthesise(root: Path, n_pairs: int, seconds: float, sr: int = 44100) -> None:
     """n pairs under root/gt and root/infer: a few distinct speech-like sources tiled (fast to make)."""
@@ -65,10 +61,6 @@ def long_pair(root: Path, minutes: float, sr: int = 44100) -> None:
         with sf.SoundFile(root / side / "long.wav", "w", sr, 2, "PCM_16") as handle:
             for _ in range(int(round(minutes * 6))):
                 handle.write(rendered)
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def make_config(args, stages: list[str]):

@@ -15,8 +15,6 @@ from spatialeval.pipeline.registry import METRICS
 COUNT_FIELDS = ("n_failed", "n_items")
 #: Tolerance key for the per-metric counts of items on which a metric could not be measured.
 UNMEASURABLE = "n_unmeasurable"
-#: Changes smaller than this fraction of the compared values are float rounding, not regressions.
-FLOAT_SLACK = 1e-9
 
 
 class CheckInputError(UsageError):

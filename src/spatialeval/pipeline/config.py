@@ -102,10 +102,6 @@ class EvalConfig:
         clone.__setstate__(copy.deepcopy(self.__getstate__(), memo))
         return clone
 
-    def section(self, stage: str):
-        """The settings object of ``stage``."""
-        return self._sections[stage]
-
     def sections(self) -> dict[str, Any]:
         return dict(self._sections)
 
@@ -137,11 +133,6 @@ class EvalConfig:
     def precision_mode(self) -> str:
         """``fp32-parity`` (IEEE float32, TF32 off) unless ``tf32`` is set."""
         return "tf32" if self.tf32 else "fp32-parity"
-
-    def device_for(self, devices: tuple[str, ...]) -> str:
-        """The device to run a component on that supports ``devices`` (CPU when it cannot use the resolved one)."""
-        device = self.resolved_device()
-        return device if device.split(":")[0] in devices else "cpu"
 
 
 def _merge_dataclass(instance, values: dict[str, Any], where: str) -> None:

@@ -39,10 +39,6 @@ class NoSettings:
     """For stages without settings."""
 
 
-def fields_of(settings: Any) -> list[dataclasses.Field]:
-    return list(dataclasses.fields(settings))
-
-
 def choices_of(item: dataclasses.Field) -> list[str] | None:
     choices = item.metadata.get("choices")
     if choices is None:
