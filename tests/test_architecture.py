@@ -149,6 +149,48 @@ def test_a_new_metric_is_one_module_plus_one_registration(level_metric, tmp_path
     assert main(["check", str(out), "--baseline", str(out), "--tol", "level_diff_db=0"]) == 0
 
 
+def test_a_plugin_stage_with_inputs_of_its_own_resumes(tmp_path):
+    """A stage whose numbers depend on another input declares the keys of its input_identity: a rerun
+    reuses its rows while that input is unchanged and recomputes them when it changes."""
+    import hashlib
+
+    from plugins.level_metric import LevelStage
+
+    from spatialeval.metrics.registry import MetricInfo
+    from spatialeval.pipeline import registry
+    from spatialeval.pipeline.evaluate import evaluate
+
+    calibration = tmp_path / "calibration.txt"
+    calibration.write_text("0 dB")
+    computed = []
+
+    class CalibratedLevel(LevelStage):
+        name = "calibrated_level"
+        metrics = (MetricInfo("calibrated_level_db", "Calibrated level", "calibrated_level", False,
+                              "level difference after a calibration file", unit="dB"),)
+        identity_fields = ("calibration_sha256",)
+
+        def input_identity(self, pair):
+            return {"calibration_sha256": hashlib.sha256(calibration.read_bytes()).hexdigest()}
+
+        def compute_one(self, item):
+            computed.append(item.id)
+            return {"calibrated_level_db": 1.0}
+
+    registry.register_stage(CalibratedLevel)
+    try:
+        root, out = _pairs(tmp_path), tmp_path / "out"
+        config = {"stages": ["calibrated_level"]}
+        evaluate(root / "gt", root / "infer", config, out_dir=out)
+        again = evaluate(root / "gt", root / "infer", config, out_dir=out)
+        assert computed == ["a"] and again.summary["run"]["resume"]["reused"] == 1
+        calibration.write_text("+3 dB")
+        changed = evaluate(root / "gt", root / "infer", config, out_dir=out)
+        assert computed == ["a", "a"] and changed.summary["run"]["resume"]["recomputed_changed"] == ["a"]
+    finally:
+        registry.unregister_stage("calibrated_level")
+
+
 def _run_help() -> str:
     from spatialeval.cli import build_parser
 

@@ -253,13 +253,13 @@ def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, Sta
 
 
 def _allowed_fields(stages: list[Stage]) -> set[str]:
-    allowed = {"id", "gt", "infer", "error", "unmeasurable", *INPUT_FIELDS}
+    allowed = {"id", "gt", "infer", "error", "unmeasurable", *AUDIO_IDENTITY}
     for stage in stages:
-        allowed.update(stage.fields, stage.extra_fields)
+        allowed.update(stage.fields, stage.extra_fields, stage.identity_fields)
     return allowed
 
 
-INPUT_FIELDS = ("gt_sha256", "infer_sha256", "ref_text_sha256", "prompt_sha256")
+AUDIO_IDENTITY = ("gt_sha256", "infer_sha256")
 
 
 def _row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) -> str | None:
@@ -267,7 +267,7 @@ def _row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) ->
     unknown = sorted(set(row) - allowed)
     if unknown:
         return f"unknown field(s) {', '.join(unknown[:5])}"
-    for key in ("gt_sha256", "infer_sha256"):
+    for key in AUDIO_IDENTITY:
         if not isinstance(row.get(key), str) and not row.get("error"):
             return f"no {key}"
     if row.get("error") is not None and not isinstance(row["error"], str):

@@ -70,6 +70,8 @@ class Stage:
       :func:`spatialeval.pipeline.settings.setting` (help, CLI flag, choices, whether it changes
       numbers); ``speed_settings`` is derived from it;
     * ``extra_fields`` — other per-item fields it writes (transcripts, estimates, counts);
+    * ``identity_fields`` — the keys its :meth:`input_identity` returns (stored in each row, so a
+      resumed run can tell whether those inputs changed);
 
     and implement :meth:`compute_one` (or :meth:`compute_batch` when it batches across items),
     optionally :meth:`setup`, :meth:`describe`, :meth:`summarize` and :meth:`input_identity`.
@@ -85,6 +87,7 @@ class Stage:
     metrics: ClassVar[tuple[MetricInfo, ...]] = ()
     Settings: ClassVar[type] = NoSettings
     extra_fields: ClassVar[tuple[str, ...]] = ()
+    identity_fields: ClassVar[tuple[str, ...]] = ()
     #: Derived: the per-item metric field names, in declaration order.
     fields: ClassVar[tuple[str, ...]] = ()
     #: Derived: settings of ``config.<name>`` that change speed or outputs on disk but never a
@@ -111,7 +114,8 @@ class Stage:
 
     def input_identity(self, pair: Pair) -> dict[str, str | None]:
         """Inputs besides the two audio files that this stage's numbers depend on (e.g. the
-        reference text), as ``{name: sha256 or None}``; a resumed row is reused only if they match."""
+        reference text), as ``{name: sha256 or None}`` with names from ``identity_fields``; a
+        resumed row is reused only if they match."""
         return {}
 
     def setup(self) -> None:

@@ -96,6 +96,7 @@ class CERStage(Stage):
                    devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"), reference=SEED_TTS),
     )
     extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language")
+    identity_fields = ("ref_text_sha256",)
 
     def __init__(self, config, context=None):
         super().__init__(config, context)

@@ -46,6 +46,7 @@ class SIMStage(Stage):
                    reference="seed-tts-eval SIM; ISDrama reports it (WavLM-large speaker verification)"),
     )
     extra_fields = ("sim_reference", "sim_note")
+    identity_fields = ("prompt_sha256",)
 
     def setup(self) -> None:
         from spatialeval.models.registry import SPEAKER_BACKENDS
