@@ -22,7 +22,7 @@ from spatialeval.cli import main
 from spatialeval.errors import EXIT_LOCKED, EXIT_OK, EXIT_OS_ERROR, EXIT_USAGE
 from spatialeval.io.pairing import PairingError, pair_directories, pair_from_manifest
 from spatialeval.pipeline.evaluate import evaluate
-from spatialeval.pipeline.results import read_rows
+from spatialeval.pipeline.rundir import read_rows
 
 SR = 16000
 

@@ -25,8 +25,9 @@ from spatialeval.io.audio import file_sha256
 from spatialeval.io.files import DirectoryLock, atomic_write_text, ensure_directory
 from spatialeval.io.pairing import Pair, find_pairs
 from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict
-from spatialeval.pipeline.loader import MIN_CLIP_SECONDS, iterate_chunks, load_pair  # noqa: F401  (re-exported)
-from spatialeval.pipeline.results import ItemLog, RowWriter, read_rows, rows_to_frame, write_outputs
+from spatialeval.pipeline.loader import iterate_chunks
+from spatialeval.pipeline.results import ItemLog, RowWriter, rows_to_frame, write_outputs
+from spatialeval.pipeline.rundir import latest_by_id, read_rows
 from spatialeval.errors import StageUnavailable
 from spatialeval.pipeline.registry import stage_class
 from spatialeval.pipeline.settings import speed_settings
@@ -197,6 +198,8 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
     })
     if run_info:
         summary["run"] = run_info
+    encoder_ran = "bat" in statuses and statuses["bat"].status == "ran"
+    summary["precision"] = describe_precision(config.precision_mode(), config.bat.autocast if encoder_ran else None)
     return summary
 
 
@@ -292,9 +295,7 @@ def _plan_resume(pairs: list[Pair], stored: list[dict[str, Any]], stages: list[S
     Returns the reusable rows by id and a report: how many were reused, the ids recomputed because
     their inputs changed or their stored row is not a valid result, and how many failed items were retried.
     """
-    latest = {}
-    for row in stored:
-        latest[row["id"]] = row  # a later row of the same id (appended by a later run) supersedes
+    latest = {row["id"]: row for row in latest_by_id(stored)}  # a later run's row of an id supersedes
     allowed = _allowed_fields(stages)
     reused, changed, invalid, retried = {}, [], [], 0
     for pair in pairs:
@@ -370,10 +371,10 @@ def _evaluate_locked(pairs, pairing, config, out, progress) -> EvaluationResult:
     stages, statuses = prepare_stages(config, RunContext(out_dir=out))
 
     done: dict[str, dict[str, Any]] = {}
-    resume = {"reused": 0, "recomputed_changed": [], "recomputed_invalid": [], "retried_failed": 0}
+    run_info: dict[str, Any] = {}
     if out is not None:
         _check_run_marker(out, config, statuses)
-        done, resume = _plan_resume(pairs, read_rows(out / "items.jsonl"), stages)
+        done, run_info["resume"] = _plan_resume(pairs, read_rows(out / "items.jsonl"), stages)
     todo = [p for p in pairs if p.id not in done]
     writer = RowWriter(ItemLog(out / "items.jsonl")) if out else None
     if progress:
@@ -392,15 +393,12 @@ def _evaluate_locked(pairs, pairing, config, out, progress) -> EvaluationResult:
             writer.close()
 
     rows = [done[p.id] for p in pairs]
-    run_info = {"resume": resume} if out is not None else {}
     cache = Counter()
     for stage in stages:
         cache.update(stage.cache.stats)
     if config.cache_dir:
         run_info["cache"] = {k: cache.get(k, 0) for k in ("hits", "misses", "writes", "discarded")}
     summary = summarize(rows, stages, statuses, config, pairing.left_out if pairing else None, run_info)
-    encoder_ran = "bat" in statuses and statuses["bat"].status == "ran"
-    summary["precision"] = describe_precision(config.precision_mode(), config.bat.autocast if encoder_ran else None)
     if pairing is not None and pairing.outside_manifest:
         summary["manifest_paths_outside_folder"] = len(pairing.outside_manifest)
     if out:

@@ -41,7 +41,5 @@ def _merge_locked(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
     left_out = {"only_gt": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_gt", [])}),
                 "only_infer": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_infer", [])})}
     summary = summarize(rows, ran, statuses, config, left_out)
-    if "precision" in summaries[0]:
-        summary["precision"] = summaries[0]["precision"]
     write_outputs(out_dir, rows, summary)
     return summary

@@ -15,7 +15,6 @@ from typing import Any, Iterable
 import pandas as pd
 
 from spatialeval.io.files import atomic_write_text
-from spatialeval.pipeline.rundir import read_rows  # noqa: F401  (re-exported: resume reads rows through here)
 from spatialeval.pipeline.registry import METRICS
 
 BASE_FIELDS = ("id", "gt", "infer")
