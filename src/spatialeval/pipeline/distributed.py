@@ -12,7 +12,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from spatialeval.io.files import DirectoryLock, ensure_directory
+from spatialeval.io.files import DirectoryLock
 from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.merge import merge_results
 
@@ -57,6 +57,6 @@ def evaluate_parallel(gt: str | Path, infer: str | Path | None, config: EvalConf
     threads = max(1, (os.cpu_count() or 1) // jobs)
     # spawn, not fork: forking a process whose torch/OpenMP threads are running can deadlock the children.
     context = multiprocessing.get_context("spawn")
-    with DirectoryLock(ensure_directory(out_dir)), ProcessPoolExecutor(
+    with DirectoryLock(out_dir), ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)) as pool:
         return evaluate_sharded(gt, infer, config, out_dir, jobs, pool, checkpoint)

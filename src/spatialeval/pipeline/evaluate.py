@@ -22,7 +22,7 @@ import pandas as pd
 
 from spatialeval.errors import UsageError
 from spatialeval.io.audio import file_sha256
-from spatialeval.io.files import DirectoryLock, atomic_write_text, ensure_directory
+from spatialeval.io.files import DirectoryLock, atomic_write_text
 from spatialeval.io.pairing import Pair, find_pairs
 from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict
 from spatialeval.pipeline.loader import iterate_chunks
@@ -359,7 +359,7 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
         pairs = pairing.pairs
     pairs = shard_pairs(pairs, config.shard)
     out = Path(out_dir) if out_dir else None
-    lock = DirectoryLock(ensure_directory(out)).acquire() if out else None
+    lock = DirectoryLock(out).acquire() if out else None
     try:
         return _evaluate_locked(pairs, pairing, config, out, progress)
     finally:

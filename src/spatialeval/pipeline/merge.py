@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spatialeval.io.files import DirectoryLock, ensure_directory
+from spatialeval.io.files import DirectoryLock
 from spatialeval.pipeline.config import config_from_dict
 from spatialeval.pipeline.evaluate import StageStatus, run_identity, summarize
 from spatialeval.pipeline.results import write_outputs
@@ -15,7 +15,7 @@ def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
     """Merge ``items.jsonl`` of several shard runs (same settings) into ``out_dir``; returns the summary."""
     if not shard_dirs:
         raise ValueError("merge needs at least one shard directory")
-    with DirectoryLock(ensure_directory(out_dir)):
+    with DirectoryLock(out_dir):
         return _merge_locked(shard_dirs, out_dir)
 
 
