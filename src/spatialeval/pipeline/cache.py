@@ -50,7 +50,7 @@ class FeatureCache:
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
-                arrays = {name: np.array(data[name]) for name in data.files}
+                arrays = {name: data[name] for name in data.files}  # each read whole, a fresh array
             missing = [name for name in required if name not in arrays]
             if missing:
                 raise KeyError(f"entry lacks {', '.join(missing)}")
