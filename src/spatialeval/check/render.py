@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from spatialeval.pipeline.display import plain_table
+
 
 def _fmt(value: float | None, digits: int = 6) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -28,9 +30,7 @@ def format_report(report) -> str:
         lines.append((row.metric, "higher" if row.higher_is_better else "lower", _fmt(row.baseline),
                       _fmt(row.current), _fmt_signed(row.delta), rel, row.tolerance.describe(),
                       _fmt(row.allowed, 4), status))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines]
-    text.insert(1, "  ".join("-" * width for width in widths))
+    text = plain_table(lines)
     failures = report.failures
     text.append("")
     if failures:

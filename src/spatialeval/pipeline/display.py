@@ -109,6 +109,14 @@ def _stage_backend(stage_cls) -> str:
     return "—"
 
 
+def plain_table(rows: list[tuple]) -> list[str]:
+    """Left-aligned columns two spaces apart, a dashed rule under the first row (the header)."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines
+
+
 def format_metric_list(protocol: str = "isdrama", as_json: bool = False) -> str:
     """Every registered metric with its direction, unit (under ``protocol``), stage, backend and needs."""
     import json
@@ -128,9 +136,7 @@ def format_metric_list(protocol: str = "isdrama", as_json: bool = False) -> str:
     rows = [header] + [(e["name"], e["better"], e["unit"] + (f" x{e['scale']:g}" if e["scale"] != 1 else ""),
                         e["stage"], e["backend"], "yes" if e["requires_checkpoint"] else "",
                         "yes" if e["requires_text"] else "", "yes" if e["gpu"] else "") for e in entries]
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines = plain_table(rows)
     lines.append(f"\n(units and scales under the {protocol!r} protocol; `spatialeval metrics --json` gives every field, "
                  "descriptions and references included; select with `spatialeval run --metrics NAME,...`)")
     return "\n".join(lines)
