@@ -5,8 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from spatialeval.errors import (EXIT_INTERRUPTED, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_OS_ERROR, EXIT_REGRESSION,  # noqa: F401
-                                EXIT_USAGE, SpatialEvalError)
+from spatialeval.errors import EXIT_INTERRUPTED, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_OS_ERROR, EXIT_USAGE, SpatialEvalError
 
 
 def _csv_list(value: str) -> list[str]:

@@ -1,8 +1,8 @@
 """Errors shared by every layer, and the exit code each one gives on the command line.
 
 This module imports nothing from spatialeval, so any layer (io, features, metrics, models,
-pipeline, cli) may raise these. The command line maps them to exit codes
-(:data:`EXIT_CODES`, documented in ``docs/reliability.md``):
+pipeline, cli) may raise these. The command line maps them to exit codes (the ``EXIT_*``
+constants, documented in ``docs/reliability.md``):
 
 ====  =====================================================================================
 code  meaning
@@ -26,16 +26,6 @@ EXIT_ITEMS_FAILED = 3
 EXIT_OS_ERROR = 4
 EXIT_LOCKED = 5
 EXIT_INTERRUPTED = 130
-
-EXIT_CODES = {
-    EXIT_OK: "every item evaluated",
-    EXIT_REGRESSION: "check: a metric regressed or is missing",
-    EXIT_USAGE: "usage error (arguments, configuration, pairing, manifest, checkpoint); nothing ran",
-    EXIT_ITEMS_FAILED: "the run finished but some items failed",
-    EXIT_OS_ERROR: "operating-system error reading inputs or writing outputs; rerun resumes",
-    EXIT_LOCKED: "the output directory is locked by another run",
-    EXIT_INTERRUPTED: "interrupted; rerun resumes",
-}
 
 
 class SpatialEvalError(Exception):

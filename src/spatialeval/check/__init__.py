@@ -32,6 +32,7 @@ from pathlib import Path
 from spatialeval.check.compare import (FAILING_STATUSES, FLOAT_SLACK, STATUS_IMPROVED, STATUS_MISSING, STATUS_OK,
                                        STATUS_REGRESSED, CheckReport, CheckRow, check_results)
 from spatialeval.check.inputs import load_baseline, load_results
+from spatialeval.errors import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
 from spatialeval.check.tolerances import (COUNT_FIELDS, UNMEASURABLE, CheckInputError, Tolerance, Tolerances,
                                           load_tolerances, tolerances_from_dict)
 from spatialeval.pipeline.registry import METRICS
@@ -57,10 +58,10 @@ def run_check(results_path: str | Path, baseline_path: str | Path, tol: Iterable
         report = check_results(results, baseline, tolerances)
     except CheckInputError as exc:
         print(f"spatialeval check: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if not any(row.metric in METRICS for row in report.rows):
         print("spatialeval check: error: nothing to compare (no metric in the baseline has a value)", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"results:  {results_path}\nbaseline: {baseline_path}\n")
     print(report.format())
-    return 0 if report.passed else 1
+    return EXIT_OK if report.passed else EXIT_REGRESSION
