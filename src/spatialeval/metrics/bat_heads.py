@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import softmax
 
+from spatialeval.io.hrir import wrap180
+
 AZIMUTH_CLASSES = 360
 ELEVATION_CLASSES = 180
 DISTANCE_CLASSES = 21
@@ -42,15 +44,6 @@ DISTANCE_STEP_M = 0.5
 ELEVATION_OFFSET_DEG = 90
 DOA_ERROR_THRESHOLD_DEG = 20.0  # Spatial-AST's "doa_error": fraction of errors above this
 BAT_TO_SPATIALEVAL_DEG = -90.0  # BAT 90° (front) → spatialeval 0°
-
-
-def wrap180(angle_deg):
-    """Wrap angles (degrees) into (−180, 180].
-
-    >>> wrap180(np.array([-180.0, 190.0, 360.0, 180.0])).tolist()
-    [180.0, -170.0, 0.0, 180.0]
-    """
-    return 180.0 - np.mod(180.0 - np.asarray(angle_deg, dtype=np.float64), 360.0)
 
 
 def bat_to_spatialeval_azimuth(azimuth_deg):

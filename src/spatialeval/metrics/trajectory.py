@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from spatialeval.io.audio import as_time_channels
-from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg, wrap180
+from spatialeval.io.hrir import wrap180
+from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg
 
 # estimate(binaural_segment (time, 2), sr) -> (azimuth_deg, elevation_deg or None[, reliability]);
 # a NamedTuple such as cues.DirectionEstimate, or an object with those attributes, works too.

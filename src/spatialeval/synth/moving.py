@@ -26,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
+from spatialeval.io.hrir import wrap180
 from spatialeval.synth import KEMAR_ELEVATION_RANGE, load_kemar
 
 Trajectory = Callable[[np.ndarray], np.ndarray]
@@ -159,4 +160,4 @@ def segment_mean_azimuths(trajectory: Trajectory, duration_s: float, segment_s: 
         times = np.arange(start, stop, resolution_s) + resolution_s / 2
         theta = np.radians(trajectory(times))
         means.append(np.degrees(np.arctan2(np.mean(np.sin(theta)), np.mean(np.cos(theta)))))
-    return 180.0 - np.mod(180.0 - np.asarray(means), 360.0)
+    return wrap180(means)
