@@ -25,6 +25,7 @@ import numpy as np
 from spatialeval.io.audio import as_time_channels
 from spatialeval.io.hrir import wrap180
 from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg
+from spatialeval.metrics.doa import interaural_polar
 
 # estimate(binaural_segment (time, 2), sr) -> (azimuth_deg, elevation_deg or None[, reliability]);
 # a NamedTuple such as cues.DirectionEstimate, or an object with those attributes, works too.
@@ -80,14 +81,13 @@ class DirectionTrack:
 
 
 def lateral_of(azimuth_deg, elevation_deg) -> np.ndarray:
-    """Lateral angle (degrees from the median plane, 90 = left) of directions: asin(sin az · cos el).
+    """Lateral angle (degrees from the median plane, 90 = left) of directions: asin(sin az · cos el), the
+    lateral part of :func:`~spatialeval.metrics.doa.interaural_polar`, with an unknown (NaN) elevation taken as 0.
 
     >>> lateral_of(np.array([30.0, 150.0, -90.0]), np.array([np.nan, 0.0, 0.0])).round(6).tolist()
     [30.0, 30.0, -90.0]
     """
-    az = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
-    el = np.radians(np.nan_to_num(np.asarray(elevation_deg, dtype=np.float64)))
-    return np.degrees(np.arcsin(np.clip(np.sin(az) * np.cos(el), -1.0, 1.0)))
+    return interaural_polar(azimuth_deg, np.nan_to_num(np.asarray(elevation_deg, dtype=np.float64)))[0]
 
 
 def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tuple[int, int]]:
