@@ -37,12 +37,11 @@ from spatialeval.features.interaural import check_binaural_batch
 from spatialeval.features.resample import TARGET_RATE, polyphase_output_length, resample_polyphase_torch
 from spatialeval.features.spectral import check_lengths, zero_beyond
 from spatialeval.metrics.cosine import cosine_rows, isdrama_cosine_rows
+from spatialeval.metrics.embedding_cosine import MODES as BAT_MODES  # the bat stage's window modes
 from spatialeval.metrics.ipd_ild import (PROTOCOLS, check_batch_pair, device_chunks, isdrama_ipd_ild_mae_batch,
                                          strict_ipd_ild_mae_batch)
 from spatialeval.models.bat import CLIP_SAMPLES
 from spatialeval.precision import autocast as autocast_context
-
-BAT_MODES = ("isdrama", "segments", "windowed")
 
 __all__ = ["BAT_MODES", "BATEmbeddingBatch", "BATInputs", "bat_cosines", "bat_embeddings",
            "bat_inputs", "embed_windows", "ipd_ild_mae", "loudness_gain", "loudness_normalize", "window_cosines"]
