@@ -248,18 +248,26 @@ def segment_errors_deg(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
     >>> segment_errors_deg(a, b).tolist()
     [20.0, 45.0]
     """
-    n = min(len(gt), len(gen))
-    full = _direction_errors(gt, gen)
-    lateral = np.abs(gt.lateral_deg[:n] - gen.lateral_deg[:n])
-    return np.where(np.isfinite(full), full, lateral)
+    return _segment_errors(gt, gen, _direction_errors(gt, gen))
 
 
 def segment_scopes(gt: DirectionTrack, gen: DirectionTrack) -> list[str]:
     """Per paired segment: 'direction' (full angle compared), 'lateral' (cone of confusion only) or 'none'."""
+    return _segment_scopes(gt, gen, _direction_errors(gt, gen))
+
+
+def _segment_errors(gt: DirectionTrack, gen: DirectionTrack, full: np.ndarray) -> np.ndarray:
+    """:func:`segment_errors_deg` given ``full`` = ``_direction_errors(gt, gen)``."""
     n = min(len(gt), len(gen))
-    full = np.isfinite(_direction_errors(gt, gen))
+    lateral = np.abs(gt.lateral_deg[:n] - gen.lateral_deg[:n])
+    return np.where(np.isfinite(full), full, lateral)
+
+
+def _segment_scopes(gt: DirectionTrack, gen: DirectionTrack, full: np.ndarray) -> list[str]:
+    """:func:`segment_scopes` given ``full`` = ``_direction_errors(gt, gen)``."""
+    n = min(len(gt), len(gen))
     lateral = np.isfinite(gt.lateral_deg[:n]) & np.isfinite(gen.lateral_deg[:n])
-    return ["direction" if f else "lateral" if lat else "none" for f, lat in zip(full, lateral)]
+    return ["direction" if f else "lateral" if lat else "none" for f, lat in zip(np.isfinite(full), lateral)]
 
 
 def _direction_errors(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
@@ -300,14 +308,15 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") 
     >>> e["cues_trajectory_segments"], e["cues_trajectory_unmeasurable_segments"], e["cues_trajectory_unpaired_segments"]
     (2, 1, 1)
     """
-    errors = segment_errors_deg(gt, gen)
+    full = _direction_errors(gt, gen)     # taken once for the errors and the scopes
+    errors = _segment_errors(gt, gen, full)
     n = errors.shape[0]
     compared = np.isfinite(errors)
     names = [f"{prefix}trajectory_error_deg", f"{prefix}trajectory_worst_error_deg", f"{prefix}trajectory_worst_segment_s"]
     result: dict = {f"{prefix}trajectory_segments": int(compared.sum()),
                     f"{prefix}trajectory_unmeasurable_segments": int(n - compared.sum()),
                     f"{prefix}trajectory_unpaired_segments": int(abs(len(gt) - len(gen))),
-                    f"{prefix}trajectory_lateral_segments": segment_scopes(gt, gen).count("lateral")}
+                    f"{prefix}trajectory_lateral_segments": _segment_scopes(gt, gen, full).count("lateral")}
     if not compared.any():
         if n == 0:
             reason = "one of the clips has no segment"
