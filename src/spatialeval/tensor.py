@@ -135,10 +135,6 @@ class BATInputs:
     windows: torch.Tensor
     item: torch.Tensor
 
-    def counts(self, batch: int) -> torch.Tensor:
-        """Windows per item, (batch,) int64."""
-        return torch.bincount(self.item, minlength=batch)
-
 
 def _default_resample_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
