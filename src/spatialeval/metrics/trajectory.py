@@ -65,10 +65,6 @@ class DirectionTrack:
     def measurable(self) -> np.ndarray:
         return np.isfinite(self.azimuth_deg)
 
-    @property
-    def centre_s(self) -> np.ndarray:
-        return self.start_s + self.duration_s / 2
-
     def to_dict(self) -> dict:
         """JSON-ready lists (NaN → None), e.g. for a report plot of azimuth over time."""
         def clean(values):
