@@ -169,8 +169,8 @@ def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstim
                     reason = f"reliability {rel:.3g} is below {min_reliability:g}"
                 elif not math.isfinite(az) and not math.isfinite(lat):
                     reason = why or "the estimator returned no azimuth"
-                elif not math.isfinite(az):
-                    reason = None  # front/back unknown: the lateral angle still counts (scope "lateral")
+                # (a NaN azimuth with a finite lateral angle is measured: front/back unknown, the lateral
+                # angle still counts, scope "lateral")
                 if reason is not None:
                     az = el = lat = float("nan")
                 elif math.isfinite(az):
