@@ -31,7 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatialeval.features.streaming import Framer, LagSums, next_pow2, resampled_blocks
+from spatialeval.features.streaming import (
+    Framer,
+    LagSums,
+    next_pow2,
+    polyphase_output_length,
+    resampled_blocks,
+)
 
 GATE_DB = 40.0
 ABSOLUTE_FLOOR_DB = -100.0  # dBFS mean power below which a frame counts as silence
@@ -301,8 +307,7 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
     itd_framer, ild_framer = Framer(length, hop), Framer(ild_length, max(1, ild_length // 2))
     # Frame counts are known up front: per-frame results go straight into preallocated arrays
     # (no lists to concatenate, which would double the memory of a long clip at the end).
-    divisor = math.gcd(sr, rate)
-    n_out = -(-x.shape[0] * (rate // divisor) // (sr // divisor))
+    n_out = polyphase_output_length(x.shape[0], rate, sr)
     n_itd = (n_out - length) // hop + 1 if itd else 0
     n_ild = (n_out - ild_length) // max(1, ild_length // 2) + 1 if ild else 0
     n_bands = len(bands)
