@@ -38,6 +38,7 @@ from spatialeval.features.streaming import (
     polyphase_output_length,
     resampled_blocks,
 )
+from spatialeval.io.audio import all_finite
 
 GATE_DB = 40.0
 ABSOLUTE_FLOOR_DB = -100.0  # dBFS mean power below which a frame counts as silence
@@ -129,10 +130,8 @@ def as_binaural(binaural, sr: int | None = None, *, min_seconds: float = 0.0, na
     if sr is not None and array.shape[0] < min_seconds * sr:
         raise CueError(f"{name} is {array.shape[0] / sr:.3f} s long; the binaural cues need at least "
                        f"{min_seconds:.3f} s (one analysis frame)")
-    step = 1 << 20  # check finiteness in slices: no (time, 2) boolean temporary for a long clip
-    for start in range(0, array.shape[0], step):
-        if not np.all(np.isfinite(array[start:start + step])):
-            raise CueError(f"{name} contains NaN or infinite samples")
+    if not all_finite(array):  # in row blocks: no (time, 2) boolean temporary for a long clip
+        raise CueError(f"{name} contains NaN or infinite samples")
     return array
 
 
