@@ -546,8 +546,8 @@ def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None =
     sr = _check_rate(sr)
     max_lag = max(0, int(math.floor(max_lag_s * sr)))
     if frame_s is None:
-        as_binaural(binaural, sr, min_seconds=ITD_FRAME_S)  # like every cue: at least one 40-ms frame
-        analysis = analyze_binaural(binaural, sr, max_itd_s=max(max_lag, 1) / sr, itd=False, ild=False)
+        x = as_binaural(binaural, sr, min_seconds=ITD_FRAME_S)  # like every cue: at least one 40-ms frame
+        analysis = analyze_binaural(x, sr, max_itd_s=max(max_lag, 1) / sr, itd=False, ild=False)
         half = analysis.max_lag - max_lag
         return iacc_from_sums(analysis.xcorr[half: analysis.xcorr.size - half], analysis.energy)
     length = max(2 * max_lag + 2, int(round(frame_s * sr)))
