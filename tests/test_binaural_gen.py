@@ -163,3 +163,20 @@ def test_clips_of_different_lengths_are_unmeasurable_not_scored():
     assert "sample by sample" in result["unmeasurable"]["envelope_distance"]
     close = binaural_generation_metrics(x, x[:15990], SR)  # 10 samples shorter: cut to the shorter length
     assert close["stft_distance"] == pytest.approx(0.0, abs=1e-12) and "unmeasurable" not in close
+
+
+def test_protocol_equals_the_public_functions_exactly_and_takes_each_stft_once(monkeypatch):
+    import spatialeval.metrics.binaural_gen as module
+
+    gt, gen = noise(9), noise(10)
+    direct = {"stft_distance": stft_distance(gt, gen), "envelope_distance": envelope_distance(gt, gen),
+              "magnitude_distance": magnitude_distance(gt, gen),
+              "lr_phase_distance": difference_phase_distance(gt, gen),
+              "lr_magnitude_distance_db": difference_magnitude_distance_db(gt, gen),
+              "wave_snr_db": waveform_snr_db(gt, gen)}
+    calls = []
+    original = module.fairplay_stft
+    monkeypatch.setattr(module, "fairplay_stft", lambda *a, **k: calls.append(1) or original(*a, **k))
+    result = binaural_generation_metrics(gt, gen, SR, normalize=False)
+    assert {name: result[name] for name in direct} == direct      # bit-identical, not approximately
+    assert len(calls) == 6       # left, right of each clip and the left−right difference of each

@@ -37,21 +37,14 @@ from spatialeval.features.interaural import check_binaural_batch
 from spatialeval.features.resample import TARGET_RATE, polyphase_output_length, resample_polyphase_torch
 from spatialeval.features.spectral import check_lengths, zero_beyond
 from spatialeval.metrics.cosine import cosine_rows, isdrama_cosine_rows
-from spatialeval.metrics.ipd_ild import PROTOCOLS, isdrama_ipd_ild_mae_batch, strict_ipd_ild_mae_batch
+from spatialeval.metrics.embedding_cosine import MODES as BAT_MODES  # the bat stage's window modes
+from spatialeval.metrics.ipd_ild import (PROTOCOLS, check_batch_pair, device_chunks, isdrama_ipd_ild_mae_batch,
+                                         strict_ipd_ild_mae_batch)
 from spatialeval.models.bat import CLIP_SAMPLES
 from spatialeval.precision import autocast as autocast_context
 
-BAT_MODES = ("isdrama", "segments", "windowed")
-
 __all__ = ["BAT_MODES", "BATEmbeddingBatch", "BATInputs", "bat_cosines", "bat_embeddings",
            "bat_inputs", "embed_windows", "ipd_ild_mae", "loudness_gain", "loudness_normalize", "window_cosines"]
-
-
-def _check_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
-    check_binaural_batch(gt, "gt")
-    check_binaural_batch(gen, "gen")
-    if gt.shape[0] != gen.shape[0]:
-        raise ValueError(f"gt and gen must hold the same number of items, got {gt.shape[0]} and {gen.shape[0]}")
 
 
 def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol: str = "isdrama", *,
@@ -142,10 +135,6 @@ class BATInputs:
     windows: torch.Tensor
     item: torch.Tensor
 
-    def counts(self, batch: int) -> torch.Tensor:
-        """Windows per item, (batch,) int64."""
-        return torch.bincount(self.item, minlength=batch)
-
 
 def _default_resample_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
@@ -190,7 +179,7 @@ def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str
     item = torch.repeat_interleave(torch.arange(batch), counts)
     start = (torch.arange(int(counts.sum())) - first[item]) * step
     windows = torch.zeros(len(item), 2, CLIP_SAMPLES, dtype=torch.float32, device=device)
-    for rows in _item_chunks(batch, device, items_per_pass):
+    for rows in device_chunks(batch, device, items_per_pass):
         wave = zero_beyond(waves[rows, :, :int(lengths[rows].max())], lengths[rows])
         wave = resample_polyphase_torch(wave, int(sample_rate), TARGET_RATE, dtype=dtype)
         if int(sample_rate) != TARGET_RATE:  # the filter's tail past each item's end is not part of it
@@ -206,13 +195,6 @@ def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str
         # scale in the resampling precision, then round to float32 once, as the stage does
         windows[span, :, :piece] = selected.mul_(gain[owner][:, None, None])
     return BATInputs(windows=windows, item=item.to(device))
-
-
-def _item_chunks(batch: int, device: torch.device, items_per_pass: int | None) -> list[slice]:
-    """Slices of at most ``items_per_pass`` items; by default the whole batch on an accelerator and one item
-    at a time on CPU (per-item temporaries stay in cache; measured faster there)."""
-    step = max(1, int(items_per_pass) if items_per_pass else (1 if device.type == "cpu" else batch))
-    return [slice(begin, min(batch, begin + step)) for begin in range(0, batch, step)]
 
 
 @dataclass(frozen=True)
@@ -347,7 +329,7 @@ def bat_cosines(model, gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, pr
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
-    _check_pair(gt, gen)
+    check_batch_pair(gt, gen)
     options = dict(mode=mode, normalize_dbfs=normalize_dbfs, segment_seconds=segment_seconds,
                    window_seconds=window_seconds, resample_dtype=resample_dtype)
     gt_inputs = bat_inputs(gt, sample_rate, gt_lengths, **options)

@@ -31,7 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatialeval.features.streaming import Framer, LagSums, next_pow2, resampled_blocks
+from spatialeval.features.streaming import (
+    Framer,
+    LagSums,
+    next_pow2,
+    polyphase_output_length,
+    resampled_blocks,
+)
+from spatialeval.io.audio import all_finite
 
 GATE_DB = 40.0
 ABSOLUTE_FLOOR_DB = -100.0  # dBFS mean power below which a frame counts as silence
@@ -123,10 +130,8 @@ def as_binaural(binaural, sr: int | None = None, *, min_seconds: float = 0.0, na
     if sr is not None and array.shape[0] < min_seconds * sr:
         raise CueError(f"{name} is {array.shape[0] / sr:.3f} s long; the binaural cues need at least "
                        f"{min_seconds:.3f} s (one analysis frame)")
-    step = 1 << 20  # check finiteness in slices: no (time, 2) boolean temporary for a long clip
-    for start in range(0, array.shape[0], step):
-        if not np.all(np.isfinite(array[start:start + step])):
-            raise CueError(f"{name} contains NaN or infinite samples")
+    if not all_finite(array):  # in row blocks: no (time, 2) boolean temporary for a long clip
+        raise CueError(f"{name} contains NaN or infinite samples")
     return array
 
 
@@ -301,8 +306,7 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
     itd_framer, ild_framer = Framer(length, hop), Framer(ild_length, max(1, ild_length // 2))
     # Frame counts are known up front: per-frame results go straight into preallocated arrays
     # (no lists to concatenate, which would double the memory of a long clip at the end).
-    divisor = math.gcd(sr, rate)
-    n_out = -(-x.shape[0] * (rate // divisor) // (sr // divisor))
+    n_out = polyphase_output_length(x.shape[0], rate, sr)
     n_itd = (n_out - length) // hop + 1 if itd else 0
     n_ild = (n_out - ild_length) // max(1, ild_length // 2) + 1 if ild else 0
     n_bands = len(bands)
@@ -542,8 +546,8 @@ def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None =
     sr = _check_rate(sr)
     max_lag = max(0, int(math.floor(max_lag_s * sr)))
     if frame_s is None:
-        as_binaural(binaural, sr, min_seconds=ITD_FRAME_S)  # like every cue: at least one 40-ms frame
-        analysis = analyze_binaural(binaural, sr, max_itd_s=max(max_lag, 1) / sr, itd=False, ild=False)
+        x = as_binaural(binaural, sr, min_seconds=ITD_FRAME_S)  # like every cue: at least one 40-ms frame
+        analysis = analyze_binaural(x, sr, max_itd_s=max(max_lag, 1) / sr, itd=False, ild=False)
         half = analysis.max_lag - max_lag
         return iacc_from_sums(analysis.xcorr[half: analysis.xcorr.size - half], analysis.energy)
     length = max(2 * max_lag + 2, int(round(frame_s * sr)))

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from scipy import signal
 
+# polyphase_output_length lives in the numpy-only streaming module and stays importable from here
+from spatialeval.features.streaming import polyphase_output_length
 from spatialeval.precision import ieee_float32
 
 TARGET_RATE = 32000
@@ -98,18 +100,6 @@ def resample_sinc_chunks(waveform: torch.Tensor, orig_rate: int, new_rate: int =
         if keep <= 0:
             break
         yield out[:, :keep].reshape(*waveform.shape[:-1], -1)
-
-
-def polyphase_output_length(length: int, up: int, down: int) -> int:
-    """``resample_poly``'s output length: ``ceil(length * up / down)`` with up/down reduced by their gcd.
-
-    Example:
-        >>> polyphase_output_length(441, 32000, 44100)
-        320
-    """
-    divisor = math.gcd(int(up), int(down))
-    up, down = int(up) // divisor, int(down) // divisor
-    return -(-int(length) * up // down)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,19 @@ from collections.abc import Iterator
 import numpy as np
 from scipy import signal
 
-__all__ = ["Framer", "LagSums", "next_pow2", "resampled_blocks"]
+__all__ = ["Framer", "LagSums", "next_pow2", "polyphase_output_length", "resampled_blocks"]
+
+
+def polyphase_output_length(length: int, up: int, down: int) -> int:
+    """``resample_poly``'s output length: ``ceil(length * up / down)`` with up/down reduced by their gcd.
+
+    Example:
+        >>> polyphase_output_length(441, 32000, 44100)
+        320
+    """
+    divisor = math.gcd(int(up), int(down))
+    up, down = int(up) // divisor, int(down) // divisor
+    return -(-int(length) * up // down)
 
 
 def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> Iterator[np.ndarray]:
@@ -32,7 +44,7 @@ def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> 
     half_len = 10 * max(up, down)                    # scipy.signal.resample_poly's default filter half length
     margin = -(-(-(-half_len // up) + 2) // down)    # in periods of `down` input samples
     n_in = x.shape[0]
-    n_out = -(-n_in * up // down)
+    n_out = polyphase_output_length(n_in, up, down)
     step = max(1, block_out // up)                   # output block = step · up samples
     period = 0
     while period * up < n_out:

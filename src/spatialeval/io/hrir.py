@@ -20,7 +20,7 @@ from scipy import signal
 KEMAR_RESOURCE = "kemar_hrir_44k1.npz"
 KEMAR_ELEVATION_RANGE = (-40.0, 90.0)
 
-__all__ = ["KEMAR_ELEVATION_RANGE", "KEMAR_RESOURCE", "HRIRSet", "angular_distance_deg", "load_kemar"]
+__all__ = ["KEMAR_ELEVATION_RANGE", "KEMAR_RESOURCE", "HRIRSet", "angular_distance_deg", "load_kemar", "wrap180"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,15 @@ def angular_distance_deg(az1, el1, az2, el2) -> np.ndarray:
     az1, el1, az2, el2 = (np.radians(np.asarray(v, dtype=np.float64)) for v in (az1, el1, az2, el2))
     cos_angle = np.sin(el1) * np.sin(el2) + np.cos(el1) * np.cos(el2) * np.cos(az1 - az2)
     return np.degrees(np.arccos(np.clip(cos_angle, -1.0, 1.0)))
+
+
+def wrap180(angle_deg) -> np.ndarray:
+    """Wrap angles (degrees) into (−180, 180], as a float64 array.
+
+    >>> wrap180(np.array([-180.0, 190.0, 360.0, 180.0])).tolist()
+    [180.0, -170.0, 0.0, 180.0]
+    """
+    return 180.0 - np.mod(180.0 - np.asarray(angle_deg, dtype=np.float64), 360.0)
 
 
 @lru_cache(maxsize=1)

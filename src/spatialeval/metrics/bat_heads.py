@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import softmax
 
+from spatialeval.io.hrir import wrap180
+
 AZIMUTH_CLASSES = 360
 ELEVATION_CLASSES = 180
 DISTANCE_CLASSES = 21
@@ -42,15 +44,6 @@ DISTANCE_STEP_M = 0.5
 ELEVATION_OFFSET_DEG = 90
 DOA_ERROR_THRESHOLD_DEG = 20.0  # Spatial-AST's "doa_error": fraction of errors above this
 BAT_TO_SPATIALEVAL_DEG = -90.0  # BAT 90° (front) → spatialeval 0°
-
-
-def wrap180(angle_deg):
-    """Wrap angles (degrees) into (−180, 180].
-
-    >>> wrap180(np.array([-180.0, 190.0, 360.0, 180.0])).tolist()
-    [180.0, -170.0, 0.0, 180.0]
-    """
-    return 180.0 - np.mod(180.0 - np.asarray(angle_deg, dtype=np.float64), 360.0)
 
 
 def bat_to_spatialeval_azimuth(azimuth_deg):
@@ -154,15 +147,15 @@ class HeadPredictions:
     """Per-window decoded BAT head outputs, in **BAT's convention** (see the module docstring).
 
     ``azimuth_deg`` in [0, 360) (0 = right, 90 = front), ``elevation_deg`` in [−90, 89],
-    ``distance_m`` in [0, 10]; each ``*_confidence`` is the head's largest softmax
-    probability (1/classes for a flat output, 1 for a certain one). Arrays have shape (windows,).
+    ``distance_m`` in [0, 10]; ``azimuth_confidence`` and ``distance_confidence`` are that head's
+    largest softmax probability (1/classes for a flat output, 1 for a certain one). Arrays have
+    shape (windows,).
     """
 
     azimuth_deg: np.ndarray
     elevation_deg: np.ndarray
     distance_m: np.ndarray
     azimuth_confidence: np.ndarray
-    elevation_confidence: np.ndarray
     distance_confidence: np.ndarray
 
     def __len__(self) -> int:
@@ -194,7 +187,7 @@ def decode_heads(azimuth_logits, elevation_logits, distance_logits) -> HeadPredi
 
     Decoding follows Spatial-AST's evaluation: the argmax class of each head, with
     azimuth = class (degrees), elevation = class − 90 (degrees), distance = 0.5·class
-    (metres). Confidence = the largest softmax probability of that head.
+    (metres). Azimuth and distance confidence = the largest softmax probability of that head.
 
     Args:
         azimuth_logits: (windows, 360) or (360,).
@@ -224,7 +217,6 @@ def decode_heads(azimuth_logits, elevation_logits, distance_logits) -> HeadPredi
         elevation_deg=np.argmax(el, axis=1).astype(np.float64) - ELEVATION_OFFSET_DEG,
         distance_m=np.argmax(dist, axis=1).astype(np.float64) * DISTANCE_STEP_M,
         azimuth_confidence=softmax(az, axis=1).max(axis=1),
-        elevation_confidence=softmax(el, axis=1).max(axis=1),
         distance_confidence=softmax(dist, axis=1).max(axis=1),
     )
 

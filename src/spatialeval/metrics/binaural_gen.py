@@ -107,12 +107,7 @@ def stft_distance(gt, gen, *, pad_mode: str = "reflect") -> float:
     >>> stft_distance(x, x), round(stft_distance(x, 3 * x) / stft_distance(x, 0 * x), 10)   # (1 − 3)² = 4
     (0.0, 4.0)
     """
-    a, b = _pair(gt, gen)
-    total = 0.0
-    for ch in range(2):
-        delta = fairplay_stft(b[ch], pad_mode) - fairplay_stft(a[ch], pad_mode)
-        total += float(np.mean(np.concatenate([delta.real.ravel(), delta.imag.ravel()]) ** 2))
-    return total
+    return _stft_distance(_channel_deltas(*_pair(gt, gen), pad_mode))
 
 
 def envelope_distance(gt, gen) -> float:
@@ -126,8 +121,7 @@ def envelope_distance(gt, gen) -> float:
     >>> round(envelope_distance(np.stack([tone(1.0), tone(0.2)], 1), np.stack([tone(0.5), tone(0.2)], 1)), 9)
     0.5
     """
-    a, b = _pair(gt, gen)
-    return float(sum(np.sqrt(np.mean((np.abs(hilbert(a[ch])) - np.abs(hilbert(b[ch]))) ** 2)) for ch in range(2)))
+    return _envelope_distance(*_pair(gt, gen))
 
 
 def magnitude_distance(gt, gen, *, pad_mode: str = "reflect") -> float:
@@ -140,14 +134,7 @@ def magnitude_distance(gt, gen, *, pad_mode: str = "reflect") -> float:
     >>> bool(np.isclose(magnitude_distance(x, y), 2 * stft_distance(x, y), rtol=1e-12))
     True
     """
-    a, b = _pair(gt, gen)
-    return float(sum(np.mean(np.abs(fairplay_stft(b[ch], pad_mode) - fairplay_stft(a[ch], pad_mode)) ** 2)
-                     for ch in range(2)))
-
-
-def _difference_spectra(gt, gen, pad_mode: str) -> tuple[np.ndarray, np.ndarray]:
-    a, b = _pair(gt, gen)
-    return fairplay_stft(a[0] - a[1], pad_mode), fairplay_stft(b[0] - b[1], pad_mode)
+    return _magnitude_distance(_channel_deltas(*_pair(gt, gen), pad_mode))
 
 
 def difference_phase_distance(gt, gen, *, pad_mode: str = "reflect") -> float:
@@ -165,9 +152,7 @@ def difference_phase_distance(gt, gen, *, pad_mode: str = "reflect") -> float:
     >>> difference_phase_distance(x, 2 * x), round(difference_phase_distance(x, x[:, ::-1]), 9)
     (0.0, 3.141592654)
     """
-    reference, estimate = _difference_spectra(gt, gen, pad_mode)
-    delta = np.abs(np.angle(estimate) - np.angle(reference))
-    return float(np.mean(np.minimum(delta, 2 * np.pi - delta)))
+    return _difference_phase_distance(*_difference_spectra(*_pair(gt, gen), pad_mode))
 
 
 def difference_magnitude_distance_db(gt, gen, *, pad_mode: str = "reflect") -> float:
@@ -182,10 +167,7 @@ def difference_magnitude_distance_db(gt, gen, *, pad_mode: str = "reflect") -> f
     >>> round(difference_magnitude_distance_db(x, 0.5 * x), 6), difference_magnitude_distance_db(x, x[:, ::-1])
     (6.0206, 0.0)
     """
-    reference, estimate = _difference_spectra(gt, gen, pad_mode)
-    db_ref = librosa.amplitude_to_db(np.abs(reference), ref=1.0, amin=DB_AMIN, top_db=DB_TOP)
-    db_est = librosa.amplitude_to_db(np.abs(estimate), ref=1.0, amin=DB_AMIN, top_db=DB_TOP)
-    return float(np.sqrt(np.mean((db_est - db_ref) ** 2)))
+    return _difference_magnitude_distance_db(*_difference_spectra(*_pair(gt, gen), pad_mode))
 
 
 def waveform_snr_db(gt, gen) -> float:
@@ -198,7 +180,49 @@ def waveform_snr_db(gt, gen) -> float:
     >>> round(waveform_snr_db(x, x), 6), round(waveform_snr_db(x, 0 * x), 6)
     (20.043214, 0.0)
     """
-    a, b = _pair(gt, gen)
+    return _waveform_snr_db(*_pair(gt, gen))
+
+
+# The formulas, on clips already checked by _pair (float64 (2, time), equal length) and on their
+# spectra, so that binaural_generation_metrics validates once and takes each STFT once.
+
+def _channel_deltas(a: np.ndarray, b: np.ndarray, pad_mode: str) -> list[np.ndarray]:
+    """Per channel, STFT(generated) − STFT(ground truth)."""
+    return [fairplay_stft(b[ch], pad_mode) - fairplay_stft(a[ch], pad_mode) for ch in range(2)]
+
+
+def _difference_spectra(a: np.ndarray, b: np.ndarray, pad_mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """STFT(left − right) of the ground truth and of the generated clip."""
+    return fairplay_stft(a[0] - a[1], pad_mode), fairplay_stft(b[0] - b[1], pad_mode)
+
+
+def _stft_distance(deltas: list[np.ndarray]) -> float:
+    total = 0.0
+    for delta in deltas:
+        total += float(np.mean(np.concatenate([delta.real.ravel(), delta.imag.ravel()]) ** 2))
+    return total
+
+
+def _magnitude_distance(deltas: list[np.ndarray]) -> float:
+    return float(sum(np.mean(np.abs(delta) ** 2) for delta in deltas))
+
+
+def _envelope_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(sum(np.sqrt(np.mean((np.abs(hilbert(a[ch])) - np.abs(hilbert(b[ch]))) ** 2)) for ch in range(2)))
+
+
+def _difference_phase_distance(reference: np.ndarray, estimate: np.ndarray) -> float:
+    delta = np.abs(np.angle(estimate) - np.angle(reference))
+    return float(np.mean(np.minimum(delta, 2 * np.pi - delta)))
+
+
+def _difference_magnitude_distance_db(reference: np.ndarray, estimate: np.ndarray) -> float:
+    db_ref = librosa.amplitude_to_db(np.abs(reference), ref=1.0, amin=DB_AMIN, top_db=DB_TOP)
+    db_est = librosa.amplitude_to_db(np.abs(estimate), ref=1.0, amin=DB_AMIN, top_db=DB_TOP)
+    return float(np.sqrt(np.mean((db_est - db_ref) ** 2)))
+
+
+def _waveform_snr_db(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((b - a) ** 2))
     return float(10.0 * np.log10((float(np.mean(a ** 2)) + SNR_EPS) / (mse + SNR_EPS)))
 
@@ -257,13 +281,15 @@ def binaural_generation_metrics(gt, gen, sr: int, gen_sr: int | None = None, *, 
         result["unmeasurable"] = {name: reason for name in METRIC_NAMES}
         return result
     n = min(clips[0].shape[1], clips[1].shape[1])
-    a, b = clips[0][:, :n].T, clips[1][:, :n].T
+    a, b = _pair(clips[0][:, :n].T, clips[1][:, :n].T)     # checked once; each STFT below taken once
+    deltas = _channel_deltas(a, b, pad_mode)
+    reference, estimate = _difference_spectra(a, b, pad_mode)
     result.update({
-        "stft_distance": stft_distance(a, b, pad_mode=pad_mode),
-        "envelope_distance": envelope_distance(a, b),
-        "magnitude_distance": magnitude_distance(a, b, pad_mode=pad_mode),
-        "lr_phase_distance": difference_phase_distance(a, b, pad_mode=pad_mode),
-        "lr_magnitude_distance_db": difference_magnitude_distance_db(a, b, pad_mode=pad_mode),
-        "wave_snr_db": waveform_snr_db(a, b),
+        "stft_distance": _stft_distance(deltas),
+        "envelope_distance": _envelope_distance(a, b),
+        "magnitude_distance": _magnitude_distance(deltas),
+        "lr_phase_distance": _difference_phase_distance(reference, estimate),
+        "lr_magnitude_distance_db": _difference_magnitude_distance_db(reference, estimate),
+        "wave_snr_db": _waveform_snr_db(a, b),
     })
     return result

@@ -41,9 +41,10 @@ __all__ = ["CueError", "spatial_cue_errors"]
 
 
 
-def _side_state(analysis: ClipAnalysis, gate_db: float, label: str) -> tuple[bool, str]:
-    """(whole clip silent, reason) — reason '' when both ears carry sound, else why no interaural cue exists."""
-    active = energy_gate(analysis.power, gate_db)
+def _side_state(analysis: ClipAnalysis, active: np.ndarray, label: str) -> tuple[bool, str]:
+    """(whole clip silent, reason) — reason '' when both ears carry sound, else why no interaural cue exists.
+
+    ``active`` is ``energy_gate(analysis.power, gate_db)``."""
     if not active.any():
         return True, f"{label} clip is silent (no frame above −100 dBFS once DC is removed)"
     ears = analysis.power[active]
@@ -116,13 +117,13 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
 
     unmeasurable: dict[str, str] = {}
     nan = float("nan")
-    silent_gt, problem_gt = _side_state(a_gt, gate_db, "ground-truth")
-    silent_gen, problem_gen = _side_state(a_gen, gate_db, "generated")
+    active_gt = energy_gate(a_gt.power, gate_db)
+    active_gen = energy_gate(a_gen.power, gate_db)
+    silent_gt, problem_gt = _side_state(a_gt, active_gt, "ground-truth")
+    silent_gen, problem_gen = _side_state(a_gen, active_gen, "generated")
     problem = "; ".join(p for p in (problem_gt, problem_gen) if p)  # no ITD, IACC or direction on this pair
 
     # ITD: frame by frame where both clips are active.
-    active_gt = energy_gate(a_gt.power, gate_db)
-    active_gen = energy_gate(a_gen.power, gate_db)
     itd_gt = np.where(active_gt, a_gt.itd_s, np.nan)
     itd_gen = np.where(active_gen, a_gen.itd_s, np.nan)
     common = min(itd_gt.size, itd_gen.size)

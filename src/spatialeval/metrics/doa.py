@@ -41,7 +41,7 @@ from spatialeval.features.binaural_cues import (
     weighted_band_ild,
 )
 from spatialeval.features.streaming import next_pow2
-from spatialeval.io.hrir import angular_distance_deg, load_kemar
+from spatialeval.io.hrir import angular_distance_deg, load_kemar, wrap180
 
 SPEED_OF_SOUND = 343.0
 # Broadband GCC-PHAT ITDs of speech on real and model heads lie 3–20 % above Woodworth's
@@ -89,11 +89,6 @@ __all__ = [
 # --------------------------------------------------------------------------- geometry and head model
 
 
-def _wrap180(azimuth):
-    """Wrap degrees to (−180, 180]."""
-    return 180.0 - np.mod(180.0 - np.asarray(azimuth, dtype=np.float64), 360.0)
-
-
 def interaural_polar(azimuth_deg, elevation_deg=0.0) -> tuple[np.ndarray, np.ndarray]:
     """(lateral, polar) angles in degrees of directions given as azimuth/elevation.
 
@@ -113,7 +108,7 @@ def _direction(lateral_deg: float, polar_deg: float) -> tuple[float, float]:
     """(azimuth, elevation) in degrees of an interaural-polar direction."""
     lat, pol = math.radians(lateral_deg), math.radians(polar_deg)
     x, y, z = math.cos(lat) * math.cos(pol), math.sin(lat), math.cos(lat) * math.sin(pol)
-    return float(_wrap180(math.degrees(math.atan2(y, x)))), math.degrees(math.asin(max(-1.0, min(1.0, z))))
+    return float(wrap180(math.degrees(math.atan2(y, x)))), math.degrees(math.asin(max(-1.0, min(1.0, z))))
 
 
 def itd_model_s(lateral_deg, radius_m: float = REFERENCE_RADIUS_M, c: float = SPEED_OF_SOUND):
@@ -144,7 +139,7 @@ def hemifield(azimuth_deg: float, side_zone_deg: float = SIDE_ZONE_DEG) -> str:
     >>> hemifield(30), hemifield(150), hemifield(-85), hemifield(180)
     ('front', 'back', 'side', 'back')
     """
-    lateral = abs(float(_wrap180(azimuth_deg)))
+    lateral = abs(float(wrap180(azimuth_deg)))
     if abs(lateral - 90.0) <= side_zone_deg:
         return "side"
     return "front" if lateral < 90.0 else "back"
@@ -201,10 +196,10 @@ def kemar_templates(sr: int, fmax: float | None = None, elevations: str = "horiz
         grid = np.array([a for a in range(360) if a not in (90, 270)], dtype=np.float64)
         period = np.concatenate([measured, measured[:1] + 360.0])
         ild = np.stack([np.interp(grid, period, np.concatenate([column, column[:1]])) for column in ild.T], axis=1)
-        azimuth, elevation = _wrap180(grid), np.zeros_like(grid)
+        azimuth, elevation = wrap180(grid), np.zeros_like(grid)
     elif elevations == "all":
         ild = _hrir_ild(np.asarray(kemar.hrir), sr, fmax)
-        azimuth, elevation = _wrap180(kemar.azimuth_deg), kemar.elevation_deg.copy()
+        azimuth, elevation = wrap180(kemar.azimuth_deg), kemar.elevation_deg.copy()
     else:
         raise CueError(f"elevations must be 'horizontal' or 'all', got {elevations!r}")
     lateral, polar = interaural_polar(azimuth, elevation)
@@ -328,7 +323,7 @@ def _polar_evidence(ild: np.ndarray, lateral: float, templates: CueTemplates) ->
     rms = np.sqrt(np.mean((gain[:, None] * shapes - measured[None, :]) ** 2, axis=1))
     polar = templates.polar_deg[candidates]
     best = int(np.argmin(rms))
-    rivals = np.abs(_wrap180(polar - polar[best])) > POLAR_SEPARATION_DEG
+    rivals = np.abs(wrap180(polar - polar[best])) > POLAR_SEPARATION_DEG
     rival = float(rms[rivals].min()) if rivals.any() else math.inf
     centres = np.sqrt(DEFAULT_BANDS[:, 0] * DEFAULT_BANDS[:, 1])[bands]
     smooth = _smooth_residual_db(measured, np.log2(centres / 1000.0))
@@ -457,7 +452,7 @@ def direction_error(a: DirectionEstimate, b: DirectionEstimate) -> tuple[float, 
         return float("nan"), "none"
     if a.resolved and b.resolved:
         if a.elevation_deg is None or b.elevation_deg is None:
-            return float(abs(_wrap180(a.azimuth_deg - b.azimuth_deg))), "direction"
+            return float(abs(wrap180(a.azimuth_deg - b.azimuth_deg))), "direction"
         return float(angular_distance_deg(a.azimuth_deg, a.elevation_deg, b.azimuth_deg, b.elevation_deg)), "direction"
     return float(abs(a.lateral - b.lateral)), "lateral"
 

@@ -177,7 +177,8 @@ def resample_batch_sinc(waves: torch.Tensor, lengths: torch.Tensor, sample_rate:
     return zero_beyond(out, new_lengths), new_lengths
 
 
-def _check_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
+def check_batch_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
+    """ValueError unless ``gt`` and ``gen`` are valid (B, 2, T) batches (finite) with the same number of items."""
     check_binaural_batch(gt, "gt")
     check_binaural_batch(gen, "gen")
     if gt.shape[0] != gen.shape[0]:
@@ -212,7 +213,7 @@ def isdrama_features_batch(waves: torch.Tensor, lengths: torch.Tensor | None = N
         check_binaural_batch(waves)
     lengths = check_lengths(lengths, waves.shape[0], waves.shape[2])
     parts = []
-    for rows in _device_chunks(waves.shape[0], waves.device, items_per_pass):
+    for rows in device_chunks(waves.shape[0], waves.device, items_per_pass):
         longest = int(lengths[rows].max())
         wave, new_lengths = resample_batch_sinc(waves[rows, :, :longest].to(torch.float32), lengths[rows], sample_rate)
         parts.append(mel_projected_cues_batch(wave, new_lengths))
@@ -226,7 +227,7 @@ def isdrama_features_batch(waves: torch.Tensor, lengths: torch.Tensor | None = N
     return IsdramaFeatureBatch(padded(0), padded(1), torch.cat([p[2] for p in parts]))
 
 
-def _device_chunks(batch: int, device: torch.device, items_per_pass: int | None = None) -> list[slice]:
+def device_chunks(batch: int, device: torch.device, items_per_pass: int | None = None) -> list[slice]:
     """Slices of at most ``items_per_pass`` items; by default the whole batch on an accelerator and one item
     at a time on CPU, where per-item tensors stay in cache and need no padding to the longest item
     (measured faster there than whole-batch passes)."""
@@ -263,7 +264,7 @@ def isdrama_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: 
                               gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None, *,
                               items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
     """:func:`isdrama_ipd_ild_mae` of each pair of two (B, 2, T) batches → {"ipd_mae", "ild_mae"} (B,) float64."""
-    _check_pair(gt, gen)
+    check_batch_pair(gt, gen)
     options = dict(items_per_pass=items_per_pass, checked=True)
     gt_feats = isdrama_features_batch(gt, gt_lengths, sample_rate, **options)
     gen_feats = isdrama_features_batch(gen.to(gt.device), gen_lengths, gen_sample_rate or sample_rate, **options)
@@ -287,13 +288,13 @@ def strict_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: i
         >>> strict_ipd_ild_mae_batch(clip, clip, 16000)["ipd_mae"].tolist()
         [0.0, 0.0]
     """
-    _check_pair(gt, gen)
+    check_batch_pair(gt, gen)
     gt_lengths = check_lengths(gt_lengths, gt.shape[0], gt.shape[2], "gt_lengths")
     gen_lengths = check_lengths(gen_lengths, gen.shape[0], gen.shape[2], "gen_lengths")
     gen = gen.to(gt.device)
     parts = [_strict_chunk(gt[rows, :, :int(gt_lengths[rows].max())], gen[rows, :, :int(gen_lengths[rows].max())],
                            gt_lengths[rows], gen_lengths[rows], sample_rate, gen_sample_rate or sample_rate, floor_db)
-             for rows in _device_chunks(gt.shape[0], gt.device, items_per_pass)]
+             for rows in device_chunks(gt.shape[0], gt.device, items_per_pass)]
     return {name: torch.cat([part[name] for part in parts]) for name in ("ipd_mae", "ild_mae")}
 
 

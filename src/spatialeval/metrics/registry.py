@@ -14,7 +14,7 @@ under the same names, in the stored (unscaled) unit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DEFAULT_PROTOCOL = "isdrama"
 
@@ -55,7 +55,6 @@ class MetricInfo:
     dependencies: tuple[str, ...] = ()   # optional packages it needs beyond the core install
     reference: str = ""                  # where the definition comes from
     flag: bool = False                   # a 0/1 indicator (its mean is a rate)
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def direction(self) -> str:

@@ -289,9 +289,6 @@ class SpatialevalText1(TextProtocol):
     description = ("NFKC, Unicode punctuation/symbols to spaces (word-internal apostrophes kept), lower case; "
                    "en CER counts the spaces between words; no Mandarin WER")
 
-    def prepare(self, language: str) -> None:
-        self.check_language(language)
-
     def normalize(self, text: str, language: str, *, side: str = "reference",
                   traditional_to_simplified: bool = False) -> str:
         """:func:`spatialeval.metrics.text.normalize_text`, the same for both sides."""

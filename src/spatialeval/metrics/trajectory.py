@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 from spatialeval.io.audio import as_time_channels
-from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg, wrap180
+from spatialeval.io.hrir import wrap180
+from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg
+from spatialeval.metrics.doa import interaural_polar
 
 # estimate(binaural_segment (time, 2), sr) -> (azimuth_deg, elevation_deg or None[, reliability]);
 # a NamedTuple such as cues.DirectionEstimate, or an object with those attributes, works too.
@@ -63,10 +65,6 @@ class DirectionTrack:
     def measurable(self) -> np.ndarray:
         return np.isfinite(self.azimuth_deg)
 
-    @property
-    def centre_s(self) -> np.ndarray:
-        return self.start_s + self.duration_s / 2
-
     def to_dict(self) -> dict:
         """JSON-ready lists (NaN → None), e.g. for a report plot of azimuth over time."""
         def clean(values):
@@ -79,14 +77,13 @@ class DirectionTrack:
 
 
 def lateral_of(azimuth_deg, elevation_deg) -> np.ndarray:
-    """Lateral angle (degrees from the median plane, 90 = left) of directions: asin(sin az · cos el).
+    """Lateral angle (degrees from the median plane, 90 = left) of directions: asin(sin az · cos el), the
+    lateral part of :func:`~spatialeval.metrics.doa.interaural_polar`, with an unknown (NaN) elevation taken as 0.
 
     >>> lateral_of(np.array([30.0, 150.0, -90.0]), np.array([np.nan, 0.0, 0.0])).round(6).tolist()
     [30.0, 30.0, -90.0]
     """
-    az = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
-    el = np.radians(np.nan_to_num(np.asarray(elevation_deg, dtype=np.float64)))
-    return np.degrees(np.arcsin(np.clip(np.sin(az) * np.cos(el), -1.0, 1.0)))
+    return interaural_polar(azimuth_deg, np.nan_to_num(np.asarray(elevation_deg, dtype=np.float64)))[0]
 
 
 def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tuple[int, int]]:
@@ -172,8 +169,8 @@ def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstim
                     reason = f"reliability {rel:.3g} is below {min_reliability:g}"
                 elif not math.isfinite(az) and not math.isfinite(lat):
                     reason = why or "the estimator returned no azimuth"
-                elif not math.isfinite(az):
-                    reason = None  # front/back unknown: the lateral angle still counts (scope "lateral")
+                # (a NaN azimuth with a finite lateral angle is measured: front/back unknown, the lateral
+                # angle still counts, scope "lateral")
                 if reason is not None:
                     az = el = lat = float("nan")
                 elif math.isfinite(az):
@@ -247,18 +244,26 @@ def segment_errors_deg(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
     >>> segment_errors_deg(a, b).tolist()
     [20.0, 45.0]
     """
-    n = min(len(gt), len(gen))
-    full = _direction_errors(gt, gen)
-    lateral = np.abs(gt.lateral_deg[:n] - gen.lateral_deg[:n])
-    return np.where(np.isfinite(full), full, lateral)
+    return _segment_errors(gt, gen, _direction_errors(gt, gen))
 
 
 def segment_scopes(gt: DirectionTrack, gen: DirectionTrack) -> list[str]:
     """Per paired segment: 'direction' (full angle compared), 'lateral' (cone of confusion only) or 'none'."""
+    return _segment_scopes(gt, gen, _direction_errors(gt, gen))
+
+
+def _segment_errors(gt: DirectionTrack, gen: DirectionTrack, full: np.ndarray) -> np.ndarray:
+    """:func:`segment_errors_deg` given ``full`` = ``_direction_errors(gt, gen)``."""
     n = min(len(gt), len(gen))
-    full = np.isfinite(_direction_errors(gt, gen))
+    lateral = np.abs(gt.lateral_deg[:n] - gen.lateral_deg[:n])
+    return np.where(np.isfinite(full), full, lateral)
+
+
+def _segment_scopes(gt: DirectionTrack, gen: DirectionTrack, full: np.ndarray) -> list[str]:
+    """:func:`segment_scopes` given ``full`` = ``_direction_errors(gt, gen)``."""
+    n = min(len(gt), len(gen))
     lateral = np.isfinite(gt.lateral_deg[:n]) & np.isfinite(gen.lateral_deg[:n])
-    return ["direction" if f else "lateral" if lat else "none" for f, lat in zip(full, lateral)]
+    return ["direction" if f else "lateral" if lat else "none" for f, lat in zip(np.isfinite(full), lateral)]
 
 
 def _direction_errors(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
@@ -299,14 +304,15 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") 
     >>> e["cues_trajectory_segments"], e["cues_trajectory_unmeasurable_segments"], e["cues_trajectory_unpaired_segments"]
     (2, 1, 1)
     """
-    errors = segment_errors_deg(gt, gen)
+    full = _direction_errors(gt, gen)     # taken once for the errors and the scopes
+    errors = _segment_errors(gt, gen, full)
     n = errors.shape[0]
     compared = np.isfinite(errors)
     names = [f"{prefix}trajectory_error_deg", f"{prefix}trajectory_worst_error_deg", f"{prefix}trajectory_worst_segment_s"]
     result: dict = {f"{prefix}trajectory_segments": int(compared.sum()),
                     f"{prefix}trajectory_unmeasurable_segments": int(n - compared.sum()),
                     f"{prefix}trajectory_unpaired_segments": int(abs(len(gt) - len(gen))),
-                    f"{prefix}trajectory_lateral_segments": segment_scopes(gt, gen).count("lateral")}
+                    f"{prefix}trajectory_lateral_segments": _segment_scopes(gt, gen, full).count("lateral")}
     if not compared.any():
         if n == 0:
             reason = "one of the clips has no segment"

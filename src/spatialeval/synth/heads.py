@@ -42,7 +42,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal, special
+from scipy import special
 
 SPEED_OF_SOUND = 343.0
 HEAD_RADIUS_M = 0.0875
@@ -200,7 +200,8 @@ def render_head(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: fl
     """Render ``mono`` binaurally ``(len(mono), 2)`` with a head model at the exact direction requested.
 
     The output is aligned with the source (the model's bulk delay of ``PRE_DELAY_S`` is removed, the
-    convolution tail cut), so it can be compared sample by sample with a KEMAR rendering.
+    convolution tail cut), so it can be compared sample by sample with a KEMAR rendering. It is
+    :func:`spatialeval.synth.scene.render` without reverberation, for the models in :data:`HEADS` only.
 
     >>> sr = 16000
     >>> noise = np.random.default_rng(0).standard_normal(sr)
@@ -208,10 +209,11 @@ def render_head(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: fl
     >>> out.shape, bool(np.sum(out[:, 1] ** 2) > np.sum(out[:, 0] ** 2))   # right side: right ear louder
     ((16000, 2), True)
     """
+    from spatialeval.synth.scene import render  # scene builds on this module
+
     mono = np.asarray(mono, dtype=np.float64)
     if mono.ndim != 1 or mono.size == 0 or not np.all(np.isfinite(mono)):
         raise ValueError(f"render_head expects a non-empty, finite 1-D mono source, got shape {mono.shape}")
-    hrir = head_hrir(head, sr, azimuth_deg, elevation_deg, radius_m=radius_m, ear_angle_deg=ear_angle_deg)
-    shift = int(round(PRE_DELAY_S * sr))
-    out = signal.fftconvolve(mono[:, None], hrir, axes=0)
-    return out[shift: shift + mono.size]
+    if head not in HEADS:  # head_hrir's refusal (render would also take "kemar")
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    return render(mono, sr, azimuth_deg, elevation_deg, head=head, radius_m=radius_m, ear_angle_deg=ear_angle_deg)

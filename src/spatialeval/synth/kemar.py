@@ -7,6 +7,19 @@ from scipy import signal
 from spatialeval.io.hrir import KEMAR_ELEVATION_RANGE, load_kemar
 
 
+def check_elevation(elevation_deg: float) -> None:
+    """ValueError for an elevation outside the measured KEMAR range (−40…90°)."""
+    low, high = KEMAR_ELEVATION_RANGE
+    if not low <= float(elevation_deg) <= high:
+        raise ValueError(f"elevation {elevation_deg}° is outside the KEMAR set's {low:.0f}…{high:.0f}°")
+
+
+def nearest_hrir(sr: int, azimuth_deg: float, elevation_deg: float = 0.0) -> np.ndarray:
+    """The KEMAR HRIR pair ``(taps, 2)`` at ``sr`` measured nearest (great circle) to the direction."""
+    kemar = load_kemar(sr)
+    return kemar.hrir[kemar.nearest(float(azimuth_deg) % 360.0, float(elevation_deg))]
+
+
 def spatialize(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float = 0.0,
                *, keep_length: bool = True) -> np.ndarray:
     """Render ``mono`` at a direction by convolving it with the nearest measured KEMAR HRIR pair.
@@ -38,10 +51,6 @@ def spatialize(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: flo
         raise ValueError("spatialize got an empty source")
     if not np.all(np.isfinite(mono)):
         raise ValueError("spatialize got NaN or infinite samples")
-    low, high = KEMAR_ELEVATION_RANGE
-    if not low <= float(elevation_deg) <= high:
-        raise ValueError(f"elevation {elevation_deg}° is outside the KEMAR set's {low:.0f}…{high:.0f}°")
-    kemar = load_kemar(sr)
-    pair = kemar.hrir[kemar.nearest(float(azimuth_deg) % 360.0, float(elevation_deg))]
-    out = signal.fftconvolve(mono[:, None], pair, axes=0)
+    check_elevation(elevation_deg)
+    out = signal.fftconvolve(mono[:, None], nearest_hrir(sr, azimuth_deg, elevation_deg), axes=0)
     return out[: mono.size] if keep_length else out

@@ -26,7 +26,9 @@ from collections.abc import Callable
 import numpy as np
 from scipy import signal
 
-from spatialeval.synth import KEMAR_ELEVATION_RANGE, load_kemar
+from spatialeval.io.hrir import wrap180
+from spatialeval.synth import load_kemar
+from spatialeval.synth.kemar import check_elevation
 
 Trajectory = Callable[[np.ndarray], np.ndarray]
 
@@ -108,9 +110,7 @@ def render_moving_source(mono: np.ndarray, sr: int, azimuth_deg: Trajectory | fl
         raise ValueError(f"render_moving_source expects a non-empty 1-D mono source, got shape {mono.shape}")
     if not np.all(np.isfinite(mono)):
         raise ValueError("render_moving_source got NaN or infinite samples")
-    low, high = KEMAR_ELEVATION_RANGE
-    if not low <= float(elevation_deg) <= high:
-        raise ValueError(f"elevation {elevation_deg}° is outside the KEMAR set's {low:.0f}…{high:.0f}°")
+    check_elevation(elevation_deg)
     hop = max(1, round(frame_s * sr))
     n = mono.size
     centres = np.arange(0, n + hop, hop)  # frame f is centred on sample f·hop and spans ±hop
@@ -159,4 +159,4 @@ def segment_mean_azimuths(trajectory: Trajectory, duration_s: float, segment_s: 
         times = np.arange(start, stop, resolution_s) + resolution_s / 2
         theta = np.radians(trajectory(times))
         means.append(np.degrees(np.arctan2(np.mean(np.sin(theta)), np.mean(np.cos(theta)))))
-    return 180.0 - np.mod(180.0 - np.asarray(means), 360.0)
+    return wrap180(means)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from spatialeval.io.hrir import load_kemar
 from spatialeval.synth.heads import HEAD_RADIUS_M, HEADS, PRE_DELAY_S, head_hrir
+from spatialeval.synth.kemar import nearest_hrir
 from spatialeval.synth.reverb import reverberant_brir
 
 ALL_HEADS = ("kemar", *HEADS)
@@ -34,8 +34,7 @@ def render(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float =
     if mono.ndim != 1 or mono.size == 0 or not np.all(np.isfinite(mono)):
         raise ValueError(f"render expects a non-empty, finite 1-D mono source, got shape {mono.shape}")
     if head == "kemar":
-        kemar = load_kemar(sr)
-        hrir = np.asarray(kemar.hrir[kemar.nearest(float(azimuth_deg) % 360.0, float(elevation_deg))])
+        hrir = np.asarray(nearest_hrir(sr, azimuth_deg, elevation_deg))
         shift = 0
     elif head in HEADS:
         hrir = np.asarray(head_hrir(head, sr, azimuth_deg, elevation_deg, radius_m=radius_m,
