@@ -40,19 +40,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spatialeval.errors import StageUnavailable
-from spatialeval.features.resample import downmix_resample as _downmix_resample
+# NoSpeech lives in spatialeval.errors (the SIM stage catches it without importing this module); importable from here too.
+from spatialeval.errors import NoSpeech, StageUnavailable
 from spatialeval.io.audio import as_mono_signal, as_time_channels
-from spatialeval.metrics.sim import speaker_similarity
 from spatialeval.models.local_hf import from_local_pretrained
 
 WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
 LEVEL_DBFS = -30.0
 SEED_TTS_SV_URL = "https://drive.google.com/file/d/1-aE1NfzpRCLxA4GUxX9ITI3F9LlbtEGP/view"
-
-
-class NoSpeech(ValueError):
-    """The clip holds no speech to embed (digital silence, or nothing left after voice-activity trimming)."""
 
 
 def normalise_level(audio: np.ndarray, target_dbfs: float = LEVEL_DBFS) -> np.ndarray:
@@ -364,10 +359,13 @@ def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int 
         >>> round(sim(voice, voice, 16000), 3)
         1.0
     """
+    from spatialeval.features.resample import downmix_resample
+    from spatialeval.metrics.sim import speaker_similarity
+
     if encoder is None:
         encoder = _default_encoder(ResemblyzerEncoder)
     rate = encoder.sample_rate
-    embeddings = [encoder.embed(_downmix_resample(as_time_channels(audio, "sim"), sr, rate))
+    embeddings = [encoder.embed(downmix_resample(as_time_channels(audio, "sim"), sr, rate))
                   for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))]
     return speaker_similarity(*embeddings)
 

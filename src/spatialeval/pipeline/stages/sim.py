@@ -13,9 +13,9 @@ from typing import Any
 
 from dataclasses import dataclass
 
+from spatialeval.errors import NoSpeech
 from spatialeval.io.audio import file_sha256, load_audio
 from spatialeval.metrics.registry import MetricInfo
-from spatialeval.models.speaker import NoSpeech
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
