@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spatialeval.io.audio import as_mono_signal
-from spatialeval.models.local_hf import from_local_pretrained
+from spatialeval.models.local_hf import batched, expand_model_path, from_local_pretrained
 
 from spatialeval.errors import StageUnavailable
 
@@ -125,17 +125,11 @@ def windows(audio: np.ndarray, seconds: int = WINDOW_SECONDS, rate: int = ASR_RA
     return [audio[start:start + step] for start in range(0, audio.size, step)]
 
 
-def _batched(items: list, size: int) -> Iterator[list]:
-    size = max(1, int(size))
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _windowed_batches(audios: Sequence[np.ndarray], batch_size: int, decode) -> list[str]:
     """Cut every clip into 30-s windows, ``decode`` windows ``batch_size`` at a time, join per clip."""
     pieces = [(index, piece) for index, audio in enumerate(audios) for piece in windows(audio)]
     texts: list[list[str]] = [[] for _ in audios]
-    for chunk in _batched(pieces, batch_size):
+    for chunk in batched(pieces, batch_size):
         for (index, _), text in zip(chunk, decode([piece for _, piece in chunk])):
             if text:
                 texts[index].append(text)
@@ -208,7 +202,7 @@ class WhisperASR(_WhisperSettings, ASRBackend):
 
     def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
                  compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1) -> None:
-        model_path = _expand(model_path)
+        model_path = expand_model_path(model_path)
         source = model_path or WHISPER_DEFAULT
         fetch = (f"fetch it once with `huggingface-cli download {WHISPER_DEFAULT} --local-dir DIR` "
                  f"and pass --cer-model-path DIR (or set cer.model_path)")
@@ -265,7 +259,7 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
 
     def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
                  compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1, cpu_threads: int = 0) -> None:
-        model_path = _expand(model_path)
+        model_path = expand_model_path(model_path)
         fetch = (f"convert or fetch one once, e.g. `huggingface-cli download Systran/faster-whisper-{FASTER_WHISPER_DEFAULT} "
                  f"--local-dir DIR`, and pass --cer-model-path DIR (or set cer.model_path)")
         try:
@@ -351,7 +345,7 @@ class ParaformerASR(ASRBackend):
     languages = ("zh",)
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
-        model_path = _expand(model_path)
+        model_path = expand_model_path(model_path)
         fetch = (f"fetch it once with `modelscope download --model {PARAFORMER_DEFAULT} --local_dir DIR` "
                  f"and pass --cer-model-path DIR (or set cer.model_path)")
         try:
@@ -400,18 +394,13 @@ class ParaformerASR(ASRBackend):
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
         clips = [as_mono_signal(a, "ASR").astype(np.float32) for a in audios]
         texts: list[str] = []
-        for chunk in _batched(clips, self._batch_size):
+        for chunk in batched(clips, self._batch_size):
             with _quiet_funasr():
                 results = self._model.generate(input=chunk, batch_size=len(chunk), disable_pbar=True)
             if len(results) != len(chunk):
                 raise RuntimeError(f"FunASR returned {len(results)} results for {len(chunk)} clips")
             texts.extend(str(r.get("text", "")).strip() for r in results)
         return texts
-
-
-def _expand(model_path: str | None) -> str | None:
-    """``~`` in a configured model path means the home folder (as in configs/mandarin.yaml)."""
-    return str(Path(model_path).expanduser()) if model_path else None
 
 
 def _dist_version(name: str) -> str | None:

@@ -43,7 +43,7 @@ import numpy as np
 # NoSpeech lives in spatialeval.errors (the SIM stage catches it without importing this module); importable from here too.
 from spatialeval.errors import NoSpeech, StageUnavailable
 from spatialeval.io.audio import as_mono_signal, as_time_channels
-from spatialeval.models.local_hf import from_local_pretrained
+from spatialeval.models.local_hf import batched, expand_model_path, from_local_pretrained
 
 WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
 LEVEL_DBFS = -30.0
@@ -164,17 +164,12 @@ class ResemblyzerEncoder(SpeakerEncoder):
         return np.asarray(embedding, dtype=np.float64)
 
 
-def _batches(items: list, size: int):
-    for start in range(0, len(items), max(1, size)):
-        yield items[start:start + max(1, size)]
-
-
 class WavLMEncoder(SpeakerEncoder):
     name = "wavlm"
     devices = ("cpu", "cuda")
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
-        model_path = str(Path(model_path).expanduser()) if model_path else None
+        model_path = expand_model_path(model_path)
         source = model_path or WAVLM_DEFAULT
         fetch = (f"fetch one once with `huggingface-cli download {WAVLM_DEFAULT} --local-dir DIR` "
                  f"and pass --sim-model-path DIR (or set sim.model_path)")
@@ -257,7 +252,7 @@ class WavLMEncoder(SpeakerEncoder):
     def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
         if not self._batches:
             return [self.embed(a) for a in audios]
-        return [e for chunk in _batches(list(audios), self._batch_size)
+        return [e for chunk in batched(list(audios), self._batch_size)
                 for e in (self._embed_padded(chunk) if len(chunk) > 1 else [self.embed(chunk[0])])]
 
 
@@ -325,7 +320,7 @@ class WavLMECAPAEncoder(SpeakerEncoder):
         # Similar lengths together: less padding per forward pass.
         order = sorted(range(len(clips)), key=lambda i: clips[i].size)
         out: list[np.ndarray | None] = [None] * len(clips)
-        for chunk in _batches(order, self._batch_size):
+        for chunk in batched(order, self._batch_size):
             for index, embedding in zip(chunk, self._model.embed_batch([clips[i] for i in chunk])):
                 out[index] = embedding
         return out  # type: ignore[return-value]
