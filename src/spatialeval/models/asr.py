@@ -88,13 +88,27 @@ def _check(cls, settings, device: str) -> None:
 
 
 class _WhisperSettings:
-    """Both Whisper backends are built from the same settings: model path, language, compute type, batch, beams."""
+    """What both Whisper backends share: they are built from the same settings (model path, language,
+    compute type, batch, beams), name their search the same way, and decode clips in 30-s windows,
+    ``_batch_size`` windows per ``_decode`` call."""
+
+    _batch_size: int
+    _beam_size: int
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu"):
         _check(cls, settings, device)
         return cls(settings.model_path, settings.language, device, compute_type=getattr(settings, "compute_type", "auto"),
                    batch_size=getattr(settings, "batch_size", 8), beam_size=getattr(settings, "beam_size", 1))
+
+    def _search(self) -> str:
+        return "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
+
+    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
+        return self.transcribe_batch([audio_16k_mono])[0]
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
+        return _windowed_batches(audios, self._batch_size, self._decode)
 
 
 def to_pcm16(audio: np.ndarray, peak: float = 10 ** (-1 / 20)) -> np.ndarray:
@@ -227,10 +241,9 @@ class WhisperASR(_WhisperSettings, ASRBackend):
 
 
     def describe(self) -> dict[str, Any]:
-        search = "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
         return {"backend": self.name, "model": self._source,
-                "settings": (f"{search}, no sampling, language={self._language}, task=transcribe, no timestamps, "
-                             f"30-s windows, dtype={str(self._dtype).replace('torch.', '')}, "
+                "settings": (f"{self._search()}, no sampling, language={self._language}, task=transcribe, "
+                             f"no timestamps, 30-s windows, dtype={str(self._dtype).replace('torch.', '')}, "
                              f"up to {self._batch_size} windows per forward pass")}
 
     def _decode(self, pieces: list[np.ndarray]) -> list[str]:
@@ -241,12 +254,6 @@ class WhisperASR(_WhisperSettings, ASRBackend):
                                        language=self._language, task="transcribe", num_beams=self._beam_size,
                                        do_sample=False)
         return [text.strip() for text in self._processor.batch_decode(ids, skip_special_tokens=True)]
-
-    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        return self.transcribe_batch([audio_16k_mono])[0]
-
-    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
-        return _windowed_batches(audios, self._batch_size, self._decode)
 
 
 class FasterWhisperASR(_WhisperSettings, ASRBackend):
@@ -297,10 +304,9 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
 
 
     def describe(self) -> dict[str, Any]:
-        search = "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
         return {"backend": self.name, "model": self._source, "version": self._version,
-                "settings": (f"{search}, no sampling or temperature fallback, language={self._language}, task=transcribe, "
-                             f"no timestamps, 30-s windows, compute_type={self._compute_type}, "
+                "settings": (f"{self._search()}, no sampling or temperature fallback, language={self._language}, "
+                             f"task=transcribe, no timestamps, 30-s windows, compute_type={self._compute_type}, "
                              f"up to {self._batch_size} windows per forward pass")}
 
     def _decode(self, pieces: list[np.ndarray]) -> list[str]:
@@ -314,12 +320,6 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
             encoded, [list(self._prompt) for _ in pieces], beam_size=self._beam_size, max_length=self._model.max_length,
             suppress_blank=True, suppress_tokens=self._suppress, sampling_topk=1)
         return [self._tokenizer.decode(result.sequences_ids[0]).strip() for result in results]
-
-    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        return self.transcribe_batch([audio_16k_mono])[0]
-
-    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
-        return _windowed_batches(audios, self._batch_size, self._decode)
 
 
 def _modelscope_candidates(model_id: str) -> list[Path]:
