@@ -98,8 +98,8 @@ class _WhisperSettings:
     @classmethod
     def from_config(cls, settings, device: str = "cpu"):
         _check(cls, settings, device)
-        return cls(settings.model_path, settings.language, device, compute_type=getattr(settings, "compute_type", "auto"),
-                   batch_size=getattr(settings, "batch_size", 8), beam_size=getattr(settings, "beam_size", 1))
+        return cls(settings.model_path, settings.language, device, compute_type=settings.compute_type,
+                   batch_size=settings.batch_size, beam_size=settings.beam_size)
 
     def _search(self) -> str:
         return "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
@@ -382,7 +382,7 @@ class ParaformerASR(ASRBackend):
             raise StageUnavailable("paraformer-zh recognises Mandarin only; set cer.language to zh, "
                                    "or use pocketsphinx / whisper / faster-whisper for English")
         _check(cls, settings, device)
-        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
+        return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": f"{PARAFORMER_DEFAULT} ({self._folder})",

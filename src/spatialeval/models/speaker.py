@@ -126,7 +126,7 @@ class ResemblyzerEncoder(SpeakerEncoder):
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "ResemblyzerEncoder":
-        if getattr(settings, "model_path", None):
+        if settings.model_path:
             raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
                                    "sim.model_path is for the wavlm / wavlm-ecapa backends (unset it or change the backend)")
         _check_device(cls, device)
@@ -196,7 +196,7 @@ class WavLMEncoder(SpeakerEncoder):
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "WavLMEncoder":
         _check_device(cls, device)
-        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
+        return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": f"WavLMForXVector {self._source}", "sample_rate": self.sample_rate,
@@ -289,7 +289,7 @@ class WavLMECAPAEncoder(SpeakerEncoder):
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "WavLMECAPAEncoder":
         _check_device(cls, device)
-        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
+        return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
         arch = self._model.arch
