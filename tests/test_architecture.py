@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +96,18 @@ def test_scripts_import_only_what_the_package_has():
                             and not (hasattr(module, "__path__")  # a submodule of a package
                                      and importlib.util.find_spec(f"{node.module}.{alias.name}"))]
     assert not missing, "scripts import names the package does not have:\n" + "\n".join(missing)
+
+
+def test_building_the_parser_and_the_default_config_imports_no_torch():
+    """Stage and backend modules are light (their heavy imports happen inside methods), so the CLI's
+    parser and the default configuration are built without importing torch (~2 s)."""
+    code = ("import sys, spatialeval.cli as cli; cli.build_parser(); "
+            "from spatialeval.pipeline.config import EvalConfig; EvalConfig(); "
+            "import json; print(json.dumps(sorted(m for m in ('torch', 'scipy', 'transformers') if m in sys.modules)))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE.parent), os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    heavy = json.loads(out.stdout)
+    assert "torch" not in heavy, f"building the parser and EvalConfig() imported {heavy}"
 
 
 # --------------------------------------------------------------------------- extension points

@@ -64,6 +64,37 @@ def test_trajectory_stage_with_bat_heads(moving, test_checkpoint):
     assert result.summary["stages"]["trajectory"]["bat"]["checkpoint_sha256"]
 
 
+@pytest.mark.slow
+def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(moving, test_checkpoint, tmp_path,
+                                                                          monkeypatch):
+    from spatialeval.models.spatial_encoder import BATEncoder
+
+    embedded: list[int] = []
+    embed = BATEncoder.embed
+
+    def counting(self, windows, *args, **kwargs):
+        embedded.append(len(windows))
+        return embed(self, windows, *args, **kwargs)
+
+    monkeypatch.setattr(BATEncoder, "embed", counting)
+    config = {"stages": ["trajectory"], "cache_dir": str(tmp_path / "cache")}
+    columns = ["bat_trajectory_error_deg", "bat_track_gt", "bat_track_gen"]
+    first = evaluate(moving / "gt", moving / "infer", config, checkpoint=str(test_checkpoint))
+    # per item, the 1-s segments of gt and generated go through the encoder in one call: 4 + 4 for "same";
+    # "slower" shares its gt with "same", so only its generated clip's 4 segments are embedded
+    assert embedded == [8, 4]
+    assert first.summary["run"]["cache"] == {"hits": 1, "misses": 3, "writes": 3, "discarded": 0}
+    embedded.clear()
+    again = evaluate(moving / "gt", moving / "infer", config, checkpoint=str(test_checkpoint))
+    assert embedded == [] and again.summary["run"]["cache"]["hits"] == 4
+    assert again.items[columns].to_dict() == first.items[columns].to_dict()
+    # the bat stage in segments mode (same segment length) reads the very entries the trajectory stage wrote
+    both = evaluate(moving / "gt", moving / "infer", {**config, "stages": ["bat", "trajectory"],
+                                                      "bat": {"mode": "segments"}}, checkpoint=str(test_checkpoint))
+    assert embedded == [] and both.summary["run"]["cache"] == {"hits": 8, "misses": 0, "writes": 0, "discarded": 0}
+    assert both.items[columns].to_dict() == first.items[columns].to_dict()
+
+
 def test_binaural_generation_table(tmp_path):
     source = speech_like(1.5, SR, seed=4)
     gt = spatialize(source, SR, 40.0)

@@ -137,6 +137,18 @@ def test_damaged_cache_entries_are_discarded_and_recomputed(tmp_path, damage):
     assert again.summary["run"]["cache"]["discarded"] == len(entries)
 
 
+def test_interaural_per_clip_and_device_paths_share_their_cache_entries(tmp_path):
+    # The per-clip path and the batched device kernels (on the CPU here) read and write one key per clip.
+    root = _tree(tmp_path / "d", {"a": (_voice(), _voice(azimuth=50)), "b": (_voice(seed=2), _voice(seed=3))})
+    config = {"stages": ["interaural"], "cache_dir": str(tmp_path / "cache")}
+    first = evaluate(root / "gt", root / "infer", config, out_dir=tmp_path / "first")
+    assert first.summary["run"]["cache"] == {"hits": 0, "misses": 4, "writes": 4, "discarded": 0}
+    second = evaluate(root / "gt", root / "infer", {**config, "device_kernels": "on"}, out_dir=tmp_path / "second")
+    assert second.summary["run"]["cache"] == {"hits": 4, "misses": 0, "writes": 0, "discarded": 0}
+    assert second.items["ipd_mae"].tolist() == first.items["ipd_mae"].tolist()
+    assert second.items["ild_mae"].tolist() == first.items["ild_mae"].tolist()
+
+
 # --------------------------------------------------------------------------- 4. degenerate audio is scored or counted
 
 

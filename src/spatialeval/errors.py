@@ -42,6 +42,10 @@ class TooShortError(ValueError):
     """A valid clip too short for a metric's analysis window; pipelines count it as *unmeasurable*."""
 
 
+class NoSpeech(ValueError):
+    """The clip holds no speech to embed (digital silence, or nothing left after voice-activity trimming)."""
+
+
 class StageUnavailable(RuntimeError):
     """A stage cannot run here (missing optional package or model); the message says why and how to fix it.
 

@@ -42,7 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from spatialeval.io.audio import as_mono_signal
-from spatialeval.models.local_hf import from_local_pretrained
+from spatialeval.models.local_hf import batched, expand_model_path, from_local_pretrained
 
 from spatialeval.errors import StageUnavailable
 
@@ -88,13 +88,27 @@ def _check(cls, settings, device: str) -> None:
 
 
 class _WhisperSettings:
-    """Both Whisper backends are built from the same settings: model path, language, compute type, batch, beams."""
+    """What both Whisper backends share: they are built from the same settings (model path, language,
+    compute type, batch, beams), name their search the same way, and decode clips in 30-s windows,
+    ``_batch_size`` windows per ``_decode`` call."""
+
+    _batch_size: int
+    _beam_size: int
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu"):
         _check(cls, settings, device)
-        return cls(settings.model_path, settings.language, device, compute_type=getattr(settings, "compute_type", "auto"),
-                   batch_size=getattr(settings, "batch_size", 8), beam_size=getattr(settings, "beam_size", 1))
+        return cls(settings.model_path, settings.language, device, compute_type=settings.compute_type,
+                   batch_size=settings.batch_size, beam_size=settings.beam_size)
+
+    def _search(self) -> str:
+        return "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
+
+    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
+        return self.transcribe_batch([audio_16k_mono])[0]
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
+        return _windowed_batches(audios, self._batch_size, self._decode)
 
 
 def to_pcm16(audio: np.ndarray, peak: float = 10 ** (-1 / 20)) -> np.ndarray:
@@ -125,17 +139,11 @@ def windows(audio: np.ndarray, seconds: int = WINDOW_SECONDS, rate: int = ASR_RA
     return [audio[start:start + step] for start in range(0, audio.size, step)]
 
 
-def _batched(items: list, size: int) -> Iterator[list]:
-    size = max(1, int(size))
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _windowed_batches(audios: Sequence[np.ndarray], batch_size: int, decode) -> list[str]:
     """Cut every clip into 30-s windows, ``decode`` windows ``batch_size`` at a time, join per clip."""
     pieces = [(index, piece) for index, audio in enumerate(audios) for piece in windows(audio)]
     texts: list[list[str]] = [[] for _ in audios]
-    for chunk in _batched(pieces, batch_size):
+    for chunk in batched(pieces, batch_size):
         for (index, _), text in zip(chunk, decode([piece for _, piece in chunk])):
             if text:
                 texts[index].append(text)
@@ -208,7 +216,7 @@ class WhisperASR(_WhisperSettings, ASRBackend):
 
     def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
                  compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1) -> None:
-        model_path = _expand(model_path)
+        model_path = expand_model_path(model_path)
         source = model_path or WHISPER_DEFAULT
         fetch = (f"fetch it once with `huggingface-cli download {WHISPER_DEFAULT} --local-dir DIR` "
                  f"and pass --cer-model-path DIR (or set cer.model_path)")
@@ -233,10 +241,9 @@ class WhisperASR(_WhisperSettings, ASRBackend):
 
 
     def describe(self) -> dict[str, Any]:
-        search = "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
         return {"backend": self.name, "model": self._source,
-                "settings": (f"{search}, no sampling, language={self._language}, task=transcribe, no timestamps, "
-                             f"30-s windows, dtype={str(self._dtype).replace('torch.', '')}, "
+                "settings": (f"{self._search()}, no sampling, language={self._language}, task=transcribe, "
+                             f"no timestamps, 30-s windows, dtype={str(self._dtype).replace('torch.', '')}, "
                              f"up to {self._batch_size} windows per forward pass")}
 
     def _decode(self, pieces: list[np.ndarray]) -> list[str]:
@@ -247,12 +254,6 @@ class WhisperASR(_WhisperSettings, ASRBackend):
                                        language=self._language, task="transcribe", num_beams=self._beam_size,
                                        do_sample=False)
         return [text.strip() for text in self._processor.batch_decode(ids, skip_special_tokens=True)]
-
-    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        return self.transcribe_batch([audio_16k_mono])[0]
-
-    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
-        return _windowed_batches(audios, self._batch_size, self._decode)
 
 
 class FasterWhisperASR(_WhisperSettings, ASRBackend):
@@ -265,7 +266,7 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
 
     def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
                  compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1, cpu_threads: int = 0) -> None:
-        model_path = _expand(model_path)
+        model_path = expand_model_path(model_path)
         fetch = (f"convert or fetch one once, e.g. `huggingface-cli download Systran/faster-whisper-{FASTER_WHISPER_DEFAULT} "
                  f"--local-dir DIR`, and pass --cer-model-path DIR (or set cer.model_path)")
         try:
@@ -303,10 +304,9 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
 
 
     def describe(self) -> dict[str, Any]:
-        search = "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
         return {"backend": self.name, "model": self._source, "version": self._version,
-                "settings": (f"{search}, no sampling or temperature fallback, language={self._language}, task=transcribe, "
-                             f"no timestamps, 30-s windows, compute_type={self._compute_type}, "
+                "settings": (f"{self._search()}, no sampling or temperature fallback, language={self._language}, "
+                             f"task=transcribe, no timestamps, 30-s windows, compute_type={self._compute_type}, "
                              f"up to {self._batch_size} windows per forward pass")}
 
     def _decode(self, pieces: list[np.ndarray]) -> list[str]:
@@ -320,12 +320,6 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
             encoded, [list(self._prompt) for _ in pieces], beam_size=self._beam_size, max_length=self._model.max_length,
             suppress_blank=True, suppress_tokens=self._suppress, sampling_topk=1)
         return [self._tokenizer.decode(result.sequences_ids[0]).strip() for result in results]
-
-    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        return self.transcribe_batch([audio_16k_mono])[0]
-
-    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
-        return _windowed_batches(audios, self._batch_size, self._decode)
 
 
 def _modelscope_candidates(model_id: str) -> list[Path]:
@@ -351,7 +345,7 @@ class ParaformerASR(ASRBackend):
     languages = ("zh",)
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
-        model_path = _expand(model_path)
+        model_path = expand_model_path(model_path)
         fetch = (f"fetch it once with `modelscope download --model {PARAFORMER_DEFAULT} --local_dir DIR` "
                  f"and pass --cer-model-path DIR (or set cer.model_path)")
         try:
@@ -388,7 +382,7 @@ class ParaformerASR(ASRBackend):
             raise StageUnavailable("paraformer-zh recognises Mandarin only; set cer.language to zh, "
                                    "or use pocketsphinx / whisper / faster-whisper for English")
         _check(cls, settings, device)
-        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
+        return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": f"{PARAFORMER_DEFAULT} ({self._folder})",
@@ -400,18 +394,13 @@ class ParaformerASR(ASRBackend):
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
         clips = [as_mono_signal(a, "ASR").astype(np.float32) for a in audios]
         texts: list[str] = []
-        for chunk in _batched(clips, self._batch_size):
+        for chunk in batched(clips, self._batch_size):
             with _quiet_funasr():
                 results = self._model.generate(input=chunk, batch_size=len(chunk), disable_pbar=True)
             if len(results) != len(chunk):
                 raise RuntimeError(f"FunASR returned {len(results)} results for {len(chunk)} clips")
             texts.extend(str(r.get("text", "")).strip() for r in results)
         return texts
-
-
-def _expand(model_path: str | None) -> str | None:
-    """``~`` in a configured model path means the home folder (as in configs/mandarin.yaml)."""
-    return str(Path(model_path).expanduser()) if model_path else None
 
 
 def _dist_version(name: str) -> str | None:

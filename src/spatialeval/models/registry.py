@@ -17,22 +17,27 @@ from importlib.metadata import entry_points
 from spatialeval.errors import StageUnavailable
 
 
-class BackendRegistry:
-    """Name → backend class for one kind of model; unknown names raise :class:`StageUnavailable`."""
+class LazyRegistry:
+    """Name → class, each registered as the class or its ``"module:Class"`` path (imported on first
+    use), plus the entry points of ``group`` (read on first look-up; a name registered here wins).
 
-    def __init__(self, kind: str, label: str, builtins: dict[str, str]):
-        self.kind, self.label = kind, label
+    The backend registries below and the stage registry (:mod:`spatialeval.pipeline.registry`) are
+    built on it; each raises its own error for an unknown name.
+    """
+
+    def __init__(self, group: str, builtins: dict[str, str]):
+        self.group = group
         self._entries: dict[str, str | type] = dict(builtins)
         self._entry_points_loaded = False
 
     def _load_entry_points(self) -> None:
         if not self._entry_points_loaded:
             self._entry_points_loaded = True
-            for point in entry_points(group=f"spatialeval.backends.{self.kind}"):
+            for point in entry_points(group=self.group):
                 self._entries.setdefault(point.name, point.value)
 
     def register(self, name: str, target: str | type) -> None:
-        """Register ``target`` (a class, or its ``"module:Class"`` path) as backend ``name``."""
+        """Register ``target`` (a class, or its ``"module:Class"`` path) as ``name``."""
         self._entries[name] = target
 
     def unregister(self, name: str) -> None:
@@ -42,17 +47,30 @@ class BackendRegistry:
         self._load_entry_points()
         return list(self._entries)
 
-    def get(self, name: str) -> type:
-        """The backend class registered as ``name`` (imported on first use)."""
+    def load(self, name: str) -> type:
+        """The class registered as ``name`` (a registered name: check :meth:`names` first), imported on first use."""
         self._load_entry_points()
-        if name not in self._entries:
-            raise StageUnavailable(f"unknown {self.label} backend {name!r}; choose one of {', '.join(self._entries)}")
         target = self._entries[name]
         if isinstance(target, str):
             module_name, _, class_name = target.partition(":")
             target = getattr(import_module(module_name), class_name)
             self._entries[name] = target
         return target
+
+
+class BackendRegistry(LazyRegistry):
+    """Name → backend class for one kind of model; unknown names raise :class:`StageUnavailable`."""
+
+    def __init__(self, kind: str, label: str, builtins: dict[str, str]):
+        super().__init__(f"spatialeval.backends.{kind}", builtins)
+        self.kind, self.label = kind, label
+
+    def get(self, name: str) -> type:
+        """The backend class registered as ``name`` (imported on first use)."""
+        known = self.names()
+        if name not in known:
+            raise StageUnavailable(f"unknown {self.label} backend {name!r}; choose one of {', '.join(known)}")
+        return self.load(name)
 
     def build(self, settings, device: str = "cpu", name: str | None = None):
         """Instantiate backend ``name`` (default ``settings.backend``) from ``settings`` on ``device``

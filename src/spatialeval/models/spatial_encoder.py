@@ -16,7 +16,6 @@ import numpy as np
 
 from spatialeval.errors import StageUnavailable
 
-_AUTOCAST = {"bf16": "bfloat16", "fp16": "float16"}
 _LOADED: dict = {}  # the last loaded BAT checkpoint, by (path, size, mtime, device)
 
 
@@ -79,10 +78,12 @@ class BATEncoder(SpatialEncoder):
     def embed(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
         import torch
 
+        from spatialeval.precision import AUTOCAST_DTYPES
+
         directions, distances = [], []
         batch = max(1, int(batch_size))
         device_type = torch.device(self.device).type
-        dtype = getattr(torch, _AUTOCAST[autocast]) if autocast else None
+        dtype = AUTOCAST_DTYPES[autocast] if autocast else None
         context = torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
         with torch.no_grad():
             for start in range(0, len(windows), batch):

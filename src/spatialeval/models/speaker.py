@@ -40,19 +40,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from spatialeval.errors import StageUnavailable
-from spatialeval.features.resample import downmix_resample as _downmix_resample
+# NoSpeech lives in spatialeval.errors (the SIM stage catches it without importing this module); importable from here too.
+from spatialeval.errors import NoSpeech, StageUnavailable
 from spatialeval.io.audio import as_mono_signal, as_time_channels
-from spatialeval.metrics.sim import speaker_similarity
-from spatialeval.models.local_hf import from_local_pretrained
+from spatialeval.models.local_hf import batched, expand_model_path, from_local_pretrained
 
 WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
 LEVEL_DBFS = -30.0
 SEED_TTS_SV_URL = "https://drive.google.com/file/d/1-aE1NfzpRCLxA4GUxX9ITI3F9LlbtEGP/view"
-
-
-class NoSpeech(ValueError):
-    """The clip holds no speech to embed (digital silence, or nothing left after voice-activity trimming)."""
 
 
 def normalise_level(audio: np.ndarray, target_dbfs: float = LEVEL_DBFS) -> np.ndarray:
@@ -131,7 +126,7 @@ class ResemblyzerEncoder(SpeakerEncoder):
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "ResemblyzerEncoder":
-        if getattr(settings, "model_path", None):
+        if settings.model_path:
             raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
                                    "sim.model_path is for the wavlm / wavlm-ecapa backends (unset it or change the backend)")
         _check_device(cls, device)
@@ -169,17 +164,12 @@ class ResemblyzerEncoder(SpeakerEncoder):
         return np.asarray(embedding, dtype=np.float64)
 
 
-def _batches(items: list, size: int):
-    for start in range(0, len(items), max(1, size)):
-        yield items[start:start + max(1, size)]
-
-
 class WavLMEncoder(SpeakerEncoder):
     name = "wavlm"
     devices = ("cpu", "cuda")
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
-        model_path = str(Path(model_path).expanduser()) if model_path else None
+        model_path = expand_model_path(model_path)
         source = model_path or WAVLM_DEFAULT
         fetch = (f"fetch one once with `huggingface-cli download {WAVLM_DEFAULT} --local-dir DIR` "
                  f"and pass --sim-model-path DIR (or set sim.model_path)")
@@ -206,7 +196,7 @@ class WavLMEncoder(SpeakerEncoder):
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "WavLMEncoder":
         _check_device(cls, device)
-        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
+        return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "model": f"WavLMForXVector {self._source}", "sample_rate": self.sample_rate,
@@ -262,7 +252,7 @@ class WavLMEncoder(SpeakerEncoder):
     def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
         if not self._batches:
             return [self.embed(a) for a in audios]
-        return [e for chunk in _batches(list(audios), self._batch_size)
+        return [e for chunk in batched(list(audios), self._batch_size)
                 for e in (self._embed_padded(chunk) if len(chunk) > 1 else [self.embed(chunk[0])])]
 
 
@@ -299,7 +289,7 @@ class WavLMECAPAEncoder(SpeakerEncoder):
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "WavLMECAPAEncoder":
         _check_device(cls, device)
-        return cls(settings.model_path, device, batch_size=getattr(settings, "batch_size", 8))
+        return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
         arch = self._model.arch
@@ -330,7 +320,7 @@ class WavLMECAPAEncoder(SpeakerEncoder):
         # Similar lengths together: less padding per forward pass.
         order = sorted(range(len(clips)), key=lambda i: clips[i].size)
         out: list[np.ndarray | None] = [None] * len(clips)
-        for chunk in _batches(order, self._batch_size):
+        for chunk in batched(order, self._batch_size):
             for index, embedding in zip(chunk, self._model.embed_batch([clips[i] for i in chunk])):
                 out[index] = embedding
         return out  # type: ignore[return-value]
@@ -364,10 +354,13 @@ def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int 
         >>> round(sim(voice, voice, 16000), 3)
         1.0
     """
+    from spatialeval.features.resample import downmix_resample
+    from spatialeval.metrics.sim import speaker_similarity
+
     if encoder is None:
         encoder = _default_encoder(ResemblyzerEncoder)
     rate = encoder.sample_rate
-    embeddings = [encoder.embed(_downmix_resample(as_time_channels(audio, "sim"), sr, rate))
+    embeddings = [encoder.embed(downmix_resample(as_time_channels(audio, "sim"), sr, rate))
                   for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))]
     return speaker_similarity(*embeddings)
 

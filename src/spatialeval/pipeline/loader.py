@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from spatialeval.io.audio import load_audio
 from spatialeval.io.pairing import Pair
+from spatialeval.models.local_hf import batched
 from spatialeval.pipeline.stages.base import LoadedPair
 
 MIN_CLIP_SECONDS = 0.02  # shorter clips cannot hold one 1024-point STFT frame at 32 kHz
@@ -28,12 +29,8 @@ def load_pair(pair: Pair) -> LoadedPair | Exception:
         return exc
 
 
-def _chunks(items: list, size: int) -> list[list]:
-    return [items[start:start + size] for start in range(0, len(items), size)]
-
-
 def _thread_chunks(pairs: list[Pair], chunk_size: int) -> Iterator[tuple[list[Pair], list]]:
-    chunks = _chunks(pairs, chunk_size)
+    chunks = list(batched(pairs, chunk_size))
     with ThreadPoolExecutor(max_workers=1) as pool:
         upcoming = [pool.submit(load_pair, p) for p in chunks[0]] if chunks else []
         for index, chunk in enumerate(chunks):
@@ -75,7 +72,7 @@ def _process_chunks(pairs: list[Pair], chunk_size: int, workers: int) -> Iterato
                         collate_fn=_as_list, prefetch_factor=2, persistent_workers=False,
                         multiprocessing_context=multiprocessing.get_context("spawn"),
                         worker_init_fn=_limit_worker_threads)
-    for chunk, loaded in zip(_chunks(pairs, chunk_size), loader):
+    for chunk, loaded in zip(batched(pairs, chunk_size), loader):
         yield chunk, loaded
 
 

@@ -15,10 +15,9 @@ registered stage classes, so adding a metric is one module plus one registration
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from importlib import import_module
-from importlib.metadata import entry_points
 
 from spatialeval.metrics.registry import MetricInfo
+from spatialeval.models.registry import LazyRegistry
 
 ENTRY_POINT_GROUP = "spatialeval.stages"
 
@@ -33,18 +32,8 @@ BUILTIN_STAGES: dict[str, str] = {
     "binaural_gen": "spatialeval.pipeline.stages.binaural_gen:BinauralGenStage",
 }
 
-_stages: dict[str, str | type] = dict(BUILTIN_STAGES)
-_entry_points_loaded = False
+_stages = LazyRegistry(ENTRY_POINT_GROUP, BUILTIN_STAGES)
 _generation = 0  # bumped on every registration, so derived tables rebuild
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        _stages.setdefault(point.name, point.value)
 
 
 def register_stage(stage: type | str, name: str | None = None) -> None:
@@ -56,34 +45,27 @@ def register_stage(stage: type | str, name: str | None = None) -> None:
         name = stage.name
     if not name or not name.isidentifier():
         raise ValueError(f"stage names must be identifiers (they are config sections), got {name!r}")
-    _stages[name] = stage
+    _stages.register(name, stage)
     _generation += 1
 
 
 def unregister_stage(name: str) -> None:
     """Remove a stage registered at run time (tests)."""
     global _generation
-    _stages.pop(name, None)
+    _stages.unregister(name)
     _generation += 1
 
 
 def stage_names() -> list[str]:
-    _load_entry_points()
-    return list(_stages)
+    return _stages.names()
 
 
 def stage_class(name: str):
     """The stage class registered as ``name`` (imported on first use)."""
-    _load_entry_points()
-    try:
-        target = _stages[name]
-    except KeyError:
-        raise ValueError(f"unknown stage {name!r}; known stages: {', '.join(_stages)}") from None
-    if isinstance(target, str):
-        module_name, _, class_name = target.partition(":")
-        target = getattr(import_module(module_name), class_name)
-        _stages[name] = target
-    return target
+    known = _stages.names()
+    if name not in known:
+        raise ValueError(f"unknown stage {name!r}; known stages: {', '.join(known)}") from None
+    return _stages.load(name)
 
 
 def stage_classes() -> dict[str, type]:

@@ -65,6 +65,64 @@ def encoder_inputs(clip, encoder, mode: str, normalize_dbfs: float | None, segme
                            window_samples=encoder.window_samples)
 
 
+def embedding_key(settings: BATSettings, encoder, mode: str, segment_seconds: float) -> dict:
+    """The :class:`FeatureCache` key fields of a clip's encoder embeddings in ``mode`` (namespace ``"bat"``).
+
+    The bat stage passes its own mode and segment length, the trajectory stage ``"segments"`` and
+    its segment length; the rest comes from the ``bat`` settings, so both stages share entries.
+    """
+    key = {"ckpt": encoder.sha256, "mode": mode, "segment": segment_seconds, "window": settings.window_seconds,
+           "dbfs": settings.normalize_dbfs, "autocast": settings.autocast, "v": 1}
+    if settings.encoder != "bat":  # keys of the default encoder stay as they were (existing caches remain valid)
+        key["encoder"] = settings.encoder
+    return key
+
+
+def clip_embeddings(cache: FeatureCache, encoder, clips, key_fields: dict, windows, *, batch_size: int,
+                    autocast: str | None, windows_on_device=None, nonfinite=None) -> list:
+    """Encoder embeddings of each clip, cached by content under ``FeatureCache.key(sha256, **key_fields)``.
+
+    Cached entries are reused; the windows of the other clips (``windows(clip)`` each, or
+    ``windows_on_device(clips, indices, results)`` for all of them) go through ``encoder.embed``
+    together, ``batch_size`` per forward pass, and are stored. Per clip: ``{embedding name: (n, dim)}``,
+    or the exception building its windows raised. A new entry holding NaN/Inf is never stored; it is
+    replaced by ``nonfinite(clip)`` (an exception) when that is given.
+    """
+    names = encoder.embeddings
+    results: list = [None] * len(clips)
+    pending, keys = [], {}
+    uncached = []
+    for index, clip in enumerate(clips):
+        key = FeatureCache.key(clip.sha256, **key_fields) if clip.sha256 else None
+        cached = cache.get("bat", key, required=names)
+        if cached is not None:
+            results[index] = cached
+        else:
+            keys[index] = key
+            uncached.append(index)
+    if windows_on_device is not None:
+        pending, windows_all = windows_on_device(clips, uncached, results)
+    else:
+        for index in uncached:
+            try:
+                pending.append((index, windows(clips[index])))
+            except Exception as exc:
+                results[index] = exc
+        windows_all = np.concatenate([w for _, w in pending]) if pending else None
+    if pending:
+        embedded = encoder.embed(windows_all, batch_size, autocast)
+        offset = 0
+        for index, clip_windows in pending:
+            entry = {name: embedded[name][offset:offset + len(clip_windows)] for name in names}
+            offset += len(clip_windows)
+            if not all(np.isfinite(values).all() for values in entry.values()):
+                results[index] = nonfinite(clips[index]) if nonfinite is not None else entry
+                continue
+            results[index] = entry
+            cache.put("bat", keys[index], entry)
+    return results
+
+
 def _bat_metric(name: str, label: str, higher: bool, description: str, unit: str, reference: str) -> MetricInfo:
     return MetricInfo(name, label, "bat", higher, description, unit=unit, requires_checkpoint=True,
                       devices=("cpu", "cuda"), reference=reference)
@@ -116,11 +174,7 @@ class BATStage(Stage):
 
     def _settings_key(self) -> dict:
         s = self.settings
-        key = {"ckpt": self.encoder.sha256, "mode": s.mode, "segment": s.segment_seconds,
-               "window": s.window_seconds, "dbfs": s.normalize_dbfs, "autocast": s.autocast, "v": 1}
-        if s.encoder != "bat":  # keys of the default encoder stay as they were (existing caches remain valid)
-            key["encoder"] = s.encoder
-        return key
+        return embedding_key(s, self.encoder, s.mode, s.segment_seconds)
 
     def _windows(self, clip) -> np.ndarray:
         s = self.settings
@@ -158,41 +212,16 @@ class BATStage(Stage):
 
     def _clip_embeddings(self, clips) -> list[dict[str, np.ndarray] | Exception]:
         """Embeddings for each clip (cached by content), encoding all uncached windows in shared batches."""
-        names = self.encoder.embeddings
-        results: list = [None] * len(clips)
-        pending, keys = [], {}
-        uncached = []
-        for index, clip in enumerate(clips):
-            key = FeatureCache.key(clip.sha256, **self._settings_key()) if clip.sha256 else None
-            cached = self.cache.get("bat", key, required=names)
-            if cached is not None:
-                results[index] = cached
-            else:
-                keys[index] = key
-                uncached.append(index)
-        if self.config.use_device_kernels():
-            pending, windows_all = self._windows_on_device(clips, uncached, results)
-        else:
-            for index in uncached:
-                try:
-                    pending.append((index, self._windows(clips[index])))
-                except Exception as exc:
-                    results[index] = exc
-            windows_all = np.concatenate([w for _, w in pending]) if pending else None
-        if pending:
-            embedded = self.encoder.embed(windows_all, self.settings.batch_size, self.settings.autocast)
-            offset = 0
-            for index, windows in pending:
-                entry = {name: embedded[name][offset:offset + len(windows)] for name in names}
-                offset += len(windows)
-                if not all(np.isfinite(values).all() for values in entry.values()):
-                    results[index] = FloatingPointError(
-                        f"{clips[index].path}: the {self.encoder.name} encoder returned NaN/Inf embeddings (the "
-                        "checkpoint's weights or the input produce invalid values); ANG/Dis cannot be computed")
-                    continue
-                results[index] = entry
-                self.cache.put("bat", keys[index], entry)
-        return results
+        s = self.settings
+        return clip_embeddings(self.cache, self.encoder, clips, self._settings_key(), self._windows,
+                               batch_size=s.batch_size, autocast=s.autocast,
+                               windows_on_device=self._windows_on_device if self.config.use_device_kernels() else None,
+                               nonfinite=self._nonfinite)
+
+    def _nonfinite(self, clip) -> FloatingPointError:
+        return FloatingPointError(
+            f"{clip.path}: the {self.encoder.name} encoder returned NaN/Inf embeddings (the "
+            "checkpoint's weights or the input produce invalid values); ANG/Dis cannot be computed")
 
     def _save(self, item_id: str, gt: dict, infer: dict) -> None:
         from spatialeval.io.files import atomic_write_bytes

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from spatialeval.errors import StageUnavailable, TooShortError
+from spatialeval.metrics.ffe import ALIGNMENTS, METHODS
 from spatialeval.metrics.registry import MetricInfo
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
 F0_RATE = 16000
-METHODS = ("dio", "harvest")
-ALIGNMENTS = ("nearest", "dtw")
 
 
 @dataclass

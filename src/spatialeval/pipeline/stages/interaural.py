@@ -42,16 +42,25 @@ class InterauralStage(Stage):
                 f"in STFT bins within {self.settings.floor_db} dB of the gt's peak",
                 "stft": "32 kHz, n_fft 1024, hop 320, Hann", "precision": "float64"}
 
+    @staticmethod
+    def _feature_key(clip) -> str | None:
+        """The feature-cache key of ``clip``'s isdrama IPD/ILD maps; None (never cached) without a content hash."""
+        return FeatureCache.key(clip.sha256, feature="isdrama_ipd_ild_v1") if clip.sha256 else None
+
+    def _cached_features(self, key: str | None):
+        """``(ipd, ild)`` stored under ``key``, or None."""
+        cached = self.cache.get("interaural", key, required=("ipd", "ild"))
+        return None if cached is None else (cached["ipd"], cached["ild"])
+
     def _isdrama_features(self, clip):
         from spatialeval.metrics.ipd_ild import isdrama_features
 
-        key = FeatureCache.key(clip.sha256, feature="isdrama_ipd_ild_v1")
-        cached = self.cache.get("interaural", key if clip.sha256 else None, required=("ipd", "ild"))
+        key = self._feature_key(clip)
+        cached = self._cached_features(key)
         if cached is not None:
-            return cached["ipd"], cached["ild"]
+            return cached
         ipd, ild = isdrama_features(clip.samples, clip.sample_rate, self.settings.block_frames)
-        if clip.sha256:
-            self.cache.put("interaural", key, {"ipd": ipd, "ild": ild})
+        self.cache.put("interaural", key, {"ipd": ipd, "ild": ild})  # no-op without a key
         return ipd, ild
 
     def compute_one(self, item: LoadedPair):
@@ -95,15 +104,9 @@ class InterauralStage(Stage):
 
         device = self.config.resolved_device()
         clips = [clip for item in items for clip in (item.gt, item.infer)]
-        features: list = [None] * len(clips)
-        pending = []
-        for index, clip in enumerate(clips):
-            key = FeatureCache.key(clip.sha256, feature="isdrama_ipd_ild_v1")
-            cached = self.cache.get("interaural", key if clip.sha256 else None, required=("ipd", "ild"))
-            if cached is not None:
-                features[index] = (cached["ipd"], cached["ild"])
-            else:
-                pending.append(index)
+        keys = [self._feature_key(clip) for clip in clips]
+        features: list = [self._cached_features(key) for key in keys]
+        pending = [index for index, cached in enumerate(features) if cached is None]
         for rate, members in by_rate([clips[i] for i in pending]).items():
             group = [pending[m] for m in members]
             waves, lengths = padded_batch([clips[i] for i in group], device)
@@ -113,9 +116,7 @@ class InterauralStage(Stage):
                 ipd = batch.ipd[row, :frames].cpu().numpy()
                 ild = batch.ild[row, :frames].cpu().numpy()
                 features[index] = (ipd, ild)
-                if clips[index].sha256:
-                    self.cache.put("interaural", FeatureCache.key(clips[index].sha256, feature="isdrama_ipd_ild_v1"),
-                                   {"ipd": ipd, "ild": ild})
+                self.cache.put("interaural", keys[index], {"ipd": ipd, "ild": ild})  # no-op without a key
         return [{"ipd_mae": mae_over_time(features[2 * i][0], features[2 * i + 1][0]),
                  "ild_mae": mae_over_time(features[2 * i][1], features[2 * i + 1][1])} for i in range(len(items))]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from dataclasses import dataclass
 
+from spatialeval.errors import NoSpeech
 from spatialeval.io.audio import file_sha256, load_audio
 from spatialeval.metrics.registry import MetricInfo
-from spatialeval.models.speaker import NoSpeech
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
@@ -80,10 +80,14 @@ class SIMStage(Stage):
             return item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
         return item.mono(side, rate)
 
+    def _key(self, side: str) -> str:
+        """The item's derived-value key of ``side``'s speaker embedding (shared by compute_batch and compute_one)."""
+        return f"spk:{self._encoder.name}:{side}"
+
     def _embedding(self, item: LoadedPair, side: str, path: str):
         audio = self._audio(item, side, path)
         try:
-            return item.derived(f"spk:{self._encoder.name}:{side}", lambda: self._encoder.embed(audio))
+            return item.derived(self._key(side), lambda: self._encoder.embed(audio))
         except NoSpeech:
             raise
         except Exception as exc:
@@ -103,7 +107,7 @@ class SIMStage(Stage):
             wanted = []
             for item in items:
                 for side, path in self._sides(item):
-                    if path and f"spk:{self._encoder.name}:{side}" not in item.cache:
+                    if path and self._key(side) not in item.cache:
                         try:
                             wanted.append((item, side, self._audio(item, side, path)))
                         except Exception:  # an unreadable prompt: compute_one reports it
@@ -113,24 +117,21 @@ class SIMStage(Stage):
             except Exception:
                 embeddings = []
             for (item, side, _), embedding in zip(wanted, embeddings):
-                item.cache[f"spk:{self._encoder.name}:{side}"] = embedding
+                item.cache[self._key(side)] = embedding
         return super().compute_batch(items)
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
-        if self.settings.use_prompt:
-            if not item.pair.prompt:
-                raise ValueError(f"{item.pair.gt}: sim.use_prompt is set but item {item.id!r} has no prompt "
-                                 "audio in the manifest (add a 'prompt' column)")
-            side, path = "prompt", item.pair.prompt
-        else:
-            side, path = "gt", item.gt.path or item.pair.gt
+        if self.settings.use_prompt and not item.pair.prompt:
+            raise ValueError(f"{item.pair.gt}: sim.use_prompt is set but item {item.id!r} has no prompt "
+                             "audio in the manifest (add a 'prompt' column)")
+        (side, path), (_, infer_path) = self._sides(item)
         try:
             reference = self._embedding(item, side, path)
         except NoSpeech as exc:
             return {"sim": math.nan, "sim_reference": side,
                     "unmeasurable": {"sim": f"the reference ({side}) has no speech to compare with: {exc}"}}
         try:
-            generated = self._embedding(item, "infer", item.infer.path or item.pair.infer)
+            generated = self._embedding(item, "infer", infer_path)
         except NoSpeech as exc:
             # A generation without speech is the worst case, not a missing value: it must count in the mean.
             return {"sim": 0.0, "sim_reference": side, "sim_note": f"no speech in the generated clip ({exc}); scored 0"}

@@ -6,8 +6,9 @@ Each clip is cut into ``segment_seconds`` segments (the ISDrama paper's 1 s). Pe
   (:func:`spatialeval.metrics.doa.estimate_direction`, with the cue settings); a segment whose
   front/back is ambiguous (or that lies on the interaural axis) counts with its lateral angle;
 * **BAT** — the spatial encoder's trained direction head on the segment (zero-padded to the
-  encoder's 10-s input, as the ``segments`` mode does), when a BAT checkpoint is configured;
-  otherwise those metrics are unmeasurable with the reason.
+  encoder's 10-s input, as the ``segments`` mode does; the embeddings are the ``bat`` stage's,
+  cached by content under the same keys), when a BAT checkpoint is configured; otherwise those
+  metrics are unmeasurable with the reason.
 
 The trajectory error is the mean per-segment angle error over the segments measurable in both
 clips, with the worst segment beside it (:mod:`spatialeval.metrics.trajectory`); the tracks
@@ -88,20 +89,32 @@ class TrajectoryStage(Stage):
                                  min_reliability=cues.min_doa_reliability,
                                  min_front_back_confidence=cues.min_front_back_confidence)
 
-    def _bat_track(self, clip):
+    def _bat_tracks(self, item: LoadedPair) -> list:
+        """BAT direction tracks of gt and generated: their segments' embeddings go through the encoder
+        together, cached by content as the ``bat`` stage caches them (mode ``segments``, this stage's
+        ``segment_seconds``), so a rerun or a bat stage in the same mode does not embed them again."""
         from spatialeval.metrics.bat_heads import decode_heads
         from spatialeval.metrics.trajectory import track_from_bat
-        from spatialeval.pipeline.stages.bat import encoder_inputs
+        from spatialeval.pipeline.stages.bat import clip_embeddings, embedding_key, encoder_inputs
 
         s, bat = self.settings, self.config.bat
-        windows = encoder_inputs(clip, self.encoder, "segments", bat.normalize_dbfs, s.segment_seconds)
-        embeddings = self.encoder.embed(windows, bat.batch_size, bat.autocast)
-        logits = self.encoder.head_logits(embeddings)
-        if logits is None:
-            raise ValueError(f"the {self.encoder.name} encoder has no direction head")
-        durations = [min(s.segment_seconds, clip.seconds - k * s.segment_seconds) for k in range(len(windows))]
-        return track_from_bat(decode_heads(logits["azimuth"], logits["elevation"], logits["distance"]),
-                              segment_s=s.segment_seconds, durations_s=durations)
+        clips = (item.gt, item.infer)
+        embedded = clip_embeddings(
+            self.cache, self.encoder, clips, embedding_key(bat, self.encoder, "segments", s.segment_seconds),
+            lambda clip: encoder_inputs(clip, self.encoder, "segments", bat.normalize_dbfs, s.segment_seconds),
+            batch_size=bat.batch_size, autocast=bat.autocast)
+        tracks = []
+        for clip, embeddings in zip(clips, embedded):
+            if isinstance(embeddings, Exception):
+                raise embeddings
+            logits = self.encoder.head_logits(embeddings)
+            if logits is None:
+                raise ValueError(f"the {self.encoder.name} encoder has no direction head")
+            windows = len(next(iter(embeddings.values())))
+            durations = [min(s.segment_seconds, clip.seconds - k * s.segment_seconds) for k in range(windows)]
+            tracks.append(track_from_bat(decode_heads(logits["azimuth"], logits["elevation"], logits["distance"]),
+                                         segment_s=s.segment_seconds, durations_s=durations))
+        return tracks
 
     def compute_one(self, item: LoadedPair):
         from spatialeval.metrics.trajectory import track_from_estimator, trajectory_error
@@ -120,7 +133,7 @@ class TrajectoryStage(Stage):
             result.update({name: math.nan for name in names})
             result.setdefault("unmeasurable", {}).update({name: self._no_bat for name in names})
             return result
-        gt, gen = self._bat_track(item.gt), self._bat_track(item.infer)
+        gt, gen = self._bat_tracks(item)
         bat = self._renamed(trajectory_error(gt, gen, prefix="bat_"), "bat")
         unmeasurable = {**result.pop("unmeasurable", {}), **bat.pop("unmeasurable", {})}
         result.update(bat, bat_track_gt=gt.to_dict(), bat_track_gen=gen.to_dict())
