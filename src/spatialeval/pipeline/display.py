@@ -45,6 +45,12 @@ def format_table(summary: dict[str, Any]) -> str:
         missing = summary.get("n_unmeasurable", {}).get(name, 0)
         rows.append((label, shown, str(summary.get("counts", {}).get(name, "")), str(missing or ""), arrow))
     extra = summary.get("extra", {})
+    for name, info in METRICS.items():  # dataset means weighted by clip length (the released code's, where it does so)
+        weighted = extra.get(f"{name}_sample_weighted")
+        if name in summary and weighted is not None and weighted == weighted:
+            scale = info.scale_for(protocol)
+            rows.append((f"{info.label_for(protocol)}, sample-weighted", f"{weighted * scale:.4f}", "", "",
+                         f"{info.direction} is better"))
     if "cer_corpus" in extra and extra["cer_corpus"] is not None:
         rows.append(("CER (corpus)", f"{extra['cer_corpus']:.4f}", "", "", "lower is better"))
     if not rows:

@@ -30,6 +30,7 @@ BUILTIN_STAGES: dict[str, str] = {
     "cues": "spatialeval.pipeline.stages.cues:CuesStage",
     "trajectory": "spatialeval.pipeline.stages.trajectory:TrajectoryStage",
     "binaural_gen": "spatialeval.pipeline.stages.binaural_gen:BinauralGenStage",
+    "binaural_speech": "spatialeval.pipeline.stages.binaural_speech:BinauralSpeechStage",
 }
 
 _stages = LazyRegistry(ENTRY_POINT_GROUP, BUILTIN_STAGES)
