@@ -121,10 +121,18 @@ def pesq_left_first_window(gen: np.ndarray, gt: np.ndarray, rate: int, gen_rate:
     'spatialeval[binaural-speech]'``).
 
     Raises:
-        pesq.PesqError: no utterance found (e.g. silent gt) or too short a clip.
+        ValueError: a clip shorter than 1/4 s (PESQ's minimum) or a silent generated left channel
+            (the implementation fails on it).
+        pesq.PesqError: no utterance found in the gt (e.g. silent).
     """
     import resampy
     from pesq import pesq
+
+    for what, clip, clip_rate in (("gt", gt, rate), ("generated", gen, gen_rate or rate)):
+        if np.shape(clip)[-1] < clip_rate / 4:
+            raise ValueError(f"{what} clip of {np.shape(clip)[-1]} samples at {clip_rate} Hz: PESQ needs 1/4 s")
+    if not np.any(np.asarray(gen)[0, : int((gen_rate or rate) * PESQ_WINDOW_S)]):
+        raise ValueError("generated left channel silent in the scored window: PESQ is undefined")
 
     def left_at_16k(clip: np.ndarray, clip_rate: int) -> np.ndarray:
         left = np.asarray(clip, np.float64)[0]

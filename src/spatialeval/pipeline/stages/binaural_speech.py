@@ -131,5 +131,5 @@ def _pesq(gen_clip, gt_clip) -> tuple[float, str]:
     gen = gen_clip.samples[: int(round(seconds * gen_clip.sample_rate))].astype(np.float64).T
     try:
         return pesq_left_first_window(gen, gt, gt_clip.sample_rate, gen_clip.sample_rate), ""
-    except PesqError as exc:
+    except (PesqError, ValueError) as exc:
         return math.nan, f"PESQ: {type(exc).__name__} ({exc})"
