@@ -19,9 +19,9 @@ truth ``y`` (both ``(2, T)`` at 48 kHz, equal lengths):
 * ``pesq`` = wide-band PESQ (ITU-T P.862.2, the ``pesq`` package) of the **left channel only**,
   gt as reference, as BinauralGrad's ``metric.py`` gets it from ``speechmetrics``: each file
   resampled from its rate to 16 kHz with ``resampy`` ``kaiser_best`` (float64), the first channel
-  taken, and only the **first 5 s window** scored (speechmetrics frames the clip into 5 s windows
-  and ``metric.py`` keeps window 0; a clip of at most 10 s is one window, scored whole). That is
-  the published protocol; it is not a whole-clip binaural PESQ.
+  taken, both zero-padded to the longer, and only the **first 5 s** scored (speechmetrics frames
+  the clip into 5 s windows and ``metric.py`` keeps window 0; a clip of at most 5 s is one window,
+  scored whole). That is the published protocol; it is not a whole-clip binaural PESQ.
 
 Dataset-level means in the released code weight each clip by its sample count; see
 :func:`sample_weighted_mean`.
