@@ -103,8 +103,9 @@ class BinauralSpeechStage(Stage):
         from spatialeval.metrics.binaural_speech import METRIC_NAMES, sample_weighted_mean
 
         samples = [r.get("samples_compared", 0) for r in rows]
-        return {f"{name}_sample_weighted": sample_weighted_mean([r.get(name) for r in rows], samples)
-                for name in METRIC_NAMES}
+        means = {name: sample_weighted_mean([r.get(name) for r in rows], samples) for name in METRIC_NAMES}
+        # None, not NaN, when no item was measured: summary.json stays strict JSON
+        return {f"{name}_sample_weighted": None if math.isnan(v) else v for name, v in means.items()}
 
 
 def _at_48k(clip):
