@@ -20,9 +20,12 @@ CLIP = "rms_glue"
 __all__ = ["DEGENERATE_CASES", "SR", "speech_pair", "degenerate_generation", "write_pair", "write_degenerate_pairs"]
 
 
-def speech_pair(azimuth_gt: float = 30.0, azimuth_gen: float = 45.0, clip: str = CLIP) -> tuple[np.ndarray, np.ndarray]:
-    """The same sentence rendered through KEMAR at two directions, ``(time, 2)`` float64, peak 0.5."""
+def speech_pair(azimuth_gt: float = 30.0, azimuth_gen: float = 45.0, clip: str = CLIP,
+                seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The same sentence (its first ``seconds``) rendered through KEMAR at two directions, ``(time, 2)``, peak 0.5."""
     source = example_speech(clip, SR)
+    if seconds is not None:
+        source = source[: int(seconds * SR)]
     gt, gen = spatialize(source, SR, azimuth_gt), spatialize(source, SR, azimuth_gen)
     scale = 0.5 / max(np.abs(gt).max(), np.abs(gen).max())
     return gt * scale, gen * scale
