@@ -79,11 +79,14 @@ def test_every_public_function_takes_time_by_2_and_rejects_the_rest(name, clip):
         function(bad)
 
 
-def _assert_same_result(a: dict, b: dict) -> None:
+def _assert_same_result(a: dict, b: dict, rel: float = 0.0) -> None:
+    """Equal results; ``rel`` > 0 for two code paths (float64: a few hundred ulps), 0 for the same computation."""
     assert a.keys() == b.keys()
     for key in a:
         if isinstance(a[key], float) and math.isnan(a[key]):
             assert isinstance(b[key], float) and math.isnan(b[key]), key
+        elif rel and isinstance(a[key], float) and isinstance(b[key], float):
+            assert math.isclose(a[key], b[key], rel_tol=rel, abs_tol=rel), key
         else:
             assert a[key] == b[key], key
 
@@ -133,8 +136,9 @@ def test_results_do_not_depend_on_blas_threads_or_blocks(clip):
         single = spatial_cue_errors(clip, gen, SR, 24000)
     with threadpool_limits(limits=2):
         double = spatial_cue_errors(clip, gen, SR, 24000)
-    _assert_same_result(single, double)
-    _assert_same_result(single, spatial_cue_errors(clip, gen, SR, 24000, block_seconds=0.3))
+    _assert_same_result(single, double)  # the cue path uses no BLAS: the same computation, bit for bit
+    # Other block sizes stream the resampler differently (another summation order): float64 rounding only.
+    _assert_same_result(single, spatial_cue_errors(clip, gen, SR, 24000, block_seconds=0.3), rel=1e-9)
 
 
 def test_streamed_resampling_equals_one_shot():
@@ -143,8 +147,11 @@ def test_streamed_resampling_equals_one_shot():
     x = spatialize(speech_like(1.5, 44100, seed=5), 44100, -30.0)
     streamed = analyze_binaural(x, 44100, analysis_rate=32000, block_seconds=0.25)
     whole = analyze_binaural(signal.resample_poly(x, 320, 441, axis=0), 32000)
+    # Two code paths (streamed polyphase blocks vs one call): equal to float64 rounding, not bit for bit.
     for field in ("power", "itd_s", "coherence", "band_power", "ild_power", "ild_band_power"):
-        np.testing.assert_array_equal(getattr(streamed, field), getattr(whole, field))
+        a, b = getattr(streamed, field), getattr(whole, field)
+        scale = np.nanmax(np.abs(b)) if np.isfinite(b).any() else 1.0
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12 * scale, equal_nan=True, err_msg=field)
     np.testing.assert_allclose(streamed.xcorr, whole.xcorr, rtol=1e-12, atol=1e-9)
 
 

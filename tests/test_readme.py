@@ -41,3 +41,13 @@ def test_readme_example_output_is_what_the_command_prints(tmp_path):
 def test_readme_metric_listing_is_what_the_command_prints():
     listing = subprocess.run([*CLI, "metrics"], check=True, capture_output=True, text=True).stdout
     assert listing.rstrip("\n") == _block_after("spatialeval metrics"), "update the README's metric listing"
+
+
+def test_reliability_doc_holds_each_metrics_declared_degenerate_outcomes():
+    from spatialeval.pipeline.display import format_degenerate_table
+
+    doc = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
+    match = re.search(r"<!-- degenerate-table -->\n(.*?)\n<!-- /degenerate-table -->", doc, flags=re.S)
+    assert match, "docs/reliability.md has no <!-- degenerate-table --> section"
+    assert match.group(1) == format_degenerate_table(), \
+        "regenerate docs/reliability.md's table with `spatialeval metrics --degenerate`"

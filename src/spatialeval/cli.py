@@ -86,13 +86,15 @@ def _add_metrics(sub) -> None:
     p = sub.add_parser("metrics", help="list every metric: direction, unit, stage, backend, what it needs")
     p.add_argument("--protocol", default="isdrama", help="show units and scales under this protocol")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--degenerate", action="store_true",
+                   help="each metric's documented outcome on silent, DC, noise-only, clipped, short and gapped generations")
     p.set_defaults(handler=_cmd_metrics)
 
 
 def _cmd_metrics(args) -> int:
-    from spatialeval.pipeline.display import format_metric_list
+    from spatialeval.pipeline.display import format_degenerate_table, format_metric_list
 
-    print(format_metric_list(args.protocol, as_json=args.json))
+    print(format_degenerate_table() if args.degenerate else format_metric_list(args.protocol, as_json=args.json))
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -23,7 +23,8 @@ class LevelStage(Stage):
     name = "level"
     Settings = LevelSettings
     metrics = (MetricInfo("level_diff_db", "Level diff", "level", False,
-                          "|RMS level of generated − RMS level of gt| over both channels", unit="dB"),)
+                          "|RMS level of generated − RMS level of gt| over both channels", unit="dB",
+                          degenerate=degenerate_outcomes("scored: the level difference, silence at floor_db")),)
     extra_fields = ("level_gt_db",)
 
     def describe(self):

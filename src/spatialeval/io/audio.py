@@ -113,6 +113,27 @@ def all_finite(array: np.ndarray, block: int = 1 << 20) -> bool:
     return all(np.isfinite(array[start:start + block]).all() for start in range(0, len(array), block))
 
 
+#: AC level (dBFS, RMS over the clip after removing each channel's mean) below which a clip carries no signal;
+#: the same −100 dBFS floor the cue analysis gates frames with.
+NO_SIGNAL_DBFS = -100.0
+
+
+def has_signal(samples: np.ndarray, floor_dbfs: float = NO_SIGNAL_DBFS) -> bool:
+    """Whether any channel of ``(time, channels)`` samples has an AC RMS level above ``floor_dbfs``.
+
+    Digital silence and a constant (DC) signal carry none:
+
+    >>> has_signal(np.zeros((100, 2))), has_signal(np.full((100, 2), 0.5)), has_signal(np.eye(100)[:, :2])
+    (False, False, True)
+    """
+    x = np.asarray(samples, dtype=np.float64)
+    x = x.reshape(len(x), -1)
+    if x.size == 0:
+        return False
+    power = np.mean((x - x.mean(axis=0)) ** 2, axis=0)
+    return bool(np.any(power > 10.0 ** (floor_dbfs / 10.0)))
+
+
 def as_mono_signal(audio, consumer: str) -> np.ndarray:
     """``audio`` as a non-empty 1-D float64 array, or a ValueError naming ``consumer`` (e.g. "ASR")."""
     audio = np.asarray(audio, dtype=np.float64)

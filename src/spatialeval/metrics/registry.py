@@ -14,9 +14,65 @@ under the same names, in the stored (unscaled) unit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_PROTOCOL = "isdrama"
+
+#: Degenerate generated clips (the gt is ordinary speech) for which every metric documents its outcome in
+#: :attr:`MetricInfo.degenerate`. The conformance suite (``tests/test_conformance.py``) renders each one and
+#: holds every registered metric to its declaration; ``docs/reliability.md``'s table is printed from them.
+DEGENERATE_CASES: dict[str, str] = {
+    "silent": "all-zero generated clip as long as the gt",
+    "dc": "a constant 0.5 on both channels",
+    "noise": "independent pink noise on each ear at -20 dBFS RMS, no speech",
+    "clipped": "the gt x8, hard-clipped to +-1 (speech, heavily distorted)",
+    "short": "the gt's first 0.2 s",
+    "one_sample": "one sample of the gt",
+    "long_gap": "the gt with 4 s of digital silence inserted in its middle",
+}
+
+#: What a declared outcome may say: ``unmeasurable`` (NaN with a reason), ``value:X`` (exactly X, e.g.
+#: CER 1 for a silent generation), ``scored`` (a finite number: the definition applies as it stands; the
+#: text after ``scored:`` says what it measures) or ``error`` (the item fails with a message).
+OUTCOME_KINDS = ("unmeasurable", "value", "scored", "error")
+
+
+#: Clips shorter than 20 ms are refused when decoded, so every metric shares this outcome for them.
+TOO_SHORT_TO_LOAD = "error: clips shorter than 20 ms are refused when decoded (the item fails, exit 3)"
+
+
+def degenerate_outcomes(default: str, **cases: str) -> dict[str, str]:
+    """Every case of :data:`DEGENERATE_CASES` → ``cases[case]``, else ``default`` (one-sample clips: the loader's refusal).
+
+    Example:
+        >>> outcomes = degenerate_outcomes("scored", silent="unmeasurable")
+        >>> outcomes["silent"], outcomes["noise"], outcomes["one_sample"].split(":")[0]
+        ('unmeasurable', 'scored', 'error')
+    """
+    unknown = set(cases) - set(DEGENERATE_CASES)
+    if unknown:
+        raise ValueError(f"unknown degenerate case(s) {', '.join(sorted(unknown))}; known: {', '.join(DEGENERATE_CASES)}")
+    for outcome in (default, *cases.values()):
+        parse_outcome(outcome)
+    fallback = {"one_sample": TOO_SHORT_TO_LOAD}
+    return {case: cases.get(case, fallback.get(case, default)) for case in DEGENERATE_CASES}
+
+
+def parse_outcome(text: str) -> tuple[str, float | None, str]:
+    """``(kind, value, note)`` of a declared degenerate outcome.
+
+    Example:
+        >>> parse_outcome("value:1.0"), parse_outcome("scored: the error against zero cues")
+        (('value', 1.0, ''), ('scored', None, 'the error against zero cues'))
+    """
+    kind, _, rest = text.partition(":")
+    kind, rest = kind.strip(), rest.strip()
+    if kind not in OUTCOME_KINDS:
+        raise ValueError(f"degenerate outcome {text!r}: the kind must be one of {', '.join(OUTCOME_KINDS)}")
+    if kind == "value":
+        number, _, note = rest.partition(" ")
+        return kind, float(number), note.strip()
+    return kind, None, rest
 
 
 def _per_protocol(value, protocol: str | None):
@@ -55,6 +111,9 @@ class MetricInfo:
     dependencies: tuple[str, ...] = ()   # optional packages it needs beyond the core install
     reference: str = ""                  # where the definition comes from
     flag: bool = False                   # a 0/1 indicator (its mean is a rate)
+    #: case of :data:`DEGENERATE_CASES` → documented outcome (see :data:`OUTCOME_KINDS`); the conformance
+    #: suite fails for a registered metric that leaves a case undeclared.
+    degenerate: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def direction(self) -> str:
@@ -81,4 +140,5 @@ class MetricInfo:
                 "unit": self.unit_for(protocol), "scale": self.scale_for(protocol), "description": self.description,
                 "requires_reference": self.requires_reference, "requires_text": self.requires_text,
                 "requires_checkpoint": self.requires_checkpoint, "devices": list(self.devices),
-                "dependencies": list(self.dependencies), "reference": self.reference}
+                "dependencies": list(self.dependencies), "reference": self.reference,
+                "degenerate": dict(self.degenerate)}

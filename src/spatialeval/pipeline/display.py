@@ -146,3 +146,32 @@ def format_metric_list(protocol: str = "isdrama", as_json: bool = False) -> str:
     lines.append(f"\n(units and scales under the {protocol!r} protocol; `spatialeval metrics --json` gives every field, "
                  "descriptions and references included; select with `spatialeval run --metrics NAME,...`)")
     return "\n".join(lines)
+
+
+def format_degenerate_table() -> str:
+    """A Markdown table: each registered metric's documented outcome on each degenerate generation
+    (:data:`~spatialeval.metrics.registry.DEGENERATE_CASES`), read from its declaration. ``docs/reliability.md``
+    holds this table (a test compares), and the conformance suite holds every metric to it."""
+    from spatialeval.metrics.registry import DEGENERATE_CASES, parse_outcome
+
+    def short(outcome: str | None) -> str:
+        if outcome is None:
+            return "undeclared"
+        kind, value, _ = parse_outcome(outcome)
+        return f"**{value:g}**" if kind == "value" else kind
+
+    lines = ["| metric | " + " | ".join(DEGENERATE_CASES) + " |", "| --- |" + " --- |" * len(DEGENERATE_CASES)]
+    for info in METRICS.values():
+        lines.append(f"| `{info.name}` | " + " | ".join(short(info.degenerate.get(c)) for c in DEGENERATE_CASES) + " |")
+    lines.append("")
+    lines.append("Cases: " + "; ".join(f"**{name}**: {text}" for name, text in DEGENERATE_CASES.items()) + ".")
+    notes: dict[str, list[str]] = {}  # note → the stages that give it
+    for info in METRICS.values():
+        for outcome in info.degenerate.values():
+            kind, _, note = parse_outcome(outcome)
+            if kind in ("scored", "error") and note and info.stage not in notes.setdefault(f"{kind}: {note}", []):
+                notes[f"{kind}: {note}"].append(info.stage)
+    if notes:
+        lines += ["", "What a score or an error means there:"]
+        lines += [f"- {', '.join(f'`{s}`' for s in stages)} — {note}" for note, stages in notes.items()]
+    return "\n".join(lines)

@@ -15,7 +15,7 @@ import numpy as np
 
 from spatialeval.errors import StageUnavailable
 from spatialeval.metrics.embedding_cosine import MODES
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
@@ -123,9 +123,19 @@ def clip_embeddings(cache: FeatureCache, encoder, clips, key_fields: dict, windo
     return results
 
 
+# ANG/Dis cosines keep the released definition on any audio (the parity fixtures include a silent
+# generation); the heads' predictions for a clip without signal are not a direction, so their errors are
+# unmeasurable there.
+COSINE_DEGENERATE = degenerate_outcomes("scored: the cosine of the embeddings the encoder gives that audio, "
+                                        "as the released code computes it")
+HEAD_DEGENERATE = degenerate_outcomes("scored: the disagreement of the heads' predictions",
+                                      silent="unmeasurable", dc="unmeasurable")
+
+
 def _bat_metric(name: str, label: str, higher: bool, description: str, unit: str, reference: str) -> MetricInfo:
+    degenerate = COSINE_DEGENERATE if reference == BAT_PAPER else HEAD_DEGENERATE
     return MetricInfo(name, label, "bat", higher, description, unit=unit, requires_checkpoint=True,
-                      devices=("cpu", "cuda"), reference=reference)
+                      devices=("cpu", "cuda"), reference=reference, degenerate=degenerate)
 
 
 class BATStage(Stage):
@@ -249,17 +259,29 @@ class BATStage(Stage):
                 self._save(item.id, gt, infer)
             row = {metric: window_cosine(gt[name], infer[name], self.config.protocol)
                    for name, metric in self.EMBEDDING_METRICS.items()}
-            row.update(self._head_errors(gt, infer))
+            row.update(self._head_errors(gt, infer, item))
             results.append(row)
         return results
 
-    def _head_errors(self, gt: dict, infer: dict) -> dict:
-        """Angle and distance disagreement of the encoder's trained heads (BAT: azimuth/elevation/distance)."""
+    def _head_errors(self, gt: dict, infer: dict, item: LoadedPair) -> dict:
+        """Angle and distance disagreement of the encoder's trained heads (BAT: azimuth/elevation/distance).
+
+        The heads always answer, but their answer for a clip without signal (silence, DC) is not a
+        direction: the errors are then unmeasurable."""
+        from spatialeval.io.audio import NO_SIGNAL_DBFS, has_signal
         from spatialeval.metrics.bat_heads import decode_heads, head_errors
 
         gt_logits, gen_logits = self.encoder.head_logits(gt), self.encoder.head_logits(infer)
+        reason = None
         if gt_logits is None or gen_logits is None:
             reason = f"the {self.encoder.name} encoder has no direction/distance heads"
+        else:
+            silent = [side for side, clip in (("ground-truth", item.gt), ("generated", item.infer))
+                      if not has_signal(clip.samples)]
+            if silent:
+                reason = (f"the {' and '.join(silent)} clip has no signal (AC level below {NO_SIGNAL_DBFS:g} dBFS): "
+                          "the heads' prediction is not a direction")
+        if reason:
             names = [info.name for info in self.metrics[2:]]
             return {**{name: float("nan") for name in names}, "unmeasurable": {name: reason for name in names}}
         return head_errors(decode_heads(gt_logits["azimuth"], gt_logits["elevation"], gt_logits["distance"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -27,9 +27,15 @@ class BinauralGenSettings:
 FAIR_PLAY = "Gao & Grauman 2019, 2.5D Visual Sound evaluate.py (FAIR-Play); Mag/Phase as in PseudoBinaural/CCStereo"
 
 
-def _gen_metric(name: str, label: str, description: str, unit: str = "", higher: bool = False) -> MetricInfo:
+# Waveform-aligned distances: a generation whose length differs from the gt's by more than
+# max_length_difference_s is not aligned with it (unmeasurable); otherwise the definitions apply.
+DEGENERATE = degenerate_outcomes("scored: the released distance", short="unmeasurable", long_gap="unmeasurable")
+
+
+def _gen_metric(name: str, label: str, description: str, unit: str = "", higher: bool = False,
+                degenerate=DEGENERATE) -> MetricInfo:
     return MetricInfo(name, label, "binaural_gen", higher, description, unit=unit, dependencies=("librosa",),
-                      reference=FAIR_PLAY)
+                      reference=FAIR_PLAY, degenerate=degenerate)
 
 
 class BinauralGenStage(Stage):

@@ -26,7 +26,7 @@ import numpy as np
 
 from spatialeval.errors import StageUnavailable
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
@@ -84,16 +84,22 @@ def normalizer_for(config) -> str:
 SEED_TTS = "seed-tts-eval (BytedanceSpeech/seed-tts-eval run_wer.py), as the ISDrama paper reports CER"
 
 
+# A generation without speech is an empty transcript: every reference unit deleted.
+DEGENERATE = degenerate_outcomes("scored: the recogniser's transcript of that audio", silent="value:1.0",
+                                 dc="value:1.0", noise="value:1.0")
+
+
 class CERStage(Stage):
     name = "cer"
     Settings = CERSettings
     metrics = (
         MetricInfo("cer", "CER", "cer", False, "character error rate of ASR(generated) vs. reference text",
                    unit="fraction", requires_text=True, devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"),
-                   reference=SEED_TTS),
+                   reference=SEED_TTS, degenerate=DEGENERATE),
         MetricInfo("wer", "WER", "cer", False, "word error rate of ASR(generated) vs. reference text (Mandarin "
                    "under seed-tts-eval: the character rate)", unit="fraction", requires_text=True,
-                   devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"), reference=SEED_TTS),
+                   devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"), reference=SEED_TTS,
+                   degenerate=DEGENERATE),
     )
     extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language")
     identity_fields = ("ref_text_sha256",)

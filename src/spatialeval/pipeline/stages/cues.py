@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spatialeval.errors import StageUnavailable
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -36,8 +36,20 @@ CUES_REFERENCE = ("checkpoint-free binaural cues: GCC-PHAT ITD, third-octave ILD
                   "MIT KEMAR pinna templates for front/back")
 
 
-def _cue(name: str, label: str, unit: str, description: str, flag: bool = False) -> MetricInfo:
-    return MetricInfo(name, label, "cues", False, description, unit=unit, flag=flag, reference=CUES_REFERENCE)
+# No frame above the floor once DC is removed: no interaural cue exists. Noise in each ear has cues
+# (random ones) but no coherent direct sound, so the direction and its hemifield are unmeasurable.
+_NO_SIGNAL = {"silent": "unmeasurable", "dc": "unmeasurable"}
+CUE_DEGENERATE = degenerate_outcomes("scored: the cue errors over the frames active in both clips", **_NO_SIGNAL)
+DIRECTION_DEGENERATE = degenerate_outcomes("scored: the direction estimated from the direct-sound frames",
+                                           noise="unmeasurable", **_NO_SIGNAL)
+FRONT_BACK_DEGENERATE = degenerate_outcomes("unmeasurable", short="scored: decided on the common frames",
+                                            long_gap="scored: decided on the common frames")
+
+
+def _cue(name: str, label: str, unit: str, description: str, flag: bool = False, degenerate=CUE_DEGENERATE
+         ) -> MetricInfo:
+    return MetricInfo(name, label, "cues", False, description, unit=unit, flag=flag, reference=CUES_REFERENCE,
+                      degenerate=degenerate)
 
 
 class CuesStage(Stage):
@@ -49,10 +61,11 @@ class CuesStage(Stage):
         _cue("iacc_error", "IACC err", "coefficient", "|IACC_gen − IACC_gt|"),
         _cue("doa_error_deg", "DoA err", "degrees",
              "angle between estimated directions (azimuth difference at ear level); the lateral-angle "
-             "difference when front/back is ambiguous (doa_error_scope); unmeasurable when unreliable"),
+             "difference when front/back is ambiguous (doa_error_scope); unmeasurable when unreliable",
+             degenerate=DIRECTION_DEGENERATE),
         _cue("front_back_confusion", "F/B conf", "0/1",
              "1 when gt and generated lie in opposite hemifields front/back, 0 when not; unmeasurable "
-             "('ambiguous') when the spectral cues cannot tell", flag=True),
+             "('ambiguous') when the spectral cues cannot tell", flag=True, degenerate=FRONT_BACK_DEGENERATE),
     )
     extra_fields = ("front_back", "doa_error_scope", "itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "itd_frames",
                     "ild_bands", *(f"doa_{side}_{name}" for side in ("gt", "gen") for name in

@@ -12,7 +12,7 @@ from typing import Any
 
 from spatialeval.errors import StageUnavailable, TooShortError
 from spatialeval.metrics.ffe import ALIGNMENTS, METHODS
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
@@ -33,9 +33,14 @@ class FFESettings:
 CHU_ALWAN = "Chu & Alwan 2009, F0 frame error (ISDrama reports FFE)"
 
 
+# Rates over the gt's frames: a generation without voiced frames (or shorter than the gt) has voicing
+# errors wherever the gt is voiced and, GPE counting over all gt frames too, no gross pitch errors.
+DEGENERATE = degenerate_outcomes("scored: gt frames the generation leaves unvoiced are voicing errors")
+
+
 def _f0_metric(name: str, label: str, description: str) -> MetricInfo:
     return MetricInfo(name, label, "ffe", False, description, unit="fraction", dependencies=("pyworld",),
-                      reference=CHU_ALWAN)
+                      reference=CHU_ALWAN, degenerate=DEGENERATE)
 
 
 class FFEStage(Stage):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
@@ -19,6 +19,12 @@ class InterauralSettings:
                                 help="STFT frames analysed at once: bounds memory on long clips (values unchanged)")
 
 
+# The released definition applies to any audio: a generation without interaural cues (silence, DC,
+# noise) is scored by how far the gt's cues are from its own; a shorter one over the common frames.
+DEGENERATE = degenerate_outcomes("scored: the error against the generation's own cues (zero for silence), over "
+                                 "the frames both clips have")
+
+
 class InterauralStage(Stage):
     name = "interaural"
     Settings = InterauralSettings
@@ -26,11 +32,11 @@ class InterauralStage(Stage):
         MetricInfo("ipd_mae", "IPD MAE", "interaural", False,
                    "mean absolute interaural phase difference error vs. gt",
                    unit={"isdrama": "ISDrama units", "strict": "rad"}, scale={"isdrama": 100.0, "strict": 1.0},
-                   devices=("cpu", "cuda"), reference=ISDRAMA_PAPER),
+                   devices=("cpu", "cuda"), reference=ISDRAMA_PAPER, degenerate=DEGENERATE),
         MetricInfo("ild_mae", "ILD MAE", "interaural", False,
                    "mean absolute interaural level difference error vs. gt",
                    unit={"isdrama": "ISDrama units", "strict": "dB"}, scale={"isdrama": 100.0, "strict": 1.0},
-                   devices=("cpu", "cuda"), reference=ISDRAMA_PAPER),
+                   devices=("cpu", "cuda"), reference=ISDRAMA_PAPER, degenerate=DEGENERATE),
     )
 
     def describe(self):

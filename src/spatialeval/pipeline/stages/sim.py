@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from spatialeval.errors import NoSpeech
 from spatialeval.io.audio import file_sha256, load_audio
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
@@ -37,13 +37,19 @@ class SIMSettings:
     use_prompt: bool = setting(False, help="compare with the manifest's prompt audio instead of gt")
 
 
+# A generation without speech has no speaker: SIM 0 (sim_note says why).
+DEGENERATE = degenerate_outcomes("scored: the speaker-embedding cosine", silent="value:0.0", dc="value:0.0",
+                                 noise="value:0.0", short="value:0.0 (too little speech to embed)")
+
+
 class SIMStage(Stage):
     name = "sim"
     Settings = SIMSettings
     metrics = (
         MetricInfo("sim", "SIM", "sim", True, "speaker-embedding cosine, generated vs. gt (or prompt)",
                    unit="cosine", devices=("cpu", "cuda"), dependencies=("resemblyzer",),
-                   reference="seed-tts-eval SIM; ISDrama reports it (WavLM-large speaker verification)"),
+                   reference="seed-tts-eval SIM; ISDrama reports it (WavLM-large speaker verification)",
+                   degenerate=DEGENERATE),
     )
     extra_fields = ("sim_reference", "sim_note")
     identity_fields = ("prompt_sha256",)

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from spatialeval.errors import StageUnavailable
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -36,9 +36,14 @@ class TrajectorySettings:
 TRACKS = "per-segment direction tracks (ISDrama's 1-s segmentation), gt vs. generated"
 
 
+# Both tracks compare the same segments: those long enough and with a measurable direction in both clips.
+DEGENERATE = degenerate_outcomes("unmeasurable", clipped="scored: the per-segment direction errors",
+                                 long_gap="scored: over the segments measurable in both clips")
+
+
 def _metric(name: str, label: str, description: str, checkpoint: bool) -> MetricInfo:
     return MetricInfo(name, label, "trajectory", False, description, unit="degrees", requires_checkpoint=checkpoint,
-                      devices=("cpu", "cuda") if checkpoint else ("cpu",), reference=TRACKS)
+                      devices=("cpu", "cuda") if checkpoint else ("cpu",), reference=TRACKS, degenerate=DEGENERATE)
 
 
 class TrajectoryStage(Stage):
