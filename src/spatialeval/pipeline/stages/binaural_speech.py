@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -39,9 +39,16 @@ RICHARD = "Richard et al. ICLR 2021, facebookresearch/BinauralSpeechSynthesis ev
 BINAURALGRAD = "Leng et al. 2022, microsoft/NeuralSpeech BinauralGrad metric.py (auraloss, speechmetrics)"
 
 
-def _metric(name, label, description, reference, unit="", scale=1.0, higher=False, deps=("torch",)):
+# Waveform-aligned like the released code: other lengths are unmeasurable ("lengths differ"); a silent
+# generation leaves no bin for the phase mask and nothing for PESQ to align.
+DEGENERATE = degenerate_outcomes("scored: the released definition", short="unmeasurable", long_gap="unmeasurable")
+SILENCE_UNMEASURABLE = {**DEGENERATE, "silent": "unmeasurable"}
+
+
+def _metric(name, label, description, reference, unit="", scale=1.0, higher=False, deps=("torch",),
+            degenerate=DEGENERATE):
     return MetricInfo(name, label, "binaural_speech", higher, description, unit=unit, scale=scale,
-                      dependencies=deps, reference=reference)
+                      dependencies=deps, reference=reference, degenerate=degenerate)
 
 
 class BinauralSpeechStage(Stage):
@@ -52,11 +59,11 @@ class BinauralSpeechStage(Stage):
         _metric("amplitude_l2", "Amplitude", "mean | |STFT gen| − |STFT gt| | (2048 FFT, 40 ms, 100 Hz, 48 kHz)",
                 RICHARD),
         _metric("phase_l2", "Phase", "mean wrapped phase difference over bins above 0.2 × mean gt energy",
-                RICHARD, unit="rad"),
+                RICHARD, unit="rad", degenerate=SILENCE_UNMEASURABLE),
         _metric("mrstft", "MRSTFT", "auraloss default multi-resolution STFT loss (spectral convergence + log mag)",
                 BINAURALGRAD),
         _metric("pesq", "PESQ", "wide-band PESQ, left channel, first 5 s at 16 kHz (resampy kaiser_best)",
-                BINAURALGRAD, higher=True, deps=("pesq", "resampy")),
+                BINAURALGRAD, higher=True, deps=("pesq", "resampy"), degenerate=SILENCE_UNMEASURABLE),
     )
     extra_fields = ("samples_compared",)
 
