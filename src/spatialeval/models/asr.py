@@ -14,7 +14,7 @@ and has ``transcribe_batch`` (several clips per forward pass where the model all
   carries state from one utterance to the next (``cmn=batch`` and ``start_stream`` do not
   clear it all: the example pair ``spk1/utt004_pitch_up_30pct`` read differently after the
   clips before it), so a transcript would depend on what was decoded before. A fresh
-  decoder costs about 0.3–1.7 s of model loading per clip (idle vs. loaded 2-core machine).
+  decoder costs one model load per clip (1.7 s measured on a heavily loaded 2-core machine).
   Audio is peak-normalised to −1 dBFS and fed as 16-bit PCM (so the transcript does not
   depend on the clip's playback level). It is a weak recogniser by modern standards:
   use it for relative comparisons, and Whisper for numbers comparable with papers.
