@@ -132,12 +132,6 @@ class CERStage(Stage):
                 raise StageUnavailable(f"the {settings.backend} backend transcribes in one forced language: "
                                        "set cer.language to en or zh (auto needs a single-language backend)")
             self._asr_language = languages[0]
-        self._transcripts = None
-        if settings.transcripts:
-            try:
-                self._transcripts = load_transcripts(settings.transcripts)
-            except TranscriptError as exc:
-                raise StageUnavailable(f"cannot read the CER transcripts: {exc}") from None
         self._asr = ASR_BACKENDS.build(dataclasses.replace(settings, language=self._asr_language),
                                        self.config.resolved_device())
 
