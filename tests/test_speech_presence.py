@@ -19,7 +19,10 @@ from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.stages.base import LoadedPair
 
 DATA = Path(__file__).parent / "data"
-SPEECH_FILES = sorted((DATA / "speech").glob("*.wav")) + sorted((DATA / "voxceleb").glob("*.flac"))
+BUNDLED = Path(__file__).parents[1] / "src" / "spatialeval" / "data" / "speech"
+FIXTURE_PAIRS = [p for p in sorted((DATA / "pairs").glob("*/*.wav")) if p.stem != "silent_infer" or p.parent.name == "gt"]
+SPEECH_FILES = (sorted((DATA / "speech").glob("*.wav")) + sorted((DATA / "voxceleb").glob("*.flac"))
+                + sorted(BUNDLED.glob("*.wav")) + FIXTURE_PAIRS)
 RATE = 16000
 
 
@@ -49,7 +52,7 @@ def test_signals_without_speech_hold_no_speech(name):
     assert not decision.has_speech and decision.reason
 
 
-@pytest.mark.parametrize("path", SPEECH_FILES, ids=lambda p: p.stem[:24])
+@pytest.mark.parametrize("path", SPEECH_FILES, ids=lambda p: f"{p.parent.name}/{p.stem[:24]}")
 def test_real_speech_is_speech_quiet_or_in_noise_at_10_db(path):
     x = mono16k(path)
     noise = pink(x.size, seed=2)
