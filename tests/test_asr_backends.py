@@ -251,3 +251,45 @@ def test_backend_registry():
     assert ASR_BACKENDS.names() == ["pocketsphinx", "whisper", "faster-whisper", "paraformer-zh"]
     with pytest.raises(StageUnavailable, match="unknown CER backend 'kaldi'"):
         load_asr(CERConfig(backend="kaldi"))
+
+
+# ---- issue 16 item 1: a transcript depends on its utterance alone ------------------------------
+
+def _history() -> list[np.ndarray]:
+    t = np.arange(8000) / 16000
+    return [0.5 * np.sin(2 * np.pi * 440 * t), 0.1 * np.random.default_rng(3).standard_normal(8000), np.zeros(8000)]
+
+
+def assert_history_free(asr, x: np.ndarray) -> None:
+    """X alone, X after a tone / noise / silence, X in a batch before and after them: one transcript.
+    The same computation repeated: exact equality (between the batched and one-by-one paths too, as
+    texts are compared, and the Whisper backends pad every window to 30 s)."""
+    alone = asr.transcribe(x)
+    batch = asr.transcribe_batch([_history()[1], x])
+    for before in _history():
+        asr.transcribe(before)
+        assert asr.transcribe(x) == alone
+    asr.transcribe_batch(_history())
+    assert asr.transcribe_batch([_history()[1], x]) == batch and batch[1] == alone
+
+
+def test_transformers_whisper_transcript_does_not_depend_on_history(tiny_whisper_folder):
+    assert_history_free(load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=2)),
+                        audio16k("en_slt_well")[:32000])
+
+
+def test_echo_plugin_transcript_does_not_depend_on_history():
+    from plugins.echo_asr import EchoASR
+
+    assert_history_free(EchoASR(), audio16k("en_slt_well")[:16000])
+
+
+@pytest.mark.slow
+def test_faster_whisper_transcript_does_not_depend_on_history(faster_whisper):
+    assert_history_free(faster_whisper, audio16k("en_rms_glue"))
+
+
+@pytest.mark.slow
+def test_paraformer_transcript_does_not_depend_on_history(paraformer_folder):
+    assert_history_free(load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder,
+                                           batch_size=2)), audio16k("en_slt_well")[:24000])

@@ -224,3 +224,20 @@ def test_permutation_p_values_are_roughly_uniform_under_the_null():
     assert 0.3 < np.mean(p_values) < 0.7 and np.mean(np.array(p_values) < 0.05) <= 0.15
     with pytest.raises(ValueError):
         permutation_p_value(gap, [], [1.0])
+
+
+def test_singular_covariance_gives_one_plain_line_not_a_raw_linalg_warning(monkeypatch, caplog):
+    """Issue 16 item 13: scipy's LinAlgWarning reached stderr raw, once per call site; now one log line per process."""
+    import warnings
+
+    from spatialeval.metrics import set_distances
+
+    monkeypatch.setattr(set_distances, "_NOTED", set(), raising=False)
+    singular = np.diag([1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any raw warning fails the test
+        with caplog.at_level("WARNING", logger="spatialeval"):
+            for _ in range(3):
+                assert set_distances.frechet_distance_from_statistics(np.zeros(2), singular, np.zeros(2), singular) == 0.0
+    lines = [r.getMessage() for r in caplog.records if "singular" in r.getMessage()]
+    assert len(lines) == 1 and "covariance='shrinkage'" in lines[0]

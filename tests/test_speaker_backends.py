@@ -299,3 +299,45 @@ def test_backend_registry_and_messages(tmp_path):
         load_speaker_encoder(SIMConfig(backend="resemblyzer", model_path=str(tmp_path)))
     # resemblyzer runs on the CPU only: asked for cuda, the registry builds it on the CPU.
     assert load_speaker_encoder(SIMConfig(), device="cuda")._device == "cpu"
+
+
+# ---- issue 16 item 1: an embedding depends on its utterance alone ------------------------------
+
+def _history() -> list[np.ndarray]:
+    t = np.arange(8000) / 16000
+    return [0.5 * np.sin(2 * np.pi * 440 * t), 0.1 * np.random.default_rng(3).standard_normal(8000), np.zeros(8000)]
+
+
+def assert_history_free(encoder, x: np.ndarray, other: np.ndarray) -> None:
+    """X alone and after a tone / noise / silence (repeated computation: bit-equal); X in the same
+    batch before and after them (bit-equal); batched vs. one by one (another path: float32 tolerance)."""
+    from spatialeval.errors import NoSpeech
+
+    alone = encoder.embed(x)
+    batch = encoder.embed_batch([other, x])
+    for before in _history():
+        try:
+            encoder.embed(before)
+        except NoSpeech:  # silence never reaches a model; still a call with nothing to embed
+            pass
+        assert np.array_equal(encoder.embed(x), alone)
+    assert all(np.array_equal(a, b) for a, b in zip(encoder.embed_batch([other, x]), batch))
+    assert np.allclose(batch[1], alone, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_resemblyzer_embedding_does_not_depend_on_history(resemblyzer, vox):
+    names = sorted(vox)
+    assert_history_free(resemblyzer, vox[names[0]][:32000], vox[names[2]][:24000])
+
+
+def test_wavlm_embeddings_do_not_depend_on_history(xvector_folders, vox):
+    names = sorted(vox)
+    for folder in xvector_folders.values():
+        encoder = load_speaker_encoder(SIMConfig(backend="wavlm", model_path=str(folder), batch_size=2))
+        assert_history_free(encoder, vox[names[0]][:16000], vox[names[2]][:12000])
+
+
+def test_wavlm_ecapa_embedding_does_not_depend_on_history(ecapa, vox):
+    names = sorted(vox)
+    assert_history_free(ecapa, vox[names[0]][:16000], vox[names[2]][:12000])

@@ -18,7 +18,9 @@ per-clip ITDs; the sets may differ in size.
 """
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,6 +79,19 @@ def embedding_statistics(x, covariance: str = "sample") -> tuple[np.ndarray, np.
     return mean, sigma
 
 
+_NOTED: set[str] = set()
+
+
+def _note_singular(dim: int) -> None:
+    """Say once per process, in one line, that a covariance product was singular (scipy's LinAlgWarning)."""
+    if "singular" not in _NOTED:
+        _NOTED.add("singular")
+        logging.getLogger("spatialeval").warning(
+            "spatialeval: Fréchet distance: the %d-d covariance product is singular (fewer embeddings than "
+            "dimensions, or collinear ones); its square root is approximate, so is the distance: use "
+            "covariance='shrinkage' or more embeddings", dim)
+
+
 def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     """Fréchet (2-Wasserstein) distance between the Gaussians N(μ1, Σ1) and N(μ2, Σ2).
 
@@ -101,8 +116,14 @@ def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6
     diff = mu1 - mu2
 
     def root(a, b):
-        with np.errstate(all="ignore"):
-            return linalg.sqrtm(a @ b)
+        # scipy warns (LinAlgWarning) on a singular product; the checks below decide what to do with the
+        # root, so the raw warning is replaced by one plain log line per process (_note_singular).
+        with np.errstate(all="ignore"), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", linalg.LinAlgWarning)
+            result = linalg.sqrtm(a @ b)
+        if any(issubclass(w.category, linalg.LinAlgWarning) for w in caught):
+            _note_singular(dim)
+        return result
 
     def acceptable(m):
         return np.all(np.isfinite(m)) and (not np.iscomplexobj(m) or np.allclose(np.diagonal(m).imag, 0, atol=1e-3))

@@ -10,8 +10,11 @@ and has ``transcribe_batch`` (several clips per forward pass where the model all
 
 * ``pocketsphinx`` (default, English only): CMU PocketSphinx 5 with the en-us acoustic
   model, language model and dictionary shipped inside the wheel — fully offline and
-  small. Deterministic: batch cepstral mean normalisation (``cmn=batch``) is computed
-  from each utterance alone, so a result never depends on the clips decoded before it.
+  small. Every utterance is decoded by a *fresh* decoder: a reused PocketSphinx 5 decoder
+  carries state from one utterance to the next (``cmn=batch`` and ``start_stream`` do not
+  clear it all: the example pair ``spk1/utt004_pitch_up_30pct`` read differently after the
+  clips before it), so a transcript would depend on what was decoded before. A fresh
+  decoder costs one model load per clip (1.7 s measured on a heavily loaded 2-core machine).
   Audio is peak-normalised to −1 dBFS and fed as 16-bit PCM (so the transcript does not
   depend on the clip's playback level). It is a weak recogniser by modern standards:
   use it for relative comparisons, and Whisper for numbers comparable with papers.
@@ -164,10 +167,14 @@ class PocketSphinxASR(ASRBackend):
             ) from None
         self._version = getattr(pocketsphinx, "__version__", None) or _dist_version("pocketsphinx")
         self._model_dir = pocketsphinx.get_model_path()
+        self._pocketsphinx = pocketsphinx
         try:
-            self._decoder = pocketsphinx.Decoder(loglevel="ERROR", cmn="batch", samprate=ASR_RATE)
+            self._new_decoder()  # fails here, at setup, on a broken install rather than on the first clip
         except Exception as exc:  # broken install: model files missing
             raise StageUnavailable(f"pocketsphinx cannot load its shipped en-us model from {self._model_dir}: {exc}") from exc
+
+    def _new_decoder(self):
+        return self._pocketsphinx.Decoder(loglevel="ERROR", cmn="batch", samprate=ASR_RATE)
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "PocketSphinxASR":
@@ -185,12 +192,12 @@ class PocketSphinxASR(ASRBackend):
             "backend": self.name,
             "model": "CMU PocketSphinx en-us (acoustic model, en-us.lm.bin, cmudict-en-us.dict shipped in the wheel)",
             "version": self._version,
-            "settings": "cmn=batch; input peak-normalised to -1 dBFS, 16-bit PCM at 16 kHz",
+            "settings": "cmn=batch; a fresh decoder per utterance; input peak-normalised to -1 dBFS, 16-bit PCM at 16 kHz",
         }
 
     def transcribe(self, audio_16k_mono: np.ndarray) -> str:
         pcm = to_pcm16(audio_16k_mono)
-        decoder = self._decoder
+        decoder = self._new_decoder()  # never one that has heard another clip (see the module docstring)
         decoder.start_utt()
         decoder.process_raw(pcm.tobytes(), no_search=False, full_utt=True)
         decoder.end_utt()

@@ -67,6 +67,21 @@ def format_table(summary: dict[str, Any]) -> str:
     return "\n".join([line(names), *(line(r) for r in rows)])
 
 
+def _cer_notes(extra: dict[str, Any]) -> list[str]:
+    """Console lines for what the CER mean hides: references of two kinds, and scored-language mismatches."""
+    lines = []
+    kinds = extra.get("cer_reference_sources") or {}
+    if kinds.get("text") and kinds.get("gt_asr"):
+        lines.append(f"CER references are mixed: {kinds['text']} items scored against a reference text, "
+                     f"{kinds['gt_asr']} against the ASR transcript of their gt audio (no text found); the mean "
+                     "averages both kinds (ref_source per item; give every item a text for a comparable number)")
+    mismatch = extra.get("cer_language_mismatch") or 0
+    if mismatch:
+        lines.append(f"CER language: {mismatch} items scored in cer.language although their reference text looks like "
+                     "another language (cer_language per item; set cer.language=auto to detect it)")
+    return lines
+
+
 def format_report(summary: dict[str, Any]) -> str:
     precision = summary.get("precision") or {}
     numbers = (f"   precision: {precision.get('precision')} (TF32 {'on' if precision.get('tf32') else 'off'})"
@@ -80,6 +95,7 @@ def format_report(summary: dict[str, Any]) -> str:
         parts += [f"  {item}: {message}" for item, message in list(failed.items())[:20]]
         if len(failed) > 20:
             parts.append(f"  ... and {len(failed) - 20} more (see items.jsonl)")
+    parts += _cer_notes(summary.get("extra") or {})
     reasons = summary.get("unmeasurable_reasons") or {}
     if reasons:
         parts.append("unmeasurable (counted, not in the means):")

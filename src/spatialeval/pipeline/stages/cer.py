@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from spatialeval.errors import StageUnavailable
+from spatialeval.errors import StageUnavailable, UsageError
+from spatialeval.features.speech import RULE as SPEECH_RULE, SpeechPresence, speech_presence
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
@@ -101,7 +103,7 @@ class CERStage(Stage):
                    devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"), reference=SEED_TTS,
                    degenerate=DEGENERATE),
     )
-    extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language")
+    extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language", "cer_note")
     identity_fields = ("ref_text_sha256",)
 
     def __init__(self, config, context=None):
@@ -113,6 +115,14 @@ class CERStage(Stage):
         from spatialeval.models.registry import ASR_BACKENDS
 
         settings = self.settings
+        self._transcripts = None
+        if settings.transcripts:
+            # A reference file the user named and we cannot read is a usage error (exit 2), never a skip:
+            # skipping would drop CER from a run whose user asked for it by naming its references.
+            try:
+                self._transcripts = load_transcripts(settings.transcripts)
+            except TranscriptError as exc:
+                raise UsageError(f"cannot read the CER transcripts (cer.transcripts / --transcripts): {exc}") from None
         try:
             protocol = self._protocol()
             if settings.language != "auto":  # with auto, a missing package fails the items that need it
@@ -128,12 +138,6 @@ class CERStage(Stage):
                 raise StageUnavailable(f"the {settings.backend} backend transcribes in one forced language: "
                                        "set cer.language to en or zh (auto needs a single-language backend)")
             self._asr_language = languages[0]
-        self._transcripts = None
-        if settings.transcripts:
-            try:
-                self._transcripts = load_transcripts(settings.transcripts)
-            except TranscriptError as exc:
-                raise StageUnavailable(f"cannot read the CER transcripts: {exc}") from None
         self._asr = ASR_BACKENDS.build(dataclasses.replace(settings, language=self._asr_language),
                                        self.config.resolved_device())
 
@@ -167,6 +171,10 @@ class CERStage(Stage):
             "reference": reference,
             "headline": "cer = mean of per-utterance CER; cer_corpus = total edits / total reference characters",
             "wer": {language: units["word"] for language, units in protocol["units"].items()},
+            "speech_presence": SPEECH_RULE,
+            "no_speech": ("generated clip without speech: not transcribed, scored as an empty transcript (every "
+                          "reference character deleted: CER 1, WER 1; cer_note says why); gt without speech when its "
+                          "ASR transcript is the reference: unmeasurable"),
             "empty_reference": "unmeasurable (an empty reference has no characters to err on); "
                                "an empty ASR transcript of the generated clip scores every reference character as deleted",
         }
@@ -194,6 +202,11 @@ class CERStage(Stage):
             self._memo[key] = text
             self.cache.put("asr", key, {"text": np.array(text)})
 
+    def _speech(self, item: LoadedPair, side: str) -> SpeechPresence:
+        """Whether ``side`` holds speech (:mod:`spatialeval.features.speech`), decided once per item and side."""
+        rate = self._asr.sample_rate
+        return item.derived(f"speech:{side}:{rate}", lambda: speech_presence(item.mono(side, rate), rate))
+
     def _transcribe(self, item: LoadedPair, side: str) -> str:
         """ASR of one side, cached by audio content (gt transcripts are computed once across runs)."""
         clip = getattr(item, side)
@@ -219,7 +232,7 @@ class CERStage(Stage):
             wanted = {}
             for item in items:
                 key = self._key(item, "infer")
-                if key and key not in wanted and self._known(key) is None:
+                if key and key not in wanted and self._speech(item, "infer").has_speech and self._known(key) is None:
                     wanted[key] = item.mono("infer", self._asr.sample_rate)
             try:
                 texts = self._asr.transcribe_batch(list(wanted.values()))
@@ -231,14 +244,30 @@ class CERStage(Stage):
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         from spatialeval.metrics.cer import error_rate, text_error_counts
+        from spatialeval.metrics.text import LanguageMismatchWarning
 
         settings = self.settings
         reference, source = resolve_reference(item.pair, self._transcripts, settings.transcripts)
-        hypothesis = self._transcribe(item, "infer")
+        note = {}
         if reference is None:
+            gt_speech = self._speech(item, "gt")
+            if not gt_speech.has_speech:
+                reason = f"the gt audio holds no speech to transcribe as the reference: {gt_speech.reason}"
+                return {"cer": math.nan, "wer": math.nan, "ref_source": source,
+                        "unmeasurable": {"cer": reason, "wer": reason}}
             reference = item.derived(f"asr:{self._asr.name}:gt", lambda: self._transcribe(item, "gt"))
-        counts = text_error_counts(reference, hypothesis, None if settings.language == "auto" else settings.language,
-                                   protocol=self._protocol(), traditional_to_simplified=settings.traditional_to_simplified)
+        generated = self._speech(item, "infer")
+        if generated.has_speech:
+            hypothesis = self._transcribe(item, "infer")
+        else:  # a recogniser hears words in noise and silence ("dog"): the clip says nothing
+            hypothesis = ""
+            note = {"cer_note": f"no speech in the generated clip ({generated.reason}): scored as an empty transcript"}
+        with warnings.catch_warnings():
+            # An explicit cer.language that the reference's script contradicts is honoured and counted
+            # (cer_language_mismatch in the summary, one console line), not warned about once per item.
+            warnings.simplefilter("ignore", LanguageMismatchWarning)
+            counts = text_error_counts(reference, hypothesis, None if settings.language == "auto" else settings.language,
+                                       protocol=self._protocol(), traditional_to_simplified=settings.traditional_to_simplified)
         edits, ref_chars = counts["char"]
         unmeasurable = {}
         if ref_chars == 0:
@@ -260,6 +289,7 @@ class CERStage(Stage):
             "cer_edits": int(edits),
             "cer_ref_chars": int(ref_chars),
             "cer_language": counts["language"],
+            **note,
         }
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
@@ -274,6 +304,10 @@ class CERStage(Stage):
             "cer_corpus": corpus_cer(counted),
             "cer_headline": "mean_per_utterance",
             "cer_ref_sources": dict(sorted(Counter(r["ref_source"] for r in rows if "ref_source" in r).items())),
+            # text vs. the gt's ASR transcript: two kinds of reference in one mean (the console says so)
+            "cer_reference_sources": {
+                "text": sum(1 for r in rows if r.get("ref_source") not in (None, "asr_gt")),
+                "gt_asr": sum(1 for r in rows if r.get("ref_source") == "asr_gt")},
             "cer_languages": dict(sorted(Counter(r["cer_language"] for r in rows if "cer_language" in r).items())),
             # items scored in a language their reference's script contradicts (an explicit cer.language)
             "cer_language_mismatch": sum(1 for r in rows if "cer_language" in r

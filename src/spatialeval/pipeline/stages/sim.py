@@ -14,6 +14,7 @@ from typing import Any
 from dataclasses import dataclass
 
 from spatialeval.errors import NoSpeech
+from spatialeval.features.speech import RULE as SPEECH_RULE, speech_presence
 from spatialeval.io.audio import file_sha256, load_audio
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
@@ -65,8 +66,9 @@ class SIMStage(Stage):
             "reference": "manifest prompt audio" if self.settings.use_prompt else "gt audio",
             "downmix": DOWNMIX_RULE.format(rate=self._encoder.sample_rate),
             "formula": "cosine of speaker embeddings, generated vs. reference",
-            "no_speech": "generated clip without speech (silence, or nothing left after VAD): SIM = 0 "
-                         "(scored, with sim_note); reference without speech: unmeasurable",
+            "speech_presence": SPEECH_RULE,
+            "no_speech": "generated clip without speech (speech_presence, or nothing left after the encoder's VAD): "
+                         "SIM = 0 (scored, with sim_note); reference without speech: unmeasurable",
         }
 
     def input_identity(self, pair) -> dict[str, str | None]:
@@ -90,7 +92,15 @@ class SIMStage(Stage):
         """The item's derived-value key of ``side``'s speaker embedding (shared by compute_batch and compute_one)."""
         return f"spk:{self._encoder.name}:{side}"
 
+    def _speech(self, item: LoadedPair, side: str, path: str):
+        """Speech presence of ``side`` (:mod:`spatialeval.features.speech`), decided once per item and side."""
+        rate = self._encoder.sample_rate
+        return item.derived(f"speech:{side}:{rate}", lambda: speech_presence(self._audio(item, side, path), rate))
+
     def _embedding(self, item: LoadedPair, side: str, path: str):
+        presence = self._speech(item, side, path)
+        if not presence.has_speech:  # an encoder embeds noise as a voice: never let it see such a clip
+            raise NoSpeech(presence.reason)
         audio = self._audio(item, side, path)
         try:
             return item.derived(self._key(side), lambda: self._encoder.embed(audio))
@@ -115,6 +125,8 @@ class SIMStage(Stage):
                 for side, path in self._sides(item):
                     if path and self._key(side) not in item.cache:
                         try:
+                            if not self._speech(item, side, path).has_speech:
+                                continue  # compute_one scores it without the encoder
                             wanted.append((item, side, self._audio(item, side, path)))
                         except Exception:  # an unreadable prompt: compute_one reports it
                             continue
