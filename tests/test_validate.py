@@ -91,3 +91,18 @@ def test_statistics_are_oriented_so_that_worse_is_larger():
     assert sanity.monotonicity(sanity.badness(similarity, True))[0] == 1.0
     assert sanity.monotonicity(similarity)[0] == 0.0
     assert math.isnan(sanity.responsiveness(change, [0.0] * 4)[0])  # a blind metric is n/a, not ρ = 0
+
+
+def test_float32_rounding_along_a_sweep_is_not_a_response():
+    import pandas as pd
+
+    from spatialeval.pipeline.validate import metric_statistics
+
+    rows = [("azimuth", d, s, 2.0 * d) for d in (0.0, 5.0, 10.0) for s in (("+",) if d == 0 else ("+", "-"))]
+    rows += [("level", db, "", noise) for db, noise in zip((0.0, 6.0, 12.0, 18.0), (0.0, 3e-7, 1e-7, 4e-7))]
+    rows += [("floor", 0.0, "", v) for v in (0.5, 1.0)]
+    frame = pd.DataFrame(rows, columns=["sweep", "change", "side", "bad"]).assign(label=0.0, reason=None)
+    stats, reasons = metric_statistics(frame)
+    assert stats["rho_azimuth"] == pytest.approx(1.0)
+    assert math.isnan(stats["rho_level"]) and reasons["rho_level"] == "constant along the sweep"
+    assert stats["min_azimuth_deg"] == 5.0 and stats["lr_asymmetry"] == 0.0

@@ -14,7 +14,7 @@ import numpy as np
 
 __all__ = ["asymmetry", "badness", "exceed_fraction", "floor_threshold", "monotonicity", "relative_response",
            "responsiveness",
-           "smallest_detected"]
+           "smallest_detected", "snap"]
 
 
 def badness(values, higher_is_better: bool) -> np.ndarray:
@@ -25,6 +25,23 @@ def badness(values, higher_is_better: bool) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     return -values if higher_is_better else values
+
+
+def snap(bad, rtol: float = 1e-5) -> np.ndarray:
+    """Round ``bad`` to multiples of ``rtol × max|bad|``: differences at the level of float32 rounding count as none.
+
+    The stages compute in float32 (ε ≈ 1.2e-7), so a metric that does not respond to a change still
+    wobbles by about ε of its scale; without snapping, a rank correlation would correlate that noise.
+
+    >>> snap([0.0, 3e-7, 1e-6, 10.0]).tolist()
+    [0.0, 0.0, 0.0, 10.0]
+    """
+    bad = np.asarray(bad, dtype=np.float64)
+    finite = np.abs(bad[np.isfinite(bad)])
+    if finite.size == 0 or finite.max() == 0:
+        return bad.copy()
+    step = rtol * float(finite.max())
+    return np.round(bad / step) * step
 
 
 def responsiveness(change, bad) -> tuple[float, str]:

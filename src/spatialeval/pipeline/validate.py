@@ -55,7 +55,7 @@ HEADERS = {"rho_azimuth": "ρ az", "monotonic_azimuth": "mono az", "lr_asymmetry
 PRINTED = COLUMNS[:9]
 
 __all__ = ["COLUMNS", "HEADERS", "PRINTED", "SweepPlan", "ValidationResult", "format_cell", "format_table", "make_pairs",
-           "validate"]
+           "metric_statistics", "validate"]
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,14 @@ class SweepPlan:
     floor_azimuths_deg: tuple[float, ...] = (0.0, 30.0, -60.0)
     sweep_utterances: tuple[str, ...] = ("slt_glue",)
     floor_sentences: tuple[str, ...] = ("glue", "chicken", "well")
+    clip_seconds: float | None = None  # cut every utterance to its first seconds (None: whole, about 3 s)
 
     @classmethod
     def quick(cls) -> "SweepPlan":
-        """A reduced plan (20 pairs) for tests and CI."""
+        """A reduced plan (20 pairs of 1.5-s clips) for tests and CI."""
         return cls(azimuth_step_deg=30.0, azimuth_max_deg=90.0, mirror_laterals_deg=(45.0,),
                    elevations_deg=(0.0, 30.0, 60.0), levels_db=(0.0, 6.0, 12.0), drrs_db=(10.0, 0.0),
-                   floor_azimuths_deg=(30.0,), floor_sentences=("glue",))
+                   floor_azimuths_deg=(30.0,), floor_sentences=("glue",), clip_seconds=1.5)
 
 
 @dataclass
@@ -182,6 +183,8 @@ def make_pairs(plan: SweepPlan, folder: str | Path, head: str = "kemar",
         for utt in (cond.gt[0], cond.infer[0]):
             if utt not in speech:
                 speech[utt] = example_speech(utt, SAMPLE_RATE)
+                if plan.clip_seconds:
+                    speech[utt] = speech[utt][: int(round(plan.clip_seconds * SAMPLE_RATE))]
         gt = render_at(speech[cond.gt[0]], cond.gt[1], cond.gt[2])
         utt, az, el, gain_db, drr = cond.infer
         reverb = {} if drr is None else {"rt60_s": plan.rt60_s, "drr_db": drr, "seed": index}
@@ -231,9 +234,15 @@ def _side_means(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.groupby(["change", "side"], sort=True)["bad"].mean().reset_index()
 
 
-def _metric_stats(values: pd.DataFrame) -> tuple[dict[str, float], dict[str, str]]:
-    """Every column of :data:`COLUMNS` for one metric's scored pairs (``bad`` = oriented value)."""
+def metric_statistics(values: pd.DataFrame) -> tuple[dict[str, float], dict[str, str]]:
+    """Every column of :data:`COLUMNS`, and reasons for those n/a, from one metric's scored pairs.
+
+    ``values`` has columns sweep, change, side, label, bad (the value oriented so larger is worse)
+    and reason (why a pair is unmeasurable). Differences below 1e-5 of the metric's largest
+    magnitude are float32 rounding, not a response (:func:`spatialeval.metrics.sanity.snap`).
+    """
     stats, reasons = {}, {}
+    values = values.assign(bad=sanity.snap(values["bad"].to_numpy()))
 
     def put(column: str, result: tuple[float, str]) -> None:
         stats[column] = result[0]
@@ -342,7 +351,7 @@ def validate(metrics: list[str] | None = None, *, head: str = "kemar", hrir_file
                          "label": cond.label, "value": value, "reason": why if not math.isfinite(value) else None,
                          "bad": float(sanity.badness(value, info.higher_is_better))})
         frame = pd.DataFrame([row for row in long if row["metric"] == name])
-        rows[name], reasons[name] = _metric_stats(frame)
+        rows[name], reasons[name] = metric_statistics(frame)
         if frame["value"].isna().all():
             why = _unmeasurable_reason(items, name)
             reasons[name] = {c: f"never measurable: {why}" for c in COLUMNS}
