@@ -76,7 +76,7 @@ class SweepPlan:
     clip_seconds: float | None = None  # cut every utterance to its first seconds (None: whole, about 3 s)
 
     @classmethod
-    def quick(cls) -> "SweepPlan":
+    def quick(cls) -> SweepPlan:
         """A reduced plan (20 pairs of 1.5-s clips) for tests and CI."""
         return cls(azimuth_step_deg=30.0, azimuth_max_deg=90.0, mirror_laterals_deg=(45.0,),
                    elevations_deg=(0.0, 30.0, 60.0), levels_db=(0.0, 6.0, 12.0), drrs_db=(10.0, 0.0),
@@ -214,8 +214,8 @@ def _select_metrics(metrics: list[str] | None, checkpoint: str | None) -> tuple[
             raise UsageError(f"{', '.join(needs)} need(s) a checkpoint: pass --ckpt PATH")
         return list(metrics), []
     chosen = [m for m in METRICS if (checkpoint or not METRICS[m].requires_checkpoint) and m not in SLOW_BY_DEFAULT]
-    notes = [f"{', '.join(SLOW_BY_DEFAULT)} left out by default (ASR costs seconds per clip on a CPU and a clip's "
-             "words do not depend on its direction); name them with --metrics to include them"]
+    notes = [(f"{', '.join(SLOW_BY_DEFAULT)} left out by default (ASR costs seconds per clip on a CPU and a clip's "
+              "words do not depend on its direction); name them with --metrics to include them")]
     if not checkpoint:
         notes.append("checkpoint metrics (" + ", ".join(m for m in METRICS if METRICS[m].requires_checkpoint)
                      + ") join with --ckpt")
@@ -284,8 +284,8 @@ def metric_statistics(values: pd.DataFrame) -> tuple[dict[str, float], dict[str,
     # report the highest DRR (dB) detected: the smallest reverberant fraction above the floor
     put("min_drr_db", (float(drr.loc[found[0], "label"]) if math.isfinite(found[0]) else math.nan, found[1]))
     sweep_of = {"rho_azimuth": "azimuth", "monotonic_azimuth": "azimuth", "lr_asymmetry": "azimuth",
-                "front_back": "mirror", "front_back_above_floor": "mirror", "rho_elevation": "elevation", "rho_level": "level", "rho_drr": "drr",
-                "floor_p95": "floor"}
+                "front_back": "mirror", "front_back_above_floor": "mirror", "rho_elevation": "elevation",
+                "rho_level": "level", "rho_drr": "drr", "floor_p95": "floor"}
     for column, sweep in sweep_of.items():  # say why points were missing: the stage's own reason
         why = by[sweep]["reason"].dropna()
         if column in reasons and not why.empty and reasons[column].startswith(("only", "no ")):
