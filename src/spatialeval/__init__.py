@@ -22,6 +22,7 @@ _LAZY = {
     "ffe": "spatialeval.metrics.ffe",
     "sim": "spatialeval.models.speaker",
     "spatial_cue_errors": "spatialeval.metrics.cues",
+    "validate": "spatialeval.pipeline.validate",
 }
 
 

@@ -196,6 +196,36 @@ def _cmd_example(args) -> int:
     return EXIT_OK
 
 
+def _add_validate(sub) -> None:
+    p = sub.add_parser("validate", help="metric sanity harness: how each metric responds to a known change of "
+                                         "direction, distance and room (rendered from the shipped speech)")
+    p.add_argument("--hrir", metavar="FILE", help="SOFA HRIR file to render with (default: the shipped MIT KEMAR)")
+    p.add_argument("--head", default="kemar", choices=["kemar", "sphere", "brown-duda", "brown-duda-pinna"],
+                   help="head model when no --hrir is given")
+    p.add_argument("--metrics", type=_csv_list, metavar="METRIC,...",
+                   help="metrics to validate (default: every metric that can run here, except cer/wer)")
+    p.add_argument("--ckpt", help="BAT checkpoint: the checkpoint metrics join")
+    p.add_argument("--out", help="write validate.html/.md, one PNG per metric, table.csv, values.csv, validation.json")
+    p.add_argument("--quick", action="store_true", help="the reduced sweep (20 pairs) used in CI")
+    p.set_defaults(handler=_cmd_validate)
+
+
+def _cmd_validate(args) -> int:
+    from spatialeval.pipeline.validate import SweepPlan, format_table, validate
+
+    if args.hrir and args.head != "kemar":
+        raise ValueError("give either --hrir or --head, not both")
+    plan = SweepPlan.quick() if args.quick else SweepPlan()
+    result = validate(args.metrics, head=args.head, hrir_file=args.hrir, checkpoint=args.ckpt, plan=plan)
+    print(format_table(result))
+    if args.out:
+        from spatialeval.report.validate import write_validation
+
+        write_validation(result, args.out)
+        print(f"wrote {Path(args.out) / 'validate.html'}, validate.md, {len(result.table)} PNG plots, table.csv")
+    return EXIT_OK
+
+
 def _add_test_checkpoint(sub) -> None:
     p = sub.add_parser("make-test-checkpoint",
                        help="write a stand-in BAT checkpoint (random weights, real keys) for tests and demos")
@@ -218,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more).")
     parser.add_argument("--version", action="version", version=f"spatialeval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_metrics, _add_config, _add_compare_sets, _add_merge, _add_check, _add_report, _add_example, _add_test_checkpoint):
+    for add in (_add_run, _add_metrics, _add_config, _add_compare_sets, _add_merge, _add_check, _add_report, _add_example, _add_validate,
+                _add_test_checkpoint):
         add(sub)
     return parser
 

@@ -20,7 +20,8 @@ from scipy import signal
 KEMAR_RESOURCE = "kemar_hrir_44k1.npz"
 KEMAR_ELEVATION_RANGE = (-40.0, 90.0)
 
-__all__ = ["KEMAR_ELEVATION_RANGE", "KEMAR_RESOURCE", "HRIRSet", "angular_distance_deg", "load_kemar", "wrap180"]
+__all__ = ["KEMAR_ELEVATION_RANGE", "KEMAR_RESOURCE", "HRIRSet", "angular_distance_deg", "load_kemar", "load_sofa",
+           "wrap180"]
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,57 @@ def load_kemar(sample_rate: int | None = None) -> HRIRSet:
     for array in (hrir, azimuth, elevation):
         array.setflags(write=False)
     return HRIRSet(hrir=hrir, azimuth_deg=azimuth, elevation_deg=elevation, sample_rate=sample_rate)
+
+
+def load_sofa(path, sample_rate: int | None = None) -> HRIRSet:
+    """An HRIR set read from a SOFA file (AES69, e.g. ``SimpleFreeFieldHRIR``) with ``sofar``, resampled.
+
+    ``Data.IR`` must hold two receivers (ears); receiver 0 is taken as the left ear unless
+    ``ReceiverPosition`` puts it on the right (negative y). ``SourcePosition`` may be spherical
+    (azimuth counter-clockwise, 0 = front, 90 = left — the convention used here) or cartesian
+    (x front, y left, z up). Resampling as in :func:`load_kemar`.
+
+    Raises:
+        ValueError: the file cannot be read as SOFA, or its contents are not a two-ear HRIR set
+            (the message names the file and what is wrong).
+        ImportError: ``sofar`` is not installed (``pip install 'spatialeval[sofa]'``).
+    """
+    import sofar  # optional: only SOFA input needs it
+
+    try:
+        sofa = sofar.read_sofa(str(path), verify=False, verbose=False)
+        ir = np.asarray(sofa.Data_IR, dtype=np.float64)
+        positions = np.asarray(sofa.SourcePosition, dtype=np.float64)
+        position_type = str(getattr(sofa, "SourcePosition_Type", "spherical")).lower()
+        rate = int(round(float(np.ravel(sofa.Data_SamplingRate)[0])))
+        receivers = np.asarray(getattr(sofa, "ReceiverPosition", np.zeros((2, 3))), dtype=np.float64)
+        receivers = receivers.reshape(receivers.shape[0], -1) if receivers.ndim >= 2 else receivers  # (R, 3[, 1])
+    except Exception as exc:  # sofar/netCDF raise many types for a file that is not SOFA
+        raise ValueError(f"cannot read {path} as a SOFA HRIR file: {str(exc).strip() or type(exc).__name__}") from None
+    if ir.ndim != 3 or ir.shape[1] != 2 or ir.shape[0] == 0:
+        raise ValueError(f"{path}: Data.IR must be (measurements, 2 receivers, taps), got shape {ir.shape}")
+    if positions.ndim != 2 or positions.shape[0] not in (1, ir.shape[0]) or positions.shape[1] < 2:
+        raise ValueError(f"{path}: SourcePosition {positions.shape} does not match {ir.shape[0]} measurements")
+    if not np.all(np.isfinite(ir)) or rate <= 0:
+        raise ValueError(f"{path}: non-finite impulse responses or sampling rate {rate}")
+    positions = np.broadcast_to(positions, (ir.shape[0], positions.shape[1]))
+    if position_type.startswith("cart"):
+        x, y, z = positions[:, 0], positions[:, 1], positions[:, 2]
+        azimuth = np.degrees(np.arctan2(y, x))
+        elevation = np.degrees(np.arctan2(z, np.hypot(x, y)))
+    else:
+        azimuth, elevation = positions[:, 0], positions[:, 1]
+    hrir = np.transpose(ir, (0, 2, 1))  # (directions, taps, ears)
+    if receivers.ndim == 2 and receivers.shape[0] >= 2 and receivers.shape[1] >= 2 and receivers[0, 1] < receivers[1, 1]:
+        hrir = hrir[:, :, ::-1]  # receiver 0 sits on the right (negative y): swap to (left, right)
+    target = rate if sample_rate is None else int(sample_rate)
+    if target <= 0:
+        raise ValueError(f"sample rate must be positive, got {target}")
+    if target != rate:
+        divisor = math.gcd(target, rate)
+        hrir = signal.resample_poly(hrir, target // divisor, rate // divisor, axis=1)
+    arrays = (np.ascontiguousarray(hrir), np.mod(np.asarray(azimuth, dtype=np.float64), 360.0),
+              np.asarray(elevation, dtype=np.float64).copy())
+    for array in arrays:
+        array.setflags(write=False)
+    return HRIRSet(hrir=arrays[0], azimuth_deg=arrays[1], elevation_deg=arrays[2], sample_rate=target)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from spatialeval.io.hrir import HRIRSet
 from spatialeval.synth.heads import HEAD_RADIUS_M, HEADS, PRE_DELAY_S, head_hrir
 from spatialeval.synth.kemar import nearest_hrir
 from spatialeval.synth.reverb import reverberant_brir
@@ -15,13 +16,17 @@ __all__ = ["ALL_HEADS", "render"]
 
 def render(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float = 0.0, *, head: str = "kemar",
            rt60_s: float | None = None, drr_db: float | None = None, seed: int = 0,
-           radius_m: float = HEAD_RADIUS_M, ear_angle_deg: float = 90.0) -> np.ndarray:
+           radius_m: float = HEAD_RADIUS_M, ear_angle_deg: float = 90.0,
+           hrir_set: HRIRSet | None = None) -> np.ndarray:
     """Binaural ``(len(mono), 2)`` rendering of ``mono`` with ``head`` in {"kemar", "sphere", "brown_duda"}.
 
     KEMAR uses the nearest measured direction (5° grid at ear level); the sphere models use the
     exact direction (:mod:`spatialeval.synth.heads`). With ``rt60_s`` and ``drr_db`` set, a diffuse
     tail is added (:func:`spatialeval.synth.reverb.reverberant_brir`, ``seed`` picks the noise).
     The output is aligned so the direct sound of every head arrives at about the same time.
+    ``hrir_set`` (e.g. a SOFA file read by :func:`spatialeval.io.hrir.load_sofa`, at ``sr``) replaces
+    the shipped KEMAR set: the measured direction nearest to the request is used; ``head`` must then
+    be left at "kemar".
 
     >>> sr = 16000
     >>> noise = np.random.default_rng(0).standard_normal(sr)
@@ -33,7 +38,13 @@ def render(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float =
     mono = np.asarray(mono, dtype=np.float64)
     if mono.ndim != 1 or mono.size == 0 or not np.all(np.isfinite(mono)):
         raise ValueError(f"render expects a non-empty, finite 1-D mono source, got shape {mono.shape}")
-    if head == "kemar":
+    if hrir_set is not None:
+        if head != "kemar" or hrir_set.sample_rate != sr:
+            raise ValueError(f"hrir_set replaces the KEMAR head at its own rate: need head='kemar' and sr="
+                             f"{hrir_set.sample_rate}, got head={head!r}, sr={sr}")
+        hrir = np.asarray(hrir_set.hrir[hrir_set.nearest(float(azimuth_deg) % 360.0, float(elevation_deg))])
+        shift = 0
+    elif head == "kemar":
         hrir = np.asarray(nearest_hrir(sr, azimuth_deg, elevation_deg))
         shift = 0
     elif head in HEADS:
