@@ -15,11 +15,17 @@ reports, for ``--device cpu|cuda|auto`` and ``--precision fp32|tf32|bf16``:
     the encoder), on CUDA only;
   * ``--memory-sizes 100,2000``: peak RSS of fresh processes evaluating that many pairs;
   * ``--long-minutes 1,10,30``: peak RSS of fresh processes evaluating one pair of that length at
-    44.1 kHz, per default stage (issue 8: memory bounded on long clips).
+    44.1 kHz, per default stage (issue 8: memory bounded on long clips);
+  * ``--frechet``: the Fréchet-distance part of ``compare-sets`` (both BAT distances with the default
+    covariance and resamples) on random 768-d embeddings of 100 + 100 clips, against its goal (< 60 s);
+  * ``--startup``: a fresh process importing the CLI, and loading the BAT checkpoint;
+  * the issue-20 goals with the ratio of each figure to its goal (all-stage time ≤ 1.5× the bare
+    encoder; the GPU throughput goals are only measured on a CUDA device).
 
     python scripts/benchmark.py --pairs 16 --seconds 10
     python scripts/benchmark.py --device cuda --precision bf16 --pairs 2048 --batch-size 64 --workers 12
     python scripts/benchmark.py --pairs 0 --memory-sizes 100,2000 --long-minutes 1,10,30
+    python scripts/benchmark.py --pairs 0 --frechet --startup
 """
 from __future__ import annotations
 
@@ -208,6 +214,53 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
     return (time.perf_counter() - start) / (len(inputs) / 2)
 
 
+def time_frechet(n_clips: int = 100, dim: int = 768) -> float:
+    """Seconds for the Fréchet part of compare-sets: both BAT distances (direction, distance) with their
+    bootstrap intervals, default covariance and resamples, on random correlated embeddings of n + n clips."""
+    from spatialeval.metrics.set_distances import compare_embedding_sets
+    from spatialeval.pipeline.compare_sets import SetOptions
+
+    options, rng = SetOptions(), np.random.default_rng(0)
+    mixing = rng.normal(size=(dim, dim)) / np.sqrt(dim)
+    start = time.perf_counter()
+    for name in ("fd_direction", "fd_distance"):
+        reference, generated = rng.normal(size=(n_clips, dim)) @ mixing, rng.normal(size=(n_clips, dim)) @ mixing + 0.1
+        compare_embedding_sets(reference, generated, name=name, covariance=options.covariance,
+                               n_resamples=options.n_resamples_fd, confidence=options.confidence, seed=options.seed)
+    return time.perf_counter() - start
+
+
+def time_startup(checkpoint: str) -> dict[str, float]:
+    """Seconds of a fresh process importing the CLI module, and of loading the BAT checkpoint (in process)."""
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import spatialeval.cli"], check=True)
+    figures = {"import spatialeval.cli (fresh process)": time.perf_counter() - start}
+    from spatialeval.models.checkpoint import load_bat
+
+    start = time.perf_counter()
+    load_bat(checkpoint)
+    figures["load BAT checkpoint"] = time.perf_counter() - start
+    return figures
+
+
+def print_goals(rows: dict[str, float], stages: list[str], device: str, precision: str,
+                frechet_s: float | None) -> None:
+    """The issue-20 goals that this run measured, each with its ratio to the goal."""
+    print("goals (issue 20):")
+    if frechet_s is not None:
+        print(f"  Fréchet part of compare-sets, 100 + 100 clips: {frechet_s:.1f} s; goal < 60 s: {frechet_s / 60:.2f} of it")
+    if {"bare BAT", "pipeline (steady)"} <= rows.keys():
+        ratio = rows["pipeline (steady)"] / rows["bare BAT"]
+        print(f"  stages {','.join(stages)}: {rows['pipeline (steady)']:.2f} s/pair = {ratio:.2f}× the bare encoder; "
+              f"goal ≤ 1.5×: {ratio / 1.5:.2f} of it")
+    if not device.startswith("cuda"):
+        print("  GPU throughput (≥ 500 pairs/s bf16, ≥ 150 pairs/s fp32): not measured: no CUDA device in this run")
+    elif "pipeline (steady)" in rows:
+        goal = 500.0 if precision == "bf16" else 150.0
+        pairs_s = 1 / rows["pipeline (steady)"]
+        print(f"  GPU pipeline ({precision}): {pairs_s:.0f} pairs/s; goal ≥ {goal:.0f}: {pairs_s / goal:.2f} of it")
+
+
 # Peak RSS of this process since it started. VmHWM belongs to the address space, which execve replaces;
 # getrusage's ru_maxrss would also count the (large) benchmark process the child was forked from.
 PEAK = ("import re\nprint(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024.0)\n")
@@ -248,6 +301,8 @@ def main() -> None:
     parser.add_argument("--memory-stages", default="interaural", help="stages used in the memory scan")
     parser.add_argument("--long-minutes", default="", help="comma list of pair lengths (minutes) for the long-clip scan")
     parser.add_argument("--long-stages", default="", help="stages for the long-clip scan (default: every default stage)")
+    parser.add_argument("--frechet", action="store_true", help="time the Fréchet part of compare-sets (100 + 100 clips)")
+    parser.add_argument("--startup", action="store_true", help="time a fresh CLI import and the checkpoint load")
     args = parser.parse_args()
 
     import torch
@@ -290,6 +345,14 @@ def main() -> None:
             if pipeline.get("gpu_utilisation_pct") is not None:
                 print(f"GPU utilisation during the pipeline: {pipeline['gpu_utilisation_pct']:.0f} %")
             figures.update(s_per_pair=rows, gpu_utilisation_pct=pipeline.get("gpu_utilisation_pct"))
+        frechet_s = None
+        if args.frechet:
+            frechet_s = figures["frechet_s"] = time_frechet()
+        if args.startup:
+            figures["startup_s"] = time_startup(checkpoint)
+            for name, seconds in figures["startup_s"].items():
+                print(f"{name}: {seconds:.2f} s")
+        print_goals(figures.get("s_per_pair", {}), stages, figures["device"], args.precision, frechet_s)
         if args.memory_sizes:
             scan = {}
             for n in (int(v) for v in args.memory_sizes.split(",")):

@@ -81,3 +81,17 @@ def test_resolution_order(tmp_path, monkeypatch):
     assert resolve_checkpoint(None, None, search_root=tmp_path) == tmp_path / "ckpt" / "finetuned.pth"
     with pytest.raises(CheckpointError, match="Hugging Face"):
         resolve_checkpoint(tmp_path / "missing.pth")
+
+
+def test_loaded_weights_and_hash_come_from_the_file(test_checkpoint):
+    # load_bat builds the model on the meta device and assigns the checkpoint's tensors: every tensor must be
+    # the file's (none left on meta, none randomly initialised), float32, frozen; the hash is the file's.
+    import hashlib
+
+    loaded = load_bat(test_checkpoint)
+    assert loaded.sha256 == hashlib.sha256(test_checkpoint.read_bytes()).hexdigest()
+    state = read_state_dict(test_checkpoint)
+    mine = loaded.model.state_dict()
+    assert list(mine) == list(state)
+    assert all(torch.equal(mine[k], state[k]) and not mine[k].is_meta for k in state)
+    assert all(p.dtype == torch.float32 and not p.requires_grad for p in loaded.model.parameters())

@@ -226,18 +226,67 @@ def test_permutation_p_values_are_roughly_uniform_under_the_null():
         permutation_p_value(gap, [], [1.0])
 
 
-def test_singular_covariance_gives_one_plain_line_not_a_raw_linalg_warning(monkeypatch, caplog):
-    """Issue 16 item 13: scipy's LinAlgWarning reached stderr raw, once per call site; now one log line per process."""
+def test_singular_covariance_gives_no_raw_linalg_warning():
+    """Issue 16 item 13: scipy's LinAlgWarning reached stderr raw, once per call site. The Fréchet trace now
+    comes from symmetric eigendecompositions (no general sqrtm), so a singular product warns nothing."""
     import warnings
 
     from spatialeval.metrics import set_distances
 
-    monkeypatch.setattr(set_distances, "_NOTED", set(), raising=False)
     singular = np.diag([1.0, 0.0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any raw warning fails the test
-        with caplog.at_level("WARNING", logger="spatialeval"):
-            for _ in range(3):
-                assert set_distances.frechet_distance_from_statistics(np.zeros(2), singular, np.zeros(2), singular) == 0.0
-    lines = [r.getMessage() for r in caplog.records if "singular" in r.getMessage()]
-    assert len(lines) == 1 and "covariance='shrinkage'" in lines[0]
+        for _ in range(3):
+            assert set_distances.frechet_distance_from_statistics(np.zeros(2), singular, np.zeros(2), singular) == 0.0
+
+
+def reference_frechet(x, y, covariance):
+    """The former definition, kept here only as a slow reference: dense statistics and scipy's general sqrtm,
+    with the pytorch-fid / FAD safeguard (ε·I added to both covariances when the root is not real)."""
+    from scipy import linalg
+
+    (mu1, s1), (mu2, s2) = embedding_statistics(x, covariance), embedding_statistics(y, covariance)
+    root = linalg.sqrtm(s1 @ s2)
+    if not np.all(np.isfinite(root)) or (np.iscomplexobj(root) and not np.allclose(np.diagonal(root).imag, 0, atol=1e-3)):
+        offset = np.eye(len(mu1)) * 1e-6
+        root = linalg.sqrtm((s1 + offset) @ (s2 + offset))
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(np.real(root)))
+
+
+@pytest.mark.parametrize("covariance, n_x, n_y, dim", [
+    ("sample", 300, 200, 24),        # n > dim: the dense route
+    ("sample", 40, 30, 96),          # n_x + n_y < dim: nuclear norm of F1 F2ᵀ
+    ("shrinkage", 40, 30, 96),       # ridge + low rank in the span of the sets
+    ("shrinkage", 150, 120, 48),     # ridge + low rank, dense route
+    ("diagonal", 40, 30, 96),
+])
+def test_fast_frechet_equals_the_sqrtm_definition(covariance, n_x, n_y, dim):
+    rng = np.random.default_rng(n_x + dim)
+    mixing = rng.normal(size=(dim, dim)) / math.sqrt(dim)          # correlated, unequal variances
+    x = rng.normal(size=(n_x, dim)) @ mixing
+    y = rng.normal(size=(n_y, dim)) @ (mixing + 0.3 * np.eye(dim)) + 0.2
+    fast, slow = frechet_distance(x, y, covariance), reference_frechet(x, y, covariance)
+    assert fast == pytest.approx(slow, rel=1e-6)
+    mu1, s1 = embedding_statistics(x, covariance)
+    mu2, s2 = embedding_statistics(y, covariance)
+    assert frechet_distance_from_statistics(mu1, s1, mu2, s2) == pytest.approx(slow, rel=1e-6)
+
+
+def test_covariances_that_are_not_psd_or_not_symmetric_are_refused():
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        frechet_distance_from_statistics(np.zeros(2), np.diag([1.0, -1.0]), np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="symmetric"):
+        frechet_distance_from_statistics(np.zeros(2), [[1.0, 0.5], [0.0, 1.0]], np.zeros(2), np.eye(2))
+
+
+@pytest.mark.parametrize("covariance", ["sample", "shrinkage"])
+def test_bootstrap_in_the_span_of_the_sets_equals_resampling_the_original_embeddings(covariance):
+    # compare_embedding_sets projects both sets once onto the span of their rows; each resample must score
+    # as frechet_distance on the same resampled rows in the original 64 dimensions
+    rng = np.random.default_rng(11)
+    x, y = rng.normal(size=(20, 64)), rng.normal(size=(15, 64)) * 1.5 + 0.3
+    result = compare_embedding_sets(x, y, name="fd", covariance=covariance, n_resamples=20, seed=4)
+    direct = bootstrap_ci(lambda a, b: frechet_distance(a, b, covariance), x, y, n_resamples=20, seed=4)
+    assert result["fd"] == pytest.approx(reference_frechet(x, y, covariance), rel=1e-6)
+    assert (result["fd_ci_low"], result["fd_ci_high"]) == pytest.approx((direct.low, direct.high), rel=1e-6)
