@@ -65,6 +65,25 @@ def test_trajectory_stage_with_bat_heads(moving, test_checkpoint):
 
 
 @pytest.mark.slow
+def test_bat_trajectory_leaves_out_the_segments_the_cue_trajectory_rejects(tmp_path, test_checkpoint):
+    """Regression (issue 16 item 3): a 0.4-s pair gave BAT 1 segment with error 0.0 (cues: unmeasurable);
+    a silent middle second gave cues 2 compared segments and BAT 3 (silence scored as agreement)."""
+    stub = spatialize(speech_like(0.4, SR, seed=1), SR, 40.0)
+    gap = spatialize(speech_like(3.0, SR, seed=2), SR, 40.0)
+    gap[SR:2 * SR] = 0.0
+    _pair(tmp_path, stub, stub, "stub")
+    _pair(tmp_path, gap, gap, "gap")
+    result = evaluate(tmp_path / "gt", tmp_path / "infer", {"stages": ["trajectory"]}, checkpoint=str(test_checkpoint))
+    rows = result.items.set_index("id")
+    assert math.isnan(rows.loc["stub", "bat_trajectory_error_deg"]) and rows.loc["stub", "bat_trajectory_segments"] == 0
+    why = rows.loc["stub", "unmeasurable"]
+    assert why["bat_trajectory_error_deg"] == why["cues_trajectory_error_deg"]
+    assert "shorter than 0.50 s" in why["bat_trajectory_error_deg"]
+    assert rows.loc["gap", "cues_trajectory_segments"] == rows.loc["gap", "bat_trajectory_segments"] == 2
+    assert rows.loc["gap", "bat_track_gt"]["reasons"][1].startswith("the segment is silent")
+
+
+@pytest.mark.slow
 def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(moving, test_checkpoint, tmp_path,
                                                                           monkeypatch):
     from spatialeval.models.spatial_encoder import BATEncoder
