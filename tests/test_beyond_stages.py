@@ -65,6 +65,25 @@ def test_trajectory_stage_with_bat_heads(moving, test_checkpoint):
 
 
 @pytest.mark.slow
+def test_bat_trajectory_leaves_out_the_segments_the_cue_trajectory_rejects(tmp_path, test_checkpoint):
+    """Regression (issue 16 item 3): a 0.4-s pair gave BAT 1 segment with error 0.0 (cues: unmeasurable);
+    a silent middle second gave cues 2 compared segments and BAT 3 (silence scored as agreement)."""
+    stub = spatialize(speech_like(0.4, SR, seed=1), SR, 40.0)
+    gap = spatialize(speech_like(3.0, SR, seed=2), SR, 40.0)
+    gap[SR:2 * SR] = 0.0
+    _pair(tmp_path, stub, stub, "stub")
+    _pair(tmp_path, gap, gap, "gap")
+    result = evaluate(tmp_path / "gt", tmp_path / "infer", {"stages": ["trajectory"]}, checkpoint=str(test_checkpoint))
+    rows = result.items.set_index("id")
+    assert math.isnan(rows.loc["stub", "bat_trajectory_error_deg"]) and rows.loc["stub", "bat_trajectory_segments"] == 0
+    why = rows.loc["stub", "unmeasurable"]
+    assert why["bat_trajectory_error_deg"] == why["cues_trajectory_error_deg"]
+    assert "shorter than 0.50 s" in why["bat_trajectory_error_deg"]
+    assert rows.loc["gap", "cues_trajectory_segments"] == rows.loc["gap", "bat_trajectory_segments"] == 2
+    assert rows.loc["gap", "bat_track_gt"]["reasons"][1].startswith("the segment is silent")
+
+
+@pytest.mark.slow
 def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(moving, test_checkpoint, tmp_path,
                                                                           monkeypatch):
     from spatialeval.models.spatial_encoder import BATEncoder
@@ -129,6 +148,58 @@ def test_compare_sets_command(tmp_path, capsys):
     same = tmp_path / "ref"
     assert main(["compare-sets", str(same), str(same), "--resamples", "50", "--out", str(tmp_path / "self.json")]) == 0
     assert json.loads((tmp_path / "self.json").read_text())["itd_wasserstein_us"] == 0.0
+
+
+def _clip_folder(folder: Path, azimuths, seed: int = 0, silent: tuple = ()) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, az in enumerate(azimuths):
+        sf.write(folder / f"c{i}.wav", 0.4 * spatialize(speech_like(1.0, 16000, seed=seed + i), 16000, az), 16000,
+                 subtype="PCM_16")
+    for name in silent:
+        sf.write(folder / name, np.zeros((16000, 2)), 16000, subtype="PCM_16")
+    return folder
+
+
+def test_compare_sets_names_the_clips_left_out_of_the_itd_histogram(tmp_path, capsys):
+    """Regression (issue 16 item 11a): a silent clip was dropped while the console said "(4 clips)"."""
+    gen = _clip_folder(tmp_path / "gen", [-50, 10, 50], seed=10, silent=("x.wav",))
+    ref = _clip_folder(tmp_path / "ref", [-60, -20, 20, 60, 0, 40])
+    assert main(["compare-sets", str(gen), str(ref), "--resamples", "50", "--out", str(tmp_path / "cs.json")]) == 0
+    printed = capsys.readouterr().out
+    assert f"generated: {gen} (3 of 4 clips; left out: x.wav (silent))" in printed
+    assert f"reference: {ref} (6 clips)" in printed
+    result = json.loads((tmp_path / "cs.json").read_text())
+    assert result["n_generated_clips"] == 3 and result["itd_left_out"]["generated"] == {"x.wav": "silent"}
+    # the interval and the no-difference column are explained on the console
+    assert "interval: the 95% bootstrap quantiles" in printed and "no-diff 95%:" in printed
+
+
+def test_compare_sets_of_one_clip_each_prints_no_interval(tmp_path, capsys):
+    """Regression (issue 16 item 11b): one clip per set printed a zero-width "95% interval" without a word."""
+    a, b = _clip_folder(tmp_path / "a", [30]), _clip_folder(tmp_path / "b", [-30], seed=5)
+    assert main(["compare-sets", str(a), str(b), "--resamples", "20", "--out", str(tmp_path / "one.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "not computable (n=1)" in printed and "warning: ITD W1 (µs) interval: not computable (n=1;" in printed
+    result = json.loads((tmp_path / "one.json").read_text())
+    assert result["itd_wasserstein_us"] > 0 and result["itd_wasserstein_us_ci_low"] is None
+
+
+@pytest.mark.slow
+def test_compare_sets_with_a_checkpoint_keeps_what_it_can_compute(tmp_path, capsys, test_checkpoint, monkeypatch):
+    """Regression (issue 16 item 11c): with --ckpt, one clip per set exited 2 and threw the ITD result away."""
+    a, b = _clip_folder(tmp_path / "a", [30]), _clip_folder(tmp_path / "b", [-30], seed=5)
+    out = tmp_path / "one.json"
+    assert main(["compare-sets", str(a), str(b), "--resamples", "20", "--ckpt", str(test_checkpoint),
+                 "--out", str(out)]) == 2                  # the Fréchet distances were asked for by --ckpt
+    captured = capsys.readouterr()
+    assert "ITD W1 (µs)" in captured.out and "FD direction (BAT)              —   not computable:" in captured.out
+    assert "error: fd_direction, fd_distance not computable" in captured.err
+    result = json.loads(out.read_text())
+    assert result["itd_wasserstein_us"] > 0 and "at least 2 embeddings" in result["not_computable"]["fd_direction"]
+    # a checkpoint that comes from the environment is not a request: the same report, exit 0
+    monkeypatch.setenv("SPATIALEVAL_CKPT", str(test_checkpoint))
+    assert main(["compare-sets", str(a), str(b), "--resamples", "20"]) == 0
+    assert "FD distance (BAT)" in capsys.readouterr().out
 
 
 def test_report_shows_trajectories_direction_reliability_and_unmeasurable(moving, tmp_path):

@@ -180,3 +180,65 @@ def test_protocol_equals_the_public_functions_exactly_and_takes_each_stft_once(m
     result = binaural_generation_metrics(gt, gen, SR, normalize=False)
     assert {name: result[name] for name in direct} == direct      # bit-identical, not approximately
     assert len(calls) == 6       # left, right of each clip and the left−right difference of each
+
+
+def _as_16_bit(x, sr):
+    import io
+
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, x, sr, subtype="PCM_16", format="WAV")
+    buffer.seek(0)
+    return sf.read(buffer)[0]
+
+
+def test_a_gain_written_as_16_bit_vanishes_from_the_masked_phase_distance_only():
+    """Regression (issue 16 item 12): 0.5 × gt as 16-bit scored 0.41 rad of L−R phase although it is the same sound.
+
+    Bound from 16-bit rounding alone: each ear's rounding error is uniform with variance q²/12
+    (q = 2⁻¹⁵), divided by the clip's peak p after normalisation; L − R adds two ears, and a
+    Hann-400 STFT bin sums Σw² = 150 of them, so a bin's noise has E|N|² = 2·150·q²/12/p². Its
+    phase error is ≈ |N|/(√2|D|) in rms, of mean √(2/π) × rms when Gaussian: the prediction
+    below, over the bins the mask keeps (each clip rounded independently)."""
+    from spatialeval.metrics.binaural_gen import PHASE_IGNORE_BELOW, fairplay_stft
+    from spatialeval.synth import spatialize, speech_like
+
+    gt = 0.5 * spatialize(speech_like(2.0, SR, seed=0), SR, 40.0)
+    a, b = _as_16_bit(gt, SR), _as_16_bit(0.5 * gt, SR)
+    metrics = binaural_generation_metrics(a, b, SR)
+    q, peaks = 2.0 ** -15, (np.abs(a).max(), np.abs(b).max())
+    spectrum = fairplay_stft((a[:, 0] - a[:, 1]) / peaks[0])
+    energy = np.abs(spectrum.real) + np.abs(spectrum.imag)
+    kept = np.abs(spectrum[energy > PHASE_IGNORE_BELOW * energy.mean()])
+    noise_rms = np.sqrt(sum(2 * 150.0 * q ** 2 / 12 / p ** 2 for p in peaks) / 2)
+    predicted = np.sqrt(2 / np.pi) * np.mean(np.minimum(noise_rms / kept, np.pi / 2))
+    assert predicted < 0.01
+    assert metrics["lr_phase_distance_masked"] < 1.5 * predicted            # measured 0.0042, predicted 0.0057
+    # the FAIR-Play "Phase" column keeps the released definition: every bin, rounding noise included
+    assert 0.3 < metrics["lr_phase_distance"] < 0.6                         # measured 0.41 (documented)
+    assert metrics["lr_phase_distance"] == pytest.approx(difference_phase_distance(
+        peak_normalize(a), peak_normalize(b)), rel=1e-12)
+
+
+def test_a_resampled_16_bit_copy_scores_the_documented_masked_phase_distance():
+    from spatialeval.synth import spatialize, speech_like
+
+    rate = 32000
+    gt = 0.5 * spatialize(speech_like(2.0, rate, seed=0), rate, 40.0)
+    copy = librosa.resample(gt.T, orig_sr=rate, target_sr=SR, res_type="soxr_hq").T
+    metrics = binaural_generation_metrics(_as_16_bit(gt, rate), _as_16_bit(copy, SR), rate, SR)
+    assert metrics["lr_phase_distance_masked"] < 0.008    # documented 0.001–0.008 rad (measured 0.0018)
+    assert 0.43 <= metrics["lr_phase_distance"] <= 0.70   # documented 0.43–0.70 rad unmasked (measured 0.45)
+
+
+def test_masked_phase_distance_of_a_mono_ground_truth_is_unmeasurable():
+    from spatialeval.metrics.binaural_gen import masked_difference_phase_distance
+
+    x = noise(5)
+    mono = x[:, [0, 0]]
+    assert math.isnan(masked_difference_phase_distance(mono, x))
+    metrics = binaural_generation_metrics(mono, x, SR)
+    assert math.isnan(metrics["lr_phase_distance_masked"])
+    assert "no L−R phase" in metrics["unmeasurable"]["lr_phase_distance_masked"]
+    assert masked_difference_phase_distance(x, x[:, ::-1]) == pytest.approx(np.pi)

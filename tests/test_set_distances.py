@@ -290,3 +290,47 @@ def test_bootstrap_in_the_span_of_the_sets_equals_resampling_the_original_embedd
     direct = bootstrap_ci(lambda a, b: frechet_distance(a, b, covariance), x, y, n_resamples=20, seed=4)
     assert result["fd"] == pytest.approx(reference_frechet(x, y, covariance), rel=1e-6)
     assert (result["fd_ci_low"], result["fd_ci_high"]) == pytest.approx((direct.low, direct.high), rel=1e-6)
+
+
+def test_intervals_of_a_distance_contain_the_value_and_identical_sets_read_no_difference():
+    """Regression (issue 16 item 11d): identical sets scored 0 with a percentile interval [0.0046, 0.30]."""
+    rng = np.random.default_rng(13)
+    itds = rng.normal(0, 300, 12)
+    same = compare_itd_sets(itds, itds, n_resamples=200, seed=0)
+    for name in ("itd_kl", "itd_wasserstein_us"):
+        assert same[name] == 0.0 and same[f"{name}_ci_low"] == 0.0 < same[f"{name}_ci_high"]
+        assert same[f"{name}_null_high"] > 0.0                      # sets that do not differ reach this far
+    assert same["itd_kl_p_value"] == 1.0
+    for trial in range(5):                                          # any sets: the interval holds the value
+        r = compare_itd_sets(rng.normal(0, 300, 15), rng.normal(100, 300, 9), n_resamples=100, seed=trial)
+        for name in ("itd_kl", "itd_wasserstein_us"):
+            assert r[f"{name}_ci_low"] <= r[name] <= r[f"{name}_ci_high"]
+    x = rng.normal(size=(40, 2))
+    fd = compare_embedding_sets(x, x, name="fd", n_resamples=50)
+    # sqrtm rounding leaves ~1e-15 of a distance whose scale is tr Σ ≈ 2: float64 epsilon × 100 × scale
+    assert fd["fd"] == pytest.approx(0.0, abs=100 * np.finfo(float).eps * 2)
+    assert fd["fd_ci_low"] <= fd["fd"] < fd["fd_ci_high"] and fd["fd_ci_note"] is None
+
+
+def test_recentred_interval_moves_the_bootstrap_median_onto_the_value():
+    def w1(a, b):
+        return itd_wasserstein_us(a, b)
+
+    rng = np.random.default_rng(14)
+    a, b = rng.normal(0, 300, 30), rng.normal(0, 300, 20)
+    percentile = bootstrap_ci(w1, a, b, n_resamples=300, seed=1)
+    recentred = bootstrap_ci(w1, a, b, n_resamples=300, seed=1, method="recentred", floor=0.0)
+    assert recentred.low <= recentred.value <= recentred.high
+    # same width above the value as the percentile interval has above the bootstrap median
+    assert recentred.high - recentred.value == pytest.approx(percentile.high - np.median(
+        [w1(a[r.integers(0, 30, 30)], b[r.integers(0, 20, 20)]) for r in [np.random.default_rng(1)] for _ in range(300)]),
+        rel=1e-9)
+
+
+def test_too_few_clips_for_a_bootstrap_give_no_interval_but_the_value():
+    """Regression (issue 16 item 11b): one clip per set printed a zero-width "95% interval"."""
+    r = compare_itd_sets([100.0], [300.0], n_resamples=50)
+    assert r["itd_wasserstein_us"] == 200.0
+    assert math.isnan(r["itd_wasserstein_us_ci_low"]) and math.isnan(r["itd_wasserstein_us_ci_high"])
+    assert r["itd_wasserstein_us_ci_note"].startswith("not computable (n=1;")
+    assert compare_itd_sets(np.arange(5.0) * 100, np.arange(5.0) * 100, n_resamples=20)["itd_kl_ci_note"] is None

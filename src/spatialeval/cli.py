@@ -104,7 +104,9 @@ def _add_compare_sets(sub) -> None:
     p.add_argument("generated", help="folder of generated binaural clips")
     p.add_argument("reference", help="folder of reference binaural clips (any number, no pairing)")
     p.add_argument("--config", help="YAML settings file (bat.* settings choose the encoder windows)")
-    p.add_argument("--ckpt", help="BAT finetuned.pth for the Fréchet distances (else skipped)")
+    p.add_argument("--ckpt", help="BAT finetuned.pth for the Fréchet distances (else skipped); when given and they "
+                                  "cannot be computed (fewer than 2 embeddings per set) the rest is printed and "
+                                  "the exit code is 2")
     p.add_argument("--covariance", choices=["sample", "shrinkage", "diagonal"], default="shrinkage")
     p.add_argument("--resamples", type=int, default=None, help="bootstrap resamples (default 100 FD, 1000 ITD)")
     p.add_argument("--seed", type=int, default=0)
@@ -116,7 +118,13 @@ def _cmd_compare_sets(args) -> int:
     import json
 
     from spatialeval.io.files import atomic_write_text
-    from spatialeval.pipeline.compare_sets import SetOptions, compare_sets, format_comparison
+    from spatialeval.pipeline.compare_sets import (
+        FD_DISTANCES,
+        ITD_DISTANCES,
+        SetOptions,
+        compare_sets,
+        format_comparison,
+    )
     from spatialeval.pipeline.config import load_config
     from spatialeval.pipeline.results import clean
 
@@ -129,6 +137,15 @@ def _cmd_compare_sets(args) -> int:
     if args.out:
         atomic_write_text(args.out, json.dumps(clean(summary), indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.out}")
+    # Exit 2 after printing and writing what could be computed, when a distance the user asked for
+    # explicitly (the Fréchet distances, by --ckpt) or every distance cannot be computed.
+    missing = summary["not_computable"]
+    named = [name for name in FD_DISTANCES if args.ckpt and name in missing]
+    computed = [name for name in (*ITD_DISTANCES, *FD_DISTANCES) if name in summary and name not in missing]
+    if named or not computed:
+        names = named or list(missing)
+        print(f"error: {', '.join(names)} not computable: {missing[names[0]]}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

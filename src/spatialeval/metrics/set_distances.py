@@ -29,6 +29,9 @@ COVARIANCE_ESTIMATORS = ("sample", "shrinkage", "diagonal")
 # 21 bins of 100 µs centred on 0 µs covering ±1.05 ms (the largest ITD of a human head is ≈ ±0.7–0.8 ms).
 DEFAULT_ITD_EDGES_US = np.linspace(-1050.0, 1050.0, 22)
 DEFAULT_PSEUDO_COUNT = 0.5  # added to every bin before normalising (Jeffreys / Krichevsky–Trofimov smoothing)
+# Below this many clips in either set a bootstrap interval is not reported: resampling 1–4 values
+# gives a handful of distinct sets (one clip: a single one, a zero-width "interval").
+MIN_BOOTSTRAP_SIZE = 5
 
 
 # --------------------------------------------------------------------------- Fréchet distance
@@ -429,7 +432,8 @@ class BootstrapCI:
 
 
 def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_resamples: int = 1000,
-                 confidence: float = 0.95, seed: int = 0, method: str = "percentile") -> BootstrapCI:
+                 confidence: float = 0.95, seed: int = 0, method: str = "percentile",
+                 floor: float | None = None) -> BootstrapCI:
     """Bootstrap confidence interval of a two-set statistic (percentile by default).
 
     Each resample draws ``len(x)`` rows of ``x`` and ``len(y)`` rows of ``y`` with
@@ -437,7 +441,10 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, 
     ``statistic(x_b, y_b)``. With q_lo, q_hi the (α/2, 1 − α/2) percentiles of those values
     (α = 1 − ``confidence``), ``method="percentile"`` gives [q_lo, q_hi] and
     ``method="basic"`` gives [2θ̂ − q_hi, 2θ̂ − q_lo] (θ̂ = the statistic on the full sets),
-    which undoes a shift of the bootstrap distribution. ``seed`` makes it reproducible.
+    which undoes a shift of the bootstrap distribution, and ``method="recentred"`` gives
+    [θ̂ − (m − q_lo), θ̂ + (q_hi − m)] with m the bootstrap median: the bootstrap distribution
+    moved so that its median sits on θ̂ (its median bias removed), which always contains θ̂.
+    ``floor`` clips both ends from below (0 for a distance). ``seed`` makes it reproducible.
     Resamples on which the statistic raises ``ValueError`` are skipped and counted.
 
     Caveat for distances: resampling adds spread, and a distance grows with spread, so the
@@ -446,8 +453,9 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, 
     300–400) the percentile interval covers it at about the nominal rate; when the sets come
     from the same distribution the percentile interval can exclude both the estimate and 0
     (measured: ITD Wasserstein 55 µs, interval [60, 313] µs for 40 vs. 20 clips of one
-    distribution). Use ``method="basic"`` or :func:`permutation_p_value` to ask whether two
-    sets differ at all.
+    distribution; identical sets: value 0, interval [0.0046, 0.30]). ``compare-sets`` therefore
+    uses ``method="recentred"`` with ``floor=0`` (identical sets: [0, …]) and asks whether two
+    sets differ at all with :func:`permutation_p_value` and :func:`permutation_null`.
 
     Raises:
         ValueError: empty sets, confidence outside (0, 1), an unknown method, or when more
@@ -466,8 +474,8 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, 
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be positive, got {n_resamples}")
-    if method not in ("percentile", "basic"):
-        raise ValueError(f"method must be 'percentile' or 'basic', got {method!r}")
+    if method not in ("percentile", "basic", "recentred"):
+        raise ValueError(f"method must be 'percentile', 'basic' or 'recentred', got {method!r}")
     value = float(statistic(x, y))
     rng = np.random.default_rng(seed)
     values, failed = [], 0
@@ -484,7 +492,39 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, 
     low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     if method == "basic":
         low, high = 2 * value - high, 2 * value - low
+    elif method == "recentred":
+        median = float(np.median(values))
+        low, high = value - (median - low), value + (high - median)
+    if floor is not None:
+        low, high = max(low, floor), max(high, floor)
     return BootstrapCI(value, float(low), float(high), confidence, n_resamples, failed)
+
+
+def permutation_null(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000,
+                     seed: int = 0) -> np.ndarray:
+    """The statistic on ``n_permutations`` random re-splits of the pooled sets (sizes ``len(x)``, ``len(y)``).
+
+    Its distribution is what the statistic looks like when the two sets do *not* differ
+    (the labels are exchangeable): for a distance, the size of the small-sample bias at these
+    set sizes. Seeded; :func:`permutation_p_value` draws the same splits.
+
+    >>> null = permutation_null(lambda a, b: abs(float(a.mean() - b.mean())), np.arange(10.0), np.arange(10.0),
+    ...                         n_permutations=50)
+    >>> null.shape, bool(np.all(null >= 0))
+    ((50,), True)
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) == 0 or len(y) == 0:
+        raise ValueError("a permutation test needs two non-empty sets")
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be positive, got {n_permutations}")
+    pooled = np.concatenate([x, y], axis=0)
+    rng = np.random.default_rng(seed)
+    null = np.empty(n_permutations)
+    for k in range(n_permutations):
+        order = rng.permutation(len(pooled))
+        null[k] = float(statistic(pooled[order[:len(x)]], pooled[order[len(x):]]))
+    return null
 
 
 def permutation_p_value(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000,
@@ -492,40 +532,69 @@ def permutation_p_value(statistic: Callable[[np.ndarray, np.ndarray], float], x,
     """One-sided permutation p-value that two sets come from the same distribution, for a distance ``statistic``.
 
     The sets are pooled and randomly re-split into sizes ``len(x)`` and ``len(y)``
-    ``n_permutations`` times; p = (1 + #{statistic(split) ≥ statistic(x, y)}) / (1 + n_permutations).
-    A small p says the distance is larger than re-labelling alone produces. Seeded.
+    ``n_permutations`` times (:func:`permutation_null`); p = (1 + #{statistic(split) ≥
+    statistic(x, y)}) / (1 + n_permutations). A small p says the distance is larger than
+    re-labelling alone produces. Seeded.
 
     >>> rng = np.random.default_rng(0)
     >>> gap = lambda a, b: abs(float(a.mean() - b.mean()))
     >>> permutation_p_value(gap, rng.normal(0, 1, 50), rng.normal(1, 1, 50), n_permutations=200) < 0.01
     True
     """
-    x, y = np.asarray(x), np.asarray(y)
-    if len(x) == 0 or len(y) == 0:
-        raise ValueError("a permutation test needs two non-empty sets")
-    if n_permutations < 1:
-        raise ValueError(f"n_permutations must be positive, got {n_permutations}")
-    observed = float(statistic(x, y))
-    pooled = np.concatenate([x, y], axis=0)
-    rng = np.random.default_rng(seed)
-    at_least = 0
-    for _ in range(n_permutations):
-        order = rng.permutation(len(pooled))
-        at_least += float(statistic(pooled[order[:len(x)]], pooled[order[len(x):]])) >= observed
-    return (1 + at_least) / (1 + n_permutations)
+    null = permutation_null(statistic, x, y, n_permutations=n_permutations, seed=seed)
+    return _p_value(null, float(statistic(np.asarray(x), np.asarray(y))))
+
+
+def _p_value(null: np.ndarray, observed: float) -> float:
+    return float((1 + np.sum(null >= observed)) / (1 + null.size))
+
+
+def interval_note(n_x: int, n_y: int) -> str | None:
+    """Why a bootstrap interval is not reported for sets of these sizes, or None when it is.
+
+    >>> interval_note(1, 12)
+    'not computable (n=1; a bootstrap interval needs at least 5 clips per set)'
+    >>> interval_note(5, 5) is None
+    True
+    """
+    smallest = min(n_x, n_y)
+    if smallest < MIN_BOOTSTRAP_SIZE:
+        return f"not computable (n={smallest}; a bootstrap interval needs at least {MIN_BOOTSTRAP_SIZE} clips per set)"
+    return None
 
 
 # --------------------------------------------------------------------------- reports for compare-sets
+
+
+INTERVAL_MEANING = ("bootstrap interval of the value: the (α/2, 1 − α/2) quantiles of the distance over resamples of "
+                    "each set, moved so that their median sits on the value (the upward small-sample bias of "
+                    "resampled distances removed), low end clipped at 0; it always contains the value")
+NULL_MEANING = ("no-difference quantile: the distance's `confidence` quantile over random re-splits of the pooled "
+                "clips (sets that do not differ, at these sizes); a value at or below it reads as no difference")
+
+
+def _interval(statistic, x, y, name: str, n_resamples: int, confidence: float, seed: int) -> dict:
+    """``{name, name_ci_low, name_ci_high, name_ci_note}``: the recentred bootstrap interval, or NaN with the reason."""
+    note = interval_note(len(x), len(y)) if n_resamples > 0 else "not computed (no resamples requested)"
+    if note is not None:
+        return {name: float(statistic(x, y)), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan,
+                f"{name}_ci_note": note}
+    ci = bootstrap_ci(statistic, x, y, n_resamples=n_resamples, confidence=confidence, seed=seed,
+                      method="recentred", floor=0.0)
+    return {**ci.as_dict(name), f"{name}_ci_note": None}
 
 
 def compare_embedding_sets(reference, generated, *, name: str, covariance: str = "sample",
                            n_resamples: int = 200, confidence: float = 0.95, seed: int = 0) -> dict:
     """Fréchet distance of two embedding sets with its bootstrap interval and the sample-size caveat.
 
-    Returns ``{name, name_ci_low, name_ci_high, name_n_reference, name_n_generated, name_dim}``
-    and ``name_note`` (None or the :func:`sample_size_note` sentence). ``n_resamples=0``
-    skips the interval (NaN bounds). Cost per resample: one :func:`frechet_distance` (with fewer embeddings
-    than dimensions it works in their span: milliseconds at dim 768 and 100 + 100 embeddings).
+    Returns ``{name, name_ci_low, name_ci_high, name_ci_note, name_n_reference, name_n_generated,
+    name_dim}`` and ``name_note`` (None or the :func:`sample_size_note` sentence). The interval
+    is :func:`bootstrap_ci` ``method="recentred"``, ``floor=0`` (:data:`INTERVAL_MEANING`):
+    it always contains the value, and identical sets read [0, …]. It is NaN with
+    ``name_ci_note`` saying why when either set has fewer than :data:`MIN_BOOTSTRAP_SIZE`
+    embeddings or ``n_resamples=0``. Cost per resample: one :func:`frechet_distance` (with fewer
+    embeddings than dimensions it works in their span: milliseconds at dim 768 and 100 + 100 embeddings).
 
     >>> rng = np.random.default_rng(0)
     >>> r = compare_embedding_sets(rng.normal(size=(300, 2)), rng.normal(size=(200, 2)) + 3, name="fd", n_resamples=50)
@@ -543,10 +612,7 @@ def compare_embedding_sets(reference, generated, *, name: str, covariance: str =
     def statistic(a, b):
         return _frechet_from_coordinates(a, b, covariance, dim)
 
-    if n_resamples > 0:
-        result = bootstrap_ci(statistic, x, y, n_resamples=n_resamples, confidence=confidence, seed=seed).as_dict(name)
-    else:
-        result = {name: statistic(x, y), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan}
+    result = _interval(statistic, x, y, name, n_resamples, confidence, seed)
     result.update({f"{name}_n_reference": len(x), f"{name}_n_generated": len(y), f"{name}_dim": dim,
                    f"{name}_note": sample_size_note(len(x), len(y), dim, covariance)})
     return result
@@ -554,18 +620,30 @@ def compare_embedding_sets(reference, generated, *, name: str, covariance: str =
 
 def compare_itd_sets(reference_itds_us, generated_itds_us, *, n_resamples: int = 1000, confidence: float = 0.95,
                      seed: int = 0, edges_us=DEFAULT_ITD_EDGES_US, pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> dict:
-    """KL divergence and Wasserstein-1 distance of two sets of per-clip ITDs (µs), each with a bootstrap interval.
+    """KL divergence and Wasserstein-1 distance of two sets of per-clip ITDs (µs), each with an interval and a null.
 
-    Returns ``itd_kl``, ``itd_kl_ci_low``, ``itd_kl_ci_high`` (nats), ``itd_wasserstein_us``
-    and its ``_ci_low``/``_ci_high`` (µs), both percentile intervals from ``n_resamples``
-    resamples; ``itd_kl_p_value`` and ``itd_wasserstein_p_value`` (:func:`permutation_p_value`
-    with ``n_resamples`` permutations: is the difference beyond sampling?);
-    ``itd_n_reference``/``itd_n_generated`` (finite values used) and ``itd_n_unmeasurable``
-    (NaN values dropped, both sets). ``n_resamples=0`` skips intervals and p-values (NaN).
+    Per distance ``d`` (``itd_kl`` in nats, ``itd_wasserstein_us`` in µs):
+
+    * ``d`` — the value on the full sets;
+    * ``d_ci_low``, ``d_ci_high`` — the recentred bootstrap interval (:data:`INTERVAL_MEANING`;
+      :func:`bootstrap_ci` ``method="recentred"``, ``floor=0``), always containing the value;
+      NaN with ``d_ci_note`` saying why when either set has fewer than
+      :data:`MIN_BOOTSTRAP_SIZE` values;
+    * ``d_null_high`` — the ``confidence`` quantile of :func:`permutation_null`
+      (:data:`NULL_MEANING`): how large the distance gets between sets of these sizes that do
+      not differ. Identical sets give 0 with a positive null quantile: no difference;
+    * ``d_p_value`` (``itd_kl_p_value``, ``itd_wasserstein_p_value``) — from the same null.
+
+    ``itd_n_reference``/``itd_n_generated`` count the finite values used and
+    ``itd_n_unmeasurable`` the NaN values dropped (both sets). ``n_resamples=0`` skips the
+    intervals, nulls and p-values (NaN).
 
     >>> r = compare_itd_sets([0.0] * 30 + [300.0] * 10, [0.0] * 20 + [300.0] * 20, n_resamples=100)
     >>> r["itd_wasserstein_us"], r["itd_n_generated"]
     (75.0, 40)
+    >>> same = compare_itd_sets([0.0, 100.0, 300.0] * 4, [0.0, 100.0, 300.0] * 4, n_resamples=100)
+    >>> same["itd_wasserstein_us"], same["itd_wasserstein_us_ci_low"], same["itd_wasserstein_us_null_high"] > 0
+    (0.0, 0.0, True)
     """
     raw_x = np.asarray(reference_itds_us, dtype=np.float64).reshape(-1)
     raw_y = np.asarray(generated_itds_us, dtype=np.float64).reshape(-1)
@@ -577,13 +655,13 @@ def compare_itd_sets(reference_itds_us, generated_itds_us, *, n_resamples: int =
     }
     for name, statistic in statistics.items():
         p_name = name.removesuffix("_us") + "_p_value"
+        result.update(_interval(statistic, x, y, name, n_resamples, confidence, seed))
         if n_resamples > 0:
-            result.update(bootstrap_ci(statistic, x, y, n_resamples=n_resamples, confidence=confidence,
-                                       seed=seed).as_dict(name))
-            result[p_name] = permutation_p_value(statistic, x, y, n_permutations=n_resamples, seed=seed)
+            null = permutation_null(statistic, x, y, n_permutations=n_resamples, seed=seed)
+            result[f"{name}_null_high"] = float(np.quantile(null, confidence))
+            result[p_name] = _p_value(null, result[name])
         else:
-            result.update({name: statistic(x, y), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan,
-                           p_name: math.nan})
+            result.update({f"{name}_null_high": math.nan, p_name: math.nan})
     result.update({"itd_n_reference": int(x.size), "itd_n_generated": int(y.size),
                    "itd_n_unmeasurable": int(raw_x.size - x.size + raw_y.size - y.size)})
     return result

@@ -12,6 +12,12 @@ and two tracks (ground truth vs. generated) are compared segment by segment
 90 = left, (−180, 180]). A segment whose direction cannot be measured (too short, silent,
 the estimator refuses or is unsure) is NaN in the track with its reason; it is left out of
 the error and counted, never scored as a confident wrong direction.
+
+Which segments can be measured at all is one rule for every estimator,
+:func:`segment_validity` (too short, or silent within the clip), so a checkpoint-free track
+and a BAT track of the same clips compare the same segments: BAT's encoder returns a
+direction for any input, silence and a 0.4-s stub included, and would otherwise score
+silence as agreement.
 """
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from spatialeval.features.binaural_cues import ABSOLUTE_FLOOR_DB, GATE_DB, energy_gate
 from spatialeval.io.audio import as_time_channels
 from spatialeval.io.hrir import wrap180
 from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg
@@ -98,6 +105,68 @@ def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tupl
     return [(start, min(start + step, n_samples)) for start in range(0, max(n_samples, 0), step)]
 
 
+SILENCE_FRAME_S = 0.02  # frame length of the silence rule (20 ms, as the cue analysis)
+
+
+def segment_validity(binaural: np.ndarray, sr: int, *, segment_s: float = 1.0, min_segment_s: float = 0.5,
+                     gate_db: float = GATE_DB) -> tuple[str | None, ...]:
+    """Why each ``segment_s`` segment of a clip cannot be measured (None where it can): the rule every track uses.
+
+    A segment is unmeasurable when
+
+    * it is shorter than ``min_segment_s`` (only the last one can be), or
+    * it is **silent within the clip**: none of its 20-ms frames (DC of the segment removed,
+      power averaged over both ears) is within ``gate_db`` of the clip's loudest frame and
+      above −100 dBFS — the cue analysis's energy gate
+      (:func:`~spatialeval.features.binaural_cues.energy_gate`) taken over the whole clip,
+      so a pause between utterances does not count as a direction.
+
+    Args:
+        binaural: ``(time, 2)`` or ``(2, time)`` clip.
+        sr: sample rate in Hz.
+        segment_s: segment length (s), as :func:`segment_bounds`.
+        min_segment_s: shortest measurable segment (s).
+        gate_db: the energy gate below the clip's loudest frame (dB).
+
+    Returns:
+        One entry per segment of :func:`segment_bounds`.
+
+    Raises:
+        ValueError: a malformed clip or non-positive rate/segment length.
+
+    >>> sr = 100
+    >>> x = np.zeros((250, 2)); x[:100:2] = 1.0; x[200::2] = 1.0      # sound, a silent second, 0.5 s of sound
+    >>> segment_validity(x, sr, min_segment_s=0.6)
+    (None, "the segment is silent (no frame within 40 dB of the clip's loudest)", 'segment of 0.50 s is shorter than 0.60 s')
+    """
+    x = _as_binaural(binaural)
+    bounds = segment_bounds(x.shape[0], int(sr), segment_s)
+    frame = max(1, round(SILENCE_FRAME_S * sr))
+    powers = []
+    for start, stop in bounds:
+        segment = x[start:stop] - x[start:stop].mean(axis=0) if stop > start else x[start:stop]
+        n_frames = -(-(stop - start) // frame)
+        padded = np.zeros((n_frames * frame, 2))
+        padded[: stop - start] = segment
+        # mean square per frame over the samples it holds (the last frame may be partial)
+        held = np.minimum(frame, (stop - start) - np.arange(n_frames) * frame)
+        powers.append((padded ** 2).reshape(n_frames, frame, 2).sum(axis=1) / held[:, None])
+    gate = energy_gate(np.concatenate(powers) if powers else np.zeros((0, 2)), gate_db)
+    reasons: list[str | None] = []
+    offset = 0
+    for (start, stop), power in zip(bounds, powers):
+        active = gate[offset: offset + power.shape[0]]
+        offset += power.shape[0]
+        if stop - start < min_segment_s * sr:
+            reasons.append(f"segment of {(stop - start) / sr:.2f} s is shorter than {min_segment_s:.2f} s")
+        elif not active.any():
+            reasons.append(f"the segment is silent (no frame within {gate_db:g} dB of the clip's loudest"
+                           f"{'' if gate.any() else f' or above {ABSOLUTE_FLOOR_DB:g} dBFS'})")
+        else:
+            reasons.append(None)
+    return tuple(reasons)
+
+
 def _as_binaural(binaural: np.ndarray) -> np.ndarray:
     return as_time_channels(binaural, "direction track", channels=2)
 
@@ -127,14 +196,16 @@ def _finite(value) -> float:
 
 def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstimator, *, segment_s: float = 1.0,
                          min_segment_s: float = 0.5, min_reliability: float | None = None,
-                         source: str = "estimator") -> DirectionTrack:
+                         source: str = "estimator", validity: Sequence[str | None] | None = None) -> DirectionTrack:
     """Direction of each ``segment_s`` segment of a binaural clip from a per-segment estimator.
 
     ``estimate(segment, sr)`` gets a ``(time, 2)`` float64 segment and returns
     ``(azimuth_deg, elevation_deg or None[, reliability])`` in spatialeval's convention
     (e.g. :func:`spatialeval.metrics.cues.estimate_direction`). A segment is unmeasurable,
-    with its reason kept, when it is shorter than ``min_segment_s`` (the last one), when the
-    estimator raises ``ValueError`` (e.g. ``CueError`` on silence) or returns no finite
+    with its reason kept, when :func:`segment_validity` rejects it (shorter than
+    ``min_segment_s``, or silent within the clip; ``validity`` passes that rule's result when
+    the caller already has it, so several tracks of one clip share it), when the
+    estimator raises ``ValueError`` (e.g. ``CueError``) or returns no finite
     azimuth, or when ``min_reliability`` is set and the returned reliability is below it.
     Other exceptions propagate (they are bugs, not unmeasurable segments).
 
@@ -142,7 +213,8 @@ def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstim
         ValueError: a malformed binaural array or non-positive rate/segment length.
 
     >>> sr = 100
-    >>> x = np.zeros((230, 2)); x[:100, 0] = 1.0; x[100:, 1] = 1.0     # left for 1 s, then right
+    >>> tone = np.resize([1.0, -1.0], 230)                              # a 50-Hz square wave
+    >>> x = np.zeros((230, 2)); x[:100, 0] = tone[:100]; x[100:, 1] = tone[100:]   # left for 1 s, then right
     >>> louder_side = lambda seg, sr: (90.0 if np.sum(seg[:, 0] ** 2) > np.sum(seg[:, 1] ** 2) else -90.0, None)
     >>> track = track_from_estimator(x, sr, louder_side)
     >>> track.azimuth_deg.tolist()[:2], track.reasons[2]
@@ -150,15 +222,18 @@ def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstim
     """
     x = _as_binaural(binaural)
     sr = int(sr)
+    bounds = segment_bounds(x.shape[0], sr, segment_s)
+    if validity is None:
+        validity = segment_validity(x, sr, segment_s=segment_s, min_segment_s=min_segment_s)
+    if len(validity) != len(bounds):
+        raise ValueError(f"validity must have one entry per segment ({len(bounds)}), got {len(validity)}")
     azimuth, elevation, lateral, reliability, reasons, starts, durations = [], [], [], [], [], [], []
-    for start, stop in segment_bounds(x.shape[0], sr, segment_s):
+    for (start, stop), invalid in zip(bounds, validity):
         starts.append(start / sr)
         durations.append((stop - start) / sr)
         az = el = lat = rel = float("nan")
-        reason = None
-        if stop - start < min_segment_s * sr:
-            reason = f"segment of {(stop - start) / sr:.2f} s is shorter than {min_segment_s:.2f} s"
-        else:
+        reason = invalid
+        if reason is None:
             try:
                 raw_az, raw_el, raw_rel, raw_lat, why = _parse_estimate(estimate(x[start:stop], sr))
             except ValueError as exc:
@@ -186,13 +261,17 @@ def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstim
 
 
 def track_from_bat(predictions: HeadPredictions, *, segment_s: float = 1.0, durations_s: Sequence[float] | None = None,
-                   min_confidence: float | None = None) -> DirectionTrack:
+                   min_confidence: float | None = None,
+                   validity: Sequence[str | None] | None = None) -> DirectionTrack:
     """Direction track from BAT's per-window head predictions, one window per segment (the ``segments`` mode).
 
     Azimuths are converted from BAT's convention to spatialeval's; elevations are BAT's
     (class − 90); reliability = the azimuth head's softmax confidence. With
     ``min_confidence`` a window below it is unmeasurable. ``durations_s`` gives each
-    segment's true length (default ``segment_s`` each).
+    segment's true length (default ``segment_s`` each). ``validity`` (one entry per window,
+    from :func:`segment_validity` of the clip) makes the windows it rejects unmeasurable
+    with its reason: the encoder answers for silence and stubs too, so without it a BAT
+    track would score segments a checkpoint-free track of the same clip leaves out.
 
     >>> from spatialeval.metrics.bat_heads import decode_heads
     >>> az, el, dist = np.zeros((2, 360)), np.zeros((2, 180)), np.zeros((2, 21))
@@ -213,6 +292,12 @@ def track_from_bat(predictions: HeadPredictions, *, segment_s: float = 1.0, dura
         azimuth, elevation = np.where(low, np.nan, azimuth), np.where(low, np.nan, elevation)
         reasons = [f"BAT azimuth confidence {c:.3g} is below {min_confidence:g}" if is_low else None
                    for c, is_low in zip(confidence, low)]
+    if validity is not None:
+        if len(validity) != n:
+            raise ValueError(f"validity must have one entry per window ({n}), got {len(validity)}")
+        rejected = np.array([why is not None for why in validity], dtype=bool)
+        azimuth, elevation = np.where(rejected, np.nan, azimuth), np.where(rejected, np.nan, elevation)
+        reasons = [why if why is not None else reason for why, reason in zip(validity, reasons)]
     starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]]) if n else np.zeros(0)
     return DirectionTrack(starts, durations, azimuth, elevation, confidence, tuple(reasons), "bat")
 

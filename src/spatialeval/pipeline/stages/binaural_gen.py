@@ -30,12 +30,14 @@ FAIR_PLAY = "Gao & Grauman 2019, 2.5D Visual Sound evaluate.py (FAIR-Play); Mag/
 # Waveform-aligned distances: a generation whose length differs from the gt's by more than
 # max_length_difference_s is not aligned with it (unmeasurable); otherwise the definitions apply.
 DEGENERATE = degenerate_outcomes("scored: the released distance", short="unmeasurable", long_gap="unmeasurable")
+MASKED = ("spatialeval's own: FAIR-Play's L−R phase over the bins kept by the mask of Meta "
+          "BinauralSpeechSynthesis PhaseLoss (not a published FAIR-Play column)")
 
 
 def _gen_metric(name: str, label: str, description: str, unit: str = "", higher: bool = False,
-                degenerate=DEGENERATE) -> MetricInfo:
+                reference: str = FAIR_PLAY, degenerate=DEGENERATE) -> MetricInfo:
     return MetricInfo(name, label, "binaural_gen", higher, description, unit=unit, dependencies=("librosa",),
-                      reference=FAIR_PLAY, degenerate=degenerate)
+                      reference=reference, degenerate=degenerate)
 
 
 class BinauralGenStage(Stage):
@@ -45,7 +47,11 @@ class BinauralGenStage(Stage):
         _gen_metric("stft_distance", "STFT dist", "Σ_channels mean squared difference of the STFTs (real, imag)"),
         _gen_metric("envelope_distance", "ENV dist", "Σ_channels RMS difference of the Hilbert envelopes"),
         _gen_metric("magnitude_distance", "Mag dist", "Σ_channels mean |ΔSTFT|² (= 2 × STFT distance)"),
-        _gen_metric("lr_phase_distance", "L−R phase", "mean wrapped phase difference of STFT(L − R)", unit="rad"),
+        _gen_metric("lr_phase_distance", "L−R phase", "mean wrapped phase difference of STFT(L − R), every bin "
+                    "(FAIR-Play 'Phase'; near-silent bins' rounding noise dominates it)", unit="rad"),
+        _gen_metric("lr_phase_distance_masked", "L−R phase (masked)", "mean wrapped phase difference of "
+                    "STFT(L − R) over bins above 0.1 × mean energy (Meta PhaseLoss mask)", unit="rad",
+                    reference=MASKED),
         _gen_metric("lr_magnitude_distance_db", "L−R mag dB", "RMS difference of the dB magnitude of STFT(L − R)",
                     unit="dB"),
         _gen_metric("wave_snr_db", "SNR", "waveform signal-to-noise ratio of generated vs. gt", unit="dB", higher=True),

@@ -10,6 +10,10 @@ Each clip is cut into ``segment_seconds`` segments (the ISDrama paper's 1 s). Pe
   cached by content under the same keys), when a BAT checkpoint is configured; otherwise those
   metrics are unmeasurable with the reason.
 
+Both tracks use one segment-validity rule (:func:`spatialeval.metrics.trajectory.segment_validity`:
+a segment shorter than ``min_segment_seconds`` or silent within its clip is unmeasurable, with
+the cue stage's ``gate_db``), so the cue and BAT tracks compare the same segments.
+
 The trajectory error is the mean per-segment angle error over the segments measurable in both
 clips, with the worst segment beside it (:mod:`spatialeval.metrics.trajectory`); the tracks
 themselves are kept per item for the report's azimuth-over-time plot.
@@ -94,7 +98,15 @@ class TrajectoryStage(Stage):
                                  min_reliability=cues.min_doa_reliability,
                                  min_front_back_confidence=cues.min_front_back_confidence)
 
-    def _bat_tracks(self, item: LoadedPair) -> list:
+    def _validity(self, clip) -> tuple:
+        """The segment-validity rule both tracks of ``clip`` share."""
+        from spatialeval.metrics.trajectory import segment_validity
+
+        s = self.settings
+        return segment_validity(clip.samples, clip.sample_rate, segment_s=s.segment_seconds,
+                                min_segment_s=s.min_segment_seconds, gate_db=self.config.cues.gate_db)
+
+    def _bat_tracks(self, item: LoadedPair, validity: dict) -> list:
         """BAT direction tracks of gt and generated: their segments' embeddings go through the encoder
         together, cached by content as the ``bat`` stage caches them (mode ``segments``, this stage's
         ``segment_seconds``), so a rerun or a bat stage in the same mode does not embed them again."""
@@ -109,7 +121,7 @@ class TrajectoryStage(Stage):
             lambda clip: encoder_inputs(clip, self.encoder, "segments", bat.normalize_dbfs, s.segment_seconds),
             batch_size=bat.batch_size, autocast=bat.autocast)
         tracks = []
-        for clip, embeddings in zip(clips, embedded):
+        for side, clip, embeddings in zip(("gt", "infer"), clips, embedded):
             if isinstance(embeddings, Exception):
                 raise embeddings
             logits = self.encoder.head_logits(embeddings)
@@ -117,8 +129,12 @@ class TrajectoryStage(Stage):
                 raise ValueError(f"the {self.encoder.name} encoder has no direction head")
             windows = len(next(iter(embeddings.values())))
             durations = [min(s.segment_seconds, clip.seconds - k * s.segment_seconds) for k in range(windows)]
+            if len(validity[side]) != windows:
+                raise ValueError(f"{windows} BAT windows but {len(validity[side])} segments of "
+                                 f"{s.segment_seconds:g} s in the {side} clip")
             tracks.append(track_from_bat(decode_heads(logits["azimuth"], logits["elevation"], logits["distance"]),
-                                         segment_s=s.segment_seconds, durations_s=durations))
+                                         segment_s=s.segment_seconds, durations_s=durations,
+                                         validity=validity[side]))
         return tracks
 
     def compute_one(self, item: LoadedPair):
@@ -128,9 +144,10 @@ class TrajectoryStage(Stage):
         item.infer.require_channels(2)
         s = self.settings
         estimate = self._estimator()
+        validity = {side: self._validity(getattr(item, side)) for side in ("gt", "infer")}
         tracks = {side: track_from_estimator(getattr(item, side).samples, getattr(item, side).sample_rate, estimate,
                                              segment_s=s.segment_seconds, min_segment_s=s.min_segment_seconds,
-                                             source="cues") for side in ("gt", "infer")}
+                                             source="cues", validity=validity[side]) for side in ("gt", "infer")}
         result = self._renamed(trajectory_error(tracks["gt"], tracks["infer"], prefix="cues_"), "cues")
         result.update(cues_track_gt=tracks["gt"].to_dict(), cues_track_gen=tracks["infer"].to_dict())
         if self.encoder is None:
@@ -138,7 +155,7 @@ class TrajectoryStage(Stage):
             result.update({name: math.nan for name in names})
             result.setdefault("unmeasurable", {}).update({name: self._no_bat for name in names})
             return result
-        gt, gen = self._bat_tracks(item)
+        gt, gen = self._bat_tracks(item, validity)
         bat = self._renamed(trajectory_error(gt, gen, prefix="bat_"), "bat")
         unmeasurable = {**result.pop("unmeasurable", {}), **bat.pop("unmeasurable", {})}
         result.update(bat, bat_track_gt=gt.to_dict(), bat_track_gen=gen.to_dict())
