@@ -30,6 +30,7 @@ BUILTIN_STAGES: dict[str, str] = {
     "cues": "spatialeval.pipeline.stages.cues:CuesStage",
     "trajectory": "spatialeval.pipeline.stages.trajectory:TrajectoryStage",
     "binaural_gen": "spatialeval.pipeline.stages.binaural_gen:BinauralGenStage",
+    "bewo": "spatialeval.pipeline.stages.bewo:BEWOStage",
 }
 
 _stages = LazyRegistry(ENTRY_POINT_GROUP, BUILTIN_STAGES)
