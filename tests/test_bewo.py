@@ -104,3 +104,15 @@ def test_parity_with_the_released_gcc_chain_on_fixture_cutouts():
     released_kl = float(re.search(r"KL-divergence (\S+)", gcc).group(1))
     assert result.summary["bewo_itd_mse"] == pytest.approx(released_mse, rel=1e-5)
     assert result.summary["extra"]["bewo_released_kl"] == pytest.approx(released_kl, rel=1e-6)
+
+
+def test_the_report_prints_the_released_kl_with_its_warning():
+    from spatialeval.pipeline.display import format_report
+    from spatialeval.pipeline.stages.bewo import KL_WARNING
+
+    summary = {"protocol": "isdrama", "n_items": 2, "n_failed": 0, "stages": {}, "bewo_itd_mse": 1.5,
+               "counts": {"bewo_itd_mse": 2}, "extra": {"bewo_released_kl": 0.25, "bewo_released_kl_warning": KL_WARNING,
+                                                          "bewo_itd_kl_hist": 0.1, "bewo_itd_w1_us": 50.0}}
+    text = format_report(summary)
+    assert "BEWO 'KL' (as released)    0.2500" in text and f"warning: {KL_WARNING}" in text
+    assert "BEWO ITD W1 [us]" in text
