@@ -242,3 +242,42 @@ def test_masked_phase_distance_of_a_mono_ground_truth_is_unmeasurable():
     assert math.isnan(metrics["lr_phase_distance_masked"])
     assert "no L−R phase" in metrics["unmeasurable"]["lr_phase_distance_masked"]
     assert masked_difference_phase_distance(x, x[:, ::-1]) == pytest.approx(np.pi)
+
+
+FAIRPLAY_2019 = __import__("pathlib").Path(__file__).parent / "data" / "fairplay" / "expected_2019.json"
+
+
+def test_fairplay_2019_stack_resamples_like_librosa_before_0_10():
+    pytest.importorskip("resampy")
+    from spatialeval.metrics.binaural_gen import load_like_librosa_09
+
+    # an odd length at 32 kHz: resampy gives floor(n/2) samples, librosa's fix_length pads to ceil(n/2)
+    x = np.random.default_rng(11).normal(size=(2, 3201)).astype(np.float32)
+    y = load_like_librosa_09(x, 32000)
+    assert y.shape == (2, 1601) and y.dtype == np.float32 and y[0, -1] == 0.0
+    with pytest.raises(ValueError, match="stack"):
+        binaural_generation_metrics(x.T, x.T, 32000, stack="librosa-0.6")
+
+
+@pytest.mark.slow
+def test_fairplay_2019_stack_matches_the_released_evaluate_on_librosa_0_8(pairs_dir):
+    """Expected: scripts/fairplay_reference.py (released evaluate.py functions, librosa 0.8.1) on the fixture pairs."""
+    pytest.importorskip("resampy")
+    import json
+
+    from spatialeval.pipeline.evaluate import evaluate
+
+    expected = json.loads(FAIRPLAY_2019.read_text())
+    runs = {stack: evaluate(pairs_dir / "gt", pairs_dir / "infer",
+                            {"stages": ["binaural_gen"], "binaural_gen": {"stack": stack}}).items.set_index("id")
+            for stack in ("fairplay-2019", "librosa")}
+    worst_default = 0.0
+    for name, ref in expected["pairs"].items():
+        for metric in ("stft_distance", "envelope_distance"):
+            # the release computes float32 STFTs (complex64); 1e-5 relative covers their rounding (3e-6 seen)
+            assert runs["fairplay-2019"].loc[name, metric] == pytest.approx(ref[metric], rel=1e-5, abs=1e-12), name
+            if ref[metric]:
+                worst_default = max(worst_default, abs(runs["librosa"].loc[name, metric] / ref[metric] - 1))
+    assert worst_default > 5e-3      # the default soxr_hq stack is measurably another stack (1.0 % here)
+    assert set(expected["skipped"]) == {"longer_infer", "shorter_infer"}     # the release raises on unequal lengths
+    assert all(math.isnan(runs["fairplay-2019"].loc[name, "stft_distance"]) for name in expected["skipped"])

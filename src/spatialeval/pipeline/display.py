@@ -53,6 +53,11 @@ def format_table(summary: dict[str, Any]) -> str:
                          f"{info.direction} is better"))
     if "cer_corpus" in extra and extra["cer_corpus"] is not None:
         rows.append(("CER (corpus)", f"{extra['cer_corpus']:.4f}", "", "", "lower is better"))
+    for key, label, note in (("bewo_released_kl", "BEWO 'KL' (as released)", "see the warning below"),
+                             ("bewo_itd_kl_hist", "BEWO ITD KL (histograms)", "lower is better"),
+                             ("bewo_itd_w1_us", "BEWO ITD W1 [us]", "lower is better")):
+        if extra.get(key) is not None:
+            rows.append((label, f"{extra[key]:.4f}", "", "", note))
     if not rows:
         return "  (no metric ran)"
     names = ("metric", "value", "n", "unmeasurable")
@@ -89,6 +94,9 @@ def format_report(summary: dict[str, Any]) -> str:
     parts = [f"protocol: {summary.get('protocol')}   items: {summary.get('n_items')}   failed: {summary.get('n_failed')}"
              + numbers,
              "stages:", format_stages(summary), "results:", format_table(summary)]
+    # a stage's summary may carry warnings about what a reproduced number means (``*_warning`` in extra)
+    parts += [f"warning: {text}" for key, text in sorted((summary.get("extra") or {}).items())
+              if key.endswith("_warning") and text]
     failed = summary.get("failed_items") or {}
     if failed:
         parts.append(f"failed items ({len(failed)}):")

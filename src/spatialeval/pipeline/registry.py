@@ -31,6 +31,7 @@ BUILTIN_STAGES: dict[str, str] = {
     "trajectory": "spatialeval.pipeline.stages.trajectory:TrajectoryStage",
     "binaural_gen": "spatialeval.pipeline.stages.binaural_gen:BinauralGenStage",
     "binaural_speech": "spatialeval.pipeline.stages.binaural_speech:BinauralSpeechStage",
+    "bewo": "spatialeval.pipeline.stages.bewo:BEWOStage",
 }
 
 _stages = LazyRegistry(ENTRY_POINT_GROUP, BUILTIN_STAGES)

@@ -22,6 +22,9 @@ class BinauralGenSettings:
     max_length_difference_s: float = setting(0.05, help="pairs whose lengths differ more are unmeasurable")
     pad_mode: str = setting("reflect", choices=("reflect", "constant"),
                             help="STFT edge padding (librosa < 0.10 default, as the 2019 scripts ran)")
+    stack: str = setting("librosa", choices=("librosa", "fairplay-2019"),
+                         help="librosa: float64, soxr_hq resampling (librosa >= 0.10); fairplay-2019: the stack the "
+                              "released evaluate.py ran on (float32, resampy kaiser_best; needs resampy)")
 
 
 FAIR_PLAY = "Gao & Grauman 2019, 2.5D Visual Sound evaluate.py (FAIR-Play); Mag/Phase as in PseudoBinaural/CCStereo"
@@ -62,7 +65,9 @@ class BinauralGenStage(Stage):
         s = self.settings
         return {"method": "FAIR-Play / 2.5D Visual Sound STFT and envelope distances, L−R magnitude and phase",
                 "analysis_rate": s.analysis_rate, "normalize": s.normalize, "pad_mode": s.pad_mode,
-                "resampler": "librosa soxr_hq (as librosa.load)", "max_length_difference_s": s.max_length_difference_s}
+                **({"resampler": "resampy kaiser_best on float32 (librosa < 0.10, as the 2019 evaluation)"}
+                   if s.stack == "fairplay-2019" else {"resampler": "librosa soxr_hq (as librosa.load >= 0.10)"}),
+                "stack": s.stack, "max_length_difference_s": s.max_length_difference_s}
 
     def compute_one(self, item: LoadedPair):
         from spatialeval.metrics.binaural_gen import binaural_generation_metrics
@@ -73,4 +78,5 @@ class BinauralGenStage(Stage):
         return binaural_generation_metrics(item.gt.samples, item.infer.samples, item.gt.sample_rate,
                                            item.infer.sample_rate, normalize=s.normalize,
                                            analysis_rate=s.analysis_rate,
-                                           max_length_difference_s=s.max_length_difference_s, pad_mode=s.pad_mode)
+                                           max_length_difference_s=s.max_length_difference_s, pad_mode=s.pad_mode,
+                                           stack=s.stack)
