@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spatialeval.metrics.registry import MetricInfo
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -41,7 +41,10 @@ class BEWOStage(Stage):
     metrics = (
         MetricInfo("bewo_itd_mse", "BEWO ITD MSE (GCC)", "bewo", False,
                    "1000·(m_gt − m_gen)² of the clips' mean GCC-PHAT ITDs (ms); its mean is BEWO's 'ITD MSE'",
-                   unit="ms² ×1000", reference=BEWO),
+                   unit="ms² ×1000", reference=BEWO,
+                   degenerate=degenerate_outcomes("scored: the released GCC-PHAT ITDs of that audio (silent patches "
+                                                  "score +1.5 ms, as released)", silent="unmeasurable",
+                                                  short="unmeasurable")),
     )
     extra_fields = ("bewo_gt_itd_ms", "bewo_infer_itd_ms", "bewo_empty_patch_frames")
 

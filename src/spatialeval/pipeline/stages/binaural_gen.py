@@ -54,7 +54,7 @@ class BinauralGenStage(Stage):
                     "(FAIR-Play 'Phase'; near-silent bins' rounding noise dominates it)", unit="rad"),
         _gen_metric("lr_phase_distance_masked", "L−R phase (masked)", "mean wrapped phase difference of "
                     "STFT(L − R) over bins above 0.1 × mean energy (Meta PhaseLoss mask)", unit="rad",
-                    reference=MASKED),
+                    reference=MASKED, degenerate={**DEGENERATE, "silent": "unmeasurable", "dc": "unmeasurable"}),
         _gen_metric("lr_magnitude_distance_db", "L−R mag dB", "RMS difference of the dB magnitude of STFT(L − R)",
                     unit="dB"),
         _gen_metric("wave_snr_db", "SNR", "waveform signal-to-noise ratio of generated vs. gt", unit="dB", higher=True),
