@@ -213,6 +213,9 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
         "left_out": left_out or {}, "shard": config.shard, "versions": versions(),
         "config": config.to_dict(),
     })
+    # What resume compares, stored so `spatialeval check` can refuse a baseline made under other settings.
+    summary["identity"] = run_identity(summary["config"], summary["stages"])
+    summary["fingerprint"] = identity_fingerprint(summary["identity"])
     if run_info:
         summary["run"] = run_info
     encoder_ran = "bat" in statuses and statuses["bat"].status == "ran"
@@ -251,9 +254,13 @@ def _stage_speed_settings(name: str) -> tuple[str, ...]:
         return ()
 
 
-def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
-    identity = run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()})
+def identity_fingerprint(identity: dict[str, Any]) -> str:
+    """A short hash of a :func:`run_identity`: equal exactly when the identities are."""
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
+    return identity_fingerprint(run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()}))
 
 
 def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, StageStatus]) -> None:
