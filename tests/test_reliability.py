@@ -457,11 +457,14 @@ def test_resume_accepts_speed_settings_and_refuses_number_settings(tmp_path):
     root = _tree(tmp_path / "d", {"a": (_voice(), _voice())})
     out = tmp_path / "out"
     evaluate(root / "gt", root / "infer", {"stages": ["interaural"]}, out_dir=out)
-    fast = {"stages": ["interaural"], "workers": 3, "device": "cpu", "bat": {"batch_size": 32},
-            "interaural": {"block_frames": 256}}
+    fast = {"stages": ["interaural"], "workers": 3, "device": "cpu", "bat": {"batch_size": 32}, "chunk_size": 1}
     assert evaluate(root / "gt", root / "infer", fast, out_dir=out).summary["run"]["resume"]["reused"] == 1
     with pytest.raises(ValueError, match="other settings"):
         evaluate(root / "gt", root / "infer", {"stages": ["interaural"], "protocol": "strict"}, out_dir=out)
+    # block_frames changes float rounding (issue 16 item 14): rows of two block sizes never mix
+    with pytest.raises(ValueError, match="other settings"):
+        evaluate(root / "gt", root / "infer", {"stages": ["interaural"], "interaural": {"block_frames": 256}},
+                 out_dir=out)
 
 
 def test_injected_or_malformed_rows_are_not_reused(tmp_path):
