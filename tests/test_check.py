@@ -194,3 +194,69 @@ def test_run_check_exit_codes(tmp_path, capsys):
     broken.write_text("{not json", encoding="utf-8")
     assert run_check(same, broken) == 2
     assert "not valid JSON" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- run identity (issue 16 item 4)
+
+
+def _identity(threshold=0.2, sha="aa11", path="/here/finetuned.pth"):
+    return {"config": {"protocol": "isdrama", "tf32": False, "stages": ["ffe", "bat"], "metrics": None,
+                       "ffe": {"threshold": threshold, "method": "dio"},
+                       "bat": {"checkpoint": path, "mode": "isdrama"}},
+            "stages": {"ffe": {"status": "ran", "reason": ""},
+                       "bat": {"status": "ran", "reason": "", "checkpoint": path, "checkpoint_sha256": sha}}}
+
+
+def test_results_made_under_other_settings_are_refused_naming_them():
+    """Before: only the protocol was compared, so a changed threshold or checkpoint passed silently."""
+    with pytest.raises(CheckInputError, match=r"ffe\.threshold: 0\.2 → 0\.9"):
+        check_results(_with(identity=_identity(threshold=0.9)), _with(identity=_identity()))
+    with pytest.raises(CheckInputError, match=r"bat provenance\.checkpoint_sha256: aa11 → bb22"):
+        check_results(_with(identity=_identity(sha="bb22")), _with(identity=_identity()))
+
+
+def test_allow_settings_change_compares_and_notes_the_differences():
+    report = check_results(_with(identity=_identity(threshold=0.9)), _with(identity=_identity()),
+                           allow_settings_change=True)
+    assert report.passed and any("ffe.threshold: 0.2 → 0.9" in note for note in report.notes)
+
+
+def test_same_identity_passes_even_with_the_checkpoint_elsewhere():
+    report = check_results(_with(identity=_identity(path="/ci/ckpt.pth")), _with(identity=_identity()))
+    assert report.passed and not any("settings" in note for note in report.notes)
+
+
+def test_a_baseline_without_identity_is_a_note_not_a_failure():
+    report = check_results(_with(identity=_identity()), _with())
+    assert report.passed and any("settings could not be compared" in note for note in report.notes)
+
+
+def test_fewer_items_than_the_baseline_fail_unless_allowed():
+    """Before: a drop in n_items was only a note."""
+    report = check_results(_with(n_items=12), BASELINE)
+    assert not report.passed and _status(report, "n_items") == "regressed"
+    assert check_results(_with(n_items=12), BASELINE, allow_fewer_items=True).passed
+    assert check_results(_with(n_items=12), BASELINE, Tolerances(per_metric={"n_items": Tolerance(abs=4)})).passed
+    assert check_results(_with(n_items=20), BASELINE).passed
+
+
+def test_check_refuses_a_baseline_run_under_another_ffe_threshold(pairs_dir, tmp_path, capsys):
+    """The issue's reproduction: before, `check` printed PASS ("ffe, gpe improved") with exit 0."""
+    pytest.importorskip("pyworld")
+    import shutil
+
+    from spatialeval.cli import main
+
+    for side in ("gt", "infer"):
+        (tmp_path / "in" / side).mkdir(parents=True)
+        shutil.copy(pairs_dir / side / "pitch_up_30pct.wav", tmp_path / "in" / side / "a.wav")
+    common = ["run", str(tmp_path / "in" / "gt"), str(tmp_path / "in" / "infer"), "--stages", "ffe", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "base")]) == 0
+    assert main([*common, "--out", str(tmp_path / "new"), "--set", "ffe.threshold=0.9"]) == 0
+    capsys.readouterr()
+    baseline = str(tmp_path / "base" / "summary.json")
+    assert main(["check", str(tmp_path / "base"), "--baseline", baseline]) == 0
+    assert main(["check", str(tmp_path / "new"), "--baseline", baseline]) == 2
+    assert "ffe.threshold: 0.2 → 0.9" in capsys.readouterr().err
+    assert main(["check", str(tmp_path / "new"), "--baseline", baseline, "--allow-settings-change"]) == 0
+    assert "ffe.threshold: 0.2 → 0.9" in capsys.readouterr().out

@@ -31,9 +31,12 @@ def test_console_script_is_installed():
 
 
 def test_run_without_checkpoint_skips_ang_dis_and_exits_zero(subset, tmp_path, monkeypatch, capsys):
+    """bat is a default stage: without a checkpoint it is skipped with the reason (named, it is an error)."""
+    import spatialeval.pipeline.config as config_module
+
     monkeypatch.chdir(tmp_path)
-    code = main(["run", str(subset / "gt"), str(subset / "infer"), "--stages", "interaural,bat",
-                 "--out", str(tmp_path / "res"), "--quiet"])
+    monkeypatch.setattr(config_module, "DEFAULT_STAGES", ("interaural", "bat"))  # the defaults, cut to two
+    code = main(["run", str(subset / "gt"), str(subset / "infer"), "--out", str(tmp_path / "res"), "--quiet"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "IPD MAE (x100)" in printed and "ILD MAE (x100)" in printed

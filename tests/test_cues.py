@@ -29,9 +29,9 @@ from spatialeval.metrics.doa import (
     kemar_templates,
 )
 from spatialeval.pipeline.registry import metric_fields
-from spatialeval.pipeline.config import EvalConfig
+from spatialeval.pipeline.config import EvalConfig, config_from_dict
 from spatialeval.pipeline.stages import stage_class
-from spatialeval.pipeline.stages.base import LoadedPair, StageUnavailable
+from spatialeval.pipeline.stages.base import LoadedPair
 from spatialeval.pipeline.stages.cues import CuesSettings as CuesConfig
 from spatialeval.pipeline.stages.cues import CuesStage
 from spatialeval.synth import load_kemar, spatialize, speech_like
@@ -333,12 +333,10 @@ def test_stage_registered_and_describes_itself():
     assert "GCC-PHAT" in described["method"] and "KEMAR" in described["templates"]
     assert described["analysis_rate"] == 32000
     assert CuesStage.fields == metric_fields("cues")
-    with pytest.raises(StageUnavailable, match="elevations"):
-        CuesStage(SimpleNamespace(cues=CuesConfig(elevations="sphere"))).setup()
-    with pytest.raises(StageUnavailable, match="block_seconds"):
-        CuesStage(SimpleNamespace(cues=CuesConfig(block_seconds=0))).setup()
-    with pytest.raises(StageUnavailable, match="min_doa_reliability"):
-        CuesStage(SimpleNamespace(cues=CuesConfig(min_doa_reliability=1.5))).setup()
+    # Invalid settings are refused when the configuration is built (exit 2), not skipped at setup.
+    for bad in ({"elevations": "sphere"}, {"block_seconds": 0}, {"min_doa_reliability": 1.5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            config_from_dict({"cues": bad})
     assert "reliability" in described and "Woodworth" in described["method"]
 
 

@@ -240,7 +240,7 @@ def _bad_checkpoints(tmp_path: Path, good: Path) -> dict[str, Path]:
     return {"missing": tmp_path / "nope.pth", "truncated": truncated, "wrong_shape": wrong, "code": code}
 
 
-def test_unusable_explicit_checkpoints_are_errors_not_skips(tmp_path, test_checkpoint, capfd):
+def test_unusable_explicit_checkpoints_are_errors_not_skips(tmp_path, test_checkpoint, capfd, monkeypatch):
     # Before: each of these skipped the ANG/Dis stage and exited 0.
     root = _tree(tmp_path / "d", {"a": (_voice(), _voice())})
     for kind, path in _bad_checkpoints(tmp_path, test_checkpoint).items():
@@ -251,9 +251,14 @@ def test_unusable_explicit_checkpoints_are_errors_not_skips(tmp_path, test_check
         lines = captured.err.strip().splitlines()
         assert len(lines) == 1 and str(path) in lines[0] and "weights_only" not in lines[0], (kind, captured.err)
         assert "should-never-run" not in captured.out + captured.err
-    # Only the absence of any configured checkpoint skips the stage.
-    os.chdir(tmp_path)
-    assert main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural,bat", "--quiet"]) == EXIT_OK
+    # Only the absence of any configured checkpoint skips the stage, and only when nobody named it
+    # (issue 16 item 7: a stage named with --stages that cannot run is an error).
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural,bat", "--quiet"]) == EXIT_USAGE
+    import spatialeval.pipeline.config as config_module
+
+    monkeypatch.setattr(config_module, "DEFAULT_STAGES", ("interaural", "bat"))
+    assert main(["run", str(root / "gt"), str(root / "infer"), "--quiet"]) == EXIT_OK
 
 
 def test_checkpoint_producing_nan_embeddings_gives_per_item_errors(tmp_path, test_checkpoint):
@@ -459,11 +464,14 @@ def test_resume_accepts_speed_settings_and_refuses_number_settings(tmp_path):
     root = _tree(tmp_path / "d", {"a": (_voice(), _voice())})
     out = tmp_path / "out"
     evaluate(root / "gt", root / "infer", {"stages": ["interaural"]}, out_dir=out)
-    fast = {"stages": ["interaural"], "workers": 3, "device": "cpu", "bat": {"batch_size": 32},
-            "interaural": {"block_frames": 256}}
+    fast = {"stages": ["interaural"], "workers": 3, "device": "cpu", "bat": {"batch_size": 32}, "chunk_size": 1}
     assert evaluate(root / "gt", root / "infer", fast, out_dir=out).summary["run"]["resume"]["reused"] == 1
     with pytest.raises(ValueError, match="other settings"):
         evaluate(root / "gt", root / "infer", {"stages": ["interaural"], "protocol": "strict"}, out_dir=out)
+    # block_frames changes float rounding (issue 16 item 14): rows of two block sizes never mix
+    with pytest.raises(ValueError, match="other settings"):
+        evaluate(root / "gt", root / "infer", {"stages": ["interaural"], "interaural": {"block_frames": 256}},
+                 out_dir=out)
 
 
 def test_injected_or_malformed_rows_are_not_reused(tmp_path):

@@ -218,11 +218,13 @@ def test_asr_transcripts_are_cached_by_content(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_resume_and_merge_refuse_results_of_other_models(pairs_dir, tmp_path, test_checkpoint):
+def test_resume_and_merge_refuse_results_of_other_models(pairs_dir, tmp_path, test_checkpoint, monkeypatch):
+    import spatialeval.pipeline.config as config_module
     from spatialeval.io.pairing import Pair
 
     pairs = [Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav")) for n in ("same", "quieter")]
-    config = {"stages": ["interaural", "bat"]}
+    monkeypatch.setattr(config_module, "DEFAULT_STAGES", ("interaural", "bat"))  # default, not named: may skip
+    config = {}
     evaluate(None, None, config, pairs=pairs, out_dir=tmp_path / "run")  # no checkpoint: bat skipped
     with pytest.raises(ValueError, match="other settings or models"):
         evaluate(None, None, config, pairs=pairs, out_dir=tmp_path / "run", checkpoint=str(test_checkpoint))

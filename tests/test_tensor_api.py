@@ -271,3 +271,32 @@ def test_tensor_api_equals_the_file_based_pipeline_on_the_fixtures(pairs_dir):
     got = ipd_ild_mae(gt, gen, rate, gt_lengths=gt_lengths, gen_lengths=gen_lengths)
     for column in ("ipd_mae", "ild_mae"):
         assert np.allclose(got[column].numpy(), files.loc[names, column].to_numpy(), rtol=1e-5, atol=1e-12), column
+
+
+BAD_RATES = (0, -1, 32000.5, float("nan"), True, "32000")
+
+
+@pytest.mark.parametrize("rate", BAD_RATES)
+def test_every_rate_taking_function_refuses_a_rate_that_is_not_a_positive_whole_number(rate):
+    """Issue 16 item 9: rate 0 raised ZeroDivisionError, -1 a RuntimeError, 32000.5 was truncated to 32000."""
+    waves = torch.zeros(1, 2, 3200)
+    calls = {
+        "ipd_ild_mae": lambda: ipd_ild_mae(waves, waves, rate),
+        "ipd_ild_mae strict": lambda: ipd_ild_mae(waves, waves, rate, protocol="strict"),
+        "ipd_ild_mae gen rate": lambda: ipd_ild_mae(waves, waves, 32000, gen_sample_rate=rate),
+        "bat_inputs": lambda: bat_inputs(waves, rate),
+        "bat_embeddings": lambda: bat_embeddings(None, waves, rate),
+        "bat_cosines": lambda: bat_cosines(None, waves, waves, rate),
+        "bat_cosines gen rate": lambda: bat_cosines(None, waves, waves, 32000, gen_sample_rate=rate),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match="positive whole number"):
+            call()
+
+
+def test_an_integral_float_rate_is_the_same_rate():
+    waves = torch.randn(1, 2, 16000) * 0.1
+    gen = waves.clone()
+    gen[0, 1] *= 0.5
+    assert torch.equal(ipd_ild_mae(waves, gen, 16000.0, protocol="strict")["ild_mae"],
+                       ipd_ild_mae(waves, gen, 16000, protocol="strict")["ild_mae"])

@@ -142,3 +142,14 @@ def test_bat_cosine_metric_matches_the_release_means(pairs_dir, bat_model, expec
     for name in ("ang_cos", "dis_cos"):
         reference = np.mean([expected["pairs"][n][name] for n in names])
         assert abs(float(result[name]) - reference) <= 1e-5, (name, float(result[name]), reference)
+
+
+@pytest.mark.parametrize("rate", (0, -1, 32000.5))
+def test_metric_classes_refuse_a_rate_that_is_not_a_positive_whole_number(rate):
+    """Issue 16 item 9: the classes took int(rate), truncating 32000.5 and deferring 0/-1 to obscure errors."""
+    with pytest.raises(ValueError, match="positive whole number"):
+        compat.IPDILDMAE(sample_rate=rate)
+    with pytest.raises(ValueError, match="positive whole number"):
+        compat.IPDILDMAE(sample_rate=32000, gen_sample_rate=rate)
+    with pytest.raises(ValueError, match="positive whole number"):
+        compat.BATCosine(None, sample_rate=rate)

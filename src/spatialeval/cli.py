@@ -184,8 +184,13 @@ def _add_check(sub) -> None:
     p.add_argument("--tol", action="append", default=[], metavar="METRIC=ABS", help="absolute tolerance")
     p.add_argument("--rel-tol", action="append", default=[], metavar="METRIC=REL", help="relative tolerance")
     p.add_argument("--tolerances", help="YAML file of per-metric tolerances (see configs/tolerances.yaml)")
+    p.add_argument("--allow-settings-change", action="store_true",
+                   help="compare runs made under different settings or models (else exit 2 naming them)")
+    p.add_argument("--allow-fewer-items", action="store_true",
+                   help="pass although fewer items were evaluated than in the baseline")
     p.set_defaults(handler=lambda a: __import__("spatialeval.check", fromlist=["run_check"]).run_check(
-        a.results, a.baseline, tol=a.tol, rel_tol=a.rel_tol, tolerances_yaml=a.tolerances))
+        a.results, a.baseline, tol=a.tol, rel_tol=a.rel_tol, tolerances_yaml=a.tolerances,
+        allow_settings_change=a.allow_settings_change, allow_fewer_items=a.allow_fewer_items))
 
 
 def _add_report(sub) -> None:

@@ -44,7 +44,33 @@ from spatialeval.models.bat import CLIP_SAMPLES
 from spatialeval.precision import autocast as autocast_context
 
 __all__ = ["BAT_MODES", "BATEmbeddingBatch", "BATInputs", "bat_cosines", "bat_embeddings",
-           "bat_inputs", "embed_windows", "ipd_ild_mae", "loudness_gain", "loudness_normalize", "window_cosines"]
+           "bat_inputs", "check_sample_rate", "embed_windows", "ipd_ild_mae", "loudness_gain", "loudness_normalize",
+           "window_cosines"]
+
+
+def check_sample_rate(value, name: str = "sample_rate", *, optional: bool = False) -> int | None:
+    """``value`` as an int sample rate in Hz; ValueError unless it is a positive whole number.
+
+    Every public function here taking a rate validates it with this, so ``0`` cannot divide by
+    zero deep inside a kernel and ``32000.5`` is not silently truncated to 32000. Integral floats
+    (``32000.0``) and integer tensors/NumPy scalars are accepted; bools are not.
+
+    Example:
+        >>> check_sample_rate(32000.0), check_sample_rate(None, optional=True)
+        (32000, None)
+        >>> check_sample_rate(32000.5)
+        Traceback (most recent call last):
+        ValueError: sample_rate must be a positive whole number of Hz, got 32000.5
+    """
+    if value is None and optional:
+        return None
+    number = value.item() if hasattr(value, "item") and getattr(value, "ndim", 0) == 0 else value
+    whole = (isinstance(number, int) and not isinstance(number, bool)) or \
+        (isinstance(number, float) and number == number and number not in (float("inf"), float("-inf"))
+         and number.is_integer())
+    if not whole or number <= 0:
+        raise ValueError(f"{name} must be a positive whole number of Hz, got {value!r}")
+    return int(number)
 
 
 def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol: str = "isdrama", *,
@@ -83,6 +109,8 @@ def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol:
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
+    sample_rate = check_sample_rate(sample_rate)
+    gen_sample_rate = check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
     if protocol == "isdrama":  # both validate their inputs
         return isdrama_ipd_ild_mae_batch(gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths,
                                          items_per_pass=items_per_pass)
@@ -162,6 +190,7 @@ def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str
     """
     if mode not in BAT_MODES:
         raise ValueError(f"mode must be one of {BAT_MODES}, got {mode!r}")
+    sample_rate = check_sample_rate(sample_rate)
     check_binaural_batch(waves)
     batch, device = waves.shape[0], waves.device
     lengths = check_lengths(lengths, batch, waves.shape[2])
@@ -256,6 +285,7 @@ def bat_embeddings(model, waves: torch.Tensor, sample_rate: int, mode: str = "is
         >>> tuple(out.direction.shape), out.item.tolist()                 # doctest: +SKIP
         ((8, 768), [0, 1, 2, 3, 4, 5, 6, 7])
     """
+    sample_rate = check_sample_rate(sample_rate)
     inputs = bat_inputs(waves, sample_rate, lengths, mode=mode, normalize_dbfs=normalize_dbfs,
                         segment_seconds=segment_seconds, window_seconds=window_seconds, resample_dtype=resample_dtype)
     direction, distance = embed_windows(model, inputs.windows, batch_size=batch_size, autocast=autocast)
@@ -329,6 +359,8 @@ def bat_cosines(model, gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, pr
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
+    sample_rate = check_sample_rate(sample_rate)
+    gen_sample_rate = check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
     check_batch_pair(gt, gen)
     options = dict(mode=mode, normalize_dbfs=normalize_dbfs, segment_seconds=segment_seconds,
                    window_seconds=window_seconds, resample_dtype=resample_dtype)

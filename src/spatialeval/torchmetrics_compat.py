@@ -102,7 +102,8 @@ def _classes() -> dict[str, type]:
             super().__init__(**kwargs)
             if protocol not in tensor.PROTOCOLS:
                 raise ValueError(f"unknown protocol {protocol!r}; choose one of {tensor.PROTOCOLS}")
-            self.sample_rate, self.gen_sample_rate = int(sample_rate), gen_sample_rate
+            self.sample_rate = tensor.check_sample_rate(sample_rate)
+            self.gen_sample_rate = tensor.check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
             self.protocol, self.floor_db, self.items_per_pass = protocol, floor_db, items_per_pass
             self._add_sum_states()
 
@@ -141,7 +142,8 @@ def _classes() -> dict[str, type]:
             if mode not in tensor.BAT_MODES:
                 raise ValueError(f"mode must be one of {tensor.BAT_MODES}, got {mode!r}")
             object.__setattr__(self, "_model", model)  # not a registered submodule: no weights in state_dict
-            self.sample_rate, self.gen_sample_rate = int(sample_rate), gen_sample_rate
+            self.sample_rate = tensor.check_sample_rate(sample_rate)
+            self.gen_sample_rate = tensor.check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
             self.options = dict(protocol=protocol, mode=mode, normalize_dbfs=normalize_dbfs,
                                 segment_seconds=segment_seconds, window_seconds=window_seconds,
                                 batch_size=batch_size, autocast=autocast)

@@ -44,18 +44,21 @@ __all__ = ["COUNT_FIELDS", "FAILING_STATUSES", "FLOAT_SLACK", "STATUS_IMPROVED",
 
 
 def run_check(results_path: str | Path, baseline_path: str | Path, tol: Iterable[str] = (),
-              rel_tol: Iterable[str] = (), tolerances_yaml: str | Path | None = None) -> int:
+              rel_tol: Iterable[str] = (), tolerances_yaml: str | Path | None = None, *,
+              allow_settings_change: bool = False, allow_fewer_items: bool = False) -> int:
     """Load everything, compare, print the table to stdout and return the exit code.
 
     0: every check passed; 1: a metric regressed beyond its tolerance, is missing, or more items
-    failed than in the baseline; 2: an input could not be used (message on stderr).
+    failed (or fewer were evaluated) than in the baseline; 2: an input could not be used, or the
+    two runs were made under different settings or models (message on stderr, naming them).
     """
     try:
         tolerances = load_tolerances(tolerances_yaml) if tolerances_yaml else Tolerances()
         tolerances = tolerances.with_overrides(tol, rel_tol)
         results = load_results(results_path)
         baseline = load_baseline(baseline_path)
-        report = check_results(results, baseline, tolerances)
+        report = check_results(results, baseline, tolerances, allow_settings_change=allow_settings_change,
+                               allow_fewer_items=allow_fewer_items)
     except CheckInputError as exc:
         print(f"spatialeval check: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from spatialeval.check.identity import identity_differences
 from spatialeval.check.inputs import _as_float, _is_missing
 from spatialeval.check.render import _fmt, _fmt_signed
 from spatialeval.check.tolerances import UNMEASURABLE, CheckInputError, Tolerance, Tolerances
@@ -122,17 +123,29 @@ def _compare(name: str, label: str, higher_is_better: bool, base: float, current
 
 
 def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
-                  tolerances: Tolerances | None = None) -> CheckReport:
+                  tolerances: Tolerances | None = None, *, allow_settings_change: bool = False,
+                  allow_fewer_items: bool = False) -> CheckReport:
     """Compare the metrics of ``results`` (a summary mapping) with ``baseline`` under ``tolerances``.
 
     Every metric with a finite baseline value is checked (or only those in ``tolerances.metrics``);
     directions come from the metric registry. ``n_failed`` is checked against the baseline's
     (0 when the baseline does not give one). Raises :class:`CheckInputError` when the two were made
-    under different protocols (their IPD/ILD values are on different scales) or a listed metric has
-    no baseline value.
+    under different protocols (their IPD/ILD values are on different scales), under other settings
+    or models (their run identities differ; ``allow_settings_change`` turns that into notes), or a
+    listed metric has no baseline value. Fewer items than the baseline fails (the mean covers other
+    items) unless ``allow_fewer_items`` or a tolerance for ``n_items`` allows it.
     """
     tolerances = tolerances or Tolerances()
     notes: list[str] = []
+    differences = identity_differences(results, baseline)
+    if differences is None:
+        notes.append("settings could not be compared: the " + ("baseline" if "identity" not in baseline else "results")
+                     + " records no run identity (a plain metric map, or a summary from an older spatialeval)")
+    elif differences and not allow_settings_change:
+        raise CheckInputError("the results were made under other settings or models than the baseline: "
+                              + "; ".join(differences) + " (pass --allow-settings-change to compare anyway)")
+    elif differences:
+        notes.append("compared across a settings change (--allow-settings-change): " + "; ".join(differences))
     base_protocol, cur_protocol = baseline.get("protocol"), results.get("protocol")
     if base_protocol and cur_protocol and base_protocol != cur_protocol:
         raise CheckInputError(f"the baseline was made with protocol {base_protocol!r} and the results with "
@@ -199,7 +212,13 @@ def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
     if new and selected is None:
         notes.append(f"in the results but not the baseline (not checked): {', '.join(new)}")
     base_items, cur_items = _as_float(baseline.get("n_items")), _as_float(results.get("n_items"))
-    if base_items is not None and cur_items is not None and base_items != cur_items:
+    if base_items is not None and cur_items is not None and cur_items < base_items and not allow_fewer_items:
+        row = _compare("n_items", "items evaluated", True, base_items, cur_items,
+                       tolerances.per_metric.get("n_items", Tolerance(abs=0.0)), results)
+        if row.status == STATUS_REGRESSED:
+            row.reason += "; the means cover fewer items (pass --allow-fewer-items if intended)"
+        rows.append(row)
+    elif base_items is not None and cur_items is not None and base_items != cur_items:
         notes.append(f"n_items differs: baseline {int(base_items)}, results {int(cur_items)}; "
                      "the means cover different item sets")
     return CheckReport(rows=rows, notes=notes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,30 @@ from typing import Any
 import yaml
 
 from spatialeval.pipeline.registry import stage_classes, stage_names, stages_for_metrics
-from spatialeval.pipeline.settings import check_choices, setting
+from spatialeval.pipeline.settings import (Rule, at_least, check_settings, coerce_value, non_empty, parse_value,
+                                           positive, setting)
 
 PROTOCOLS = ("isdrama", "strict")
 DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe", "cues")
+
+_SHARD = Rule(lambda v: _shard_ok(v), "look like K/N with 1 <= K <= N (e.g. 2/8)", ("0/4", "5/4", "half"))
+
+
+_DEVICE = Rule(lambda v: re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v) is not None, "be cpu, cuda, cuda:N, mps or auto",
+               ("gpu", "cuda:x"))
+_METRIC = Rule(lambda v: v in _metric_names(), "name known metrics (`spatialeval metrics` lists them)",
+               (["no_such_metric"],))
+
+
+def _metric_names() -> list[str]:
+    from spatialeval.pipeline.registry import METRICS
+
+    return list(METRICS)
+
+
+def _shard_ok(text: str) -> bool:
+    k, n = (int(v) for v in text.split("/"))
+    return 1 <= k <= n
 
 
 @dataclass
@@ -28,13 +49,17 @@ class RunSettings:
 
     protocol: str = setting("isdrama", help="isdrama: the released ISDrama definitions; strict: the defects fixed",
                             cli="--protocol", choices=PROTOCOLS)
-    stages: list[str] = setting(default_factory=lambda: list(DEFAULT_STAGES), cli="--stages", choices=stage_names,
-                                help="comma list of stages to run (see `spatialeval metrics`)", metavar="STAGE,...")
-    metrics: list[str] | None = setting(None, cli="--metrics", kind="list", metavar="METRIC,...",
+    # null: the default stages, each skipped with a reason when it cannot run here; a stage named
+    # here (or computing a metric named in `metrics`) must run, else the run stops with exit 2.
+    stages: list[str] | None = setting(None, cli="--stages", choices=stage_names, kind="list",
+                                       help="comma list of stages to run (default: " + ", ".join(DEFAULT_STAGES)
+                                            + ", those that cannot run here skipped; a named stage must run)",
+                                       metavar="STAGE,...")
+    metrics: list[str] | None = setting(None, cli="--metrics", kind="list", metavar="METRIC,...", check=_METRIC,
                                         help="comma list of metrics to compute; the stages that compute them run "
-                                             "(overrides --stages; see `spatialeval metrics`)")
+                                             "(overrides --stages; each must be computable, else exit 2)")
     device: str = setting("auto", help="cpu, cuda, cuda:N or auto (cuda when available)", cli="--device",
-                          affects_numbers=False)
+                          affects_numbers=False, check=_DEVICE)
     tf32: bool = setting(False, cli="--tf32",
                          help="allow TF32 for float32 convolutions and matmuls on CUDA (faster; off in parity mode, "
                               "which keeps IEEE float32)")
@@ -45,13 +70,13 @@ class RunSettings:
     allow_partial: bool = setting(False, help="evaluate matched pairs when some files have no partner",
                                   cli="--allow-partial", affects_numbers=False)
     workers: int = setting(0, help="worker processes decoding audio ahead of the metrics (0: one background "
-                                   "thread)", cli="--workers", affects_numbers=False)
+                                   "thread)", cli="--workers", affects_numbers=False, check=at_least(0))
     chunk_size: int = setting(4, help="pairs decoded and evaluated together (encoder batches span a chunk)",
-                              cli="--chunk-size", affects_numbers=False)
+                              cli="--chunk-size", affects_numbers=False, check=positive())
     shard: str | None = setting(None, help="K/N: evaluate the K-th of N deterministic slices", cli="--shard",
-                                affects_numbers=False)
+                                affects_numbers=False, check=_SHARD)
     cache_dir: str | None = setting(None, help="content-keyed feature cache (gt features computed once)",
-                                    cli="--cache-dir", affects_numbers=False)
+                                    cli="--cache-dir", affects_numbers=False, check=non_empty())
 
 
 RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunSettings))
@@ -106,8 +131,23 @@ class EvalConfig:
         return dict(self._sections)
 
     def active_stages(self) -> list[str]:
-        """The stages to run: those computing ``metrics`` when given, else ``stages``."""
-        return stages_for_metrics(self.metrics) if self.metrics else list(self.stages)
+        """The stages to run: those computing ``metrics`` when given, else ``stages``, else the defaults."""
+        if self.metrics:
+            return stages_for_metrics(self.metrics)
+        return list(self.stages) if self.stages is not None else list(DEFAULT_STAGES)
+
+    def named_metrics(self) -> dict[str, list[str]]:
+        """What the user asked for by name: stage → the metrics named with ``metrics`` (an empty list for a
+        stage named with ``stages``: it must run). Empty when the defaults run; a named stage or metric that
+        cannot be computed is an error, a default stage that cannot run is skipped."""
+        from spatialeval.pipeline.registry import METRICS
+
+        if self.metrics:
+            named: dict[str, list[str]] = {}
+            for metric in self.metrics:
+                named.setdefault(METRICS[metric].stage, []).append(metric)
+            return named
+        return {stage: [] for stage in self.stages or ()}
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self._run),
@@ -136,11 +176,11 @@ class EvalConfig:
 
 
 def _merge_dataclass(instance, values: dict[str, Any], where: str) -> None:
-    known = {f.name for f in dataclasses.fields(instance)}
+    known = {f.name: f for f in dataclasses.fields(instance)}
     for key, value in values.items():
         if key not in known:
             raise ValueError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(known))})")
-        setattr(instance, key, value)
+        setattr(instance, key, coerce_value(known[key], value))
 
 
 def merge_values(config: EvalConfig, values: dict[str, Any] | None, where: str = "config") -> EvalConfig:
@@ -161,14 +201,16 @@ def merge_values(config: EvalConfig, values: dict[str, Any] | None, where: str =
 
 
 def validate(config: EvalConfig) -> EvalConfig:
-    """Check every setting against its declared choices (and stage-specific rules in ``Settings.validate``)."""
-    if isinstance(config.stages, str) or isinstance(config.metrics, str):
-        raise ValueError("config.stages and config.metrics must be lists")
-    check_choices(config._run, "config")
+    """Check every setting's type, choices and declared rules (``setting(check=...)``), then each
+    section's cross-setting rules (``Settings.validate(config)``); ValueError names the setting and rule."""
+    check_settings(config._run, "config")
+    for key, flag in (("stages", "--stages"), ("metrics", "--metrics")):
+        if getattr(config, key) is not None and not getattr(config, key):
+            raise ValueError(f"config.{key} ({flag}) is empty: name at least one, or leave it unset for the defaults")
     if config.metrics:
         stages_for_metrics(config.metrics)  # unknown metric names raise here
     for name, section in config.sections().items():
-        check_choices(section, f"config.{name}")
+        check_settings(section, f"config.{name}")
         checker = getattr(section, "validate", None)
         if checker:
             checker(config)
@@ -180,20 +222,43 @@ def config_from_dict(values: dict[str, Any] | None) -> EvalConfig:
     return validate(merge_values(EvalConfig(), values))
 
 
+def _declared_field(path: list[str]) -> dataclasses.Field | None:
+    """The declaration of the setting at ``path`` (``[name]`` or ``[section, name]``), or None if unknown."""
+    if len(path) == 1:
+        settings_cls = RunSettings
+    else:
+        settings_cls = stage_classes().get(path[0])
+        if settings_cls is None:
+            return None
+        settings_cls = settings_cls.Settings
+    return {f.name: f for f in dataclasses.fields(settings_cls)}.get(path[-1])
+
+
 def parse_assignment(text: str) -> dict[str, Any]:
-    """``"section.name=value"`` (or ``"name=value"`` for run settings) as a nested override; the value is YAML.
+    """``"section.name=value"`` (or ``"name=value"`` for run settings) as a nested override; the value is
+    parsed as the setting's declared kind (:func:`~spatialeval.pipeline.settings.parse_value`), so
+    ``device_kernels=on`` stays the text ``on`` and ``tf32=off`` is False.
 
     Example:
         >>> parse_assignment("ffe.threshold=0.3"), parse_assignment("bat.autocast=null")
         ({'ffe': {'threshold': 0.3}}, {'bat': {'autocast': None}})
+        >>> parse_assignment("device_kernels=on")
+        {'device_kernels': 'on'}
     """
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ValueError(f"--set {text!r}: expected SECTION.NAME=VALUE, e.g. --set ffe.threshold=0.3")
-    value = yaml.safe_load(raw) if raw.strip() else ""
     path = key.strip().split(".")
     if len(path) > 2:
         raise ValueError(f"--set {text!r}: settings are at most SECTION.NAME deep")
+    declared = _declared_field(path)
+    if declared is None:  # unknown: merge_values names the known settings
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    else:
+        try:
+            value = parse_value(declared, raw)
+        except ValueError as exc:
+            raise ValueError(f"--set {text!r}: {exc}") from None
     return {path[0]: value} if len(path) == 1 else {path[0]: {path[1]: value}}
 
 

@@ -24,7 +24,7 @@ from spatialeval.errors import UsageError
 from spatialeval.io.audio import file_sha256
 from spatialeval.io.files import DirectoryLock, atomic_write_text
 from spatialeval.io.pairing import Pair, find_pairs
-from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict
+from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict, validate
 from spatialeval.pipeline.loader import iterate_chunks
 from spatialeval.pipeline.results import ItemLog, RowWriter, rows_to_frame, write_outputs
 from spatialeval.pipeline.rundir import latest_by_id, read_rows
@@ -98,6 +98,23 @@ def prepare_stages(config: EvalConfig, context: RunContext | None = None) -> tup
         ready.append(stage)
         statuses[name] = StageStatus(name, "ran", details=stage.describe())
     return ready, statuses
+
+
+def require_named(config: EvalConfig, stages: list[Stage], statuses: dict[str, StageStatus]) -> None:
+    """Stop before any item is evaluated when a stage named with ``stages`` or a metric named with
+    ``metrics`` cannot be computed here (a default stage that cannot run is only skipped)."""
+    ready = {stage.name: stage for stage in stages}
+    problems = []
+    for name, metrics in config.named_metrics().items():
+        status = statuses.get(name)
+        if status is not None and status.status == "skipped":
+            what = ", ".join(metrics) if metrics else f"stage {name}"
+            problems.append(f"{what} cannot be computed: {status.reason}")
+        elif name in ready:
+            missing = ready[name].unavailable_metrics()
+            problems += [f"{metric} cannot be computed: {missing[metric]}" for metric in metrics if metric in missing]
+    if problems:
+        raise UsageError("; ".join(problems) + " (named with --metrics/--stages; leave them out to run without)")
 
 
 def _stage_result_into_row(stage: Stage, result: dict[str, Any], row: dict[str, Any]) -> None:
@@ -196,6 +213,9 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
         "left_out": left_out or {}, "shard": config.shard, "versions": versions(),
         "config": config.to_dict(),
     })
+    # What resume compares, stored so `spatialeval check` can refuse a baseline made under other settings.
+    summary["identity"] = run_identity(summary["config"], summary["stages"])
+    summary["fingerprint"] = identity_fingerprint(summary["identity"])
     if run_info:
         summary["run"] = run_info
     encoder_ran = "bat" in statuses and statuses["bat"].status == "ran"
@@ -234,9 +254,13 @@ def _stage_speed_settings(name: str) -> tuple[str, ...]:
         return ()
 
 
-def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
-    identity = run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()})
+def identity_fingerprint(identity: dict[str, Any]) -> str:
+    """A short hash of a :func:`run_identity`: equal exactly when the identities are."""
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
+    return identity_fingerprint(run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()}))
 
 
 def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, StageStatus]) -> None:
@@ -346,6 +370,7 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
     """
     if not isinstance(config, EvalConfig):
         config = config_from_dict(config)
+    validate(config)  # an EvalConfig edited in Python is held to the same rules as a YAML file
     if checkpoint is not None or save_embeddings:  # shorthands: one route into the settings, not a second one
         config = copy.deepcopy(config)
         if checkpoint is not None:
@@ -369,6 +394,7 @@ def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig
 
 def _evaluate_locked(pairs, pairing, config, out, progress) -> EvaluationResult:
     stages, statuses = prepare_stages(config, RunContext(out_dir=out))
+    require_named(config, stages, statuses)
 
     done: dict[str, dict[str, Any]] = {}
     run_info: dict[str, Any] = {}

@@ -121,6 +121,11 @@ class Stage:
     def setup(self) -> None:
         """Load models; raise :class:`StageUnavailable` with an actionable message if impossible."""
 
+    def unavailable_metrics(self) -> dict[str, str]:
+        """After :meth:`setup`: metrics this stage will leave unmeasurable on every item, with the reason
+        (e.g. a track that needs a checkpoint). A run that names one of them with ``--metrics`` stops."""
+        return {}
+
     def describe(self) -> dict[str, Any]:
         """Provenance for the summary: model name, checkpoint hash, settings, downmix rule."""
         return {}

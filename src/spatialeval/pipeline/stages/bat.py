@@ -17,7 +17,7 @@ from spatialeval.errors import StageUnavailable
 from spatialeval.metrics.embedding_cosine import MODES
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import in_range, non_empty, positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
@@ -30,17 +30,21 @@ def _encoders() -> list[str]:
 @dataclass
 class BATSettings:
     encoder: str = setting("bat", choices=_encoders, help="spatial encoder backend")
-    checkpoint: str | None = setting(None, cli="--ckpt", metavar="PATH",
+    checkpoint: str | None = setting(None, cli="--ckpt", metavar="PATH", check=non_empty(),
                                      help="BAT finetuned.pth (else $SPATIALEVAL_CKPT, ckpt/finetuned.pth)")
     # isdrama: first 10 s of each clip, as the release; segments: the paper's 1-s segments,
     # each zero-padded to the encoder's 10 s input, cosines averaged; windowed: 10-s windows
     # covering the whole clip, cosines averaged.
     mode: str = setting("isdrama", cli="--bat-mode", choices=MODES,
                         help="isdrama: first 10 s; segments: 1-s segments; windowed: 10-s windows over the clip")
-    segment_seconds: float = setting(1.0, help="segment length in segments mode")
-    window_seconds: float = setting(10.0, help="window length in windowed mode")
-    normalize_dbfs: float | None = setting(-14.0, help="RMS level each clip is scaled to before the encoder")
-    batch_size: int = setting(8, cli="--batch-size", affects_numbers=False, help="encoder inputs per forward pass")
+    # Both are cut from (and zero-padded to) the encoder's 10-s input, so longer ones would lose audio.
+    segment_seconds: float = setting(1.0, help="segment length in segments mode",
+                                     check=in_range(0, 10, low_open=True))
+    window_seconds: float = setting(10.0, help="window length in windowed mode", check=in_range(0, 10, low_open=True))
+    normalize_dbfs: float | None = setting(-14.0, help="RMS level each clip is scaled to before the encoder",
+                                           check=in_range(-100, 0))
+    batch_size: int = setting(8, cli="--batch-size", affects_numbers=False, help="encoder inputs per forward pass",
+                              check=positive())
     autocast: str | None = setting(None, cli="--autocast", choices=("bf16", "fp16"),
                                    help="mixed precision for the encoder")
     save_embeddings: bool = setting(False, cli="--save-embeddings", affects_numbers=False,

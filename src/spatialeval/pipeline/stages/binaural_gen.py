@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import at_least, in_range, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
@@ -18,8 +18,10 @@ from spatialeval.pipeline.stages.base import LoadedPair, Stage
 class BinauralGenSettings:
     normalize: bool = setting(True, help="divide each clip by its peak over both channels first (as the "
                                          "2.5D Visual Sound evaluation is run)")
-    analysis_rate: int = setting(16000, help="rate the clips are resampled to (the original evaluation's 16 kHz)")
-    max_length_difference_s: float = setting(0.05, help="pairs whose lengths differ more are unmeasurable")
+    analysis_rate: int = setting(16000, help="rate the clips are resampled to (the original evaluation's 16 kHz)",
+                                 check=in_range(8000, 192000))
+    max_length_difference_s: float = setting(0.05, help="pairs whose lengths differ more are unmeasurable",
+                                             check=at_least(0))
     pad_mode: str = setting("reflect", choices=("reflect", "constant"),
                             help="STFT edge padding (librosa < 0.10 default, as the 2019 scripts ran)")
     stack: str = setting("librosa", choices=("librosa", "fairplay-2019"),

@@ -30,7 +30,7 @@ from spatialeval.features.speech import RULE as SPEECH_RULE, SpeechPresence, spe
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import non_empty, positive, setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
 #: The text normalisation each evaluation protocol defaults to (docs/text-normalisation.md).
@@ -49,6 +49,10 @@ def _text_protocols() -> list[str]:
 
     return list(PROTOCOLS)
 
+# whisper: float32 | float16 | bfloat16; faster-whisper: CTranslate2's compute types; auto: per backend and device.
+COMPUTE_TYPES = ("auto", "default", "float32", "float16", "bfloat16", "int8", "int8_float32", "int8_float16",
+                 "int8_bfloat16", "int16")
+
 
 @dataclass
 class CERSettings:
@@ -58,15 +62,17 @@ class CERSettings:
     # item is scored in the language detected from its reference (CJK → zh), recorded per item.
     language: str = setting("en", cli="--language", choices=CER_LANGUAGES,
                             help="en, zh, or auto (detected per item from the reference text)")
-    model_path: str | None = setting(None, cli="--cer-model-path", metavar="DIR",
+    model_path: str | None = setting(None, cli="--cer-model-path", metavar="DIR", check=non_empty(),
                                      help="local model directory for whisper / faster-whisper / paraformer-zh")
     # auto: whisper float32 on CPU / float16 on CUDA; faster-whisper int8 on CPU / float16 on CUDA.
     # whisper also takes float32 | float16 | bfloat16; faster-whisper any CTranslate2 compute type.
-    compute_type: str = setting("auto", help="numeric precision of the Whisper backends (recorded in the summary)")
-    batch_size: int = setting(8, affects_numbers=False,
+    compute_type: str = setting("auto", help="numeric precision of the Whisper backends (recorded in the summary)",
+                                choices=COMPUTE_TYPES)
+    batch_size: int = setting(8, affects_numbers=False, check=positive(),
                               help="30-s windows (Whisper) or clips (Paraformer) per forward pass")
-    beam_size: int = setting(1, help="Whisper backends: 1 = greedy (deterministic, as seed-tts-eval decodes)")
-    transcripts: str | None = setting(None, cli="--transcripts", metavar="FILE",
+    beam_size: int = setting(1, help="Whisper backends: 1 = greedy (deterministic, as seed-tts-eval decodes)",
+                             check=positive())
+    transcripts: str | None = setting(None, cli="--transcripts", metavar="FILE", check=non_empty(),
                                       help="reference texts: JSON id→text, or CSV/TSV with id,text")
     # seed-tts-eval always converts Mandarin ASR output to simplified; true also converts the
     # reference. spatialeval-text-1: true converts both sides.

@@ -12,23 +12,29 @@ from dataclasses import dataclass
 
 from spatialeval.errors import StageUnavailable
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import in_range, positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
 @dataclass
 class CuesSettings:
-    analysis_rate: int = setting(32000, help="both sides are resampled (scipy resample_poly, block by block) to this rate")
+    analysis_rate: int = setting(32000, help="both sides are resampled (scipy resample_poly, block by block) to this rate",
+                                 check=in_range(8000, 192000))
     elevations: str = setting("horizontal", choices=("horizontal", "all"),
                               help="KEMAR pinna templates: ear level (1° grid) or all 710 measured directions")
-    gate_db: float = setting(40.0, help="frames more than this below the loudest frame are ignored")
-    max_itd_s: float = setting(0.001, help="GCC-PHAT / IACC lag search range (s)")
+    gate_db: float = setting(40.0, help="frames more than this below the loudest frame are ignored", check=positive())
+    # A human head's ITD stays under ~0.8 ms; ISO 3382 IACC uses ±1 ms. 5 ms bounds the lag search.
+    max_itd_s: float = setting(0.001, help="GCC-PHAT / IACC lag search range (s)",
+                               check=in_range(0, 0.005, low_open=True))
     # Peak working memory grows with the block (about 50 MB for a pair with 5 s at 32 kHz), never with the
     # clip length; results are bit-identical for any value.
-    block_seconds: float = setting(5.0, affects_numbers=False, help="audio analysed per block (memory bound)")
-    min_doa_reliability: float = setting(0.5, help="below this lateral reliability the DoA is unmeasurable")
+    block_seconds: float = setting(5.0, affects_numbers=False, help="audio analysed per block (memory bound)",
+                                   check=positive())
+    min_doa_reliability: float = setting(0.5, help="below this lateral reliability the DoA is unmeasurable",
+                                         check=in_range(0, 1))
     min_front_back_confidence: float = setting(
-        0.5, help="front/back is decided only from this pinna-evidence confidence; below it the flag is 'ambiguous'")
+        0.5, help="front/back is decided only from this pinna-evidence confidence; below it the flag is 'ambiguous'",
+        check=in_range(0, 1))
 
 
 CUES_REFERENCE = ("checkpoint-free binaural cues: GCC-PHAT ITD, third-octave ILD, ISO 3382 IACC; DoA from "
@@ -76,15 +82,6 @@ class CuesStage(Stage):
         from spatialeval.metrics.doa import kemar_templates
 
         s = self.settings
-        if int(s.analysis_rate) < 8000:
-            raise StageUnavailable(f"cues.analysis_rate must be at least 8000 Hz, got {s.analysis_rate}")
-        if not s.block_seconds > 0:
-            raise StageUnavailable(f"cues.block_seconds must be positive, got {s.block_seconds}")
-        for option in ("min_doa_reliability", "min_front_back_confidence"):
-            if not 0.0 <= float(getattr(s, option)) <= 1.0:
-                raise StageUnavailable(f"cues.{option} must lie in [0, 1], got {getattr(s, option)}")
-        if s.elevations not in ("horizontal", "all"):
-            raise StageUnavailable(f"cues.elevations must be 'horizontal' or 'all', got {s.elevations!r}")
         try:  # build the templates once up front; fails early if the packaged HRIR file is missing
             kemar_templates(int(s.analysis_rate), 0.45 * int(s.analysis_rate), s.elevations)
         except (OSError, KeyError) as exc:

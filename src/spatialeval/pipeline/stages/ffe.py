@@ -13,7 +13,7 @@ from typing import Any
 from spatialeval.errors import StageUnavailable, TooShortError
 from spatialeval.metrics.ffe import ALIGNMENTS, METHODS
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import in_range, positive, setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
 F0_RATE = 16000
@@ -22,12 +22,18 @@ F0_RATE = 16000
 @dataclass
 class FFESettings:
     method: str = setting("dio", cli="--ffe-method", choices=METHODS, help="WORLD F0 tracker: dio (+ stonemask) or harvest")
-    frame_period_ms: float = setting(10.0, help="F0 frame period")
-    f0_floor: float = setting(71.0, help="lowest F0 searched (Hz)")
-    f0_ceil: float = setting(800.0, help="highest F0 searched (Hz)")
+    frame_period_ms: float = setting(10.0, help="F0 frame period", check=in_range(0, 1000, low_open=True))
+    f0_floor: float = setting(71.0, help="lowest F0 searched (Hz)", check=positive())
+    f0_ceil: float = setting(800.0, help="highest F0 searched (Hz; below the 8 kHz Nyquist of the 16-kHz analysis)",
+                             check=in_range(0, F0_RATE / 2, low_open=True, high_open=True))
     alignment: str = setting("nearest", cli="--ffe-alignment", choices=ALIGNMENTS,
                              help="nearest frame in time, or dtw on MFCCs")
-    threshold: float = setting(0.2, help="gross pitch error when |f_gen/f_gt - 1| exceeds this")
+    threshold: float = setting(0.2, help="gross pitch error when |f_gen/f_gt - 1| exceeds this",
+                               check=in_range(0, 1, low_open=True))
+
+    def validate(self, config) -> None:
+        if not self.f0_floor < self.f0_ceil:
+            raise ValueError(f"config.ffe.f0_floor ({self.f0_floor}) must be below config.ffe.f0_ceil ({self.f0_ceil})")
 
 
 CHU_ALWAN = "Chu & Alwan 2009, F0 frame error (ISDrama reports FFE)"
@@ -54,9 +60,6 @@ class FFEStage(Stage):
     extra_fields = ("gpe_voiced", "f0_frames", "gpe_frames", "vde_frames", "voiced_both_frames")
 
     def setup(self) -> None:
-        settings = self.settings
-        if not 0 < settings.f0_floor < settings.f0_ceil or settings.frame_period_ms <= 0 or settings.threshold <= 0:
-            raise StageUnavailable("ffe settings need 0 < f0_floor < f0_ceil, frame_period_ms > 0 and threshold > 0")
         try:
             import pyworld  # noqa: F401
         except ImportError:

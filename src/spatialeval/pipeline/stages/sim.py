@@ -17,7 +17,7 @@ from spatialeval.errors import NoSpeech
 from spatialeval.features.speech import RULE as SPEECH_RULE, speech_presence
 from spatialeval.io.audio import file_sha256, load_audio
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import non_empty, positive, setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
 
@@ -32,9 +32,10 @@ class SIMSettings:
     backend: str = setting("resemblyzer", cli="--sim-backend", choices=_speaker_backends, help="speaker encoder")
     # wavlm: a local Hugging Face WavLMForXVector folder; wavlm-ecapa: the path of seed-tts-eval's
     # wavlm_large_finetune.pth (the paper's SIM model). resemblyzer takes none.
-    model_path: str | None = setting(None, cli="--sim-model-path", metavar="PATH",
+    model_path: str | None = setting(None, cli="--sim-model-path", metavar="PATH", check=non_empty(),
                                      help="wavlm: a local WavLMForXVector folder; wavlm-ecapa: wavlm_large_finetune.pth")
-    batch_size: int = setting(8, affects_numbers=False, help="clips per WavLM forward pass (wavlm, wavlm-ecapa)")
+    batch_size: int = setting(8, affects_numbers=False, help="clips per WavLM forward pass (wavlm, wavlm-ecapa)",
+                              check=positive())
     use_prompt: bool = setting(False, help="compare with the manifest's prompt audio instead of gt")
 
 

@@ -26,15 +26,21 @@ from dataclasses import dataclass
 
 from spatialeval.errors import StageUnavailable
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
 @dataclass
 class TrajectorySettings:
-    segment_seconds: float = setting(1.0, help="segment length of the direction tracks (the paper's 1 s)")
-    min_segment_seconds: float = setting(0.5, help="a shorter last segment is unmeasurable")
+    segment_seconds: float = setting(1.0, help="segment length of the direction tracks (the paper's 1 s)",
+                                     check=positive())
+    min_segment_seconds: float = setting(0.5, help="a shorter last segment is unmeasurable", check=positive())
     bat: bool = setting(True, help="also track BAT's direction head per segment when a checkpoint is configured")
+
+    def validate(self, config) -> None:
+        if not self.min_segment_seconds <= self.segment_seconds:
+            raise ValueError(f"config.trajectory.min_segment_seconds ({self.min_segment_seconds}) must not exceed "
+                             f"config.trajectory.segment_seconds ({self.segment_seconds})")
 
 
 TRACKS = "per-segment direction tracks (ISDrama's 1-s segmentation), gt vs. generated"
@@ -69,8 +75,6 @@ class TrajectoryStage(Stage):
 
     def setup(self) -> None:
         s = self.settings
-        if not 0 < s.min_segment_seconds <= s.segment_seconds:
-            raise StageUnavailable("trajectory settings need 0 < min_segment_seconds <= segment_seconds")
         self.encoder = None
         self._no_bat = "BAT trajectories are off (trajectory.bat: false)"
         if s.bat:
@@ -81,6 +85,11 @@ class TrajectoryStage(Stage):
                                                       self.config.bat.encoder)
             except StageUnavailable as exc:  # no checkpoint: the checkpoint-free tracks still run
                 self._no_bat = f"BAT trajectories need the spatial encoder: {exc}"
+
+    def unavailable_metrics(self) -> dict[str, str]:
+        if self.encoder is not None:
+            return {}
+        return {name: self._no_bat for name in ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")}
 
     def describe(self):
         s, cues = self.settings, self.config.cues
