@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 BEWO = ("Sun et al. 2025, Both-Ears-Wide-Open evaluations/ cal_avg_mean_itd.py (GCC mode) with "
@@ -30,7 +30,8 @@ KL_WARNING = ("bewo_released_kl is BEWO's printed 'KL-divergence' reproduced as 
 @dataclass
 class BEWOSettings:
     frames: int = setting(100, help="frames per clip at 10 frames/s (the release's fixed 100: BEWO's 10-s clips; "
-                                    "frames past a shorter clip's end repeat its last window, as released)")
+                                    "frames past a shorter clip's end repeat its last window, as released)",
+                          check=positive())
     kl_folder: str = setting("gt", choices=("gt", "infer"),
                              help="which side is the released script's folder 1, the only one its 'KL' reads")
 

@@ -23,16 +23,17 @@ import math
 from dataclasses import dataclass
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import setting
+from spatialeval.pipeline.settings import at_least, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
 @dataclass
 class BinauralSpeechSettings:
     ignore_below: float = setting(0.2, help="phase error: bins below this fraction of the gt's mean "
-                                            "|re|+|im| are ignored (evaluate.py: 0.2)")
+                                            "|re|+|im| are ignored (evaluate.py: 0.2)", check=at_least(0))
     max_length_difference_s: float = setting(0.0, help="pairs whose lengths differ by at most this are cut to "
-                                                       "the common length; 0: equal lengths only, as released")
+                                                       "the common length; 0: equal lengths only, as released",
+                                           check=at_least(0))
 
 
 RICHARD = "Richard et al. ICLR 2021, facebookresearch/BinauralSpeechSynthesis evaluate.py + src/losses.py"
