@@ -29,11 +29,19 @@ class CuesSettings:
     min_doa_reliability: float = setting(0.5, help="below this lateral reliability the DoA is unmeasurable")
     min_front_back_confidence: float = setting(
         0.5, help="front/back is decided only from this pinna-evidence confidence; below it the flag is 'ambiguous'")
+    pair_front_back: bool = setting(
+        True, help="where the templates cannot decide front/back, compare the pair's pinna-band spectra (same head, "
+                   "same speaker and text assumed and checked)")
+    pair_lateral_tolerance_deg: float = setting(10.0, help="the pair comparison needs lateral angles this close")
+    max_source_difference_db: float = setting(
+        2.5, help="0.3-3 kHz long-term spectra differing more than this (dB RMS): not the same speaker/text, pair "
+                  "front/back unmeasurable")
+    min_pair_confidence: float = setting(0.97, help="the pair comparison decides from this calibrated confidence")
 
 
 CUES_REFERENCE = ("checkpoint-free binaural cues: GCC-PHAT ITD, third-octave ILD, ISO 3382 IACC; DoA from "
                   "coherence/onset-selected direct-sound frames (Faller & Merimaa 2004), Woodworth lateral angle, "
-                  "MIT KEMAR pinna templates for front/back")
+                  "MIT KEMAR pinna templates for front/back, else the pair's pinna-band spectra compared")
 
 
 def _cue(name: str, label: str, unit: str, description: str, flag: bool = False) -> MetricInfo:
@@ -51,10 +59,12 @@ class CuesStage(Stage):
              "angle between estimated directions (azimuth difference at ear level); the lateral-angle "
              "difference when front/back is ambiguous (doa_error_scope); unmeasurable when unreliable"),
         _cue("front_back_confusion", "F/B conf", "0/1",
-             "1 when gt and generated lie in opposite hemifields front/back, 0 when not; unmeasurable "
-             "('ambiguous') when the spectral cues cannot tell", flag=True),
+             "1 when gt and generated lie in opposite hemifields front/back, 0 when not (KEMAR templates, else "
+             "the pair's pinna-band spectra compared); unmeasurable ('ambiguous') when neither can tell", flag=True),
     )
-    extra_fields = ("front_back", "doa_error_scope", "itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "itd_frames",
+    extra_fields = ("front_back", "doa_error_scope", "front_back_method", "front_back_absolute", "front_back_reason",
+                    "front_back_pair", "front_back_pair_confidence", "front_back_pair_distance_db",
+                    "front_back_source_difference_db", "itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "itd_frames",
                     "ild_bands", *(f"doa_{side}_{name}" for side in ("gt", "gen") for name in
                                    ("azimuth_deg", "lateral_deg", "reliability", "front_back_confidence",
                                     "elevation_deg")))
@@ -67,7 +77,10 @@ class CuesStage(Stage):
             raise StageUnavailable(f"cues.analysis_rate must be at least 8000 Hz, got {s.analysis_rate}")
         if not s.block_seconds > 0:
             raise StageUnavailable(f"cues.block_seconds must be positive, got {s.block_seconds}")
-        for option in ("min_doa_reliability", "min_front_back_confidence"):
+        if not float(s.pair_lateral_tolerance_deg) >= 0 or not float(s.max_source_difference_db) > 0:
+            raise StageUnavailable("cues.pair_lateral_tolerance_deg must be >= 0 and cues.max_source_difference_db "
+                                   f"> 0, got {s.pair_lateral_tolerance_deg} and {s.max_source_difference_db}")
+        for option in ("min_doa_reliability", "min_front_back_confidence", "min_pair_confidence"):
             if not 0.0 <= float(getattr(s, option)) <= 1.0:
                 raise StageUnavailable(f"cues.{option} must lie in [0, 1], got {getattr(s, option)}")
         if s.elevations not in ("horizontal", "all"):
@@ -105,7 +118,12 @@ class CuesStage(Stage):
                            f"confidence {s.min_front_back_confidence:g}, otherwise 'ambiguous' (flag unmeasurable, "
                            "DoA error then covers the lateral angle only)",
             "front_back": "1 when gt and generated estimates lie in opposite front/back hemifields; "
-                          "directions within 10° of the interaural axis count as neither",
+                          "directions within 10° of the interaural axis count as neither; "
+                          + (f"where the templates cannot decide, the pair comparison of pinna-band (4-16 kHz) "
+                             f"spectra decides from confidence {s.min_pair_confidence:g} (lateral angles within "
+                             f"{s.pair_lateral_tolerance_deg:g}°, 0.3-3 kHz spectra within "
+                             f"{s.max_source_difference_db:g} dB, calibrated on KEMAR and a rigid sphere)"
+                             if s.pair_front_back else "pair comparison off"),
         }
 
     def compute_one(self, item: LoadedPair):
@@ -118,4 +136,8 @@ class CuesStage(Stage):
                                   analysis_rate=int(s.analysis_rate), elevations=s.elevations, gate_db=s.gate_db,
                                   max_itd_s=s.max_itd_s, block_seconds=s.block_seconds,
                                   min_reliability=s.min_doa_reliability,
-                                  min_front_back_confidence=s.min_front_back_confidence)
+                                  min_front_back_confidence=s.min_front_back_confidence,
+                                  pair_front_back_enabled=bool(s.pair_front_back),
+                                  pair_lateral_tolerance_deg=float(s.pair_lateral_tolerance_deg),
+                                  max_source_difference_db=float(s.max_source_difference_db),
+                                  min_pair_confidence=float(s.min_pair_confidence))
