@@ -100,3 +100,15 @@ def test_trajectory_segments_use_the_pair_decision():
     assert decided["trajectory_lateral_segments"] == 1
     known = reference_track([30.0, 30.0])   # azimuths known: the pair relation does not override them
     assert trajectory_error(known, known, front_back=["mirrored", None])["trajectory_error_deg"] == 0.0
+
+
+def test_a_quieter_copy_is_the_same_even_where_a_band_holds_only_quantisation_noise():
+    # Speech band-limited to 8 kHz, stored as 16-bit: above 8 kHz only quantisation noise, which does not
+    # scale with the gain. A 6-dB quieter copy was read as a mirror (d = 3.2 dB) before such bands were left out.
+    from scipy import signal
+
+    binaural = render(_source("gt"), SR, 30, head="brown_duda_pinna")
+    binaural = signal.sosfiltfilt(signal.butter(12, 7000, fs=SR, output="sos"), binaural, axis=0)
+    quantised = [np.round(gain * binaural / np.abs(binaural).max() * 32767) / 32768 for gain in (0.2, 0.1)]
+    spectra = [pair_spectrum(x, SR, fmax=0.45 * SR) for x in quantised]
+    assert pair_front_back(*spectra, 30.0, 30.0).relation in ("same", "unmeasurable")

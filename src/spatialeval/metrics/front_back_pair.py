@@ -62,6 +62,9 @@ LATERAL_TOLERANCE_DEG = 10.0
 MAX_SOURCE_DIFFERENCE_DB = 2.5
 MIN_PINNA_BANDS = 6
 MAX_COHERENCE_DIFFERENCE = 0.15
+# A band this far below the clip's strongest band carries no source (e.g. speech synthesised at 16 kHz and
+# upsampled) but quantisation or resampling noise, which does not scale with the signal: left out.
+BAND_RANGE_DB = 50.0
 MIN_PAIR_CONFIDENCE = 0.97
 # Calibrated on KEMAR and the rigid sphere only (scripts/benchmark_cues.py, table 6): same-direction pairs
 # d = 0.15–1.1 dB anechoic, 1–1.6 dB in a room at DRR 0–5 dB; mirrored KEMAR pairs 4.3–11 dB anechoic,
@@ -116,7 +119,7 @@ def pair_spectrum(binaural, sr: int, *, analysis_rate: int | None = None, fmax: 
     """Energy-weighted long-term band levels of a ``(time, 2)`` clip over the frames passing the energy gate.
 
     L_e,b = 10·log10 Σ_t P_e(t, b) over gated 64-ms frames (streamed, bounded memory). Bands above
-    ``fmax`` or carrying less than 10⁻⁸ of the strongest band's power are NaN. ``coherence`` (the
+    ``fmax`` or more than ``BAND_RANGE_DB`` (50 dB) below the strongest band are NaN. ``coherence`` (the
     mean GCC-PHAT coherence of the active frames) is computed here unless the caller has it.
 
     >>> sr = 32000
@@ -133,7 +136,7 @@ def pair_spectrum(binaural, sr: int, *, analysis_rate: int | None = None, fmax: 
     gate = energy_gate(analysis.ild_power, gate_db)
     power = analysis.ild_band_power[gate].sum(axis=0) if gate.any() else np.zeros((len(PAIR_BANDS), 2))
     peak = float(power.max()) if power.size else 0.0
-    usable = analysis.ild_band_usable[:, None] & (power > max(peak * 1e-8, 1e-300))
+    usable = analysis.ild_band_usable[:, None] & (power > max(peak * 10.0 ** (-BAND_RANGE_DB / 10.0), 1e-300))
     with np.errstate(divide="ignore"):
         level = np.where(usable, 10.0 * np.log10(np.where(usable, power, 1.0)), np.nan)
     return PairSpectrum(level, float(coherence))
