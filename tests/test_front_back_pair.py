@@ -112,3 +112,28 @@ def test_a_quieter_copy_is_the_same_even_where_a_band_holds_only_quantisation_no
     quantised = [np.round(gain * binaural / np.abs(binaural).max() * 32767) / 32768 for gain in (0.2, 0.1)]
     spectra = [pair_spectrum(x, SR, fmax=0.45 * SR) for x in quantised]
     assert pair_front_back(*spectra, 30.0, 30.0).relation in ("same", "unmeasurable")
+
+
+def test_trajectory_stage_decides_mirrored_segments(tmp_path):
+    import soundfile as sf
+
+    from spatialeval.io.audio import load_audio
+    from spatialeval.io.pairing import Pair
+    from spatialeval.pipeline.config import EvalConfig
+    from spatialeval.pipeline.stages.base import LoadedPair
+    from spatialeval.pipeline.stages.trajectory import TrajectoryStage
+
+    for name, source, azimuth in (("gt", "gt", 30), ("gen", "gen", 150)):
+        sf.write(tmp_path / f"{name}.wav", 0.5 * render(_source(source), SR, azimuth, head="brown_duda_pinna"), SR,
+                 subtype="FLOAT")
+    config = EvalConfig()
+    config.trajectory.bat = False
+    stage = TrajectoryStage(config)
+    stage.setup()
+    item = LoadedPair(pair=Pair(id="x", gt=str(tmp_path / "gt.wav"), infer=str(tmp_path / "gen.wav")),
+                      gt=load_audio(tmp_path / "gt.wav"), infer=load_audio(tmp_path / "gen.wav"))
+    result = stage.compute_one(item)
+    # Before: both 1-s segments 'ambiguous', lateral-only errors of a few degrees.
+    assert result["cues_track_front_back"] == ["mirrored", "mirrored"]
+    assert result["cues_trajectory_error_deg"] == pytest.approx(120.0, abs=15.0)
+    assert result["cues_trajectory_lateral_segments"] == 0
