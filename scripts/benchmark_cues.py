@@ -12,10 +12,17 @@ Prints (not a test; the assertions live in tests/test_cue_validation.py):
      15/30/60° with lateral angles up to 60°, and mirrored front/back pairs.
   4. Reverberation: KEMAR sources with a diffuse tail (RT60 0.5 s) over a DRR sweep, and
      same-direction pairs where only the generated clip is reverberant.
+  6. Front/back per head: same-direction and mirrored (θ / 180° − θ) pairs at lateral angles up
+     to 60°, gt and generated the same text and speaker (same syllables, F0 ×1.05, ±1.5 dB random
+     source EQ), anechoic and in a room (RT60 0.5 s, DRR 0 and +5 dB, both clips); coverage
+     (decided share) and accuracy when decided, before (templates only, ``front_back_absolute``)
+     → after (templates + pair comparison). KEMAR and the sphere were used for calibration;
+     Brown–Duda + pinna and the sphere with a notch pinna were not. Also different-speaker pairs
+     (must be unmeasurable) and the DoA error of decided mirrored pairs against 180° − 2·lateral.
   5. ``--memory``: peak resident memory of ``spatial_cue_errors`` on 1/10/30-minute 44.1 kHz
      pairs, each in a fresh process (``--memory-minutes 1,10,30``).
 
-    python scripts/benchmark_cues.py              # tables 1-4 (about a minute on 2 cores)
+    python scripts/benchmark_cues.py              # tables 1-4 and 6 (a few minutes on 2 cores)
     python scripts/benchmark_cues.py --memory     # table 5 as well
 """
 from __future__ import annotations
@@ -254,6 +261,80 @@ def reverb_tables() -> None:
            "ILD err dB", "ITD err µs", "max |Δ median ITD| µs"], rows)
 
 
+# ----------------------------------------------------------------------------- 6. front/back per head
+
+FRONT_BACK_HEADS = (("kemar", "tuned"), ("sphere", "tuned"), ("brown_duda_pinna", "held out"),
+                    ("sphere_pinna_notch", "held out"))
+FRONT_BACK_AZIMUTHS = (0, 15, 30, 45, 60, -15, -30, -45, -60)
+FRONT_BACK_ROOMS = ((None, None), (0.5, 0.0), (0.5, 5.0))
+
+
+def equalised(mono: np.ndarray, seed: int, depth_db: float = 1.5) -> np.ndarray:
+    """``mono`` through a smooth random EQ (three cosines in log-frequency, about ±``depth_db``)."""
+    rng = np.random.default_rng(seed)
+    spectrum = np.fft.rfft(mono)
+    octave = np.log2(np.maximum(np.fft.rfftfreq(mono.size, 1.0 / SR), 50.0) / 1000.0)
+    gain = sum(rng.uniform(-1, 1) * np.cos(k * octave * math.pi / 3 + rng.uniform(0, 2 * math.pi)) for k in (1, 2, 3))
+    return np.fft.irfft(spectrum * 10.0 ** (depth_db / math.sqrt(3.0) * gain / 20.0), mono.size)
+
+
+def same_text_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """gt and a 'generation' of the same text by the same speaker: same syllables, F0 ×1.05, random EQ."""
+    return (speech_like(2.0, SR, f0=120.0, seed=seed),
+            equalised(speech_like(2.0, SR, f0=126.0, seed=seed), seed + 100))
+
+
+def front_back_rows(head: str, rt60, drr) -> tuple[dict, list]:
+    """Counts per condition: {(kind, 'before'|'after'): [decided, correct, confusions]} and mirrored DoA errors."""
+    counts = {(kind, when): [0, 0, 0] for kind in ("same", "mirrored") for when in ("before", "after")}
+    doa = []
+    for index, azimuth in enumerate(FRONT_BACK_AZIMUTHS):
+        gt_source, gen_source = same_text_pair(index % 3)
+        gt = render(gt_source, SR, azimuth, head=head, rt60_s=rt60, drr_db=drr, seed=11)
+        for kind, target in (("same", azimuth), ("mirrored", 180 - azimuth)):
+            gen = render(gen_source, SR, target, head=head, rt60_s=rt60, drr_db=drr, seed=12)
+            result = spatial_cue_errors(gt, gen, SR)
+            truth = "same" if kind == "same" else "confused"
+            for when, decided in (("before", result.get("front_back_absolute", result["front_back"])),
+                                  ("after", result["front_back"])):
+                row = counts[(kind, when)]
+                if decided in ("same", "confused"):
+                    row[0] += 1
+                    row[1] += decided == truth
+                    row[2] += decided == "confused"
+            if kind == "mirrored" and result["front_back"] == "confused":
+                doa.append(abs(result["doa_error_deg"] - (180.0 - 2.0 * abs(azimuth))))
+    return counts, doa
+
+
+def front_back_table() -> None:
+    rows = []
+    for head, role in FRONT_BACK_HEADS:
+        for rt60, drr in FRONT_BACK_ROOMS:
+            counts, doa = front_back_rows(head, rt60, drr)
+            row = [head, role, "anechoic" if rt60 is None else f"RT60 {rt60} DRR {drr:+.0f}"]
+            for kind in ("same", "mirrored"):
+                for when in ("before", "after"):
+                    decided, correct, _ = counts[(kind, when)]
+                    row.append(f"{decided}/{len(FRONT_BACK_AZIMUTHS)} {correct}/{decided}" if decided else
+                               f"0/{len(FRONT_BACK_AZIMUTHS)} -")
+            row.append(str(counts[("same", "after")][2]))
+            row.append(f"{np.median(doa):.0f}/{np.max(doa):.0f}" if doa else "-")
+            rows.append(row)
+    different = []
+    for head, _ in FRONT_BACK_HEADS:
+        for azimuth in (0, 30, 60):
+            result = spatial_cue_errors(render(speech_like(2.0, SR, f0=120.0, seed=0), SR, azimuth, head=head),
+                                        render(speech_like(2.0, SR, f0=220.0, seed=5), SR, azimuth, head=head), SR)
+            different.append(result["front_back_pair"] == "unmeasurable" and result["front_back"] != "confused")
+    table("6. Front/back per head (9 lateral angles ≤ 60°; 'decided/pairs correct/decided'; before = KEMAR "
+          "templates only, after = templates + pair comparison)",
+          ["head", "calibration", "room", "same: before", "same: after", "mirrored: before", "mirrored: after",
+           "same flagged", "|DoA − (180−2·lat)| med/max"], rows)
+    print(f"different speaker and text at 0/30/60°: {sum(different)} of {len(different)} pairs unmeasurable, "
+          "none flagged")
+
+
 # ----------------------------------------------------------------------------- 5. memory
 
 _CHILD = r"""
@@ -303,13 +384,14 @@ def memory_table(minutes_list: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tables", default="1,2,3,4", help="which accuracy tables to print (comma list of 1-4)")
+    parser.add_argument("--tables", default="1,2,3,4,6", help="which accuracy tables to print (comma list of 1-4, 6)")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory (table 5)")
     parser.add_argument("--memory-minutes", default="1,10,30", help="pair lengths for --memory, minutes")
     args = parser.parse_args()
     chosen = {int(t) for t in args.tables.split(",") if t}
     start = time.perf_counter()
-    for number, function in ((1, itd_table), (2, doa_table), (3, pair_table), (4, reverb_tables)):
+    for number, function in ((1, itd_table), (2, doa_table), (3, pair_table), (4, reverb_tables),
+                             (6, front_back_table)):
         if number in chosen:
             function()
     if args.memory:

@@ -368,10 +368,13 @@ def test_stage_on_fixture_pairs(pairs_dir):
     for name in ("itd_error_us", "ild_band_error_db", "iacc_error", "doa_error_deg"):
         assert same[name] == 0
     # The fixtures' band-ILD pattern fits no KEMAR pinna template clearly better than a smooth curve
-    # (best template 1.5 dB RMS): front/back cannot be told, so the flag is unmeasurable, not "0".
-    assert math.isnan(same["front_back_confusion"]) and same["front_back"] == "ambiguous"
-    assert same["unmeasurable"]["front_back_confusion"].startswith("ambiguous")
-    assert same["doa_error_scope"] == "lateral"
+    # (best template 1.5 dB RMS): the templates cannot tell front/back ...
+    assert same["front_back_absolute"] == "ambiguous"
+    # ... but the pair comparison can (issue 19.1): identical clips have identical pinna-band spectra,
+    # so the hemifield is the same (before: flag unmeasurable, DoA scope 'lateral').
+    assert same["front_back_confusion"] == 0 and same["front_back_method"] == "pair"
+    assert same["front_back_pair"] == "same" and same["front_back_pair_distance_db"] == 0
+    assert same["doa_error_scope"] == "direction"
     large = stage.compute_one(_loaded(pairs_dir / "gt/az_shift_large.wav", pairs_dir / "infer/az_shift_large.wav"))
     assert large["doa_error_deg"] > 60.0   # measured 85° (lateral 27° → −58°)
     assert large["itd_error_us"] > 400.0

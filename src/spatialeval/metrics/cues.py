@@ -26,8 +26,10 @@ from spatialeval.features.binaural_cues import (
     median_itd_us,
     weighted_band_ild,
 )
+from spatialeval.io.hrir import wrap180
 from spatialeval.metrics.doa import (
     MIN_FRONT_BACK_CONFIDENCE,
+    SIDE_ZONE_DEG,
     MIN_RELIABILITY,
     DirectionEstimate,
     direction_error,
@@ -35,10 +37,86 @@ from spatialeval.metrics.doa import (
     front_back_relation,
     kemar_templates,
 )
+from spatialeval.metrics.front_back_pair import (
+    LATERAL_TOLERANCE_DEG,
+    MAX_SOURCE_DIFFERENCE_DB,
+    MIN_PAIR_CONFIDENCE,
+    PairRelation,
+    pair_front_back,
+    pair_spectrum,
+)
 
-__all__ = ["CueError", "spatial_cue_errors"]
+__all__ = ["CueError", "combined_front_back", "spatial_cue_errors"]
 
 
+def combined_front_back(gt: DirectionEstimate, gen: DirectionEstimate, pair: PairRelation) -> tuple[str, str, str]:
+    """(relation, method, reason): the front/back relation of a pair from the absolute and the pair decisions.
+
+    ``relation`` is 'same', 'confused' or 'ambiguous'; ``method`` says what decided it:
+
+    * 'absolute' — both clips' hemifields known from the KEMAR templates (or one is on the
+      interaural axis), and the pair comparison does not contradict it;
+    * 'pair' — the absolute decision is ambiguous and the pair comparison
+      (:func:`~spatialeval.metrics.front_back_pair.pair_front_back`) decided 'same' or 'mirrored';
+    * 'conflict' — the templates decided and the pair comparison, decided or not, leans the
+      other way (its log likelihood ratio): reported 'ambiguous', never a guess;
+    * 'none' — neither decided (``reason`` gives both reasons).
+
+    One estimate within 10° of the interaural axis ('side') and the other more than 10° of
+    lateral angle away: the templates' "no confusion possible" is not taken (the off-axis clip
+    could be mirrored); the pair comparison or 'ambiguous' decides.
+
+    >>> nope = PairRelation("undecided", 0.6, 0.4, 2.0, 0.5, "undecided")
+    >>> combined_front_back(DirectionEstimate(30.0, None), DirectionEstimate(150.0, None), nope)[:2]
+    ('confused', 'absolute')
+    >>> cone = DirectionEstimate(float("nan"), None, 30.0, "ambiguous", reason="front/back ambiguous")
+    >>> combined_front_back(cone, cone, PairRelation("mirrored", 0.99, 5.0, 6.0, 0.5, "differ"))[:2]
+    ('confused', 'pair')
+    """
+    absolute = front_back_relation(gt, gen)
+    if not (gt.measurable and gen.measurable):
+        return "ambiguous", "none", "no direction"
+    sides = [estimate.hemifield == "side" for estimate in (gt, gen)]
+    if sides[0] != sides[1] and abs(gt.lateral - gen.lateral) > SIDE_ZONE_DEG:
+        # One on the interaural axis, the other well off it: "no confusion possible" would hide that the
+        # off-axis one may be mirrored; only the pair comparison (equal lateral angles) could tell.
+        absolute = "ambiguous"
+    decided = {"same": "same", "mirrored": "confused"}.get(pair.relation)
+    # Even an undecided pair comparison leans one way (the sign of its log likelihood ratio).
+    leaning = None if not math.isfinite(pair.log_lr) else ("confused" if pair.log_lr > 0 else "same")
+    if absolute != "ambiguous":
+        if leaning is not None and leaning != absolute and "side" not in {gt.hemifield, gen.hemifield}:
+            return "ambiguous", "conflict", (f"the pinna templates say {absolute!r} but the pair comparison says "
+                                             f"{pair.relation!r} ({pair.reason})")
+        return absolute, "absolute", "both hemifields decided by the pinna templates"
+    if decided is not None:
+        return decided, "pair", f"pair comparison: {pair.relation} (confidence {pair.confidence:.2f}): {pair.reason}"
+    reasons = [f"{label}: {estimate.reason}" for label, estimate in (("ground truth", gt), ("generated", gen))
+               if estimate.hemifield == "ambiguous"]
+    if sides[0] != sides[1]:
+        reasons.append(f"one direction is on the interaural axis and the other {abs(gt.lateral - gen.lateral):.0f}° "
+                       "of lateral angle away from it")
+    prefix = "pair comparison unmeasurable: " if pair.relation == "unmeasurable" else ""
+    return "ambiguous", "none", "; ".join([*reasons, prefix + pair.reason])
+
+
+def _pair_direction_error(gt: DirectionEstimate, gen: DirectionEstimate, relation: str,
+                          method: str) -> tuple[float, str]:
+    """The DoA error once the front/back relation is known.
+
+    Decided by the templates: :func:`~spatialeval.metrics.doa.direction_error`. Decided by the pair:
+    'same' → |α_gt − α_gen|; 'confused' (mirrored) → the angle between α_gt and its mirror 180° − α_gen,
+    |wrap(α_gt − (180° − α_gen))| = 180° − α_gt − α_gen for lateral angles on the same side
+    (180° − 2α at equal angles), scope 'direction'. Undecided: the lateral difference (scope 'lateral').
+    """
+    if method == "conflict":
+        error, scope = direction_error(gt, gen)
+        return (float(abs(gt.lateral - gen.lateral)), "lateral") if scope == "direction" else (error, scope)
+    if method != "pair":
+        return direction_error(gt, gen)
+    if relation == "same":
+        return float(abs(gt.lateral - gen.lateral)), "direction"
+    return float(abs(wrap180(gt.lateral - (180.0 - gen.lateral)))), "direction"
 
 
 def _side_state(analysis: ClipAnalysis, active: np.ndarray, label: str) -> tuple[bool, str]:
@@ -58,7 +136,11 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
                        fmax: float | None = None, elevations: str = "horizontal", gate_db: float = GATE_DB,
                        max_itd_s: float = 0.001, block_seconds: float = BLOCK_SECONDS,
                        min_reliability: float = MIN_RELIABILITY,
-                       min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE) -> dict[str, Any]:
+                       min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE,
+                       pair_front_back_enabled: bool = True,
+                       pair_lateral_tolerance_deg: float = LATERAL_TOLERANCE_DEG,
+                       max_source_difference_db: float = MAX_SOURCE_DIFFERENCE_DB,
+                       min_pair_confidence: float = MIN_PAIR_CONFIDENCE) -> dict[str, Any]:
     """Interpretable spatial-cue errors of a generated binaural clip ``gen`` against its ground truth ``gt``.
 
     Both clips are ``(time, 2)`` arrays (numpy or torch) at ``sr`` and ``gen_sr`` (default
@@ -73,10 +155,17 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
     * ``ild_band_error_db`` = mean over bands usable in both of |ILD_gen,b − ILD_gt,b| (dB);
     * ``iacc_error`` = |IACC_gen − IACC_gt| (whole-clip IACC within ±``max_itd_s``);
     * ``doa_error_deg`` = angle between the :func:`~spatialeval.metrics.doa.estimate_direction`
-      results: the azimuth difference when both hemifields are known, else the difference of
-      lateral angles (``doa_error_scope`` says which: 'direction' or 'lateral');
-    * ``front_back_confusion`` = 1 when the two estimates lie in opposite front/back
-      hemifields, 0 when they do not (or either is within 10° of the interaural axis).
+      results: the azimuth difference when both hemifields are known from the pinna templates;
+      when the pair comparison decided front/back, |α_gt − α_gen| for the same hemifield and
+      180° − α_gt − α_gen for a mirrored pair (180° − 2α at equal lateral angles α); else the
+      difference of lateral angles (``doa_error_scope`` says which: 'direction' or 'lateral');
+    * ``front_back_confusion`` = 1 when the two clips lie in opposite front/back hemifields,
+      0 when they do not (or either is within 10° of the interaural axis). Decided by the
+      absolute KEMAR-template estimate where it is confident, otherwise by the pair-relative
+      comparison of the clips' pinna-band spectra
+      (:func:`~spatialeval.metrics.front_back_pair.pair_front_back`; assumptions: same head,
+      same speaker and text, equal lateral angles — a 0.3–3 kHz spectral mismatch above
+      ``max_source_difference_db`` makes it unmeasurable); see :func:`combined_front_back`.
 
     **Unmeasurable** values are NaN and ``result["unmeasurable"]`` maps the metric to the
     reason (empty when everything was measured): a silent clip or ear (ITD, ILD, IACC, DoA),
@@ -84,7 +173,11 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
     reliability is below ``min_reliability`` (DoA), and a hemifield the spectral cues cannot
     tell (front-back flag; the reason starts with "ambiguous").
 
-    Extras: ``front_back`` ('same', 'confused', 'ambiguous'), ``doa_error_scope``,
+    Extras: ``front_back`` ('same', 'confused', 'ambiguous'), ``front_back_absolute`` (the
+    template-only relation), ``front_back_method`` ('absolute',
+    'pair', 'conflict', 'none'), ``front_back_reason`` (why, per item), ``front_back_pair``
+    ('same', 'mirrored', 'undecided', 'unmeasurable'), ``front_back_pair_confidence``,
+    ``front_back_pair_distance_db``, ``front_back_source_difference_db``, ``doa_error_scope``,
     ``itd_gt_us``/``itd_gen_us`` (median ITDs), ``iacc_gt``/``iacc_gen``,
     ``doa_{gt,gen}_azimuth_deg`` (NaN when the hemifield is ambiguous), ``..._lateral_deg``,
     ``..._reliability``, ``..._front_back_confidence`` (and ``..._elevation_deg`` with
@@ -157,28 +250,37 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
     else:
         iacc_error = abs(iacc_gen - iacc_gt)
 
-    # Direction.
+    # Direction: lateral angles from the ITD; front/back from the absolute (template) decision where it is
+    # confident, otherwise from the pair-relative comparison of the two clips' pinna-band spectra.
     templates = kemar_templates(rate, band_limit, elevations)
     settings = dict(gate_db=gate_db, max_itd_s=max_itd_s, min_reliability=min_reliability,
                     min_front_back_confidence=min_front_back_confidence)
     doa_gt: DirectionEstimate = direction_from_analysis(a_gt, templates, **settings)
     doa_gen: DirectionEstimate = direction_from_analysis(a_gen, templates, **settings)
-    doa_error, scope = direction_error(doa_gt, doa_gen)
+    pair = PairRelation("unmeasurable", nan, nan, nan, nan, "pair front/back comparison switched off")
+    if pair_front_back_enabled and doa_gt.measurable and doa_gen.measurable and not problem:
+        spectra = dict(analysis_rate=rate, fmax=band_limit, gate_db=gate_db, block_seconds=block_seconds)
+        coherence = [float(np.mean(a.coherence[active])) if active.any() else nan
+                     for a, active in ((a_gt, active_gt), (a_gen, active_gen))]
+        pair = pair_front_back(pair_spectrum(gt, sr, name="ground-truth clip", coherence=coherence[0], **spectra),
+                               pair_spectrum(gen, gen_sr, name="generated clip", coherence=coherence[1], **spectra),
+                               doa_gt.lateral, doa_gen.lateral, lateral_tolerance_deg=pair_lateral_tolerance_deg,
+                               max_source_difference_db=max_source_difference_db,
+                               min_confidence=min_pair_confidence)
+    relation, method, reason = combined_front_back(doa_gt, doa_gen, pair)
+    doa_error, scope = _pair_direction_error(doa_gt, doa_gen, relation, method)
     if problem:
         unmeasurable["doa_error_deg"] = problem
     elif not math.isfinite(doa_error):
         unmeasurable["doa_error_deg"] = "; ".join(
             f"{label}: {estimate.reason}" for label, estimate in (("ground truth", doa_gt), ("generated", doa_gen))
             if not estimate.measurable)
-    relation = front_back_relation(doa_gt, doa_gen)
     confusion: float | int = nan
     if relation == "ambiguous":
         if "doa_error_deg" in unmeasurable:
             unmeasurable["front_back_confusion"] = f"ambiguous: no direction ({unmeasurable['doa_error_deg']})"
         else:
-            unmeasurable["front_back_confusion"] = "ambiguous: " + "; ".join(
-                f"{label}: {estimate.reason}" for label, estimate in (("ground truth", doa_gt), ("generated", doa_gen))
-                if estimate.hemifield == "ambiguous")
+            unmeasurable["front_back_confusion"] = "ambiguous: " + reason
     else:
         confusion = int(relation == "confused")
 
@@ -190,6 +292,13 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
         "front_back_confusion": confusion,
         "front_back": relation,
         "doa_error_scope": scope,
+        "front_back_method": method,
+        "front_back_absolute": front_back_relation(doa_gt, doa_gen),
+        "front_back_reason": unmeasurable.get("front_back_confusion", reason),
+        "front_back_pair": pair.relation,
+        "front_back_pair_confidence": pair.confidence,
+        "front_back_pair_distance_db": pair.distance_db,
+        "front_back_source_difference_db": pair.source_difference_db,
         "itd_gt_us": median_itd_us(itd_gt),
         "itd_gen_us": median_itd_us(itd_gen),
         "iacc_gt": iacc_gt,

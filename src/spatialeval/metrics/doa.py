@@ -70,6 +70,7 @@ __all__ = [
     "MIN_FRONT_BACK_CONFIDENCE",
     "MIN_RELIABILITY",
     "REFERENCE_RADIUS_M",
+    "SIDE_ZONE_DEG",
     "CueTemplates",
     "DirectionEstimate",
     "direction_error",

@@ -351,7 +351,14 @@ def _segment_scopes(gt: DirectionTrack, gen: DirectionTrack, full: np.ndarray) -
     return ["direction" if f else "lateral" if lat else "none" for f, lat in zip(np.isfinite(full), lateral)]
 
 
-def _direction_errors(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
+def _direction_errors(gt: DirectionTrack, gen: DirectionTrack, front_back: Sequence | None = None) -> np.ndarray:
+    """Full direction errors per paired segment; NaN where front/back is unknown on either side.
+
+    ``front_back`` (optional, per paired segment: 'same', 'mirrored' or None) is the pair-relative
+    front/back decision (:func:`spatialeval.metrics.front_back_pair.pair_front_back`): where an azimuth
+    is unknown but the relation is decided, the error is |α_gt − α_gen| ('same') or
+    |wrap(α_gt − (180° − α_gen))| ('mirrored', 180° − 2α at equal lateral angles).
+    """
     n = min(len(gt), len(gen))
     az1, az2 = gt.azimuth_deg[:n], gen.azimuth_deg[:n]
     el1, el2 = gt.elevation_deg[:n], gen.elevation_deg[:n]
@@ -360,10 +367,21 @@ def _direction_errors(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
         on_sphere = great_circle_deg(az1, np.nan_to_num(el1), az2, np.nan_to_num(el2))
     both_elevations = np.isfinite(el1) & np.isfinite(el2)
     errors = np.where(both_elevations, on_sphere, on_circle)
-    return np.where(np.isfinite(az1) & np.isfinite(az2), errors, np.nan)
+    errors = np.where(np.isfinite(az1) & np.isfinite(az2), errors, np.nan)
+    if front_back is not None:
+        lat1, lat2 = gt.lateral_deg[:n], gen.lateral_deg[:n]
+        for index, relation in enumerate(list(front_back)[:n]):
+            if math.isfinite(errors[index]) or not (math.isfinite(lat1[index]) and math.isfinite(lat2[index])):
+                continue
+            if relation == "same":
+                errors[index] = abs(lat1[index] - lat2[index])
+            elif relation == "mirrored":
+                errors[index] = abs(float(wrap180(lat1[index] - (180.0 - lat2[index]))))
+    return errors
 
 
-def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") -> dict:
+def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "",
+                     front_back: Sequence | None = None) -> dict:
     """Segment-by-segment direction error of a generated clip's trajectory against the ground truth's.
 
     Over the segments both tracks have (paired by position):
@@ -378,6 +396,10 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") 
     * ``{prefix}trajectory_lateral_segments`` = compared segments where front/back was unknown on
       either side, so only the lateral angles were compared.
 
+    ``front_back`` (per paired segment 'same', 'mirrored' or None) lets a pair-relative front/back
+    decision complete the segments where either track's hemifield is unknown (see
+    :func:`_direction_errors`); those then count as full directions.
+
     When no segment is measurable in both, the three error values are NaN and
     ``unmeasurable`` gives the reason.
 
@@ -389,7 +411,7 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "") 
     >>> e["cues_trajectory_segments"], e["cues_trajectory_unmeasurable_segments"], e["cues_trajectory_unpaired_segments"]
     (2, 1, 1)
     """
-    full = _direction_errors(gt, gen)     # taken once for the errors and the scopes
+    full = _direction_errors(gt, gen, front_back)     # taken once for the errors and the scopes
     errors = _segment_errors(gt, gen, full)
     n = errors.shape[0]
     compared = np.isfinite(errors)

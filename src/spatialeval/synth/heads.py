@@ -28,6 +28,12 @@ Two classic models of a head as a rigid sphere with the ears on it (no pinnae, n
   polar angle (0 = front, 180 = back). The echoes differ between front and back, so this
   head has front/back spectral cues — unlike KEMAR's, which makes it a test of whether
   the front/back decision stays honest on a pinna it was not built from.
+* ``"sphere_pinna_notch"`` — the exact rigid sphere with a second, different analytic pinna
+  (after Batteau 1967): one reflection per ear, ``h = δ(t) + ρ·δ(t − τ(φ))`` with
+  ``τ(φ) = 50 µs + 60 µs·(1 − cos φ)/2`` (a spectral notch at 1/(2τ): 10 kHz in front,
+  4.5 kHz behind) and ``ρ = 0.7·(0.75 + 0.25·cos θ)``, θ the lateral angle towards that ear,
+  times a rear pinna-flange shadow, a one-pole low-pass at 7 kHz weighted by (1 − cos φ)/2:
+  ``S = 1 − w + w/(1 + i·f/7 kHz)``. A front/back cue unlike both KEMAR's and Brown & Duda's.
 
 Ears sit at ±``ear_angle_deg`` azimuth on the horizontal plane (90 = on the interaural
 axis; Brown & Duda suggest about 100° for a human head, which breaks the front/back
@@ -47,10 +53,10 @@ from scipy import special
 SPEED_OF_SOUND = 343.0
 HEAD_RADIUS_M = 0.0875
 PRE_DELAY_S = 0.0015
-HEADS = ("sphere", "brown_duda", "brown_duda_pinna")
+HEADS = ("sphere", "brown_duda", "brown_duda_pinna", "sphere_pinna_notch")
 
 __all__ = ["HEADS", "HEAD_RADIUS_M", "SPEED_OF_SOUND", "brown_duda_transfer", "head_hrir", "incidence_deg",
-           "pinna_transfer", "render_head", "sphere_transfer", "woodworth_itd_s"]
+           "notch_pinna_transfer", "pinna_transfer", "render_head", "sphere_transfer", "woodworth_itd_s"]
 
 
 def woodworth_itd_s(azimuth_deg, radius_m: float = HEAD_RADIUS_M, c: float = SPEED_OF_SOUND):
@@ -155,12 +161,29 @@ def pinna_transfer(freqs_hz, lateral_deg: float, polar_deg: float) -> np.ndarray
     return out
 
 
+def notch_pinna_transfer(freqs_hz, lateral_deg: float, polar_deg: float) -> np.ndarray:
+    """One-reflection pinna with a rear flange shadow (``"sphere_pinna_notch"``, FFT convention).
+
+    >>> f = np.array([0.0, 10000.0])
+    >>> front = np.abs(notch_pinna_transfer(f, 30.0, 0.0))
+    >>> float(round(front[0], 3)), bool(front[1] < 0.5)            # 1 + ρ at DC, the notch at 10 kHz
+    (1.677, True)
+    """
+    freqs = np.asarray(freqs_hz, dtype=np.float64)
+    rear = (1.0 - math.cos(math.radians(polar_deg))) / 2.0
+    delay = 50e-6 + 60e-6 * rear
+    rho = 0.7 * (0.75 + 0.25 * math.cos(math.radians(lateral_deg)))
+    echo = 1.0 + rho * np.exp(-2j * math.pi * freqs * delay)
+    shadow = 1.0 - rear + rear / (1.0 + 1j * freqs / 7000.0)
+    return echo * shadow
+
+
 @lru_cache(maxsize=4096)
 def _hrir_cached(head: str, sr: int, azimuth_deg: float, elevation_deg: float, radius_m: float,
                  ear_angle_deg: float, taps: int) -> np.ndarray:
     nfft = 4 * taps  # evaluate on a finer grid, then keep the first ``taps`` samples (the rest is ~0)
     freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
-    transfer = sphere_transfer if head == "sphere" else brown_duda_transfer
+    transfer = sphere_transfer if head in ("sphere", "sphere_pinna_notch") else brown_duda_transfer
     az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
     lateral = math.degrees(math.asin(max(-1.0, min(1.0, math.cos(el) * math.sin(az)))))
     polar = math.degrees(math.atan2(math.sin(el), math.cos(el) * math.cos(az)))
@@ -169,6 +192,8 @@ def _hrir_cached(head: str, sr: int, azimuth_deg: float, elevation_deg: float, r
         spectrum = transfer(freqs, incidence, radius_m) * np.exp(-2j * math.pi * freqs * PRE_DELAY_S)
         if head == "brown_duda_pinna":
             spectrum = spectrum * pinna_transfer(freqs, sign * lateral, polar)
+        elif head == "sphere_pinna_notch":
+            spectrum = spectrum * notch_pinna_transfer(freqs, sign * lateral, polar)
         spectrum[-1] = spectrum[-1].real  # a real Nyquist bin keeps the response real and symmetric
         ears.append(np.fft.irfft(spectrum, nfft)[:taps])
     hrir = np.stack(ears, axis=1)

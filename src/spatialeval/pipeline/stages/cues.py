@@ -35,11 +35,21 @@ class CuesSettings:
     min_front_back_confidence: float = setting(
         0.5, help="front/back is decided only from this pinna-evidence confidence; below it the flag is 'ambiguous'",
         check=in_range(0, 1))
+    pair_front_back: bool = setting(
+        True, help="where the templates cannot decide front/back, compare the pair's pinna-band spectra (same head, "
+                   "same speaker and text assumed and checked)")
+    pair_lateral_tolerance_deg: float = setting(10.0, help="the pair comparison needs lateral angles this close",
+                                                check=in_range(0, 90))
+    max_source_difference_db: float = setting(
+        2.5, help="0.3-3 kHz long-term spectra differing more than this (dB RMS): not the same speaker/text, pair "
+                  "front/back unmeasurable", check=positive())
+    min_pair_confidence: float = setting(0.97, help="the pair comparison decides from this calibrated confidence",
+                                         check=in_range(0, 1))
 
 
 CUES_REFERENCE = ("checkpoint-free binaural cues: GCC-PHAT ITD, third-octave ILD, ISO 3382 IACC; DoA from "
                   "coherence/onset-selected direct-sound frames (Faller & Merimaa 2004), Woodworth lateral angle, "
-                  "MIT KEMAR pinna templates for front/back")
+                  "MIT KEMAR pinna templates for front/back, else the pair's pinna-band spectra compared")
 
 
 # No frame above the floor once DC is removed: no interaural cue exists. Noise in each ear has cues
@@ -70,10 +80,13 @@ class CuesStage(Stage):
              "difference when front/back is ambiguous (doa_error_scope); unmeasurable when unreliable",
              degenerate=DIRECTION_DEGENERATE),
         _cue("front_back_confusion", "F/B conf", "0/1",
-             "1 when gt and generated lie in opposite hemifields front/back, 0 when not; unmeasurable "
-             "('ambiguous') when the spectral cues cannot tell", flag=True, degenerate=FRONT_BACK_DEGENERATE),
+             "1 when gt and generated lie in opposite hemifields front/back, 0 when not (KEMAR templates, else "
+             "the pair's pinna-band spectra compared); unmeasurable ('ambiguous') when neither can tell", flag=True,
+             degenerate=FRONT_BACK_DEGENERATE),
     )
-    extra_fields = ("front_back", "doa_error_scope", "itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "itd_frames",
+    extra_fields = ("front_back", "doa_error_scope", "front_back_method", "front_back_absolute", "front_back_reason",
+                    "front_back_pair", "front_back_pair_confidence", "front_back_pair_distance_db",
+                    "front_back_source_difference_db", "itd_gt_us", "itd_gen_us", "iacc_gt", "iacc_gen", "itd_frames",
                     "ild_bands", *(f"doa_{side}_{name}" for side in ("gt", "gen") for name in
                                    ("azimuth_deg", "lateral_deg", "reliability", "front_back_confidence",
                                     "elevation_deg")))
@@ -115,7 +128,12 @@ class CuesStage(Stage):
                            f"confidence {s.min_front_back_confidence:g}, otherwise 'ambiguous' (flag unmeasurable, "
                            "DoA error then covers the lateral angle only)",
             "front_back": "1 when gt and generated estimates lie in opposite front/back hemifields; "
-                          "directions within 10° of the interaural axis count as neither",
+                          "directions within 10° of the interaural axis count as neither; "
+                          + (f"where the templates cannot decide, the pair comparison of pinna-band (4-16 kHz) "
+                             f"spectra decides from confidence {s.min_pair_confidence:g} (lateral angles within "
+                             f"{s.pair_lateral_tolerance_deg:g}°, 0.3-3 kHz spectra within "
+                             f"{s.max_source_difference_db:g} dB, calibrated on KEMAR and a rigid sphere)"
+                             if s.pair_front_back else "pair comparison off"),
         }
 
     def compute_one(self, item: LoadedPair):
@@ -128,4 +146,8 @@ class CuesStage(Stage):
                                   analysis_rate=int(s.analysis_rate), elevations=s.elevations, gate_db=s.gate_db,
                                   max_itd_s=s.max_itd_s, block_seconds=s.block_seconds,
                                   min_reliability=s.min_doa_reliability,
-                                  min_front_back_confidence=s.min_front_back_confidence)
+                                  min_front_back_confidence=s.min_front_back_confidence,
+                                  pair_front_back_enabled=bool(s.pair_front_back),
+                                  pair_lateral_tolerance_deg=float(s.pair_lateral_tolerance_deg),
+                                  max_source_difference_db=float(s.max_source_difference_db),
+                                  min_pair_confidence=float(s.min_pair_confidence))

@@ -4,7 +4,10 @@ Each clip is cut into ``segment_seconds`` segments (the ISDrama paper's 1 s). Pe
 
 * **checkpoint-free** — the DoA estimator of the ``cues`` stage
   (:func:`spatialeval.metrics.doa.estimate_direction`, with the cue settings); a segment whose
-  front/back is ambiguous (or that lies on the interaural axis) counts with its lateral angle;
+  front/back is ambiguous is decided by the pair comparison of the gt and generated segments'
+  pinna-band spectra (:mod:`spatialeval.metrics.front_back_pair`, ``cues.pair_front_back``:
+  'same' or 'mirrored', the latter an error of 180° − α_gt − α_gen), otherwise (undecided, or on
+  the interaural axis) it counts with its lateral angle;
 * **BAT** — the spatial encoder's trained direction head on the segment (zero-padded to the
   encoder's 10-s input, as the ``segments`` mode does; the embeddings are the ``bat`` stage's,
   cached by content under the same keys), when a BAT checkpoint is configured; otherwise those
@@ -71,7 +74,8 @@ class TrajectoryStage(Stage):
     )
     extra_fields = tuple(f"{source}_{name}" for source in ("cues", "bat") for name in
                          ("trajectory_worst_segment_s", "trajectory_segments", "trajectory_unmeasurable_segments",
-                          "trajectory_unpaired_segments", "trajectory_lateral_segments", "track_gt", "track_gen"))
+                          "trajectory_unpaired_segments", "trajectory_lateral_segments", "track_gt", "track_gen")
+                         ) + ("cues_track_front_back",)
 
     def setup(self) -> None:
         s = self.settings
@@ -95,7 +99,8 @@ class TrajectoryStage(Stage):
         s, cues = self.settings, self.config.cues
         return {"segment_seconds": s.segment_seconds, "min_segment_seconds": s.min_segment_seconds,
                 "cues": f"metrics.doa.estimate_direction per segment (elevations {cues.elevations}, min reliability "
-                        f"{cues.min_doa_reliability:g}); lateral-angle error where front/back is ambiguous",
+                        f"{cues.min_doa_reliability:g}); where a segment's front/back is ambiguous, the pair comparison of the "
+                        "two segments' pinna-band spectra decides (cues.pair_front_back), else the lateral-angle error",
                 "bat": (self.encoder.describe() if self.encoder else self._no_bat)}
 
     def _estimator(self):
@@ -114,6 +119,39 @@ class TrajectoryStage(Stage):
         s = self.settings
         return segment_validity(clip.samples, clip.sample_rate, segment_s=s.segment_seconds,
                                 min_segment_s=s.min_segment_seconds, gate_db=self.config.cues.gate_db)
+
+    def _segment_front_back(self, item: LoadedPair, gt, gen) -> list:
+        """Per paired segment, the pair-relative front/back ('same', 'mirrored' or None when not decided or not
+        needed): where either segment's hemifield is unknown, the two segments' pinna-band spectra are compared
+        (:func:`spatialeval.metrics.front_back_pair.pair_front_back`, with the cue settings)."""
+        from spatialeval.features.binaural_cues import CueError
+        from spatialeval.metrics.front_back_pair import pair_front_back, pair_spectrum
+        from spatialeval.metrics.trajectory import segment_bounds
+
+        cues, n = self.config.cues, min(len(gt), len(gen))
+        relations: list = [None] * n
+        if not cues.pair_front_back:
+            return relations
+        rate = int(cues.analysis_rate)
+        limit = 0.45 * min(item.gt.sample_rate, item.infer.sample_rate, rate)
+        bounds = [list(segment_bounds(clip.samples.shape[0], clip.sample_rate, self.settings.segment_seconds))
+                  for clip in (item.gt, item.infer)]
+        for index in range(n):
+            lateral = (gt.lateral_deg[index], gen.lateral_deg[index])
+            known = math.isfinite(gt.azimuth_deg[index]) and math.isfinite(gen.azimuth_deg[index])
+            if known or not all(math.isfinite(value) for value in lateral):
+                continue
+            try:
+                spectra = [pair_spectrum(clip.samples[start:stop], clip.sample_rate, analysis_rate=rate, fmax=limit,
+                                         gate_db=cues.gate_db)
+                           for clip, (start, stop) in zip((item.gt, item.infer), (b[index] for b in bounds))]
+            except CueError:
+                continue
+            relation = pair_front_back(*spectra, *lateral, lateral_tolerance_deg=cues.pair_lateral_tolerance_deg,
+                                       max_source_difference_db=cues.max_source_difference_db,
+                                       min_confidence=cues.min_pair_confidence).relation
+            relations[index] = relation if relation in ("same", "mirrored") else None
+        return relations
 
     def _bat_tracks(self, item: LoadedPair, validity: dict) -> list:
         """BAT direction tracks of gt and generated: their segments' embeddings go through the encoder
@@ -157,8 +195,11 @@ class TrajectoryStage(Stage):
         tracks = {side: track_from_estimator(getattr(item, side).samples, getattr(item, side).sample_rate, estimate,
                                              segment_s=s.segment_seconds, min_segment_s=s.min_segment_seconds,
                                              source="cues", validity=validity[side]) for side in ("gt", "infer")}
-        result = self._renamed(trajectory_error(tracks["gt"], tracks["infer"], prefix="cues_"), "cues")
-        result.update(cues_track_gt=tracks["gt"].to_dict(), cues_track_gen=tracks["infer"].to_dict())
+        front_back = self._segment_front_back(item, tracks["gt"], tracks["infer"])
+        result = self._renamed(trajectory_error(tracks["gt"], tracks["infer"], prefix="cues_", front_back=front_back),
+                               "cues")
+        result.update(cues_track_gt=tracks["gt"].to_dict(), cues_track_gen=tracks["infer"].to_dict(),
+                      cues_track_front_back=front_back)
         if self.encoder is None:
             names = ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")
             result.update({name: math.nan for name in names})
