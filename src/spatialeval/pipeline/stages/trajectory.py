@@ -52,11 +52,15 @@ TRACKS = "per-segment direction tracks (ISDrama's 1-s segmentation), gt vs. gene
 # Both tracks compare the same segments: those long enough and with a measurable direction in both clips.
 DEGENERATE = degenerate_outcomes("unmeasurable", clipped="scored: the per-segment direction errors",
                                  long_gap="scored: over the segments measurable in both clips")
+# BAT's head answers for any sound that is not silent: on noise it is the direction BAT hears (the cue
+# track finds no coherent direct sound there, so it stays unmeasurable).
+BAT_DEGENERATE = {**DEGENERATE, "noise": "scored: BAT's per-segment directions of the noise"}
 
 
 def _metric(name: str, label: str, description: str, checkpoint: bool) -> MetricInfo:
     return MetricInfo(name, label, "trajectory", False, description, unit="degrees", requires_checkpoint=checkpoint,
-                      devices=("cpu", "cuda") if checkpoint else ("cpu",), reference=TRACKS, degenerate=DEGENERATE)
+                      devices=("cpu", "cuda") if checkpoint else ("cpu",), reference=TRACKS,
+                      degenerate=BAT_DEGENERATE if checkpoint else DEGENERATE)
 
 
 class TrajectoryStage(Stage):
