@@ -51,7 +51,7 @@ def degenerate_generation(case: str, gt: np.ndarray, seed: int = 0) -> np.ndarra
         return gt[n // 2: n // 2 + 1].copy()
     if case == "long_gap":
         half = n // 2
-        return np.concatenate([gt[:half], np.zeros((4 * SR, 2)), gt[half:]])
+        return np.concatenate([gt[:half], np.zeros((2 * SR, 2)), gt[half:]])
     raise ValueError(f"unknown degenerate case {case!r}")
 
 
@@ -66,7 +66,7 @@ def write_pair(root: Path, item_id: str, gt: np.ndarray, gen: np.ndarray, text: 
 
 def write_degenerate_pairs(root: Path) -> list[str]:
     """``root/gt`` and ``root/infer``: a ``control`` pair (speech vs speech 15° away) and one pair per case."""
-    gt, gen = speech_pair()
+    gt, gen = speech_pair(seconds=1.6)
     text = example_transcripts()[CLIP]
     write_pair(root, "control", gt, gen, text)
     for case in DEGENERATE_CASES:

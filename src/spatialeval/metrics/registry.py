@@ -28,7 +28,7 @@ DEGENERATE_CASES: dict[str, str] = {
     "clipped": "the gt x8, hard-clipped to +-1 (speech, heavily distorted)",
     "short": "the gt's first 0.2 s",
     "one_sample": "one sample of the gt",
-    "long_gap": "the gt with 4 s of digital silence inserted in its middle",
+    "long_gap": "the gt with 2 s of digital silence inserted in its middle",
 }
 
 #: What a declared outcome may say: ``unmeasurable`` (NaN with a reason), ``value:X`` (exactly X, e.g.

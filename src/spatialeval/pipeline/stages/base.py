@@ -93,6 +93,9 @@ class Stage:
     #: Derived: settings of ``config.<name>`` that change speed or outputs on disk but never a
     #: number (a resumed run or a merge may differ in them).
     speed_settings: ClassVar[tuple[str, ...]] = ()
+    #: Settings that run the same code on a small budget (e.g. fewer analysis frames), for suites that
+    #: evaluate the stage many times (``tests/test_conformance.py``); never used by a normal run.
+    light_settings: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
