@@ -108,8 +108,9 @@ def independence_runs(plugins, tmp_path_factory):
     # Shard 3/3 went to resume_dir, as if an interrupted run had finished only that item: the rerun
     # reuses it and computes the other two together.
     runs["resumed"] = run(ordered, out=resume_dir)
-    runs["reversed, chunk 1, 2 decoding workers"] = run(ordered[::-1], chunk_size=1, workers=2)
-    runs["every speed setting changed"] = run(ordered, **_changed_speed_settings(config, root / "cache"))
+    # One run changes everything else at once: order, chunk size, decoding processes, every speed-only setting.
+    runs["reversed, chunk 1, 2 decoding workers, every speed setting changed"] = run(
+        ordered[::-1], chunk_size=1, workers=2, **_changed_speed_settings(config, root / "cache"))
     return runs
 
 

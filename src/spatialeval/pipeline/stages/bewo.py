@@ -39,7 +39,7 @@ class BEWOSettings:
 class BEWOStage(Stage):
     name = "bewo"
     Settings = BEWOSettings
-    light_settings = {"frames": 5}  # each frame is 513 GCC-PHAT patches: the release's 100 cost ~2 s per clip
+    light_settings = {"frames": 3}  # each frame is 513 GCC-PHAT patches: the release's 100 cost ~2 s per clip
     metrics = (
         MetricInfo("bewo_itd_mse", "BEWO ITD MSE (GCC)", "bewo", False,
                    "1000·(m_gt − m_gen)² of the clips' mean GCC-PHAT ITDs (ms); its mean is BEWO's 'ITD MSE'",
