@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+
 def synthesise(root: Path, n_pairs: int, seconds: float, sr: int = 44100) -> None:
     """n pairs under root/gt and root/infer: a few distinct speech-like sources tiled (fast to make)."""
     from spatialeval.synth import spatialize, speech_like

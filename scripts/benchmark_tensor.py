@@ -121,8 +121,8 @@ def bench_bat(gt: torch.Tensor, gen: torch.Tensor, sr: int, device: torch.device
               checkpoint: str | None, batch_size: int) -> None:
     from spatialeval.features.resample import resample_polyphase
     from spatialeval.metrics.cosine import isdrama_cosine
-    from spatialeval.models.checkpoint import load_bat
     from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.models.checkpoint import load_bat
     from spatialeval.precision import precision_scope
     from spatialeval.tensor import bat_cosines, bat_inputs, embed_windows
 

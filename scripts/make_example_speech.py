@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import soundfile as sf
-
 from make_speech_fixtures import RATE, synthesise  # the same flite → 16 kHz rule (scripts/ is on sys.path)
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "spatialeval" / "data" / "speech"

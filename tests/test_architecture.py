@@ -254,3 +254,16 @@ def test_default_config_file_is_the_code_defaults_and_every_config_loads():
     for path in sorted(configs.glob("*.yaml")):
         if path.name != "tolerances.yaml":
             load_config(path)  # every shipped config is valid
+
+
+def test_the_code_passes_the_linter():
+    """ruff (pinned in the test extra; rules in pyproject.toml: pyflakes, pycodestyle, import order)."""
+    import shutil
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]')")
+    root = PACKAGE.parents[1]
+    result = subprocess.run([ruff, "check", "--no-cache", "src", "tests", "scripts"], cwd=root, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -24,8 +24,8 @@ from spatialeval.metrics.sim import downmix_resample
 from spatialeval.models.asr import load_asr, windows
 from spatialeval.models.registry import ASR_BACKENDS
 from spatialeval.pipeline.config import EvalConfig
-from spatialeval.pipeline.stages.cer import CERSettings as CERConfig
 from spatialeval.pipeline.stages.base import LoadedPair, StageUnavailable
+from spatialeval.pipeline.stages.cer import CERSettings as CERConfig
 
 SPEECH = Path(__file__).parent / "data" / "speech"
 TRANSCRIPTS = json.loads((SPEECH / "transcripts.json").read_text(encoding="utf-8"))

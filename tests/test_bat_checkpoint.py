@@ -7,8 +7,8 @@ import sys
 
 import pytest
 import torch
-
 from conftest import shared_dir
+
 from spatialeval.models.bat import SpatialAST
 from spatialeval.models.checkpoint import CheckpointError, load_bat, read_state_dict, resolve_checkpoint
 
@@ -32,7 +32,7 @@ def test_state_dict_matches_released_key_list():
     if shared is None:
         pytest.skip("../shared/reference/bat_state_dict.tsv is not available")
     lines = (shared / "reference" / "bat_state_dict.tsv").read_text().splitlines()[2:]
-    expected = [(k, [int(x) for x in s.strip("[]").split(",") if x.strip()], d) for k, s, d in (l.split("\t") for l in lines)]
+    expected = [(k, [int(x) for x in s.strip("[]").split(",") if x.strip()], d) for k, s, d in (line.split("\t") for line in lines)]
     state = SpatialAST().state_dict()
     assert [k for k, _, _ in expected] == list(state)
     for key, shape, dtype in expected:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatialeval.pipeline.evaluate import evaluate
 from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+from spatialeval.pipeline.evaluate import evaluate
 
 SR = 32000
 

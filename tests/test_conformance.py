@@ -24,11 +24,11 @@ import math
 from pathlib import Path
 
 import pytest
-
-from conformance_audio import speech_pair, degenerate_generation, write_degenerate_pairs, write_pair
+from conformance_audio import degenerate_generation, speech_pair, write_degenerate_pairs, write_pair
 from plugins.level_metric import LevelStage
 from plugins.tiny_encoder import TinySpatialEncoder
 from rowcompare import differences
+
 from spatialeval.example import example_transcripts
 from spatialeval.metrics.registry import DEGENERATE_CASES, parse_outcome
 from spatialeval.pipeline import registry

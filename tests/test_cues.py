@@ -28,8 +28,8 @@ from spatialeval.metrics.doa import (
     front_back_confusion,
     kemar_templates,
 )
-from spatialeval.pipeline.registry import metric_fields
 from spatialeval.pipeline.config import EvalConfig, config_from_dict
+from spatialeval.pipeline.registry import metric_fields
 from spatialeval.pipeline.stages import stage_class
 from spatialeval.pipeline.stages.base import LoadedPair
 from spatialeval.pipeline.stages.cues import CuesSettings as CuesConfig

@@ -88,7 +88,8 @@ def test_reverberation_on_one_clip_only_is_unmeasurable_not_a_mirror():
 
 
 def test_trajectory_segments_use_the_pair_decision():
-    cone = lambda lateral: (lambda segment, sr: DirectionEstimate(float("nan"), None, lateral, "ambiguous"))
+    def cone(lateral):
+        return lambda segment, sr: DirectionEstimate(float("nan"), None, lateral, "ambiguous")
     x = np.tile([[0.5, 0.5], [-0.5, -0.5]], (150, 1))  # sound in every segment (silent ones are left out)
     gt, gen = (track_from_estimator(x, 100, cone(30.0)), track_from_estimator(x, 100, cone(34.0)))
     lateral_only = trajectory_error(gt, gen)

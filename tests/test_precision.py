@@ -6,8 +6,15 @@ import warnings
 import pytest
 import torch
 
-from spatialeval.precision import (_snapshot, autocast, autocast_support, describe, ieee_float32, precision_scope,
-                                   tf32_enabled)
+from spatialeval.precision import (
+    _snapshot,
+    autocast,
+    autocast_support,
+    describe,
+    ieee_float32,
+    precision_scope,
+    tf32_enabled,
+)
 
 
 def _same(before: dict, after: dict) -> bool:

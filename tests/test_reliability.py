@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rowcompare import differences
 import soundfile as sf
 import torch
+from rowcompare import differences
 
 from spatialeval.cli import main
 from spatialeval.errors import EXIT_LOCKED, EXIT_OK, EXIT_OS_ERROR, EXIT_USAGE

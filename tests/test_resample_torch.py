@@ -10,8 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-from spatialeval.features.resample import (polyphase_output_length, resample_poly_torch, resample_polyphase,
-                                           resample_polyphase_torch)
+from spatialeval.features.resample import (
+    polyphase_output_length,
+    resample_poly_torch,
+    resample_polyphase,
+    resample_polyphase_torch,
+)
 
 RATE_PAIRS = [(44100, 32000), (48000, 32000), (16000, 32000), (22050, 32000), (8000, 16000), (32000, 16000)]
 LENGTHS = [1, 2, 5, 441, 1001, 44101]

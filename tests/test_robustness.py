@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from rowcompare import assert_same_rows, differences
 import soundfile as sf
+from rowcompare import assert_same_rows, differences
 
 from spatialeval.cli import main
 from spatialeval.pipeline.evaluate import evaluate
@@ -86,7 +86,7 @@ def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, test_checkpo
     code = main(["run", str(bad_corpus / "gt"), str(bad_corpus / "infer"), "--stages", "interaural,bat",
                  "--ckpt", str(test_checkpoint), "--allow-partial", "--out", str(out), "--quiet"])
     assert code == 3  # some items failed, the run completed
-    rows = {json.loads(l)["id"]: json.loads(l) for l in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()}
+    rows = {json.loads(line)["id"]: json.loads(line) for line in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()}
     for item, fragment in EXPECTED_ERRORS.items():
         assert rows[item]["error"] and fragment in rows[item]["error"], (item, rows[item]["error"])
         assert "infer" in rows[item]["error"] or "load" in rows[item]["error"]

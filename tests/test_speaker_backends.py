@@ -23,8 +23,8 @@ from spatialeval.metrics.sim import downmix_resample, speaker_similarity
 from spatialeval.models.registry import SPEAKER_BACKENDS
 from spatialeval.models.speaker import load_speaker_encoder, normalise_level
 from spatialeval.pipeline.config import EvalConfig
-from spatialeval.pipeline.stages.sim import SIMSettings as SIMConfig
 from spatialeval.pipeline.stages.base import StageUnavailable
+from spatialeval.pipeline.stages.sim import SIMSettings as SIMConfig
 
 DATA = Path(__file__).parent / "data"
 VOX = sorted((DATA / "voxceleb").glob("*.flac"))

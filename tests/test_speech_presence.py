@@ -71,6 +71,7 @@ def _item(gt: np.ndarray, infer: np.ndarray, gt_path: str = "gt.wav") -> LoadedP
 def echo_cer(tmp_path):
     """The CER stage with the test-only echo recogniser: it 'hears' its sentence in any audio."""
     from plugins.echo_asr import EchoASR
+
     from spatialeval.models.registry import ASR_BACKENDS
     from spatialeval.pipeline.stages.cer import CERStage
 

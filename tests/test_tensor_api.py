@@ -10,9 +10,15 @@ import torch
 from spatialeval.features.resample import resample_polyphase
 from spatialeval.io.audio import load_audio
 from spatialeval.metrics.cosine import cosine, cosine_rows, isdrama_cosine, isdrama_cosine_rows
-from spatialeval.metrics.ipd_ild import (isdrama_features, isdrama_features_batch, isdrama_ipd_ild_mae,
-                                         isdrama_mae_batch, mae_over_time, strict_ipd_ild_mae)
 from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+from spatialeval.metrics.ipd_ild import (
+    isdrama_features,
+    isdrama_features_batch,
+    isdrama_ipd_ild_mae,
+    isdrama_mae_batch,
+    mae_over_time,
+    strict_ipd_ild_mae,
+)
 from spatialeval.tensor import BATEmbeddingBatch, bat_cosines, bat_embeddings, bat_inputs, ipd_ild_mae, window_cosines
 
 

@@ -7,7 +7,7 @@ import pytest
 from spatialeval.io.pairing import Pair
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
 from spatialeval.metrics import text
-from spatialeval.metrics.cer import char_edit_counts, cer, corpus_cer, wer, word_edit_counts
+from spatialeval.metrics.cer import cer, char_edit_counts, corpus_cer, wer, word_edit_counts
 from spatialeval.metrics.text import NORMALIZER_VERSION, LanguageMismatchWarning, normalize_text
 
 

@@ -38,8 +38,13 @@ from spatialeval.features.resample import TARGET_RATE, polyphase_output_length, 
 from spatialeval.features.spectral import check_lengths, zero_beyond
 from spatialeval.metrics.cosine import cosine_rows, isdrama_cosine_rows
 from spatialeval.metrics.embedding_cosine import MODES as BAT_MODES  # the bat stage's window modes
-from spatialeval.metrics.ipd_ild import (PROTOCOLS, check_batch_pair, device_chunks, isdrama_ipd_ild_mae_batch,
-                                         strict_ipd_ild_mae_batch)
+from spatialeval.metrics.ipd_ild import (
+    PROTOCOLS,
+    check_batch_pair,
+    device_chunks,
+    isdrama_ipd_ild_mae_batch,
+    strict_ipd_ild_mae_batch,
+)
 from spatialeval.models.bat import CLIP_SAMPLES
 from spatialeval.precision import autocast as autocast_context
 

@@ -29,12 +29,28 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from spatialeval.check.compare import (FAILING_STATUSES, FLOAT_SLACK, STATUS_IMPROVED, STATUS_MISSING, STATUS_OK,
-                                       STATUS_REGRESSED, CheckReport, CheckRow, check_results)
+from spatialeval.check.compare import (
+    FAILING_STATUSES,
+    FLOAT_SLACK,
+    STATUS_IMPROVED,
+    STATUS_MISSING,
+    STATUS_OK,
+    STATUS_REGRESSED,
+    CheckReport,
+    CheckRow,
+    check_results,
+)
 from spatialeval.check.inputs import load_baseline, load_results
+from spatialeval.check.tolerances import (
+    COUNT_FIELDS,
+    UNMEASURABLE,
+    CheckInputError,
+    Tolerance,
+    Tolerances,
+    load_tolerances,
+    tolerances_from_dict,
+)
 from spatialeval.errors import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
-from spatialeval.check.tolerances import (COUNT_FIELDS, UNMEASURABLE, CheckInputError, Tolerance, Tolerances,
-                                          load_tolerances, tolerances_from_dict)
 from spatialeval.pipeline.registry import METRICS
 
 __all__ = ["COUNT_FIELDS", "FAILING_STATUSES", "FLOAT_SLACK", "STATUS_IMPROVED", "STATUS_MISSING", "STATUS_OK",

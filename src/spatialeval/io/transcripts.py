@@ -78,7 +78,7 @@ def load_transcripts(path: str | Path) -> dict[str, str]:
     if "id" in header and "text" in header:
         id_col, text_col = header.index("id"), header.index("text")
         rows = []
-        for n, fields in zip((n for n, _ in lines[1:]), csv.reader([l for _, l in lines[1:]], delimiter=delimiter)):
+        for n, fields in zip((n for n, _ in lines[1:]), csv.reader([line for _, line in lines[1:]], delimiter=delimiter)):
             if len(fields) <= max(id_col, text_col):
                 raise TranscriptError(f"{path}:{n}: expected {len(header)} columns, got {len(fields)}")
             rows.append((n, [fields[id_col], fields[text_col]]))

@@ -29,8 +29,8 @@ from spatialeval.features.binaural_cues import (
 from spatialeval.io.hrir import wrap180
 from spatialeval.metrics.doa import (
     MIN_FRONT_BACK_CONFIDENCE,
-    SIDE_ZONE_DEG,
     MIN_RELIABILITY,
+    SIDE_ZONE_DEG,
     DirectionEstimate,
     direction_error,
     direction_from_analysis,

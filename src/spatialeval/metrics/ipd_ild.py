@@ -26,8 +26,14 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from spatialeval.features.interaural import (check_binaural_batch, interaural_spectra_batch, mel_projected_cues_batch,
-                                             spectra_cues, stft_blocks, streamed_mel_cues)
+from spatialeval.features.interaural import (
+    check_binaural_batch,
+    interaural_spectra_batch,
+    mel_projected_cues_batch,
+    spectra_cues,
+    stft_blocks,
+    streamed_mel_cues,
+)
 from spatialeval.features.resample import TARGET_RATE, resample_sinc, resample_sinc_chunks
 from spatialeval.features.spectral import check_lengths, zero_beyond
 from spatialeval.features.threads import single_threaded

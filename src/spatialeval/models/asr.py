@@ -44,10 +44,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from spatialeval.errors import StageUnavailable
 from spatialeval.io.audio import as_mono_signal
 from spatialeval.models.local_hf import batched, expand_model_path, from_local_pretrained
-
-from spatialeval.errors import StageUnavailable
 
 ASR_RATE = 16000
 WINDOW_SECONDS = 30

@@ -31,7 +31,6 @@ import numpy as np
 from spatialeval.errors import StageUnavailable, UsageError
 from spatialeval.io.pairing import index_audio_tree
 
-
 ITD_DISTANCES = ("itd_kl", "itd_wasserstein_us")
 FD_DISTANCES = ("fd_direction", "fd_distance")
 

@@ -17,8 +17,16 @@ from typing import Any
 import yaml
 
 from spatialeval.pipeline.registry import stage_classes, stage_names, stages_for_metrics
-from spatialeval.pipeline.settings import (Rule, at_least, check_settings, coerce_value, non_empty, parse_value,
-                                           positive, setting)
+from spatialeval.pipeline.settings import (
+    Rule,
+    at_least,
+    check_settings,
+    coerce_value,
+    non_empty,
+    parse_value,
+    positive,
+    setting,
+)
 
 PROTOCOLS = ("isdrama", "strict")
 DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe", "cues")

@@ -20,21 +20,19 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from spatialeval.errors import UsageError
+from spatialeval.errors import StageUnavailable, UsageError
 from spatialeval.io.audio import file_sha256
 from spatialeval.io.files import DirectoryLock, atomic_write_text
 from spatialeval.io.pairing import Pair, find_pairs
 from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict, validate
 from spatialeval.pipeline.loader import iterate_chunks
+from spatialeval.pipeline.registry import stage_class
 from spatialeval.pipeline.results import ItemLog, RowWriter, rows_to_frame, write_outputs
 from spatialeval.pipeline.rundir import latest_by_id, read_rows
-from spatialeval.errors import StageUnavailable
-from spatialeval.pipeline.registry import stage_class
 from spatialeval.pipeline.settings import speed_settings
+from spatialeval.pipeline.stages.base import LoadedPair, RunContext, Stage
 from spatialeval.precision import describe as describe_precision
 from spatialeval.precision import precision_scope
-from spatialeval.pipeline.stages.base import LoadedPair, RunContext, Stage
-
 
 
 @dataclass

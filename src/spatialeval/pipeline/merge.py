@@ -6,9 +6,9 @@ from pathlib import Path
 from spatialeval.io.files import DirectoryLock
 from spatialeval.pipeline.config import config_from_dict
 from spatialeval.pipeline.evaluate import StageStatus, run_identity, summarize
+from spatialeval.pipeline.registry import stage_class
 from spatialeval.pipeline.results import write_outputs
 from spatialeval.pipeline.rundir import RunDirectory
-from spatialeval.pipeline.registry import stage_class
 
 
 def merge_results(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:

@@ -135,7 +135,7 @@ def write_outputs(out_dir: str | os.PathLike, rows: list[dict[str, Any]], summar
     # Every field quoted: transcripts and error messages may hold commas, quotes and line breaks;
     # structured values (unmeasurable reasons, direction tracks) are written as JSON text.
     frame = rows_to_frame(rows)
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.columns[frame.dtypes == object]:  # noqa: E721 (a pandas Series comparison)
         frame[column] = [json.dumps(clean(v), ensure_ascii=False) if isinstance(v, (dict, list)) else v
                          for v in frame[column]]
     atomic_write_text(out_dir / "items.csv", frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL))

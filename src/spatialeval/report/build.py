@@ -268,8 +268,9 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path,
     """The plot sections; PNGs are written to ``out_dir`` and recorded in ``written``."""
     blocks: list[Block] = [Heading("Per-item distributions")]
     try:
-        from spatialeval.report import plots
         import matplotlib  # noqa: F401  (only to fail early with a clear note)
+
+        from spatialeval.report import plots
     except ImportError:
         note = "Plots left out: matplotlib is not installed (pip install 'spatialeval[report]')."
         print(f"spatialeval report: {note}", file=sys.stderr)

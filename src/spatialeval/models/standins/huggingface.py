@@ -42,8 +42,14 @@ def _randomise(model, seed: int, scale: float) -> None:
 def write_tiny_whisper(folder: str | Path, seed: int = 0) -> Path:
     """Save a 1-layer, 32-wide random Whisper (model, processor, generation config) to ``folder``."""
     from tokenizers import pre_tokenizers
-    from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration,
-                              WhisperProcessor, WhisperTokenizer)
+    from transformers import (
+        GenerationConfig,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperForConditionalGeneration,
+        WhisperProcessor,
+        WhisperTokenizer,
+    )
 
     folder = Path(folder)
     vocab = {symbol: i for i, symbol in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
@@ -131,11 +137,10 @@ def paraformer_config(vocab_size: int) -> dict:
 
 def write_paraformer_standin(folder: str | Path, seed: int = 0) -> Path:
     """Save a random SeACo-Paraformer in FunASR's folder layout to ``folder`` (needs funasr)."""
+    import funasr.models  # noqa: F401  (fills FunASR's registry)
     import torch
     import yaml
     from funasr.register import tables
-
-    import funasr.models  # noqa: F401  (fills FunASR's registry)
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

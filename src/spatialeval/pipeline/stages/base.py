@@ -17,7 +17,6 @@ from spatialeval.io.pairing import Pair
 from spatialeval.metrics.registry import MetricInfo
 from spatialeval.pipeline.settings import NoSettings, speed_settings
 
-
 DOWNMIX_RULE = "mean of channels, resampled to {rate} Hz with scipy.signal.resample_poly"
 
 

@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from spatialeval.errors import StageUnavailable, UsageError
-from spatialeval.features.speech import RULE as SPEECH_RULE, SpeechPresence, speech_presence
+from spatialeval.features.speech import RULE as SPEECH_RULE
+from spatialeval.features.speech import SpeechPresence, speech_presence
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache

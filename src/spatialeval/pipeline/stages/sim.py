@@ -8,13 +8,13 @@ rate (16 kHz) with ``scipy.signal.resample_poly``; see :mod:`spatialeval.metrics
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dataclasses import dataclass
-
 from spatialeval.errors import NoSpeech
-from spatialeval.features.speech import RULE as SPEECH_RULE, speech_presence
+from spatialeval.features.speech import RULE as SPEECH_RULE
+from spatialeval.features.speech import speech_presence
 from spatialeval.io.audio import file_sha256, load_audio
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.settings import non_empty, positive, setting
