@@ -1,7 +1,7 @@
 """Regression gate: compare a run's ``summary.json`` with a stored baseline.
 
 A metric *regresses* when it moves in its bad direction (taken from
-:data:`spatialeval.metrics.registry.METRICS`) by more than its tolerance.
+:data:`spatialeval.pipeline.registry.METRICS`) by more than its tolerance.
 Improvements never fail. A metric that the baseline has but the results lack
 (or hold as null/NaN) fails as ``missing``, and more failed items than the
 baseline had (``n_failed``) fails too, as do more items on which a checked metric

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from spatialeval.io.pairing import Pair
 
-SOURCES = ("transcripts", "manifest", "sidecar", "asr_gt")
 SIDECAR_EXTENSIONS = (".txt", ".lab")
 
 

@@ -4,7 +4,7 @@
 
 where ``e`` is a speaker embedding (:mod:`spatialeval.models.speaker`) of the clip
 downmixed to mono as the mean of its channels and resampled to the encoder's rate
-(16 kHz for both backends) with ``scipy.signal.resample_poly``. The reference is the
+(16 kHz for every registered backend: resemblyzer, wavlm, wavlm-ecapa) with ``scipy.signal.resample_poly``. The reference is the
 ground-truth clip, or the manifest's speaker prompt when ``sim.use_prompt`` is set (the
 zero-shot TTS convention of seed-tts-eval). Range [-1, 1]; higher is more similar.
 """

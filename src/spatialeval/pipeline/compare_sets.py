@@ -66,8 +66,8 @@ def _clip_itd_us(clip, rate: int) -> float:
 
 def _read_set(folder: str | Path, encoder, config, options: SetOptions) -> ClipSet:
     from spatialeval.io.audio import load_audio
+    from spatialeval.pipeline.embeddings import encoder_inputs
     from spatialeval.pipeline.loader import MIN_CLIP_SECONDS
-    from spatialeval.pipeline.stages.bat import encoder_inputs
 
     result = ClipSet(folder=str(folder))
     for item_id, path in index_audio_tree(Path(folder)).items():

@@ -163,7 +163,7 @@ class TrajectoryStage(Stage):
         ``segment_seconds``), so a rerun or a bat stage in the same mode does not embed them again."""
         from spatialeval.metrics.bat_heads import decode_heads
         from spatialeval.metrics.trajectory import track_from_bat
-        from spatialeval.pipeline.stages.bat import clip_embeddings, embedding_key, encoder_inputs
+        from spatialeval.pipeline.embeddings import clip_embeddings, embedding_key, encoder_inputs
 
         s, bat = self.settings, self.config.bat
         clips = (item.gt, item.infer)
