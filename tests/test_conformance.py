@@ -11,9 +11,9 @@ plus the test plugins, so a stage is covered the day it is registered.
 * **Degenerate generations** — each metric gives, on each case of
   :data:`~spatialeval.metrics.registry.DEGENERATE_CASES`, the outcome its declaration documents
   (``MetricInfo.degenerate``): a stated value, a finite score, unmeasurable with a reason, or a failed item.
-* **Settings** — every setting of every stage that can change a number is part of the run identity
-  (the fingerprint that resume and ``check`` compare); speed-only settings are changed together in
-  the independence runs above.
+* **Settings** — speed-only settings are changed together in the independence runs above; that every
+  setting is validated (``tests/test_settings_validation.py``) and is part of the run identity exactly when
+  it may change a number (``tests/test_speed_settings.py``) is checked there, over the same registry.
 * **Selection** — a metric named with ``--metrics`` is computed, or the run exits 2 before evaluating.
 """
 from __future__ import annotations
@@ -28,13 +28,13 @@ from conformance_audio import degenerate_generation, speech_pair, write_degenera
 from plugins.level_metric import LevelStage
 from plugins.tiny_encoder import TinySpatialEncoder
 from rowcompare import differences
+from setting_values import alternative_value
 
 from spatialeval.example import example_transcripts
 from spatialeval.metrics.registry import DEGENERATE_CASES, parse_outcome
 from spatialeval.pipeline import registry
-from spatialeval.pipeline.config import RunSettings, config_from_dict
-from spatialeval.pipeline.evaluate import evaluate, run_identity
-from spatialeval.pipeline.settings import kind_of
+from spatialeval.pipeline.config import RunSettings
+from spatialeval.pipeline.evaluate import evaluate
 
 PLUGIN_STAGES = (LevelStage,)
 STAGE_NAMES = [*registry.stage_names(), *(cls.name for cls in PLUGIN_STAGES)]
@@ -114,31 +114,13 @@ def independence_runs(plugins, tmp_path_factory):
     return runs
 
 
-def _alternative(item: dataclasses.Field, default):
-    """Another valid value of a speed-only setting (None when there is no generic one)."""
-    from spatialeval.pipeline.settings import choices_of
-
-    kind = kind_of(item)
-    choices = choices_of(item)
-    if choices:
-        others = [c for c in choices if c != default]
-        return others[0] if others else None
-    if kind == "bool":
-        return not default
-    if kind == "int":
-        return 1 if default != 1 else 3
-    if kind == "float":
-        return float(default) * 0.5 if default else None
-    return None
-
-
 def _changed_speed_settings(config: dict, cache_dir: Path) -> dict:
     """Every speed-only setting (``affects_numbers=False``) of the run and each stage at another valid value."""
     changed: dict = {"cache_dir": str(cache_dir)}
     skip = {"shard", "workers", "chunk_size", "device", "cache_dir", "allow_partial"}  # covered by their own runs
     for item in dataclasses.fields(RunSettings):
         if item.metadata.get("affects_numbers") is False and item.name not in skip:
-            value = _alternative(item, getattr(RunSettings(), item.name))
+            value = alternative_value(item, getattr(RunSettings(), item.name), cache_dir.parent)
             if value is not None:
                 changed[item.name] = value
     for name in STAGE_NAMES:
@@ -147,7 +129,7 @@ def _changed_speed_settings(config: dict, cache_dir: Path) -> dict:
         section = dict(config.get(name, {}))
         for item in dataclasses.fields(settings_cls):
             if item.metadata.get("affects_numbers") is False and item.name != "save_embeddings":
-                value = _alternative(item, getattr(defaults, item.name))
+                value = alternative_value(item, getattr(defaults, item.name), cache_dir.parent)
                 if value is not None:
                     section[item.name] = value
         if section:
@@ -246,34 +228,6 @@ def test_the_control_pair_is_scored_by_every_metric(degenerate_rows):
         value = row.get(metric)
         reason = _reasons(row).get(metric)
         assert (isinstance(value, (int, float)) and math.isfinite(value)) or reason, metric
-
-
-# --------------------------------------------------------------------------------------------- settings
-
-@pytest.mark.parametrize("stage_name", STAGE_NAMES)
-def test_every_setting_that_changes_numbers_is_in_the_run_identity(stage_name, plugins):
-    settings_cls = stage_of(stage_name).Settings
-    base = config_from_dict({"stages": [stage_name]}).to_dict()
-    statuses = {stage_name: {"status": "ran"}}
-    reference = run_identity(base, statuses)
-    for item in dataclasses.fields(settings_cls):
-        changed = json.loads(json.dumps(base, default=str))
-        changed[stage_name][item.name] = ["a value no setting has", 1]
-        differs = run_identity(changed, statuses) != reference
-        if item.metadata.get("affects_numbers") is False:
-            assert not differs, f"{stage_name}.{item.name} is declared speed-only but changes the run identity"
-        else:
-            assert differs, f"{stage_name}.{item.name} changes numbers but is not in the run identity"
-
-
-def test_every_run_setting_that_changes_numbers_is_in_the_run_identity():
-    base = config_from_dict({}).to_dict()
-    reference = run_identity(base, {})
-    for item in dataclasses.fields(RunSettings):
-        changed = {**base, item.name: ["a value no setting has", 1]}
-        differs = run_identity(changed, {}) != reference
-        speed_only = item.metadata.get("affects_numbers") is False
-        assert differs != speed_only, f"run setting {item.name}: speed-only={speed_only} but in identity={differs}"
 
 
 # --------------------------------------------------------------------------------------------- selection

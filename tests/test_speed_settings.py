@@ -14,12 +14,13 @@ import shutil
 
 import numpy as np
 import pytest
+from setting_values import alternative_value
 
 from spatialeval.io.pairing import Pair
 from spatialeval.pipeline.config import RunSettings, config_from_dict
 from spatialeval.pipeline.evaluate import evaluate, run_identity
 from spatialeval.pipeline.registry import stage_classes
-from spatialeval.pipeline.settings import choices_of, kind_of
+from spatialeval.pipeline.settings import choices_of
 
 # float32 epsilon is 1.19e-7; a few rounding steps through an FFT and a mean.
 RTOL, ATOL = 1e-5, 1e-6
@@ -45,25 +46,11 @@ def _all_settings():
 
 
 def _alternative(item: dataclasses.Field, default, tmp_path):
-    """Another valid value of the setting (derived from its declaration)."""
-    choices = choices_of(item)
-    kind = kind_of(item)
-    if item.metadata.get("metavar") in ("PATH", "DIR", "FILE") or item.name == "cache_dir":
-        return str(tmp_path / f"alt_{item.name}")
-    if item.name == "device":
-        return "cpu"
-    if choices and kind != "list":
-        other = next((c for c in choices if c != default), None)
-        if other is None:
-            pytest.skip(f"{item.name} has a single choice")
-        return other
-    if kind == "bool":
-        return not default
-    if kind == "int":  # speed settings: the smallest batch/chunk, the most different from the default
-        return 1 if item.metadata.get("affects_numbers") is False and default > 1 else default * 2 or 1
-    if kind == "float":
-        return (default or 1.0) * 0.5
-    pytest.skip(f"no generic alternative for {item.name}")
+    """Another valid value of the setting (derived from its declaration), or skip the test."""
+    value = alternative_value(item, default, tmp_path)
+    if value is None:
+        pytest.skip(f"{item.name} has a single choice" if choices_of(item) else f"no generic alternative for {item.name}")
+    return value
 
 
 SETTINGS = _all_settings()
