@@ -2,8 +2,8 @@
 
 Every metric is a plain function on arrays; the pipeline returns a pandas DataFrame.
 """
-import tempfile
 
+import tempfile
 
 import spatialeval
 from spatialeval.example import write_example_pairs
@@ -11,12 +11,12 @@ from spatialeval.synth import spatialize, speech_like
 
 sr = 32000
 voice = speech_like(3.0, sr, seed=0)
-gt = spatialize(voice, sr, azimuth_deg=30)          # (time, 2), channel 0 = left ear
+gt = spatialize(voice, sr, azimuth_deg=30)  # (time, 2), channel 0 = left ear
 gen = spatialize(voice, sr, azimuth_deg=45)
 
 # %% ISDrama IPD/ILD (the released definition) and the strict protocol
-print(spatialeval.ipd_ild_mae(gt, gen, sr))                      # {'ipd_mae': ..., 'ild_mae': ...}
-print(spatialeval.ipd_ild_mae(gt, gen, sr, protocol="strict"))   # radians and dB
+print(spatialeval.ipd_ild_mae(gt, gen, sr))  # {'ipd_mae': ..., 'ild_mae': ...}
+print(spatialeval.ipd_ild_mae(gt, gen, sr, protocol="strict"))  # radians and dB
 
 # %% checkpoint-free cues: ITD/ILD/IACC errors and direction-of-arrival error
 cues = spatialeval.spatial_cue_errors(gt, gen, sr)

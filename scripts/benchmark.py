@@ -27,6 +27,7 @@ reports, for ``--device cpu|cuda|auto`` and ``--precision fp32|tf32|bf16``:
     python scripts/benchmark.py --pairs 0 --memory-sizes 100,2000 --long-minutes 1,10,30
     python scripts/benchmark.py --pairs 0 --frechet --startup
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,10 +75,17 @@ def make_config(args, stages: list[str]):
     from spatialeval.pipeline.config import config_from_dict
 
     autocast = "bf16" if args.precision == "bf16" else None
-    return config_from_dict({"stages": stages, "device": args.device, "tf32": args.precision == "tf32",
-                             "workers": args.workers, "chunk_size": args.chunk_size,
-                             "device_kernels": args.device_kernels,
-                             "bat": {"batch_size": args.batch_size, "autocast": autocast}})
+    return config_from_dict(
+        {
+            "stages": stages,
+            "device": args.device,
+            "tf32": args.precision == "tf32",
+            "workers": args.workers,
+            "chunk_size": args.chunk_size,
+            "device_kernels": args.device_kernels,
+            "bat": {"batch_size": args.batch_size, "autocast": autocast},
+        }
+    )
 
 
 def time_stages(root: Path, config) -> dict[str, float]:
@@ -99,9 +107,9 @@ def time_stages(root: Path, config) -> dict[str, float]:
         stage.compute_batch(loaded[:1])  # warm-up: model caches, numba compilation
         start = time.perf_counter()
         for i in range(0, len(loaded), chunk):
-            for item in loaded[i:i + chunk]:
+            for item in loaded[i : i + chunk]:
                 item.cache.clear()  # derived signals must be recomputed by every stage timed alone
-            stage.compute_batch(loaded[i:i + chunk])
+            stage.compute_batch(loaded[i : i + chunk])
         timings[stage.name] = (time.perf_counter() - start) / len(loaded)
     return timings
 
@@ -169,11 +177,31 @@ def time_pipeline(root: Path, config) -> dict[str, float]:
 
 def time_whole_process(root: Path, args, stages: list[str], checkpoint: str) -> float:
     """Seconds per pair of `spatialeval run` as a fresh process (imports, model loading, writing included)."""
-    command = [sys.executable, "-m", "spatialeval.cli", "run", str(root / "gt"), str(root / "infer"),
-               "--stages", ",".join(stages), "--ckpt", checkpoint, "--device", args.device, "--quiet",
-               "--batch-size", str(args.batch_size), "--workers", str(args.workers),
-               "--chunk-size", str(args.chunk_size), "--set", f"device_kernels={args.device_kernels}",
-               "--out", str(root / f"cli_{time.perf_counter_ns()}")]
+    command = [
+        sys.executable,
+        "-m",
+        "spatialeval.cli",
+        "run",
+        str(root / "gt"),
+        str(root / "infer"),
+        "--stages",
+        ",".join(stages),
+        "--ckpt",
+        checkpoint,
+        "--device",
+        args.device,
+        "--quiet",
+        "--batch-size",
+        str(args.batch_size),
+        "--workers",
+        str(args.workers),
+        "--chunk-size",
+        str(args.chunk_size),
+        "--set",
+        f"device_kernels={args.device_kernels}",
+        "--out",
+        str(root / f"cli_{time.perf_counter_ns()}"),
+    ]
     if args.precision == "bf16":
         command += ["--autocast", "bf16"]
     if args.precision == "tf32":
@@ -209,7 +237,7 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
             torch.cuda.synchronize()
         start = time.perf_counter()
         for i in range(0, len(inputs), batch):
-            model(inputs[i:i + batch])
+            model(inputs[i : i + batch])
         if device.startswith("cuda"):
             torch.cuda.synchronize()
     return (time.perf_counter() - start) / (len(inputs) / 2)
@@ -226,8 +254,15 @@ def time_frechet(n_clips: int = 100, dim: int = 768) -> float:
     start = time.perf_counter()
     for name in ("fd_direction", "fd_distance"):
         reference, generated = rng.normal(size=(n_clips, dim)) @ mixing, rng.normal(size=(n_clips, dim)) @ mixing + 0.1
-        compare_embedding_sets(reference, generated, name=name, covariance=options.covariance,
-                               n_resamples=options.n_resamples_fd, confidence=options.confidence, seed=options.seed)
+        compare_embedding_sets(
+            reference,
+            generated,
+            name=name,
+            covariance=options.covariance,
+            n_resamples=options.n_resamples_fd,
+            confidence=options.confidence,
+            seed=options.seed,
+        )
     return time.perf_counter() - start
 
 
@@ -244,16 +279,21 @@ def time_startup(checkpoint: str) -> dict[str, float]:
     return figures
 
 
-def print_goals(rows: dict[str, float], stages: list[str], device: str, precision: str,
-                frechet_s: float | None) -> None:
+def print_goals(
+    rows: dict[str, float], stages: list[str], device: str, precision: str, frechet_s: float | None
+) -> None:
     """The issue-20 goals that this run measured, each with its ratio to the goal."""
     print("goals (issue 20):")
     if frechet_s is not None:
-        print(f"  Fréchet part of compare-sets, 100 + 100 clips: {frechet_s:.1f} s; goal < 60 s: {frechet_s / 60:.2f} of it")
+        print(
+            f"  Fréchet part of compare-sets, 100 + 100 clips: {frechet_s:.1f} s; goal < 60 s: {frechet_s / 60:.2f} of it"
+        )
     if {"bare BAT", "pipeline (steady)"} <= rows.keys():
         ratio = rows["pipeline (steady)"] / rows["bare BAT"]
-        print(f"  stages {','.join(stages)}: {rows['pipeline (steady)']:.2f} s/pair = {ratio:.2f}× the bare encoder; "
-              f"goal ≤ 1.5×: {ratio / 1.5:.2f} of it")
+        print(
+            f"  stages {','.join(stages)}: {rows['pipeline (steady)']:.2f} s/pair = {ratio:.2f}× the bare encoder; "
+            f"goal ≤ 1.5×: {ratio / 1.5:.2f} of it"
+        )
     if not device.startswith("cuda"):
         print("  GPU throughput (≥ 500 pairs/s bf16, ≥ 150 pairs/s fp32): not measured: no CUDA device in this run")
     elif "pipeline (steady)" in rows:
@@ -264,23 +304,33 @@ def print_goals(rows: dict[str, float], stages: list[str], device: str, precisio
 
 # Peak RSS of this process since it started. VmHWM belongs to the address space, which execve replaces;
 # getrusage's ru_maxrss would also count the (large) benchmark process the child was forked from.
-PEAK = ("import re\nprint(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024.0)\n")
+PEAK = "import re\nprint(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) / 1024.0)\n"
 
 
 def memory_run(root: Path, stages: list[str], checkpoint: str | None) -> float:
     """Peak RSS (MiB) of a fresh process evaluating root/gt vs root/infer."""
-    code = (f"from spatialeval.pipeline.evaluate import evaluate\n"
-            f"evaluate({str(root / 'gt')!r}, {str(root / 'infer')!r}, {{'stages': {stages!r}}}, checkpoint={checkpoint!r})\n"
-            + PEAK)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "SPATIALEVAL_CKPT": ""})
+    code = (
+        f"from spatialeval.pipeline.evaluate import evaluate\n"
+        f"evaluate({str(root / 'gt')!r}, {str(root / 'infer')!r}, {{'stages': {stages!r}}}, checkpoint={checkpoint!r})\n"
+        + PEAK
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SPATIALEVAL_CKPT": ""},
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def baseline_rss() -> float:
     code = "import torch, spatialeval.pipeline.evaluate\n" + PEAK
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-                 .stdout.strip().splitlines()[-1])
+    return float(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
 
 
 def main() -> None:
@@ -290,8 +340,12 @@ def main() -> None:
     parser.add_argument("--stages", default="interaural,bat", help="stages for the pipeline timing")
     parser.add_argument("--ckpt", help="BAT checkpoint (default: a generated stand-in; same speed as the real one)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
-                        help="fp32: parity mode (IEEE float32, TF32 off); tf32; bf16 autocast for the encoder")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "tf32", "bf16"],
+        default="fp32",
+        help="fp32: parity mode (IEEE float32, TF32 off); tf32; bf16 autocast for the encoder",
+    )
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--chunk-size", type=int, default=4)
     parser.add_argument("--workers", type=int, default=0)
@@ -300,9 +354,15 @@ def main() -> None:
     parser.add_argument("--whole-process", action="store_true", help="also time `spatialeval run` as a process")
     parser.add_argument("--memory-sizes", default="", help="comma list of pair counts for the peak-memory scan")
     parser.add_argument("--memory-stages", default="interaural", help="stages used in the memory scan")
-    parser.add_argument("--long-minutes", default="", help="comma list of pair lengths (minutes) for the long-clip scan")
-    parser.add_argument("--long-stages", default="", help="stages for the long-clip scan (default: every default stage)")
-    parser.add_argument("--frechet", action="store_true", help="time the Fréchet part of compare-sets (100 + 100 clips)")
+    parser.add_argument(
+        "--long-minutes", default="", help="comma list of pair lengths (minutes) for the long-clip scan"
+    )
+    parser.add_argument(
+        "--long-stages", default="", help="stages for the long-clip scan (default: every default stage)"
+    )
+    parser.add_argument(
+        "--frechet", action="store_true", help="time the Fréchet part of compare-sets (100 + 100 clips)"
+    )
     parser.add_argument("--startup", action="store_true", help="time a fresh CLI import and the checkpoint load")
     args = parser.parse_args()
 
@@ -310,8 +370,14 @@ def main() -> None:
 
     stages = args.stages.split(",")
     config = make_config(args, stages)
-    figures: dict = {"device": config.resolved_device(), "precision": args.precision, "torch_threads":
-                     torch.get_num_threads(), "pairs": args.pairs, "seconds": args.seconds, "batch_size": args.batch_size}
+    figures: dict = {
+        "device": config.resolved_device(),
+        "precision": args.precision,
+        "torch_threads": torch.get_num_threads(),
+        "pairs": args.pairs,
+        "seconds": args.seconds,
+        "batch_size": args.batch_size,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         checkpoint = args.ckpt
@@ -322,9 +388,11 @@ def main() -> None:
         config.bat.checkpoint = checkpoint
         if args.pairs:
             synthesise(root / "data", args.pairs, args.seconds)
-            print(f"device {figures['device']}, precision {args.precision}, torch threads {figures['torch_threads']}, "
-                  f"{args.pairs} pairs of {args.seconds:g} s at 44.1 kHz, batch {args.batch_size}, chunk "
-                  f"{args.chunk_size}, workers {args.workers}, device kernels {args.device_kernels}")
+            print(
+                f"device {figures['device']}, precision {args.precision}, torch threads {figures['torch_threads']}, "
+                f"{args.pairs} pairs of {args.seconds:g} s at 44.1 kHz, batch {args.batch_size}, chunk "
+                f"{args.chunk_size}, workers {args.workers}, device kernels {args.device_kernels}"
+            )
             rows = {}
             if args.stage_timing:
                 rows.update(time_stages(root / "data", config))
@@ -340,9 +408,11 @@ def main() -> None:
                 print(f"{name:<18} {seconds:8.4f} {1 / seconds if seconds else float('inf'):9.2f}")
             if "bat" in stages:
                 steady = rows["pipeline (steady)"]
-                print(f"pipeline / bare encoder time: {steady / rows['bare BAT']:.3f} (steady), "
-                      f"{rows['pipeline (+load)'] / rows['bare BAT']:.3f} (with model loading); "
-                      f"encoder share of the pipeline's time: {rows['bare BAT'] / steady:.1%}")
+                print(
+                    f"pipeline / bare encoder time: {steady / rows['bare BAT']:.3f} (steady), "
+                    f"{rows['pipeline (+load)'] / rows['bare BAT']:.3f} (with model loading); "
+                    f"encoder share of the pipeline's time: {rows['bare BAT'] / steady:.1%}"
+                )
             if pipeline.get("gpu_utilisation_pct") is not None:
                 print(f"GPU utilisation during the pipeline: {pipeline['gpu_utilisation_pct']:.0f} %")
             figures.update(s_per_pair=rows, gpu_utilisation_pct=pipeline.get("gpu_utilisation_pct"))
@@ -370,12 +440,15 @@ def main() -> None:
             for minutes in (float(v) for v in args.long_minutes.split(",")):
                 folder = root / f"long{minutes:g}"
                 long_pair(folder, minutes)
-                for stage in (args.long_stages.split(",") if args.long_stages else DEFAULT_STAGES):
+                for stage in args.long_stages.split(",") if args.long_stages else DEFAULT_STAGES:
                     start = time.perf_counter()
                     mib = memory_run(folder, [stage], checkpoint)
                     long_scan[f"{minutes:g} min {stage}"] = mib
-                    print(f"peak RSS, one {minutes:g}-min 44.1 kHz pair, stage {stage:<10}: {mib:7.0f} MiB "
-                          f"({time.perf_counter() - start:.0f} s)", flush=True)
+                    print(
+                        f"peak RSS, one {minutes:g}-min 44.1 kHz pair, stage {stage:<10}: {mib:7.0f} MiB "
+                        f"({time.perf_counter() - start:.0f} s)",
+                        flush=True,
+                    )
                 import shutil
 
                 shutil.rmtree(folder)

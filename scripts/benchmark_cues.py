@@ -25,6 +25,7 @@ Prints (not a test; the assertions live in tests/test_cue_validation.py):
     python scripts/benchmark_cues.py              # tables 1-4 and 6 (a few minutes on 2 cores)
     python scripts/benchmark_cues.py --memory     # table 5 as well
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,12 +64,20 @@ def source(kind: str, seed: int = 0) -> np.ndarray:
     return _SOURCES[key]
 
 
-def rendered(head: str, azimuth: float, elevation: float = 0.0, kind: str = "speech", seed: int = 0,
-             rt60: float | None = None, drr: float | None = None) -> np.ndarray:
+def rendered(
+    head: str,
+    azimuth: float,
+    elevation: float = 0.0,
+    kind: str = "speech",
+    seed: int = 0,
+    rt60: float | None = None,
+    drr: float | None = None,
+) -> np.ndarray:
     key = (head, azimuth, elevation, kind, seed, rt60, drr)
     if key not in _RENDERED:
-        _RENDERED[key] = render(source(kind, seed), SR, azimuth, elevation, head=head, rt60_s=rt60, drr_db=drr,
-                                seed=7 + seed)
+        _RENDERED[key] = render(
+            source(kind, seed), SR, azimuth, elevation, head=head, rt60_s=rt60, drr_db=drr, seed=7 + seed
+        )
     return _RENDERED[key]
 
 
@@ -153,20 +162,33 @@ def doa_table() -> None:
             row.append(describe_estimate(estimate))
             if math.isfinite(estimate.azimuth_deg):
                 errors[head].append(abs(wrap(estimate.azimuth_deg - azimuth)))
-                if max(abs(lateral_of(azimuth)), abs(lateral_of(estimate.azimuth_deg))) < 80 and math.cos(
-                        math.radians(azimuth)) * math.cos(math.radians(estimate.azimuth_deg)) < 0:
+                if (
+                    max(abs(lateral_of(azimuth)), abs(lateral_of(estimate.azimuth_deg))) < 80
+                    and math.cos(math.radians(azimuth)) * math.cos(math.radians(estimate.azimuth_deg)) < 0
+                ):
                     wrong[head] += 1
             if math.isfinite(estimated_lateral(estimate)):
                 lateral_errors[head].append(abs(estimated_lateral(estimate) - lateral_of(azimuth)))
         rows.append(row)
-    rows.append(["az err (n)"] + [f"{np.mean(errors[h]):.1f} ({len(errors[h])})" if errors[h] else "- (0)"
-                                  for h in HEADS])
-    rows.append(["lateral err (lat≤60)"] + [
-        f"{np.mean([e for e, a in zip(lateral_errors[h], azimuths) if abs(lateral_of(a)) <= 60]):.1f}"
-        if lateral_errors[h] else "-" for h in HEADS])
+    rows.append(
+        ["az err (n)"] + [f"{np.mean(errors[h]):.1f} ({len(errors[h])})" if errors[h] else "- (0)" for h in HEADS]
+    )
+    rows.append(
+        ["lateral err (lat≤60)"]
+        + [
+            f"{np.mean([e for e, a in zip(lateral_errors[h], azimuths) if abs(lateral_of(a)) <= 60]):.1f}"
+            if lateral_errors[h]
+            else "-"
+            for h in HEADS
+        ]
+    )
     rows.append(["wrong hemifield"] + [str(wrong[h]) for h in HEADS])
-    table("2a. Estimated azimuth per head, anechoic speech ('a|b?' = front/back ambiguous: both readings; "
-          "r = reliability; az err over resolved estimates)", ["true az"] + list(HEADS), rows)
+    table(
+        "2a. Estimated azimuth per head, anechoic speech ('a|b?' = front/back ambiguous: both readings; "
+        "r = reliability; az err over resolved estimates)",
+        ["true az"] + list(HEADS),
+        rows,
+    )
 
     rows = []
     for azimuth in (0, 30, 60, 120):
@@ -194,32 +216,59 @@ def flag_text(errors: dict) -> str:
 def pair_table() -> None:
     rows = []
     for head in HEADS:
-        same = [pair_metrics(rendered(head, az), rendered(head, az, seed=1))
-                for az in (0, 15, 30, 45, 60, 75, 105, 120, 135, 150, 165, 180, -30, -60)]
+        same = [
+            pair_metrics(rendered(head, az), rendered(head, az, seed=1))
+            for az in (0, 15, 30, 45, 60, 75, 105, 120, 135, 150, 165, 180, -30, -60)
+        ]
         doa = [e["doa_error_deg"] for e in same if math.isfinite(e["doa_error_deg"])]
         flags = [flag_text(e) for e in same]
-        rows.append([head, "same dir", f"{len(same)}", f"{np.median(doa):.1f}" if doa else "-",
-                     f"{np.max(doa):.1f}" if doa else "-", f"{len(same) - len(doa)}",
-                     f"{flags.count('confused')}/{flags.count('ambiguous')}"])
+        rows.append(
+            [
+                head,
+                "same dir",
+                f"{len(same)}",
+                f"{np.median(doa):.1f}" if doa else "-",
+                f"{np.max(doa):.1f}" if doa else "-",
+                f"{len(same) - len(doa)}",
+                f"{flags.count('confused')}/{flags.count('ambiguous')}",
+            ]
+        )
         for delta in (15, 30, 60):
             pairs = [(sign * a, sign * (a + delta)) for sign in (1, -1) for a in range(0, 61 - delta, 15)]
             errors = [pair_metrics(rendered(head, a), rendered(head, b, seed=1)) for a, b in pairs]
             measured = [e["doa_error_deg"] for e in errors if math.isfinite(e["doa_error_deg"])]
             flags = [flag_text(e) for e in errors]
-            rows.append([head, f"Δ={delta}", f"{len(pairs)}", f"{np.median(measured):.1f}" if measured else "-",
-                         f"{np.min(measured):.0f}…{np.max(measured):.0f}" if measured else "-",
-                         f"{len(errors) - len(measured)}", f"{flags.count('confused')}/{flags.count('ambiguous')}"])
+            rows.append(
+                [
+                    head,
+                    f"Δ={delta}",
+                    f"{len(pairs)}",
+                    f"{np.median(measured):.1f}" if measured else "-",
+                    f"{np.min(measured):.0f}…{np.max(measured):.0f}" if measured else "-",
+                    f"{len(errors) - len(measured)}",
+                    f"{flags.count('confused')}/{flags.count('ambiguous')}",
+                ]
+            )
         mirrored = [(a, 180 - a) for a in range(-80, 81, 10)]
         errors = [pair_metrics(rendered(head, a), rendered(head, b, seed=1)) for a, b in mirrored]
         measured = [e["doa_error_deg"] for e in errors if math.isfinite(e["doa_error_deg"])]
         flags = [flag_text(e) for e in errors]
-        rows.append([head, "mirror θ/180−θ", f"{len(mirrored)}",
-                     f"{np.median(measured):.1f}" if measured else "-",
-                     f"{np.min(measured):.0f}…{np.max(measured):.0f}" if measured else "-",
-                     f"{len(errors) - len(measured)}",
-                     f"{flags.count('confused')}/{flags.count('ambiguous')}"])
-    table("3. Pair errors (gt utterance vs another utterance; lateral ≤ 60° for the Δ rows, both sides)",
-          ["head", "pairs", "n", "median DoA err", "range / max", "unmeasurable", "F/B confused/ambiguous"], rows)
+        rows.append(
+            [
+                head,
+                "mirror θ/180−θ",
+                f"{len(mirrored)}",
+                f"{np.median(measured):.1f}" if measured else "-",
+                f"{np.min(measured):.0f}…{np.max(measured):.0f}" if measured else "-",
+                f"{len(errors) - len(measured)}",
+                f"{flags.count('confused')}/{flags.count('ambiguous')}",
+            ]
+        )
+    table(
+        "3. Pair errors (gt utterance vs another utterance; lateral ≤ 60° for the Δ rows, both sides)",
+        ["head", "pairs", "n", "median DoA err", "range / max", "unmeasurable", "F/B confused/ambiguous"],
+        rows,
+    )
 
 
 # ----------------------------------------------------------------------------- 4. reverberation
@@ -229,16 +278,29 @@ def reverb_tables() -> None:
     azimuths = (0, 30, 60, 90, 120, 150)
     rows = []
     for drr in (None, 10.0, 5.0, 0.0, -5.0):
-        estimates = [estimate_direction(rendered("kemar", az, rt60=None if drr is None else 0.5, drr=drr), SR)
-                     for az in azimuths]
+        estimates = [
+            estimate_direction(rendered("kemar", az, rt60=None if drr is None else 0.5, drr=drr), SR) for az in azimuths
+        ]
         errors = [abs(wrap(e.azimuth_deg - az)) for e, az in zip(estimates, azimuths) if math.isfinite(e.azimuth_deg)]
-        lateral = [abs(estimated_lateral(e) - lateral_of(az)) for e, az in zip(estimates, azimuths)
-                   if math.isfinite(estimated_lateral(e))]
-        rows.append(["anechoic" if drr is None else f"{drr:+.0f}"] + [describe_estimate(e) for e in estimates]
-                    + [f"{np.mean(errors):.0f} ({len(errors)})" if errors else "- (0)",
-                       f"{np.mean(lateral):.0f}" if lateral else "-", str(len(azimuths) - len(lateral))])
-    table("4a. KEMAR speech + diffuse tail RT60 0.5 s: estimated azimuth per DRR (dB)",
-          ["DRR"] + [f"az {a}" for a in azimuths] + ["az err (n)", "lat err", "unmeas."], rows)
+        lateral = [
+            abs(estimated_lateral(e) - lateral_of(az))
+            for e, az in zip(estimates, azimuths)
+            if math.isfinite(estimated_lateral(e))
+        ]
+        rows.append(
+            ["anechoic" if drr is None else f"{drr:+.0f}"]
+            + [describe_estimate(e) for e in estimates]
+            + [
+                f"{np.mean(errors):.0f} ({len(errors)})" if errors else "- (0)",
+                f"{np.mean(lateral):.0f}" if lateral else "-",
+                str(len(azimuths) - len(lateral)),
+            ]
+        )
+    table(
+        "4a. KEMAR speech + diffuse tail RT60 0.5 s: estimated azimuth per DRR (dB)",
+        ["DRR"] + [f"az {a}" for a in azimuths] + ["az err (n)", "lat err", "unmeas."],
+        rows,
+    )
 
     azimuths = (0, 15, 30, 45, 60, 75, 105, 120, 135, 150, 165, 180, -45, -135)
     rows = []
@@ -250,21 +312,51 @@ def reverb_tables() -> None:
                 flags = [flag_text(e) for e in errors]
                 ild = [e["ild_band_error_db"] for e in errors]
                 itd = [e["itd_error_us"] for e in errors if math.isfinite(e["itd_error_us"])]
-                shift = [abs(e["itd_gen_us"] - e["itd_gt_us"]) for e in errors
-                         if math.isfinite(e.get("itd_gen_us", float("nan")))]
-                rows.append([head, f"{rt60:.1f}", f"{drr:+.0f}", f"{np.mean(doa):.0f}" if doa else "-",
-                             f"{np.median(doa):.0f}" if doa else "-", str(len(errors) - len(doa)),
-                             f"{flags.count('confused')}/{flags.count('ambiguous')}", f"{np.mean(ild):.1f}",
-                             f"{np.median(itd):.0f}", f"{np.max(shift):.0f}"])
-    table(f"4b. Same-direction pairs, only the generated clip reverberant ({len(azimuths)} azimuths)",
-          ["head", "RT60", "DRR", "mean DoA err", "median", "unmeas.", "F/B confused/ambig",
-           "ILD err dB", "ITD err µs", "max |Δ median ITD| µs"], rows)
+                shift = [
+                    abs(e["itd_gen_us"] - e["itd_gt_us"])
+                    for e in errors
+                    if math.isfinite(e.get("itd_gen_us", float("nan")))
+                ]
+                rows.append(
+                    [
+                        head,
+                        f"{rt60:.1f}",
+                        f"{drr:+.0f}",
+                        f"{np.mean(doa):.0f}" if doa else "-",
+                        f"{np.median(doa):.0f}" if doa else "-",
+                        str(len(errors) - len(doa)),
+                        f"{flags.count('confused')}/{flags.count('ambiguous')}",
+                        f"{np.mean(ild):.1f}",
+                        f"{np.median(itd):.0f}",
+                        f"{np.max(shift):.0f}",
+                    ]
+                )
+    table(
+        f"4b. Same-direction pairs, only the generated clip reverberant ({len(azimuths)} azimuths)",
+        [
+            "head",
+            "RT60",
+            "DRR",
+            "mean DoA err",
+            "median",
+            "unmeas.",
+            "F/B confused/ambig",
+            "ILD err dB",
+            "ITD err µs",
+            "max |Δ median ITD| µs",
+        ],
+        rows,
+    )
 
 
 # ----------------------------------------------------------------------------- 6. front/back per head
 
-FRONT_BACK_HEADS = (("kemar", "tuned"), ("sphere", "tuned"), ("brown_duda_pinna", "held out"),
-                    ("sphere_pinna_notch", "held out"))
+FRONT_BACK_HEADS = (
+    ("kemar", "tuned"),
+    ("sphere", "tuned"),
+    ("brown_duda_pinna", "held out"),
+    ("sphere_pinna_notch", "held out"),
+)
 FRONT_BACK_AZIMUTHS = (0, 15, 30, 45, 60, -15, -30, -45, -60)
 FRONT_BACK_ROOMS = ((None, None), (0.5, 0.0), (0.5, 5.0))
 
@@ -280,8 +372,7 @@ def equalised(mono: np.ndarray, seed: int, depth_db: float = 1.5) -> np.ndarray:
 
 def same_text_pair(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """gt and a 'generation' of the same text by the same speaker: same syllables, F0 ×1.05, random EQ."""
-    return (speech_like(2.0, SR, f0=120.0, seed=seed),
-            equalised(speech_like(2.0, SR, f0=126.0, seed=seed), seed + 100))
+    return (speech_like(2.0, SR, f0=120.0, seed=seed), equalised(speech_like(2.0, SR, f0=126.0, seed=seed), seed + 100))
 
 
 def front_back_rows(head: str, rt60, drr) -> tuple[dict, list]:
@@ -295,8 +386,10 @@ def front_back_rows(head: str, rt60, drr) -> tuple[dict, list]:
             gen = render(gen_source, SR, target, head=head, rt60_s=rt60, drr_db=drr, seed=12)
             result = spatial_cue_errors(gt, gen, SR)
             truth = "same" if kind == "same" else "confused"
-            for when, decided in (("before", result.get("front_back_absolute", result["front_back"])),
-                                  ("after", result["front_back"])):
+            for when, decided in (
+                ("before", result.get("front_back_absolute", result["front_back"])),
+                ("after", result["front_back"]),
+            ):
                 row = counts[(kind, when)]
                 if decided in ("same", "confused"):
                     row[0] += 1
@@ -316,23 +409,42 @@ def front_back_table() -> None:
             for kind in ("same", "mirrored"):
                 for when in ("before", "after"):
                     decided, correct, _ = counts[(kind, when)]
-                    row.append(f"{decided}/{len(FRONT_BACK_AZIMUTHS)} {correct}/{decided}" if decided else
-                               f"0/{len(FRONT_BACK_AZIMUTHS)} -")
+                    row.append(
+                        f"{decided}/{len(FRONT_BACK_AZIMUTHS)} {correct}/{decided}"
+                        if decided
+                        else f"0/{len(FRONT_BACK_AZIMUTHS)} -"
+                    )
             row.append(str(counts[("same", "after")][2]))
             row.append(f"{np.median(doa):.0f}/{np.max(doa):.0f}" if doa else "-")
             rows.append(row)
     different = []
     for head, _ in FRONT_BACK_HEADS:
         for azimuth in (0, 30, 60):
-            result = spatial_cue_errors(render(speech_like(2.0, SR, f0=120.0, seed=0), SR, azimuth, head=head),
-                                        render(speech_like(2.0, SR, f0=220.0, seed=5), SR, azimuth, head=head), SR)
+            result = spatial_cue_errors(
+                render(speech_like(2.0, SR, f0=120.0, seed=0), SR, azimuth, head=head),
+                render(speech_like(2.0, SR, f0=220.0, seed=5), SR, azimuth, head=head),
+                SR,
+            )
             different.append(result["front_back_pair"] == "unmeasurable" and result["front_back"] != "confused")
-    table("6. Front/back per head (9 lateral angles ≤ 60°; 'decided/pairs correct/decided'; before = KEMAR "
-          "templates only, after = templates + pair comparison)",
-          ["head", "calibration", "room", "same: before", "same: after", "mirrored: before", "mirrored: after",
-           "same flagged", "|DoA − (180−2·lat)| med/max"], rows)
-    print(f"different speaker and text at 0/30/60°: {sum(different)} of {len(different)} pairs unmeasurable, "
-          "none flagged")
+    table(
+        "6. Front/back per head (9 lateral angles ≤ 60°; 'decided/pairs correct/decided'; before = KEMAR "
+        "templates only, after = templates + pair comparison)",
+        [
+            "head",
+            "calibration",
+            "room",
+            "same: before",
+            "same: after",
+            "mirrored: before",
+            "mirrored: after",
+            "same flagged",
+            "|DoA − (180−2·lat)| med/max",
+        ],
+        rows,
+    )
+    print(
+        f"different speaker and text at 0/30/60°: {sum(different)} of {len(different)} pairs unmeasurable, none flagged"
+    )
 
 
 # ----------------------------------------------------------------------------- 5. memory
@@ -376,10 +488,21 @@ def memory_table(minutes_list: list[float]) -> None:
             rows.append([f"{minutes:g}", "-", "-", "-", "-", f"failed: {done.stderr.strip().splitlines()[-1][:60]}"])
             continue
         r = json.loads(done.stdout.strip().splitlines()[-1])
-        rows.append([f"{minutes:g}", f"{r['decoded_mib']:.0f}", f"{r['rss_before_mib']:.0f}", f"{r['peak_mib']:.0f}",
-                     f"{r['peak_mib'] - r['rss_before_mib']:.0f}", f"{r['seconds']:.1f}"])
-    table("5. Peak RSS of spatial_cue_errors, 44.1 kHz pairs (MiB; 'above' = peak − RSS with the decoded pair loaded)",
-          ["minutes", "decoded pair", "RSS before", "peak", "above", "seconds"], rows)
+        rows.append(
+            [
+                f"{minutes:g}",
+                f"{r['decoded_mib']:.0f}",
+                f"{r['rss_before_mib']:.0f}",
+                f"{r['peak_mib']:.0f}",
+                f"{r['peak_mib'] - r['rss_before_mib']:.0f}",
+                f"{r['seconds']:.1f}",
+            ]
+        )
+    table(
+        "5. Peak RSS of spatial_cue_errors, 44.1 kHz pairs (MiB; 'above' = peak − RSS with the decoded pair loaded)",
+        ["minutes", "decoded pair", "RSS before", "peak", "above", "seconds"],
+        rows,
+    )
 
 
 def main() -> None:
@@ -390,8 +513,13 @@ def main() -> None:
     args = parser.parse_args()
     chosen = {int(t) for t in args.tables.split(",") if t}
     start = time.perf_counter()
-    for number, function in ((1, itd_table), (2, doa_table), (3, pair_table), (4, reverb_tables),
-                             (6, front_back_table)):
+    for number, function in (
+        (1, itd_table),
+        (2, doa_table),
+        (3, pair_table),
+        (4, reverb_tables),
+        (6, front_back_table),
+    ):
         if number in chosen:
             function()
     if args.memory:

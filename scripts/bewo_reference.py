@@ -15,6 +15,7 @@ Run (any Python with torch, numpy, scipy, soundfile; the command that produced t
 
 folder 1 of the released script is the gt directory, folder 2 the generated one.
 """
+
 from __future__ import annotations
 
 import ast
@@ -51,24 +52,34 @@ def released_functions(path: Path, names: dict[str, str | None]) -> dict:
 def main(evaluations: str, gt_dir: str, gen_dir: str, work: str) -> None:
     ev, work_dir = Path(evaluations), Path(work)
     gcc = released_functions(ev / "vis_scripts" / "vis_functs.py", {"gcc_phat": None})["gcc_phat"]
-    loader = released_functions(ev / "data" / "single_video_loader.py",
-                                {"__getitem__": "SingleVideoDataset", "generate_audio": "SingleVideoDataset"})
+    loader = released_functions(
+        ev / "data" / "single_video_loader.py",
+        {"__getitem__": "SingleVideoDataset", "generate_audio": "SingleVideoDataset"},
+    )
     reader = released_functions(ev / "data" / "stereo_audio_loader.py", {"read_audio": "StereoAudioDataset"})
     # the parameters of scripts/visualization_video.sh with setting 'stereocrw_binaural' (max_delay 1.5 ms)
-    pr = types.SimpleNamespace(clip_length=0.24, patch_num=512, patch_stride=1, samp_sr=16000, max_delay=1.5e-3,
-                               patch_size=3840)
+    pr = types.SimpleNamespace(
+        clip_length=0.24, patch_num=512, patch_stride=1, samp_sr=16000, max_delay=1.5e-3, patch_size=3840
+    )
     args = types.SimpleNamespace(gcc_fft=3840, same_vote=False, mode="mean")
-    Dataset = type("Dataset", (), {"__getitem__": loader["__getitem__"], "generate_audio": loader["generate_audio"],
-                                   "read_audio": reader["read_audio"],
-                                   "read_image": lambda self, paths: None,
-                                   "create_delay_matrix": lambda self, num, rate: None})
+    Dataset = type(
+        "Dataset",
+        (),
+        {
+            "__getitem__": loader["__getitem__"],
+            "generate_audio": loader["generate_audio"],
+            "read_audio": reader["read_audio"],
+            "read_image": lambda self, paths: None,
+            "create_delay_matrix": lambda self, num, rate: None,
+        },
+    )
     results = {}
     for folder, name in ((gt_dir, "temp_1"), (gen_dir, "temp_2")):
         out = work_dir / name
         out.mkdir(parents=True, exist_ok=True)
         for wav in sorted(Path(folder).glob("*.wav")):
             data = Dataset()
-            data.pr, data.no_resample, data.frame_list = pr, False, ["stub"] * 100   # the fixed 100 frames
+            data.pr, data.no_resample, data.frame_list = pr, False, ["stub"] * 100  # the fixed 100 frames
             data.meta_dict = {"frame_rate": 10}
             audio, data.audio_rate = data.read_audio(str(wav))
             data.audio = torch.from_numpy(audio.copy()).float()
@@ -88,8 +99,9 @@ def main(evaluations: str, gt_dir: str, gen_dir: str, work: str) -> None:
     script = script.replace("'/data/peiwensun/project/stereocrw/temp_1'", repr(str(work_dir / "temp_1")))
     script = script.replace("'/data/peiwensun/project/stereocrw/temp_2'", repr(str(work_dir / "temp_2")))
     (work_dir / "cal_avg_mean_itd.py").write_text(script)
-    printed = subprocess.run([sys.executable, str(work_dir / "cal_avg_mean_itd.py")], capture_output=True,
-                             text=True, check=True).stdout
+    printed = subprocess.run(
+        [sys.executable, str(work_dir / "cal_avg_mean_itd.py")], capture_output=True, text=True, check=True
+    ).stdout
     print(json.dumps({"pairs": results, "printed": printed}, indent=1))
 
 

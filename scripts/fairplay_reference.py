@@ -13,6 +13,7 @@ has the 2019 stack (librosa < 0.9: resampy ``kaiser_best`` and reflect STFT padd
 
 Pairs whose lengths differ after loading make the released code raise; they are listed as skipped.
 """
+
 import ast
 import json
 import sys
@@ -25,9 +26,12 @@ from scipy.signal import hilbert
 
 def released(path: str) -> dict:
     text = Path(path).read_text()
-    tree = ast.parse(text[:text.index("def main():")])      # main() is Python 2; the metric functions are not
-    wanted = [n for n in tree.body if isinstance(n, ast.FunctionDef)
-              and n.name in ("normalize", "STFT_L2_distance", "Envelope_distance")]
+    tree = ast.parse(text[: text.index("def main():")])  # main() is Python 2; the metric functions are not
+    wanted = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef) and n.name in ("normalize", "STFT_L2_distance", "Envelope_distance")
+    ]
     namespace = {"np": np, "librosa": librosa, "hilbert": hilbert}
     exec(compile(ast.Module(body=wanted, type_ignores=[]), path, "exec"), namespace)
     return namespace
@@ -41,8 +45,10 @@ def main(evaluate_py: str, pairs: str) -> None:
         gt, _ = librosa.load(str(gt_path), sr=16000, mono=False)
         predicted, gt = fns["normalize"](predicted), fns["normalize"](gt)
         try:
-            out["pairs"][gt_path.stem] = {"stft_distance": fns["STFT_L2_distance"](predicted, gt),
-                                          "envelope_distance": fns["Envelope_distance"](predicted, gt)}
+            out["pairs"][gt_path.stem] = {
+                "stft_distance": fns["STFT_L2_distance"](predicted, gt),
+                "envelope_distance": fns["Envelope_distance"](predicted, gt),
+            }
         except ValueError as exc:
             out["skipped"][gt_path.stem] = str(exc)
     print(json.dumps(out, indent=1))

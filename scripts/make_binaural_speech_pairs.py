@@ -9,6 +9,7 @@ direction changes, a gain (on a 1 s clip, so that sample weighting matters), a t
 
     PYTHONPATH=src python scripts/make_binaural_speech_pairs.py
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def main() -> None:
         "front_back": (cut(load48("gt", "front_back")), cut(load48("infer", "front_back"))),
         "quieter_1s": (cut(gt, 1.0), cut(gt, 1.0) * 10 ** (-12 / 20)),
         "offset_5ms": (gt, np.concatenate([np.zeros((240, 2)), gt[:-240]])),
-        "noise_10db": (gt, gt + rng.standard_normal(gt.shape) * np.sqrt(np.mean(gt ** 2) / 10)),
+        "noise_10db": (gt, gt + rng.standard_normal(gt.shape) * np.sqrt(np.mean(gt**2) / 10)),
         "other_voice": (cut(load48("gt", "other_voice")), cut(load48("infer", "other_voice"))),
         "longer_infer": (cut(load48("gt", "az_shift_small")), cut(load48("infer", "az_shift_small"), SECONDS + 0.02)),
     }

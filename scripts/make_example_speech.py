@@ -11,6 +11,7 @@ distributed with flite under its BSD-style licence), resampled to 16 kHz with
 ``scipy.signal.resample_poly`` and written as 16-bit mono PCM at a −6 dBFS peak;
 ``transcripts.json`` holds the sentences.
 """
+
 from __future__ import annotations
 
 import json

@@ -13,6 +13,7 @@ written as 16-bit mono PCM; ``transcripts.json`` holds the text that was spoken.
 One binaural copy (``*_binaural.wav``: the mono clip on both channels, the right one
 6 dB quieter and 0.5 ms later) checks the downmix path.
 """
+
 from __future__ import annotations
 
 import json

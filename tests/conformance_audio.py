@@ -3,6 +3,7 @@
 The cases are those of :data:`spatialeval.metrics.registry.DEGENERATE_CASES`; their documented
 outcomes live in each metric's declaration (``MetricInfo.degenerate``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,9 @@ CLIP = "rms_glue"
 __all__ = ["DEGENERATE_CASES", "SR", "speech_pair", "degenerate_generation", "write_pair", "write_degenerate_pairs"]
 
 
-def speech_pair(azimuth_gt: float = 30.0, azimuth_gen: float = 45.0, clip: str = CLIP,
-                seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def speech_pair(
+    azimuth_gt: float = 30.0, azimuth_gen: float = 45.0, clip: str = CLIP, seconds: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The same sentence (its first ``seconds``) rendered through KEMAR at two directions, ``(time, 2)``, peak 0.5."""
     source = example_speech(clip, SR)
     if seconds is not None:
@@ -42,13 +44,13 @@ def degenerate_generation(case: str, gt: np.ndarray, seed: int = 0) -> np.ndarra
         from spatialeval.synth.speech import pink_noise
 
         noise = np.stack([pink_noise(n / SR, SR, seed=seed)[:n], pink_noise(n / SR, SR, seed=seed + 1)[:n]], axis=1)
-        return noise * (0.1 / np.sqrt(np.mean(noise ** 2)))  # −20 dBFS RMS
+        return noise * (0.1 / np.sqrt(np.mean(noise**2)))  # −20 dBFS RMS
     if case == "clipped":
         return np.clip(gt * 8.0, -1.0, 1.0)
     if case == "short":
         return gt[: int(0.2 * SR)].copy()
     if case == "one_sample":
-        return gt[n // 2: n // 2 + 1].copy()
+        return gt[n // 2 : n // 2 + 1].copy()
     if case == "long_gap":
         half = n // 2
         return np.concatenate([gt[:half], np.zeros((2 * SR, 2)), gt[half:]])

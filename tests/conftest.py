@@ -1,4 +1,5 @@
 """Shared test fixtures: the bundled fixture pairs and the seed-0 stand-in BAT checkpoint."""
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ float32 values in another order and move a result by a few ulps. ``RTOL`` = 2**-
 epsilons) is far above that and far below any real effect; ``ATOL`` covers values at zero. Byte
 identity is asserted only where it holds by construction: the same computation run twice.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-RTOL = 2.0 ** -16
+RTOL = 2.0**-16
 ATOL = 1e-9
 
 

@@ -3,6 +3,7 @@
 Shared by the tests that vary settings: ``tests/test_speed_settings.py`` (one setting at a time) and
 ``tests/test_conformance.py`` (every speed-only setting at once).
 """
+
 from __future__ import annotations
 
 import dataclasses

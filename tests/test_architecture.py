@@ -1,4 +1,5 @@
 """The package's structure: imports point one way, and a metric or a backend is one module plus one registration."""
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,21 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spatialeval"
 # the test/example-audio generators (synth*) and the example writer sit beside metrics: they may use
 # io/features/metrics, and only the command line and the tools above may use them.
 LAYERS = {
-    "_version": 0, "errors": 0, "precision": 0.5, "io": 1, "features": 2, "metrics": 3, "synth": 3.5, "example": 3.5,
-    "models": 4, "pipeline": 5, "tensor": 5, "torchmetrics_compat": 5.5, "report": 6, "check": 6, "cli": 7,
+    "_version": 0,
+    "errors": 0,
+    "precision": 0.5,
+    "io": 1,
+    "features": 2,
+    "metrics": 3,
+    "synth": 3.5,
+    "example": 3.5,
+    "models": 4,
+    "pipeline": 5,
+    "tensor": 5,
+    "torchmetrics_compat": 5.5,
+    "report": 6,
+    "check": 6,
+    "cli": 7,
     "__init__": 8,
 }
 
@@ -52,8 +66,9 @@ def test_imports_point_one_way():
         own = _layer(module)
         for line, imported in _imports(path):
             if _layer(imported) > own:
-                violations.append(f"{relative}.py:{line} ({module}, layer {own}) imports {imported} "
-                                  f"(layer {_layer(imported)})")
+                violations.append(
+                    f"{relative}.py:{line} ({module}, layer {own}) imports {imported} (layer {_layer(imported)})"
+                )
     assert not violations, "imports pointing up the layers:\n" + "\n".join(violations)
 
 
@@ -73,10 +88,15 @@ def test_scripts_import_only_what_the_package_has():
         """Imports inside ``try: … except ImportError:`` (a deliberate fallback, e.g. for older checkouts)."""
         ids = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.Try) and any(isinstance(h.type, ast.Name) and h.type.id == "ImportError"
-                                                 for h in node.handlers):
-                ids |= {id(inner) for part in (node.body, *(h.body for h in node.handlers))
-                        for statement in part for inner in ast.walk(statement)}
+            if isinstance(node, ast.Try) and any(
+                isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in node.handlers
+            ):
+                ids |= {
+                    id(inner)
+                    for part in (node.body, *(h.body for h in node.handlers))
+                    for statement in part
+                    for inner in ast.walk(statement)
+                }
         return ids
 
     missing = []
@@ -84,27 +104,41 @@ def test_scripts_import_only_what_the_package_has():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         optional = guarded(tree)
         for node in ast.walk(tree):
-            if (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("spatialeval")
-                    and id(node) not in optional):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("spatialeval")
+                and id(node) not in optional
+            ):
                 try:
                     module = importlib.import_module(node.module)
                 except ImportError as exc:
                     missing.append(f"{path.name}:{node.lineno}: {node.module} ({exc})")
                     continue
-                missing += [f"{path.name}:{node.lineno}: {node.module}.{alias.name}" for alias in node.names
-                            if not hasattr(module, alias.name)
-                            and not (hasattr(module, "__path__")  # a submodule of a package
-                                     and importlib.util.find_spec(f"{node.module}.{alias.name}"))]
+                missing += [
+                    f"{path.name}:{node.lineno}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if not hasattr(module, alias.name)
+                    and not (
+                        hasattr(module, "__path__")  # a submodule of a package
+                        and importlib.util.find_spec(f"{node.module}.{alias.name}")
+                    )
+                ]
     assert not missing, "scripts import names the package does not have:\n" + "\n".join(missing)
 
 
 def test_building_the_parser_and_the_default_config_imports_no_torch():
     """Stage and backend modules are light (their heavy imports happen inside methods), so the CLI's
     parser and the default configuration are built without importing torch (~2 s)."""
-    code = ("import sys, spatialeval.cli as cli; cli.build_parser(); "
-            "from spatialeval.pipeline.config import EvalConfig; EvalConfig(); "
-            "import json; print(json.dumps(sorted(m for m in ('torch', 'scipy', 'transformers') if m in sys.modules)))")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE.parent), os.environ.get("PYTHONPATH")]))}
+    code = (
+        "import sys, spatialeval.cli as cli; cli.build_parser(); "
+        "from spatialeval.pipeline.config import EvalConfig; EvalConfig(); "
+        "import json; print(json.dumps(sorted(m for m in ('torch', 'scipy', 'transformers') if m in sys.modules)))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE.parent), os.environ.get("PYTHONPATH")])),
+    }
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     heavy = json.loads(out.stdout)
     assert "torch" not in heavy, f"building the parser and EvalConfig() imported {heavy}"
@@ -150,8 +184,25 @@ def test_a_new_metric_is_one_module_plus_one_registration(level_metric, tmp_path
     # run by metric name, a setting through its flag and one through --set: the summary holds the mean
     root = _pairs(tmp_path)
     out = tmp_path / "out"
-    assert main(["run", str(root / "gt"), str(root / "infer"), "--metrics", "level_diff_db", "--level-floor-db",
-                 "-90", "--set", "level.floor_db=-95", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(root / "gt"),
+                str(root / "infer"),
+                "--metrics",
+                "level_diff_db",
+                "--level-floor-db",
+                "-90",
+                "--set",
+                "level.floor_db=-95",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["level_diff_db"] == pytest.approx(20 * np.log10(2), abs=1e-3) and "Level diff" in printed
@@ -181,8 +232,16 @@ def test_a_plugin_stage_with_inputs_of_its_own_resumes(tmp_path):
 
     class CalibratedLevel(LevelStage):
         name = "calibrated_level"
-        metrics = (MetricInfo("calibrated_level_db", "Calibrated level", "calibrated_level", False,
-                              "level difference after a calibration file", unit="dB"),)
+        metrics = (
+            MetricInfo(
+                "calibrated_level_db",
+                "Calibrated level",
+                "calibrated_level",
+                False,
+                "level difference after a calibration file",
+                unit="dB",
+            ),
+        )
         identity_fields = ("calibration_sha256",)
 
         def input_identity(self, pair):
@@ -229,15 +288,30 @@ def test_a_new_asr_backend_is_one_class_plus_one_registration(echo_backend, tmp_
     from spatialeval.cli import main
     from spatialeval.pipeline.config import config_from_dict
 
-    assert "echo" in _run_help()                                   # a CLI choice
-    assert config_from_dict({"cer": {"backend": "echo"}}).cer.backend == "echo"   # a valid setting
+    assert "echo" in _run_help()  # a CLI choice
+    assert config_from_dict({"cer": {"backend": "echo"}}).cer.backend == "echo"  # a valid setting
     root = _pairs(tmp_path)
     out = tmp_path / "out"
-    assert main(["run", str(root / "gt"), str(root / "infer"), "--stages", "cer", "--cer-backend", "echo",
-                 "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(root / "gt"),
+                str(root / "infer"),
+                "--stages",
+                "cer",
+                "--cer-backend",
+                "echo",
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stages"]["cer"]["asr"]["backend"] == "echo"
-    assert summary["wer"] == pytest.approx(1 / 3)                   # "hello world" vs "hello there world"
+    assert summary["wer"] == pytest.approx(1 / 3)  # "hello world" vs "hello there world"
     baseline = dict(summary, wer=0.0)
     (tmp_path / "baseline.json").write_text(json.dumps(baseline))
     assert main(["check", str(out), "--baseline", str(tmp_path / "baseline.json")]) == 1
@@ -248,22 +322,25 @@ def test_default_config_file_is_the_code_defaults_and_every_config_loads():
     from spatialeval.pipeline.config import EvalConfig, default_config_yaml, load_config
 
     configs = Path(__file__).resolve().parents[1] / "configs"
-    assert (configs / "default.yaml").read_text(encoding="utf-8") == default_config_yaml(), \
+    assert (configs / "default.yaml").read_text(encoding="utf-8") == default_config_yaml(), (
         "regenerate it: spatialeval config > configs/default.yaml"
+    )
     assert load_config(configs / "default.yaml").to_dict() == EvalConfig().to_dict()
     for path in sorted(configs.glob("*.yaml")):
         if path.name != "tolerances.yaml":
             load_config(path)  # every shipped config is valid
 
 
-def test_the_code_passes_the_linter():
-    """ruff (pinned in the test extra; rules in pyproject.toml: pyflakes, pycodestyle, import order)."""
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_the_code_passes_the_linter(command):
+    """ruff (pinned in the test extra; rules in pyproject.toml: pyflakes, pycodestyle, import order, layout).
+
+    .ci/run runs the same two commands before the tests; this keeps a local ``pytest`` honest too."""
     import shutil
 
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     root = PACKAGE.parents[1]
-    result = subprocess.run([ruff, "check", "--no-cache", "src", "tests", "scripts"], cwd=root, capture_output=True,
-                            text=True)
+    result = subprocess.run([ruff, *command, "--no-cache"], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,4 +1,5 @@
 """PocketSphinx end to end on committed flite speech, and the messages of absent backends."""
+
 import json
 import shutil
 import sys
@@ -65,7 +66,9 @@ def test_cer_stage_reference_sources(sphinx, tmp_path):
     stage = CERStage(config)
     stage.setup()
     gt = infer = SPEECH / "en_rms_chicken.wav"
-    item = LoadedPair(pair=Pair(id="en_rms_chicken", gt=str(gt), infer=str(infer)), gt=load_audio(gt), infer=load_audio(infer))
+    item = LoadedPair(
+        pair=Pair(id="en_rms_chicken", gt=str(gt), infer=str(infer)), gt=load_audio(gt), infer=load_audio(infer)
+    )
     row = stage.compute_one(item)
     assert row["ref_source"] == "transcripts" and row["ref_text"] == TRANSCRIPTS["en_rms_chicken"]
     assert row["cer"] == pytest.approx(row["cer_edits"] / row["cer_ref_chars"])
@@ -84,7 +87,9 @@ def test_cer_stage_reference_sources(sphinx, tmp_path):
     (tmp_path / "utt.txt").write_text("These days, a chicken leg is a rare dish!", encoding="utf-8")
     plain = CERStage(EvalConfig())
     plain._asr, plain._transcripts = sphinx, None
-    item = LoadedPair(pair=Pair(id="utt", gt=str(sidecar_gt), infer=str(infer)), gt=load_audio(sidecar_gt), infer=load_audio(infer))
+    item = LoadedPair(
+        pair=Pair(id="utt", gt=str(sidecar_gt), infer=str(infer)), gt=load_audio(sidecar_gt), infer=load_audio(infer)
+    )
     row2 = plain.compute_one(item)
     assert row2["ref_source"] == "sidecar" and row2["cer"] == row["cer"]
     summary = plain.summarize([row, row2])
@@ -129,8 +134,11 @@ def test_whisper_absent_message(monkeypatch, tmp_path):
 
     fake.WhisperProcessor = fake.WhisperForConditionalGeneration = Missing
     monkeypatch.setitem(sys.modules, "transformers", fake)
-    with pytest.raises(StageUnavailable, match=r"Whisper model openai/whisper-large-v3 not found in the local "
-                                               r"Hugging Face cache \(OSError\); fetch it once with"):
+    with pytest.raises(
+        StageUnavailable,
+        match=r"Whisper model openai/whisper-large-v3 not found in the local "
+        r"Hugging Face cache \(OSError\); fetch it once with",
+    ):
         load_asr(config)
     config.model_path = str(tmp_path / "nowhere")
     with pytest.raises(StageUnavailable, match=r"Whisper model folder .*nowhere does not exist; fetch it once"):
@@ -143,8 +151,10 @@ def test_paraformer_absent_message(monkeypatch, tmp_path):
     with pytest.raises(StageUnavailable) as info:
         load_asr(config)
     message = str(info.value)
-    assert ("modelscope download --model iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch"
-            " --local_dir DIR") in message
+    assert (
+        "modelscope download --model iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch"
+        " --local_dir DIR"
+    ) in message
     assert "--cer-model-path DIR" in message
 
     fake = types.ModuleType("funasr")
@@ -175,8 +185,11 @@ def test_backend_language_mismatches():
 def _history() -> dict[str, np.ndarray]:
     """Short clips a recogniser might be left 'tuned' to: a tone, noise and digital silence."""
     t = np.arange(8000) / 16000
-    return {"tone": 0.5 * np.sin(2 * np.pi * 440 * t), "noise": 0.1 * np.random.default_rng(0).standard_normal(8000),
-            "silence": np.zeros(8000)}
+    return {
+        "tone": 0.5 * np.sin(2 * np.pi * 440 * t),
+        "noise": 0.1 * np.random.default_rng(0).standard_normal(8000),
+        "silence": np.zeros(8000),
+    }
 
 
 @pytest.mark.slow
@@ -201,6 +214,17 @@ def test_cer_refuses_a_missing_transcripts_file_on_the_command_line(tmp_path):
     from spatialeval.example import write_example_pairs
 
     write_example_pairs(tmp_path / "ex", n_pairs=1)
-    code = main(["run", str(tmp_path / "ex" / "gt"), str(tmp_path / "ex" / "infer"), "--out", str(tmp_path / "out"),
-                 "--stages", "cer", "--transcripts", str(tmp_path / "absent.json")])
+    code = main(
+        [
+            "run",
+            str(tmp_path / "ex" / "gt"),
+            str(tmp_path / "ex" / "infer"),
+            "--out",
+            str(tmp_path / "out"),
+            "--stages",
+            "cer",
+            "--transcripts",
+            str(tmp_path / "absent.json"),
+        ]
+    )
     assert code == 2

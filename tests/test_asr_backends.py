@@ -6,6 +6,7 @@
   layout (spatialeval.models.standins.huggingface). Their text is garbage; the tests check mechanics: loading
   from a local folder, batching = one by one, language forcing, determinism.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,6 +53,7 @@ def test_windows_cut_every_30_seconds():
 
 # ---- faster-whisper: real weights ------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tiny_en_folder() -> str:
     pytest.importorskip("faster_whisper")
@@ -81,9 +83,15 @@ def test_faster_whisper_deterministic_batched_and_as_faster_whisper_decodes(fast
     assert faster_whisper.transcribe_batch(clips) == batch  # run twice
     assert [faster_whisper.transcribe(c) for c in clips] == batch  # one by one
     # faster-whisper's own sequential decoder, same settings, gives the same text
-    segments, _ = faster_whisper._model.transcribe(clips[0].astype(np.float32), language="en", beam_size=1,
-                                                   temperature=0.0, without_timestamps=True,
-                                                   condition_on_previous_text=False, vad_filter=False)
+    segments, _ = faster_whisper._model.transcribe(
+        clips[0].astype(np.float32),
+        language="en",
+        beam_size=1,
+        temperature=0.0,
+        without_timestamps=True,
+        condition_on_previous_text=False,
+        vad_filter=False,
+    )
     assert " ".join(s.text.strip() for s in segments) == batch[0]
     # a clip longer than 30 s: two windows, both transcribed, joined in order
     long_clip = np.concatenate([clips[0], np.zeros(16000 * 28), clips[1]])
@@ -139,6 +147,7 @@ def test_cer_stage_batches_like_one_by_one(faster_whisper, monkeypatch):
 
 # ---- transformers Whisper on a tiny random model ----------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def tiny_whisper_folder(tmp_path_factory):
     pytest.importorskip("transformers")
@@ -151,8 +160,12 @@ def test_transformers_whisper_mechanics(tiny_whisper_folder):
     asr = load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=3))
     rng = np.random.default_rng(0)
     t = np.arange(16000 * 2) / 16000
-    clips = [0.3 * np.sin(2 * np.pi * 220 * t), 0.05 * rng.standard_normal(16000 * 3),
-             0.2 * np.sin(2 * np.pi * 900 * t) * np.sin(2 * np.pi * 2 * t), 0.05 * rng.standard_normal(16000 * 31)]
+    clips = [
+        0.3 * np.sin(2 * np.pi * 220 * t),
+        0.05 * rng.standard_normal(16000 * 3),
+        0.2 * np.sin(2 * np.pi * 900 * t) * np.sin(2 * np.pi * 2 * t),
+        0.05 * rng.standard_normal(16000 * 31),
+    ]
     batch = asr.transcribe_batch(clips)  # 5 windows (the last clip has two) in batches of 3
     assert all(isinstance(text, str) for text in batch) and len(batch) == 4
     assert asr.transcribe_batch(clips) == batch
@@ -193,6 +206,7 @@ def test_transformers_whisper_refusals(tiny_whisper_folder):
 
 
 # ---- Paraformer (FunASR) on a random SeACo-Paraformer stand-in --------------------------------
+
 
 @pytest.fixture(scope="module")
 def paraformer_folder(tmp_path_factory):
@@ -237,8 +251,14 @@ def test_paraformer_loader_arguments(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "funasr", fake)
     (tmp_path / "model.pt").write_bytes(b"")
     asr = load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=str(tmp_path), batch_size=2))
-    assert calls["init"] == {"model": str(tmp_path), "device": "cpu", "disable_update": True, "disable_pbar": True,
-                             "log_level": "ERROR", "ncpu": torch.get_num_threads()}
+    assert calls["init"] == {
+        "model": str(tmp_path),
+        "device": "cpu",
+        "disable_update": True,
+        "disable_pbar": True,
+        "log_level": "ERROR",
+        "ncpu": torch.get_num_threads(),
+    }
     assert asr.transcribe_batch([np.zeros(1600)] * 3) == ["你 好"] * 3
     assert [(n, kw["batch_size"]) for n, kw in calls["generate"]] == [(2, 2), (1, 1)]
     # "~" in a configured path (configs/mandarin.yaml uses one) is the home folder
@@ -254,6 +274,7 @@ def test_backend_registry():
 
 
 # ---- issue 16 item 1: a transcript depends on its utterance alone ------------------------------
+
 
 def _history() -> list[np.ndarray]:
     t = np.arange(8000) / 16000
@@ -274,8 +295,10 @@ def assert_history_free(asr, x: np.ndarray) -> None:
 
 
 def test_transformers_whisper_transcript_does_not_depend_on_history(tiny_whisper_folder):
-    assert_history_free(load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=2)),
-                        audio16k("en_slt_well")[:32000])
+    assert_history_free(
+        load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=2)),
+        audio16k("en_slt_well")[:32000],
+    )
 
 
 def test_echo_plugin_transcript_does_not_depend_on_history():
@@ -291,5 +314,7 @@ def test_faster_whisper_transcript_does_not_depend_on_history(faster_whisper):
 
 @pytest.mark.slow
 def test_paraformer_transcript_does_not_depend_on_history(paraformer_folder):
-    assert_history_free(load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder,
-                                           batch_size=2)), audio16k("en_slt_well")[:24000])
+    assert_history_free(
+        load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder, batch_size=2)),
+        audio16k("en_slt_well")[:24000],
+    )

@@ -1,4 +1,5 @@
 """The project's test-checkpoint generator and safe loader."""
+
 from __future__ import annotations
 
 import pickle
@@ -18,8 +19,11 @@ def test_generator_matches_shared_reference_bit_for_bit(test_checkpoint, tmp_pat
     if shared is None:
         pytest.skip("../shared (the workplace's reference generator) is not beside this checkout")
     reference_path = tmp_path / "reference.pth"
-    subprocess.run([sys.executable, str(shared / "tools" / "make_bat_test_checkpoint.py"), str(reference_path),
-                    "--seed", "0"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, str(shared / "tools" / "make_bat_test_checkpoint.py"), str(reference_path), "--seed", "0"],
+        check=True,
+        capture_output=True,
+    )
     reference = read_state_dict(reference_path)
     ours = read_state_dict(test_checkpoint)
     assert list(ours) == list(reference)
@@ -32,7 +36,10 @@ def test_state_dict_matches_released_key_list():
     if shared is None:
         pytest.skip("../shared/reference/bat_state_dict.tsv is not available")
     lines = (shared / "reference" / "bat_state_dict.tsv").read_text().splitlines()[2:]
-    expected = [(k, [int(x) for x in s.strip("[]").split(",") if x.strip()], d) for k, s, d in (line.split("\t") for line in lines)]
+    expected = [
+        (k, [int(x) for x in s.strip("[]").split(",") if x.strip()], d)
+        for k, s, d in (line.split("\t") for line in lines)
+    ]
     state = SpatialAST().state_dict()
     assert [k for k, _, _ in expected] == list(state)
     for key, shape, dtype in expected:

@@ -1,4 +1,5 @@
 """BAT heads in degrees and metres: decoding, wrap-around, great-circle error, window averaging, the model's heads."""
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,9 @@ def test_argmax_decoding_maps_classes_to_degrees_and_metres():
 
 def test_decoding_extremes_and_torch_input():
     az, el, dist = one_hot_logits([0, 359], [0, 179], [0, 20])
-    predictions = decode_heads(torch.from_numpy(az).float(), torch.from_numpy(el).float(), torch.from_numpy(dist).float())
+    predictions = decode_heads(
+        torch.from_numpy(az).float(), torch.from_numpy(el).float(), torch.from_numpy(dist).float()
+    )
     assert predictions.azimuth_deg.tolist() == [0.0, 359.0]
     assert predictions.elevation_deg.tolist() == [-90.0, 89.0]
     assert predictions.distance_m.tolist() == [0.0, 10.0]
@@ -91,7 +94,9 @@ def test_great_circle_wraps_around_zero_and_360():
 def spatial_ast_formula(az1, el1, az2, el2):
     """Spatial-AST's arccos(sin·sin + cos·cos·cos Δaz) in degrees, written out independently."""
     az1, el1, az2, el2 = (np.radians(v) for v in (az1, el1, az2, el2))
-    return np.degrees(np.arccos(np.clip(np.sin(el1) * np.sin(el2) + np.cos(el1) * np.cos(el2) * np.cos(az1 - az2), -1, 1)))
+    return np.degrees(
+        np.arccos(np.clip(np.sin(el1) * np.sin(el2) + np.cos(el1) * np.cos(el2) * np.cos(az1 - az2), -1, 1))
+    )
 
 
 def test_great_circle_matches_known_vectors_and_the_reference_formula():
@@ -111,10 +116,15 @@ def test_great_circle_matches_known_vectors_and_the_reference_formula():
 def test_circular_and_spherical_means():
     assert circular_mean_deg([350.0, 10.0, 0.0]) == 0.0
     assert circular_mean_deg([179.0, -179.0]) == 180.0
-    s, c = 3 * math.sin(math.radians(10)) + math.sin(math.radians(20)), 3 * math.cos(math.radians(10)) + math.cos(math.radians(20))
-    assert math.isclose(circular_mean_deg([10.0, 20.0], weights=[3.0, 1.0]), math.degrees(math.atan2(s, c)), abs_tol=1e-9)
-    assert math.isnan(circular_mean_deg([0.0, 120.0, 240.0]))        # no mean direction
-    assert circular_mean_deg([np.nan, 30.0]) == 30.0                  # NaN ignored
+    s, c = (
+        3 * math.sin(math.radians(10)) + math.sin(math.radians(20)),
+        3 * math.cos(math.radians(10)) + math.cos(math.radians(20)),
+    )
+    assert math.isclose(
+        circular_mean_deg([10.0, 20.0], weights=[3.0, 1.0]), math.degrees(math.atan2(s, c)), abs_tol=1e-9
+    )
+    assert math.isnan(circular_mean_deg([0.0, 120.0, 240.0]))  # no mean direction
+    assert circular_mean_deg([np.nan, 30.0]) == 30.0  # NaN ignored
     assert mean_direction_deg([350.0, 10.0], [0.0, 0.0]) == (0.0, 0.0)
     az, el = mean_direction_deg([40.0, 40.0], [10.0, 30.0])
     assert math.isclose(az, 40.0) and math.isclose(el, 20.0)
@@ -126,19 +136,19 @@ def test_head_errors_average_per_window_errors_over_common_windows():
     gen = decode_heads(*one_hot_logits([350, 130], [90, 90], [3, 8]))
     errors = head_errors(gt, gen)
     assert errors["bat_windows"] == 2
-    assert errors["bat_angle_error_deg"] == pytest.approx((10 + 30) / 2)     # 0 vs 350 wraps to 10°
-    assert errors["bat_angle_error_rate"] == 0.5                              # 30° > 20°, 10° is not
+    assert errors["bat_angle_error_deg"] == pytest.approx((10 + 30) / 2)  # 0 vs 350 wraps to 10°
+    assert errors["bat_angle_error_rate"] == 0.5  # 30° > 20°, 10° is not
     assert errors["bat_distance_error_m"] == pytest.approx((0.5 + 2.0) / 2)
-    assert errors["bat_distance_agreement"] == 0.5                            # classes 2 vs 3 agree, 4 vs 8 not
+    assert errors["bat_distance_agreement"] == 0.5  # classes 2 vs 3 agree, 4 vs 8 not
     assert "unmeasurable" not in errors
 
 
 def test_head_errors_use_elevation_in_the_great_circle():
-    gt = decode_heads(*one_hot_logits([90], [90], [2]))          # BAT front, ear level
-    gen = decode_heads(*one_hot_logits([90], [90 + 60], [2]))    # front, 60° up
+    gt = decode_heads(*one_hot_logits([90], [90], [2]))  # BAT front, ear level
+    gen = decode_heads(*one_hot_logits([90], [90 + 60], [2]))  # front, 60° up
     assert head_errors(gt, gen)["bat_angle_error_deg"] == pytest.approx(60.0)
     up = decode_heads(*one_hot_logits([0], [179], [2]))
-    down = decode_heads(*one_hot_logits([0], [1], [2]))       # same azimuth, 89° up vs. 89° down
+    down = decode_heads(*one_hot_logits([0], [1], [2]))  # same azimuth, 89° up vs. 89° down
     assert head_errors(up, down)["bat_angle_error_deg"] == pytest.approx(178.0)
 
 
@@ -152,7 +162,7 @@ def test_identical_predictions_score_perfectly():
 def test_summary_is_in_spatialeval_convention_and_window_averaged():
     predictions = decode_heads(*one_hot_logits([170, 190], [90, 90], [2, 6]))  # BAT 170°/190° ≈ left
     summary = summarize_predictions(predictions)
-    assert summary["azimuth_deg"] == pytest.approx(90.0)       # left in spatialeval's convention
+    assert summary["azimuth_deg"] == pytest.approx(90.0)  # left in spatialeval's convention
     assert summary["elevation_deg"] == pytest.approx(0.0)
     assert summary["distance_m"] == pytest.approx(2.0)
     errors = head_errors(predictions, predictions)

@@ -1,4 +1,5 @@
 """How clips become 10-s encoder inputs in the isdrama, segments and windowed modes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,7 @@ SR = 32000
 def test_isdrama_mode_pads_or_crops_to_the_first_ten_seconds():
     short = np.ones((3 * SR, 2))
     out = encoder_windows(short, "isdrama")
-    assert out.shape == (1, 2, 10 * SR) and out[0, :, : 3 * SR].all() and not out[0, :, 3 * SR:].any()
+    assert out.shape == (1, 2, 10 * SR) and out[0, :, : 3 * SR].all() and not out[0, :, 3 * SR :].any()
     long = np.arange(14 * SR * 2, dtype=np.float64).reshape(14 * SR, 2)
     assert encoder_windows(long, "isdrama")[0, 0, -1] == long[10 * SR - 1, 0]
 
@@ -22,8 +23,8 @@ def test_windowed_mode_covers_the_whole_clip():
     clip = np.random.default_rng(0).normal(size=(25 * SR, 2))
     out = encoder_windows(clip, "windowed", window_seconds=10.0)
     assert out.shape == (3, 2, 10 * SR)
-    np.testing.assert_array_equal(out[2, :, : 5 * SR], clip[20 * SR:].T.astype(np.float32))
-    assert not out[2, :, 5 * SR:].any()
+    np.testing.assert_array_equal(out[2, :, : 5 * SR], clip[20 * SR :].T.astype(np.float32))
+    assert not out[2, :, 5 * SR :].any()
 
 
 def test_segments_mode_pads_each_second():
@@ -36,7 +37,7 @@ def test_segments_mode_pads_each_second():
 def test_loudness_normalisation_to_minus_14_dbfs():
     clip = np.random.default_rng(1).normal(0, 0.01, (SR, 2))
     out = loudness_normalize(clip, -14.0)
-    assert 20 * np.log10(np.sqrt(np.mean(out ** 2))) == pytest.approx(-14.0, abs=1e-9)
+    assert 20 * np.log10(np.sqrt(np.mean(out**2))) == pytest.approx(-14.0, abs=1e-9)
     silent = np.zeros((SR, 2))
     assert loudness_normalize(silent, -14.0) is silent
 
@@ -46,8 +47,15 @@ def test_windowed_mode_end_to_end(pairs_dir, test_checkpoint, tmp_path):
     from spatialeval.io.pairing import Pair
 
     pair = Pair("long_14s", str(pairs_dir / "gt" / "long_14s.wav"), str(pairs_dir / "infer" / "long_14s.wav"))
-    result = evaluate(None, None, {"stages": ["bat"], "bat": {"mode": "windowed"}}, pairs=[pair], out_dir=tmp_path,
-                      checkpoint=str(test_checkpoint), save_embeddings=True)
+    result = evaluate(
+        None,
+        None,
+        {"stages": ["bat"], "bat": {"mode": "windowed"}},
+        pairs=[pair],
+        out_dir=tmp_path,
+        checkpoint=str(test_checkpoint),
+        save_embeddings=True,
+    )
     with np.load(tmp_path / "embeddings" / "long_14s.npz") as saved:
         assert saved["gt_azi"].shape == (2, 768)  # 14 s → two 10-s windows
     assert 0.9 < result.items.loc[0, "ang_cos"] <= 1.0
@@ -63,10 +71,14 @@ def test_device_kernels_give_the_reference_cosines(pairs_dir, test_checkpoint, t
     from spatialeval.io.pairing import Pair
     from spatialeval.pipeline.evaluate import evaluate
 
-    pairs = [Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav"))
-             for n in ("az_shift_large", "rate_mixed", "long_14s")]
+    pairs = [
+        Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav"))
+        for n in ("az_shift_large", "rate_mixed", "long_14s")
+    ]
     config = {"stages": ["bat"], "bat": {"mode": "windowed"}}  # long_14s: two windows
     reference = evaluate(None, None, config, pairs=pairs, checkpoint=str(test_checkpoint)).items
-    kernels = evaluate(None, None, {**config, "device_kernels": "on"}, pairs=pairs, checkpoint=str(test_checkpoint)).items
+    kernels = evaluate(
+        None, None, {**config, "device_kernels": "on"}, pairs=pairs, checkpoint=str(test_checkpoint)
+    ).items
     for column in ("ang_cos", "dis_cos"):
         np.testing.assert_allclose(kernels[column], reference[column], atol=1e-6)

@@ -1,4 +1,5 @@
 """BEWO GCC mode: parity with the released code's numbers, known delays, degenerate clips, the released 'KL'."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,7 @@ def delayed_noise(seconds: float, delay: int, sr: int = 16000, seed: int = 0) ->
     """(time, 2) noise whose left ear lags the right by ``delay`` samples (negative: the right lags)."""
     n = int(seconds * sr)
     s = np.random.default_rng(seed).normal(scale=0.1, size=n + abs(delay))
-    left, right = (s[:n], s[delay:delay + n]) if delay >= 0 else (s[-delay:-delay + n], s[:n])
+    left, right = (s[:n], s[delay : delay + n]) if delay >= 0 else (s[-delay : -delay + n], s[:n])
     return np.stack([left, right], axis=1)
 
 
@@ -64,9 +65,16 @@ def test_silent_and_too_short_clips_are_unmeasurable_with_reasons(tmp_path):
     with pytest.raises(ValueError, match="silent"):
         clip_itd_ms(np.zeros_like(gt), 16000)
     with pytest.raises(TooShortForBEWO):
-        clip_itd_ms(gt[:WINDOW - 1], 16000)
-    gt_dir, infer_dir = write_pairs(tmp_path, {"silent": (gt, np.zeros_like(gt)), "short": (gt, gt[:4000]),
-                                               "longer": (gt, delayed_noise(0.5, 4)), "ok": (gt, gt)})
+        clip_itd_ms(gt[: WINDOW - 1], 16000)
+    gt_dir, infer_dir = write_pairs(
+        tmp_path,
+        {
+            "silent": (gt, np.zeros_like(gt)),
+            "short": (gt, gt[:4000]),
+            "longer": (gt, delayed_noise(0.5, 4)),
+            "ok": (gt, gt),
+        },
+    )
     result = evaluate(gt_dir, infer_dir, {"stages": ["bewo"]})
     items = result.items.set_index("id")
     assert math.isnan(items.loc["silent"].bewo_itd_mse) and "silent" in items.loc["silent"].unmeasurable["bewo_itd_mse"]
@@ -83,7 +91,7 @@ def test_the_released_kl_ignores_the_generated_set_while_the_histogram_distances
     for name, shift in (("a", 0), ("b", 9)):
         pairs = {k: (v, delayed_noise(0.3, shift - 2 * i, seed=i)) for i, (k, v) in enumerate(gts.items())}
         runs.append(evaluate(*write_pairs(tmp_path / name, pairs), {"stages": ["bewo"]}).summary["extra"])
-    assert runs[0]["bewo_released_kl"] == runs[1]["bewo_released_kl"]           # the same computation on gt only
+    assert runs[0]["bewo_released_kl"] == runs[1]["bewo_released_kl"]  # the same computation on gt only
     assert runs[0]["bewo_itd_w1_us"] != runs[1]["bewo_itd_w1_us"]
     assert "does not depend on the generated audio" in runs[0]["bewo_released_kl_warning"]
     gt_means = [-v / 16 for v in (2, 4, 6, -3)]
@@ -110,9 +118,20 @@ def test_the_report_prints_the_released_kl_with_its_warning():
     from spatialeval.pipeline.display import format_report
     from spatialeval.pipeline.stages.bewo import KL_WARNING
 
-    summary = {"protocol": "isdrama", "n_items": 2, "n_failed": 0, "stages": {}, "bewo_itd_mse": 1.5,
-               "counts": {"bewo_itd_mse": 2}, "extra": {"bewo_released_kl": 0.25, "bewo_released_kl_warning": KL_WARNING,
-                                                          "bewo_itd_kl_hist": 0.1, "bewo_itd_w1_us": 50.0}}
+    summary = {
+        "protocol": "isdrama",
+        "n_items": 2,
+        "n_failed": 0,
+        "stages": {},
+        "bewo_itd_mse": 1.5,
+        "counts": {"bewo_itd_mse": 2},
+        "extra": {
+            "bewo_released_kl": 0.25,
+            "bewo_released_kl_warning": KL_WARNING,
+            "bewo_itd_kl_hist": 0.1,
+            "bewo_itd_w1_us": 50.0,
+        },
+    }
     text = format_report(summary)
     assert "BEWO 'KL' (as released)    0.2500" in text and f"warning: {KL_WARNING}" in text
     assert "BEWO ITD W1 [us]" in text

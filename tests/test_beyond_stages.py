@@ -1,4 +1,5 @@
 """The beyond-ISDrama stages end to end: moving-source trajectories, the binaural-generation table, set distances."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ def _pair(root: Path, gt: np.ndarray, gen: np.ndarray, name: str = "a") -> Path:
 @pytest.fixture(scope="module")
 def moving(tmp_path_factory) -> Path:
     source = speech_like(4.0, SR, seed=2)
-    gt = render_moving_source(source, SR, linear_sweep(-60.0, 60.0, 4.0))     # right → left across the front
+    gt = render_moving_source(source, SR, linear_sweep(-60.0, 60.0, 4.0))  # right → left across the front
     root = tmp_path_factory.mktemp("moving")
     _pair(root, gt, gt, "same")
     _pair(root, gt, render_moving_source(source, SR, linear_sweep(-60.0, 0.0, 4.0)), "slower")
@@ -45,8 +46,9 @@ def test_trajectory_stage_tracks_moving_sources(moving, tmp_path):
     assert len(track["lateral_deg"]) == 4 and track["lateral_deg"][0] < -30 < 30 < track["lateral_deg"][-1]
     # without a BAT checkpoint the BAT trajectories are unmeasurable with the reason, not missing silently
     assert result.summary["n_unmeasurable"]["bat_trajectory_error_deg"] == 2
-    assert "BAT trajectories need the spatial encoder" in next(iter(
-        result.summary["unmeasurable_reasons"]["bat_trajectory_error_deg"]))
+    assert "BAT trajectories need the spatial encoder" in next(
+        iter(result.summary["unmeasurable_reasons"]["bat_trajectory_error_deg"])
+    )
     # the tracks survive the CSV as JSON text
     import csv
 
@@ -70,7 +72,7 @@ def test_bat_trajectory_leaves_out_the_segments_the_cue_trajectory_rejects(tmp_p
     a silent middle second gave cues 2 compared segments and BAT 3 (silence scored as agreement)."""
     stub = spatialize(speech_like(0.4, SR, seed=1), SR, 40.0)
     gap = spatialize(speech_like(3.0, SR, seed=2), SR, 40.0)
-    gap[SR:2 * SR] = 0.0
+    gap[SR : 2 * SR] = 0.0
     _pair(tmp_path, stub, stub, "stub")
     _pair(tmp_path, gap, gap, "gap")
     result = evaluate(tmp_path / "gt", tmp_path / "infer", {"stages": ["trajectory"]}, checkpoint=str(test_checkpoint))
@@ -84,8 +86,9 @@ def test_bat_trajectory_leaves_out_the_segments_the_cue_trajectory_rejects(tmp_p
 
 
 @pytest.mark.slow
-def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(moving, test_checkpoint, tmp_path,
-                                                                          monkeypatch):
+def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(
+    moving, test_checkpoint, tmp_path, monkeypatch
+):
     from spatialeval.models.spatial_encoder import BATEncoder
 
     embedded: list[int] = []
@@ -108,8 +111,12 @@ def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(movi
     assert embedded == [] and again.summary["run"]["cache"]["hits"] == 4
     assert again.items[columns].to_dict() == first.items[columns].to_dict()
     # the bat stage in segments mode (same segment length) reads the very entries the trajectory stage wrote
-    both = evaluate(moving / "gt", moving / "infer", {**config, "stages": ["bat", "trajectory"],
-                                                      "bat": {"mode": "segments"}}, checkpoint=str(test_checkpoint))
+    both = evaluate(
+        moving / "gt",
+        moving / "infer",
+        {**config, "stages": ["bat", "trajectory"], "bat": {"mode": "segments"}},
+        checkpoint=str(test_checkpoint),
+    )
     assert embedded == [] and both.summary["run"]["cache"] == {"hits": 8, "misses": 0, "writes": 0, "discarded": 0}
     assert both.items[columns].to_dict() == first.items[columns].to_dict()
 
@@ -134,17 +141,33 @@ def test_compare_sets_command(tmp_path, capsys):
     for side, azimuths in (("ref", rng.uniform(-80, 80, 10)), ("gen", rng.uniform(30, 80, 8))):
         (tmp_path / side).mkdir()
         for i, az in enumerate(azimuths):
-            sf.write(tmp_path / side / f"c{i}.wav", 0.4 * spatialize(speech_like(1.0, 16000, seed=i), 16000, az),
-                     16000, subtype="PCM_16")
+            sf.write(
+                tmp_path / side / f"c{i}.wav",
+                0.4 * spatialize(speech_like(1.0, 16000, seed=i), 16000, az),
+                16000,
+                subtype="PCM_16",
+            )
     (tmp_path / "gen" / "broken.wav").write_bytes(b"not audio")
-    assert main(["compare-sets", str(tmp_path / "gen"), str(tmp_path / "ref"), "--resamples", "100",
-                 "--out", str(tmp_path / "cs.json")]) == 0
+    assert (
+        main(
+            [
+                "compare-sets",
+                str(tmp_path / "gen"),
+                str(tmp_path / "ref"),
+                "--resamples",
+                "100",
+                "--out",
+                str(tmp_path / "cs.json"),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     result = json.loads((tmp_path / "cs.json").read_text())
-    assert result["n_reference_clips"] == 10 and result["n_generated_clips"] == 8   # different sizes, unpaired
-    assert list(result["failed"]["generated"]) == ["broken"]                         # counted, not dropped
+    assert result["n_reference_clips"] == 10 and result["n_generated_clips"] == 8  # different sizes, unpaired
+    assert list(result["failed"]["generated"]) == ["broken"]  # counted, not dropped
     assert result["itd_wasserstein_us"] > 100 and result["itd_wasserstein_us_ci_low"] <= result["itd_wasserstein_us"]
-    assert "ITD W1" in printed and "skipped:" in printed                              # no checkpoint: FD skipped
+    assert "ITD W1" in printed and "skipped:" in printed  # no checkpoint: FD skipped
     same = tmp_path / "ref"
     assert main(["compare-sets", str(same), str(same), "--resamples", "50", "--out", str(tmp_path / "self.json")]) == 0
     assert json.loads((tmp_path / "self.json").read_text())["itd_wasserstein_us"] == 0.0
@@ -153,8 +176,12 @@ def test_compare_sets_command(tmp_path, capsys):
 def _clip_folder(folder: Path, azimuths, seed: int = 0, silent: tuple = ()) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for i, az in enumerate(azimuths):
-        sf.write(folder / f"c{i}.wav", 0.4 * spatialize(speech_like(1.0, 16000, seed=seed + i), 16000, az), 16000,
-                 subtype="PCM_16")
+        sf.write(
+            folder / f"c{i}.wav",
+            0.4 * spatialize(speech_like(1.0, 16000, seed=seed + i), 16000, az),
+            16000,
+            subtype="PCM_16",
+        )
     for name in silent:
         sf.write(folder / name, np.zeros((16000, 2)), 16000, subtype="PCM_16")
     return folder
@@ -189,8 +216,10 @@ def test_compare_sets_with_a_checkpoint_keeps_what_it_can_compute(tmp_path, caps
     """Regression (issue 16 item 11c): with --ckpt, one clip per set exited 2 and threw the ITD result away."""
     a, b = _clip_folder(tmp_path / "a", [30]), _clip_folder(tmp_path / "b", [-30], seed=5)
     out = tmp_path / "one.json"
-    assert main(["compare-sets", str(a), str(b), "--resamples", "20", "--ckpt", str(test_checkpoint),
-                 "--out", str(out)]) == 2                  # the Fréchet distances were asked for by --ckpt
+    assert (
+        main(["compare-sets", str(a), str(b), "--resamples", "20", "--ckpt", str(test_checkpoint), "--out", str(out)])
+        == 2
+    )  # the Fréchet distances were asked for by --ckpt
     captured = capsys.readouterr()
     assert "ITD W1 (µs)" in captured.out and "FD direction (BAT)              —   not computable:" in captured.out
     assert "error: fd_direction, fd_distance not computable" in captured.err

@@ -1,4 +1,5 @@
 """FAIR-Play / 2.5D Visual Sound metrics on hand-made signals with values worked out by hand."""
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,13 @@ def noise(seed, n=3200):
     return np.random.default_rng(seed).normal(size=(n, 2))
 
 
-ALL = (stft_distance, envelope_distance, magnitude_distance, difference_phase_distance, difference_magnitude_distance_db)
+ALL = (
+    stft_distance,
+    envelope_distance,
+    magnitude_distance,
+    difference_phase_distance,
+    difference_magnitude_distance_db,
+)
 
 
 @pytest.mark.parametrize("metric", ALL)
@@ -69,7 +76,7 @@ def test_gains_and_sign_flips_scale_the_stft_distance_quadratically():
     x = noise(2)
     reference = stft_distance(x, np.zeros_like(x))
     assert stft_distance(x, 0.25 * x) == pytest.approx((1 - 0.25) ** 2 * reference, rel=1e-12)
-    assert stft_distance(x, -x) == pytest.approx(4 * reference, rel=1e-12)      # a 180° phase shift
+    assert stft_distance(x, -x) == pytest.approx(4 * reference, rel=1e-12)  # a 180° phase shift
     left_only, right_only = x.copy(), np.zeros_like(x)
     left_only[:, 1] = 0.0
     right_only[:, 1] = x[:, 1]
@@ -92,11 +99,12 @@ def test_envelope_distance_of_tones_with_known_amplitudes_and_phases():
 def test_left_right_difference_phase_distance_known_values():
     x = noise(3)
     assert difference_phase_distance(x, 3.0 * x) == pytest.approx(0.0, abs=1e-12)  # gain: same phases
-    assert difference_phase_distance(x, x[:, ::-1]) == pytest.approx(np.pi)        # swapped ears negate L − R
+    assert difference_phase_distance(x, x[:, ::-1]) == pytest.approx(np.pi)  # swapped ears negate L − R
     # a mono (L = R) estimate has D̂ = 0, whose angle counts as 0: the distance is then mean |∠D| wrapped
     mono = x[:, [0, 0]]
-    reference_angles = np.abs(np.angle(librosa.stft(x[:, 0] - x[:, 1], n_fft=512, hop_length=160,
-                                                     win_length=400, pad_mode="reflect")))
+    reference_angles = np.abs(
+        np.angle(librosa.stft(x[:, 0] - x[:, 1], n_fft=512, hop_length=160, win_length=400, pad_mode="reflect"))
+    )
     assert difference_phase_distance(x, mono) == pytest.approx(np.mean(reference_angles), rel=1e-12)
     # common-mode content (the same signal added to both ears) does not change L − R at all
     common = x + noise(4)[:, [0, 0]]
@@ -106,15 +114,15 @@ def test_left_right_difference_phase_distance_known_values():
 
 def test_left_right_difference_magnitude_distance_known_values():
     x = noise(5)
-    assert difference_magnitude_distance_db(x, 0.1 * x) == pytest.approx(20.0, abs=1e-9)     # |20·log10 0.1|
+    assert difference_magnitude_distance_db(x, 0.1 * x) == pytest.approx(20.0, abs=1e-9)  # |20·log10 0.1|
     assert difference_magnitude_distance_db(x, 2.0 * x) == pytest.approx(20 * math.log10(2), abs=1e-9)
-    assert difference_magnitude_distance_db(x, x[:, ::-1]) == 0.0                             # |−D| = |D|
+    assert difference_magnitude_distance_db(x, x[:, ::-1]) == 0.0  # |−D| = |D|
 
 
 def test_snr_matches_the_formula_with_its_epsilon():
     x = noise(6, n=1000)
     y = x + 0.1
-    expected = 10 * math.log10((np.mean(x ** 2) + 1e-4) / (0.01 + 1e-4))
+    expected = 10 * math.log10((np.mean(x**2) + 1e-4) / (0.01 + 1e-4))
     assert waveform_snr_db(x, y) == pytest.approx(expected, rel=1e-12)
 
 
@@ -142,7 +150,9 @@ def test_protocol_resamples_normalises_and_accepts_channels_first():
     # rounding noise and add random phase differences even for a rescaled copy: small but not zero
     assert 0 < quiet["lr_phase_distance"] < 0.1
     raw = binaural_generation_metrics(gt, 0.3 * gt, sr, normalize=False)
-    assert raw["stft_distance"] > 0 and raw["lr_magnitude_distance_db"] == pytest.approx(-20 * math.log10(0.3), abs=1e-6)
+    assert raw["stft_distance"] > 0 and raw["lr_magnitude_distance_db"] == pytest.approx(
+        -20 * math.log10(0.3), abs=1e-6
+    )
     # at 16 kHz the protocol is the metric functions on the peak-normalised clips
     gt16 = spatialize(speech_like(1.0, SR, seed=7), SR, 30.0)
     gen16 = spatialize(speech_like(1.0, SR, seed=7), SR, 60.0)
@@ -169,17 +179,20 @@ def test_protocol_equals_the_public_functions_exactly_and_takes_each_stft_once(m
     import spatialeval.metrics.binaural_gen as module
 
     gt, gen = noise(9), noise(10)
-    direct = {"stft_distance": stft_distance(gt, gen), "envelope_distance": envelope_distance(gt, gen),
-              "magnitude_distance": magnitude_distance(gt, gen),
-              "lr_phase_distance": difference_phase_distance(gt, gen),
-              "lr_magnitude_distance_db": difference_magnitude_distance_db(gt, gen),
-              "wave_snr_db": waveform_snr_db(gt, gen)}
+    direct = {
+        "stft_distance": stft_distance(gt, gen),
+        "envelope_distance": envelope_distance(gt, gen),
+        "magnitude_distance": magnitude_distance(gt, gen),
+        "lr_phase_distance": difference_phase_distance(gt, gen),
+        "lr_magnitude_distance_db": difference_magnitude_distance_db(gt, gen),
+        "wave_snr_db": waveform_snr_db(gt, gen),
+    }
     calls = []
     original = module.fairplay_stft
     monkeypatch.setattr(module, "fairplay_stft", lambda *a, **k: calls.append(1) or original(*a, **k))
     result = binaural_generation_metrics(gt, gen, SR, normalize=False)
-    assert {name: result[name] for name in direct} == direct      # bit-identical, not approximately
-    assert len(calls) == 6       # left, right of each clip and the left−right difference of each
+    assert {name: result[name] for name in direct} == direct  # bit-identical, not approximately
+    assert len(calls) == 6  # left, right of each clip and the left−right difference of each
 
 
 def _as_16_bit(x, sr):
@@ -207,18 +220,19 @@ def test_a_gain_written_as_16_bit_vanishes_from_the_masked_phase_distance_only()
     gt = 0.5 * spatialize(speech_like(2.0, SR, seed=0), SR, 40.0)
     a, b = _as_16_bit(gt, SR), _as_16_bit(0.5 * gt, SR)
     metrics = binaural_generation_metrics(a, b, SR)
-    q, peaks = 2.0 ** -15, (np.abs(a).max(), np.abs(b).max())
+    q, peaks = 2.0**-15, (np.abs(a).max(), np.abs(b).max())
     spectrum = fairplay_stft((a[:, 0] - a[:, 1]) / peaks[0])
     energy = np.abs(spectrum.real) + np.abs(spectrum.imag)
     kept = np.abs(spectrum[energy > PHASE_IGNORE_BELOW * energy.mean()])
-    noise_rms = np.sqrt(sum(2 * 150.0 * q ** 2 / 12 / p ** 2 for p in peaks) / 2)
+    noise_rms = np.sqrt(sum(2 * 150.0 * q**2 / 12 / p**2 for p in peaks) / 2)
     predicted = np.sqrt(2 / np.pi) * np.mean(np.minimum(noise_rms / kept, np.pi / 2))
     assert predicted < 0.01
-    assert metrics["lr_phase_distance_masked"] < 1.5 * predicted            # measured 0.0042, predicted 0.0057
+    assert metrics["lr_phase_distance_masked"] < 1.5 * predicted  # measured 0.0042, predicted 0.0057
     # the FAIR-Play "Phase" column keeps the released definition: every bin, rounding noise included
-    assert 0.3 < metrics["lr_phase_distance"] < 0.6                         # measured 0.41 (documented)
-    assert metrics["lr_phase_distance"] == pytest.approx(difference_phase_distance(
-        peak_normalize(a), peak_normalize(b)), rel=1e-12)
+    assert 0.3 < metrics["lr_phase_distance"] < 0.6  # measured 0.41 (documented)
+    assert metrics["lr_phase_distance"] == pytest.approx(
+        difference_phase_distance(peak_normalize(a), peak_normalize(b)), rel=1e-12
+    )
 
 
 def test_a_resampled_16_bit_copy_scores_the_documented_masked_phase_distance():
@@ -228,8 +242,8 @@ def test_a_resampled_16_bit_copy_scores_the_documented_masked_phase_distance():
     gt = 0.5 * spatialize(speech_like(2.0, rate, seed=0), rate, 40.0)
     copy = librosa.resample(gt.T, orig_sr=rate, target_sr=SR, res_type="soxr_hq").T
     metrics = binaural_generation_metrics(_as_16_bit(gt, rate), _as_16_bit(copy, SR), rate, SR)
-    assert metrics["lr_phase_distance_masked"] < 0.008    # documented 0.001–0.008 rad (measured 0.0018)
-    assert 0.43 <= metrics["lr_phase_distance"] <= 0.70   # documented 0.43–0.70 rad unmasked (measured 0.45)
+    assert metrics["lr_phase_distance_masked"] < 0.008  # documented 0.001–0.008 rad (measured 0.0018)
+    assert 0.43 <= metrics["lr_phase_distance"] <= 0.70  # documented 0.43–0.70 rad unmasked (measured 0.45)
 
 
 def test_masked_phase_distance_of_a_mono_ground_truth_is_unmeasurable():
@@ -268,9 +282,12 @@ def test_fairplay_2019_stack_matches_the_released_evaluate_on_librosa_0_8(pairs_
     from spatialeval.pipeline.evaluate import evaluate
 
     expected = json.loads(FAIRPLAY_2019.read_text())
-    runs = {stack: evaluate(pairs_dir / "gt", pairs_dir / "infer",
-                            {"stages": ["binaural_gen"], "binaural_gen": {"stack": stack}}).items.set_index("id")
-            for stack in ("fairplay-2019", "librosa")}
+    runs = {
+        stack: evaluate(
+            pairs_dir / "gt", pairs_dir / "infer", {"stages": ["binaural_gen"], "binaural_gen": {"stack": stack}}
+        ).items.set_index("id")
+        for stack in ("fairplay-2019", "librosa")
+    }
     worst_default = 0.0
     for name, ref in expected["pairs"].items():
         for metric in ("stft_distance", "envelope_distance"):
@@ -278,6 +295,6 @@ def test_fairplay_2019_stack_matches_the_released_evaluate_on_librosa_0_8(pairs_
             assert runs["fairplay-2019"].loc[name, metric] == pytest.approx(ref[metric], rel=1e-5, abs=1e-12), name
             if ref[metric]:
                 worst_default = max(worst_default, abs(runs["librosa"].loc[name, metric] / ref[metric] - 1))
-    assert worst_default > 5e-3      # the default soxr_hq stack is measurably another stack (1.0 % here)
-    assert set(expected["skipped"]) == {"longer_infer", "shorter_infer"}     # the release raises on unequal lengths
+    assert worst_default > 5e-3  # the default soxr_hq stack is measurably another stack (1.0 % here)
+    assert set(expected["skipped"]) == {"longer_infer", "shorter_infer"}  # the release raises on unequal lengths
     assert all(math.isnan(runs["fairplay-2019"].loc[name, "stft_distance"]) for name in expected["skipped"])

@@ -8,6 +8,7 @@ Its means run over 10⁵–10⁶ float32 terms and its log-magnitudes of near-ze
 rtol = 1e-5 (≈ 80 float32 ε) with atol = 1e-9 for the zero values. PESQ takes the same float64
 path (resampy, then the same C code) in both, so it is held to rtol = 1e-9.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,13 +41,24 @@ def _close(name: str, got: float, expected: float) -> bool:
     return math.isclose(got, expected, rel_tol=RTOL[name], abs_tol=1e-9)
 
 
-@pytest.mark.parametrize("pair", ["noise_10db", pytest.param("az_shift_large", marks=pytest.mark.slow),
-                                  pytest.param("quieter_1s", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "pair",
+    [
+        "noise_10db",
+        pytest.param("az_shift_large", marks=pytest.mark.slow),
+        pytest.param("quieter_1s", marks=pytest.mark.slow),
+    ],
+)
 def test_metric_functions_equal_the_released_code(pair):
     gen, gt = _pair(pair)
     amplitude, phase = bs.spectral_errors(gen, gt)
-    got = {"wave_l2": bs.wave_l2(gen, gt), "amplitude_l2": amplitude, "phase_l2": phase,
-           "mrstft": bs.mrstft(gen, gt), "pesq": bs.pesq_left_first_window(gen, gt, 48000)}
+    got = {
+        "wave_l2": bs.wave_l2(gen, gt),
+        "amplitude_l2": amplitude,
+        "phase_l2": phase,
+        "mrstft": bs.mrstft(gen, gt),
+        "pesq": bs.pesq_left_first_window(gen, gt, 48000),
+    }
     expected = EXPECTED["items"][pair]
     for name, value in got.items():
         assert _close(name, value, expected[FIELDS[name]]), (pair, name, value, expected[FIELDS[name]])
@@ -87,9 +99,9 @@ def test_degenerate_inputs_of_the_metric_functions():
     rng = np.random.default_rng(3)
     clip = rng.standard_normal((2, 14400)) * 0.1
     silent = np.zeros_like(clip)
-    amplitude, phase = bs.spectral_errors(clip, silent)          # silent gt: empty phase mask
+    amplitude, phase = bs.spectral_errors(clip, silent)  # silent gt: empty phase mask
     assert amplitude > 0 and math.isnan(phase)
-    assert math.isnan(bs.spectral_errors(silent, clip)[1])       # silent generated clip: likewise
+    assert math.isnan(bs.spectral_errors(silent, clip)[1])  # silent generated clip: likewise
     assert bs.mrstft(clip, silent) > 0 and math.isfinite(bs.mrstft(clip, silent))
     with pytest.raises(ValueError, match="1/4 s"):
         bs.pesq_left_first_window(clip[:, :4000], clip[:, :4000], 48000)
@@ -125,7 +137,7 @@ def test_degenerate_pairs_are_unmeasurable_with_reasons_or_scored_as_documented(
 
     # silent gt: errors against silence are defined; phase has no bin to measure, PESQ no utterance
     row = items.loc["silent_gt"]
-    assert row["wave_l2"] == pytest.approx(np.mean(speechy ** 2), rel=1e-6)
+    assert row["wave_l2"] == pytest.approx(np.mean(speechy**2), rel=1e-6)
     assert row["amplitude_l2"] > 0 and math.isfinite(row["mrstft"])
     assert math.isnan(row["phase_l2"]) and "silent" in unmeasurable("silent_gt")["phase_l2"]
     assert math.isnan(row["pesq"]) and "NoUtterances" in unmeasurable("silent_gt")["pesq"]

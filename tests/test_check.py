@@ -1,4 +1,5 @@
 """The regression gate: directions from the registry, tolerances, missing metrics, exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,19 @@ from spatialeval.check import (
 from spatialeval.pipeline.registry import METRICS
 
 BASELINE = {
-    "ipd_mae": 6.9e-05, "ild_mae": 1.2e-03, "ang_cos": 0.90, "sim": 0.80, "cer": 0.10,
-    "n_items": 16, "n_failed": 0, "failed_items": {}, "protocol": "isdrama",
+    "ipd_mae": 6.9e-05,
+    "ild_mae": 1.2e-03,
+    "ang_cos": 0.90,
+    "sim": 0.80,
+    "cer": 0.10,
+    "n_items": 16,
+    "n_failed": 0,
+    "failed_items": {},
+    "protocol": "isdrama",
     "stages": {"interaural": {"status": "ran"}, "bat": {"status": "ran"}},
-    "versions": {"spatialeval": "0.1.0"}, "config": {}, "extra": {},
+    "versions": {"spatialeval": "0.1.0"},
+    "config": {},
+    "extra": {},
 }
 
 
@@ -112,9 +122,10 @@ def test_protocol_mismatch_is_bad_input():
 
 def test_yaml_tolerances_and_metric_restriction(tmp_path):
     path = tmp_path / "tol.yaml"
-    path.write_text("default: {abs: 0.0}\n"
-                    "tolerances:\n  cer: {abs: 0.01}\n  sim: {rel: 0.02}\n"
-                    "metrics: [cer, sim]\n", encoding="utf-8")
+    path.write_text(
+        "default: {abs: 0.0}\ntolerances:\n  cer: {abs: 0.01}\n  sim: {rel: 0.02}\nmetrics: [cer, sim]\n",
+        encoding="utf-8",
+    )
     tolerances = load_tolerances(path)
     assert tolerances.for_metric("cer") == Tolerance(abs=0.01)
     assert tolerances.for_metric("sim") == Tolerance(rel=0.02)
@@ -125,13 +136,16 @@ def test_yaml_tolerances_and_metric_restriction(tmp_path):
     assert [row.metric for row in report.rows] == ["cer", "sim", "n_failed"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ("tolerances: {cerr: {abs: 0.01}}\n", "unknown metric 'cerr'"),
-    ("tolerances: {cer: {abs: -1}}\n", "≥ 0"),
-    ("tolerances: {cer: {absolute: 0.1}}\n", "unknown key"),
-    ("metrics: cer\n", "non-empty list"),
-    ("tolerance: {}\n", "unknown top-level"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("tolerances: {cerr: {abs: 0.01}}\n", "unknown metric 'cerr'"),
+        ("tolerances: {cer: {abs: -1}}\n", "≥ 0"),
+        ("tolerances: {cer: {absolute: 0.1}}\n", "unknown key"),
+        ("metrics: cer\n", "non-empty list"),
+        ("tolerance: {}\n", "unknown top-level"),
+    ],
+)
 def test_bad_tolerance_files_are_rejected(tmp_path, text, message):
     path = tmp_path / "tol.yaml"
     path.write_text(text, encoding="utf-8")
@@ -141,7 +155,8 @@ def test_bad_tolerance_files_are_rejected(tmp_path, text, message):
 
 def test_command_line_overrides_merge_with_the_file():
     tolerances = Tolerances(per_metric={"cer": Tolerance(abs=0.01)}).with_overrides(
-        tol=["ipd_mae=1e-6"], rel_tol=["cer=0.5", "default=0.1"])
+        tol=["ipd_mae=1e-6"], rel_tol=["cer=0.5", "default=0.1"]
+    )
     assert tolerances.for_metric("cer") == Tolerance(abs=0.01, rel=0.5)
     assert tolerances.for_metric("ipd_mae") == Tolerance(abs=1e-6)
     assert tolerances.default == Tolerance(abs=0.0, rel=0.1)
@@ -200,11 +215,20 @@ def test_run_check_exit_codes(tmp_path, capsys):
 
 
 def _identity(threshold=0.2, sha="aa11", path="/here/finetuned.pth"):
-    return {"config": {"protocol": "isdrama", "tf32": False, "stages": ["ffe", "bat"], "metrics": None,
-                       "ffe": {"threshold": threshold, "method": "dio"},
-                       "bat": {"checkpoint": path, "mode": "isdrama"}},
-            "stages": {"ffe": {"status": "ran", "reason": ""},
-                       "bat": {"status": "ran", "reason": "", "checkpoint": path, "checkpoint_sha256": sha}}}
+    return {
+        "config": {
+            "protocol": "isdrama",
+            "tf32": False,
+            "stages": ["ffe", "bat"],
+            "metrics": None,
+            "ffe": {"threshold": threshold, "method": "dio"},
+            "bat": {"checkpoint": path, "mode": "isdrama"},
+        },
+        "stages": {
+            "ffe": {"status": "ran", "reason": ""},
+            "bat": {"status": "ran", "reason": "", "checkpoint": path, "checkpoint_sha256": sha},
+        },
+    }
 
 
 def test_results_made_under_other_settings_are_refused_naming_them():
@@ -216,8 +240,9 @@ def test_results_made_under_other_settings_are_refused_naming_them():
 
 
 def test_allow_settings_change_compares_and_notes_the_differences():
-    report = check_results(_with(identity=_identity(threshold=0.9)), _with(identity=_identity()),
-                           allow_settings_change=True)
+    report = check_results(
+        _with(identity=_identity(threshold=0.9)), _with(identity=_identity()), allow_settings_change=True
+    )
     assert report.passed and any("ffe.threshold: 0.2 → 0.9" in note for note in report.notes)
 
 

@@ -1,4 +1,5 @@
 """The command line on the fixture pairs: with and without a BAT checkpoint."""
+
 from __future__ import annotations
 
 import csv
@@ -53,8 +54,18 @@ def test_run_without_checkpoint_skips_ang_dis_and_exits_zero(subset, tmp_path, m
 @pytest.mark.slow
 def test_run_with_checkpoint_prints_all_four(subset, tmp_path, test_checkpoint, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    code = main(["run", str(subset / "gt"), str(subset / "infer"), "--stages", "interaural,bat",
-                 "--ckpt", str(test_checkpoint), "--quiet"])
+    code = main(
+        [
+            "run",
+            str(subset / "gt"),
+            str(subset / "infer"),
+            "--stages",
+            "interaural,bat",
+            "--ckpt",
+            str(test_checkpoint),
+            "--quiet",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     for label in ("IPD MAE (x100)", "ILD MAE (x100)", "ANG Cos", "Dis Cos"):
@@ -65,8 +76,18 @@ def test_run_with_checkpoint_prints_all_four(subset, tmp_path, test_checkpoint, 
 def test_missing_explicit_checkpoint_is_a_usage_error(subset, tmp_path, monkeypatch, capsys):
     # Issue 8.6: a checkpoint that was asked for but cannot be used is an error (exit 2), not a skip.
     monkeypatch.chdir(tmp_path)
-    code = main(["run", str(subset / "gt"), str(subset / "infer"), "--stages", "interaural,bat",
-                 "--ckpt", str(tmp_path / "nope.pth"), "--quiet"])
+    code = main(
+        [
+            "run",
+            str(subset / "gt"),
+            str(subset / "infer"),
+            "--stages",
+            "interaural,bat",
+            "--ckpt",
+            str(tmp_path / "nope.pth"),
+            "--quiet",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2 and "nope.pth, which does not exist" in captured.err and captured.out == ""
 

@@ -16,6 +16,7 @@ plus the test plugins, so a stage is covered the day it is registered.
   it may change a number (``tests/test_speed_settings.py``) is checked there, over the same registry.
 * **Selection** — a metric named with ``--metrics`` is computed, or the run exits 2 before evaluating.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -38,8 +39,10 @@ from spatialeval.pipeline.evaluate import evaluate
 
 PLUGIN_STAGES = (LevelStage,)
 STAGE_NAMES = [*registry.stage_names(), *(cls.name for cls in PLUGIN_STAGES)]
-METRIC_INFOS = {**{name: registry.METRICS[name] for name in registry.METRICS},
-                **{info.name: info for cls in PLUGIN_STAGES for info in cls.metrics}}
+METRIC_INFOS = {
+    **{name: registry.METRICS[name] for name in registry.METRICS},
+    **{info.name: info for cls in PLUGIN_STAGES for info in cls.metrics},
+}
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +113,8 @@ def independence_runs(plugins, tmp_path_factory):
     runs["resumed"] = run(ordered, out=resume_dir)
     # One run changes everything else at once: order, chunk size, decoding processes, every speed-only setting.
     runs["reversed, chunk 1, 2 decoding workers, every speed setting changed"] = run(
-        ordered[::-1], chunk_size=1, workers=2, **_changed_speed_settings(config, root / "cache"))
+        ordered[::-1], chunk_size=1, workers=2, **_changed_speed_settings(config, root / "cache")
+    )
     return runs
 
 
@@ -166,6 +170,7 @@ def test_a_row_does_not_depend_on_its_neighbours_order_shard_resume_or_speed_set
 
 # --------------------------------------------------------------------------------------------- degenerate input
 
+
 @pytest.fixture(scope="module")
 def degenerate_rows(plugins, tmp_path_factory) -> dict[str, dict]:
     root = tmp_path_factory.mktemp("degenerate")
@@ -183,8 +188,9 @@ def _reasons(row: dict) -> dict:
 def test_every_metric_documents_every_degenerate_case():
     missing = {name: sorted(set(DEGENERATE_CASES) - set(info.degenerate)) for name, info in METRIC_INFOS.items()}
     missing = {name: cases for name, cases in missing.items() if cases}
-    assert not missing, ("metrics without a documented outcome (MetricInfo.degenerate) for these degenerate "
-                         f"generations: {missing}")
+    assert not missing, (
+        f"metrics without a documented outcome (MetricInfo.degenerate) for these degenerate generations: {missing}"
+    )
     for info in METRIC_INFOS.values():
         unknown = set(info.degenerate) - set(DEGENERATE_CASES)
         assert not unknown, f"{info.name} documents unknown cases {unknown}"
@@ -232,6 +238,7 @@ def test_the_control_pair_is_scored_by_every_metric(degenerate_rows):
 
 # --------------------------------------------------------------------------------------------- selection
 
+
 @pytest.fixture(scope="module")
 def one_pair(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("selection")
@@ -247,8 +254,18 @@ def test_a_metric_named_explicitly_is_computed_or_the_run_exits_2(metric, one_pa
     from spatialeval.cli import main
 
     info = METRIC_INFOS[metric]
-    code = main(["run", str(one_pair / "gt"), str(one_pair / "infer"), "--metrics", metric, "--out",
-                 str(tmp_path / "out"), "--quiet"])
+    code = main(
+        [
+            "run",
+            str(one_pair / "gt"),
+            str(one_pair / "infer"),
+            "--metrics",
+            metric,
+            "--out",
+            str(tmp_path / "out"),
+            "--quiet",
+        ]
+    )
     captured = capsys.readouterr()
     if info.requires_checkpoint:
         assert code == 2, f"{metric} needs a checkpoint and none was given, yet the run exited {code}"

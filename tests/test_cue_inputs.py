@@ -4,6 +4,7 @@ Issue 8 items 4 (degenerate audio is scored or unmeasurable, never an error), 5 
 layout, (time, 2), for numpy and torch; ambiguous layouts rejected), 10 (bit-identical
 whatever the thread count) and 11 (memory bounded by a setting, not by the clip length).
 """
+
 from __future__ import annotations
 
 import math
@@ -63,7 +64,7 @@ def test_every_public_function_takes_time_by_2_and_rejects_the_rest(name, clip):
     same = function(torch.from_numpy(clip.copy()))
     np.testing.assert_array_equal(np.asarray(same, dtype=float), np.asarray(expected, dtype=float))
     with pytest.raises(CueError, match=r"looks like \(channels, time\); expected \(time, 2\)"):
-        function(clip.T.copy())                      # (2, time): rejected, never silently transposed
+        function(clip.T.copy())  # (2, time): rejected, never silently transposed
     with pytest.raises(CueError, match=r"looks like \(channels, time\)"):
         function(torch.from_numpy(clip.T.copy()))
     with pytest.raises(CueError, match="mono"):
@@ -72,7 +73,7 @@ def test_every_public_function_takes_time_by_2_and_rejects_the_rest(name, clip):
         function(np.zeros((SR, 3)))
     if name != "as_binaural":
         with pytest.raises(CueError, match="too short|at least"):
-            function(clip[:160])                     # 10 ms: shorter than one analysis frame
+            function(clip[:160])  # 10 ms: shorter than one analysis frame
     with pytest.raises(CueError, match="NaN"):
         bad = clip.copy()
         bad[100, 1] = np.nan
@@ -206,5 +207,5 @@ def test_property_errors_are_symmetric_and_mirror_left_right(head, a, b):
     for name in FIELDS:
         assert forward[name] == pytest.approx(backward[name], nan_ok=True, abs=1e-9), name
     assert forward["front_back"] == backward["front_back"]
-    mirrored = estimate_direction(gt[:, ::-1].copy(), SR)     # swapping the ears mirrors left and right
+    mirrored = estimate_direction(gt[:, ::-1].copy(), SR)  # swapping the ears mirrors left and right
     assert mirrored.lateral_deg == pytest.approx(-forward["doa_gt_lateral_deg"], abs=1.0)

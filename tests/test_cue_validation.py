@@ -12,6 +12,7 @@ reverberation: a diffuse tail with set RT60 and DRR (spatialeval.synth.reverb). 
 Each pair compares two *different* utterances (seeds 0 and 1), as a generated clip would.
 Measured values (scripts/benchmark_cues.py) are in the comments.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,14 @@ NON_KEMAR = ("sphere", "brown_duda")
 _CACHE: dict = {}
 
 
-def clip(head: str, azimuth: float, seed: int = 0, rt60: float | None = None, drr: float | None = None,
-         elevation: float = 0.0) -> np.ndarray:
+def clip(
+    head: str,
+    azimuth: float,
+    seed: int = 0,
+    rt60: float | None = None,
+    drr: float | None = None,
+    elevation: float = 0.0,
+) -> np.ndarray:
     key = (head, azimuth, seed, rt60, drr, elevation)
     if key not in _CACHE:
         source = speech_like(2.0, SR, f0=120.0 + 40.0 * seed, seed=seed)
@@ -88,10 +95,22 @@ def _reverberant_pairs(heads, rt60s, drrs, azimuths):
         for rt60 in rt60s:
             for drr in drrs:
                 for azimuth in azimuths:
-                    yield (head, rt60, drr, azimuth, "gen",
-                           spatial_cue_errors(clip(head, azimuth), clip(head, azimuth, 1, rt60, drr), SR))
-                    yield (head, rt60, drr, azimuth, "both",
-                           spatial_cue_errors(clip(head, azimuth, 0, rt60, drr), clip(head, azimuth, 1, rt60, drr), SR))
+                    yield (
+                        head,
+                        rt60,
+                        drr,
+                        azimuth,
+                        "gen",
+                        spatial_cue_errors(clip(head, azimuth), clip(head, azimuth, 1, rt60, drr), SR),
+                    )
+                    yield (
+                        head,
+                        rt60,
+                        drr,
+                        azimuth,
+                        "both",
+                        spatial_cue_errors(clip(head, azimuth, 0, rt60, drr), clip(head, azimuth, 1, rt60, drr), SR),
+                    )
 
 
 def _check_reverberant(results) -> None:
@@ -114,5 +133,8 @@ def test_reverberant_same_direction_pairs():
 
 @pytest.mark.slow
 def test_reverberant_same_direction_pairs_sweep():
-    _check_reverberant(_reverberant_pairs(("sphere", "brown_duda", "kemar"), (0.3, 0.8), (0.0, 5.0, 10.0),
-                                          (0, 30, 60, 90, 120, 150, -45)))
+    _check_reverberant(
+        _reverberant_pairs(
+            ("sphere", "brown_duda", "kemar"), (0.3, 0.8), (0.0, 5.0, 10.0), (0, 30, 60, 90, 120, 150, -45)
+        )
+    )

@@ -3,6 +3,7 @@
 Tolerances are the measured behaviour plus a margin (numbers in the comments were measured
 at 32 kHz with ``speech_like(seed=0)``).
 """
+
 from __future__ import annotations
 
 import math
@@ -71,7 +72,7 @@ def test_speech_like_is_deterministic_bounded_and_has_pauses():
     assert np.array_equal(x, speech_like(4.0, 16000, seed=7))
     assert not np.allclose(x, speech_like(4.0, 16000, seed=8))
     frames = x[: 64000 // 320 * 320].reshape(-1, 320)
-    quiet = np.mean(frames ** 2, axis=1) < 1e-6
+    quiet = np.mean(frames**2, axis=1) < 1e-6
     assert 0.1 < quiet.mean() < 0.6  # pauses between phrases, but mostly speech
 
 
@@ -90,7 +91,7 @@ def test_spatialize_geometry_and_errors():
     left, right = spatialize(click, SR, 90), spatialize(click, SR, -90)
     assert left.shape == (512, 2)
     assert np.argmax(np.abs(left[:, 0])) < np.argmax(np.abs(left[:, 1]))  # 90° = left ear first
-    np.testing.assert_allclose(left[:, ::-1], right, atol=1e-12)             # the KEMAR set is mirrored
+    np.testing.assert_allclose(left[:, ::-1], right, atol=1e-12)  # the KEMAR set is mirrored
     assert spatialize(click, SR, 30, keep_length=False).shape[0] == 512 + load_kemar(SR).hrir.shape[1] - 1
     with pytest.raises(ValueError, match="elevation"):
         spatialize(click, SR, 0, elevation_deg=-60)
@@ -129,7 +130,7 @@ def test_itd_energy_gate_and_layout():
     sr = 16000
     noise = np.random.default_rng(1).standard_normal(sr)
     x = np.stack([noise, np.roll(noise, 4)], axis=1)
-    x[sr // 2:] *= 1e-4  # second half 80 dB down: below the 40 dB gate
+    x[sr // 2 :] *= 1e-4  # second half 80 dB down: below the 40 dB gate
     itd = itd_gcc_phat(x, sr)
     assert np.isnan(itd[-10:]).all() and np.isfinite(itd[:10]).all()
     with pytest.raises(CueError, match=r"expected \(time, 2\)"):  # (2, time) is ambiguous: rejected, not transposed
@@ -214,7 +215,7 @@ def test_estimate_direction_with_noise():
     sr = 16000
     x = spatialize(speech_like(3.0, sr, seed=4, f0=210), sr, 40)
     noise = np.random.default_rng(9).standard_normal(x.shape)
-    noisy = x + noise * np.sqrt(np.mean(x ** 2) / 100)  # 20 dB SNR, independent per ear
+    noisy = x + noise * np.sqrt(np.mean(x**2) / 100)  # 20 dB SNR, independent per ear
     estimate = estimate_direction(noisy, sr)
     assert abs(estimate.lateral_deg - 40) <= 6.0
     assert estimate.hemifield in ("front", "ambiguous")
@@ -263,7 +264,7 @@ def test_identical_clips_give_zero_errors(rendered):
 def test_15_degree_shift(rendered):
     errors = spatial_cue_errors(rendered(30), rendered(45), SR)
     assert 8.0 <= errors["doa_error_deg"] <= 25.0  # measured 14°
-    assert 90.0 < errors["itd_error_us"] < 180.0   # measured 128 µs (273 → 401 µs)
+    assert 90.0 < errors["itd_error_us"] < 180.0  # measured 128 µs (273 → 401 µs)
     assert errors["ild_band_error_db"] > 1.0
     assert errors["front_back_confusion"] == 0
     assert errors["itd_gen_us"] > errors["itd_gt_us"] > 0
@@ -272,8 +273,8 @@ def test_15_degree_shift(rendered):
 def test_front_back_mirror_is_a_confusion(rendered):
     errors = spatial_cue_errors(rendered(30), rendered(150), SR)
     assert errors["front_back_confusion"] == 1
-    assert errors["doa_error_deg"] > 90.0               # measured 118° (estimates 32° and 150°)
-    assert errors["itd_error_us"] < 40.0                # ITD alone barely sees the mirror (13 µs)
+    assert errors["doa_error_deg"] > 90.0  # measured 118° (estimates 32° and 150°)
+    assert errors["itd_error_us"] < 40.0  # ITD alone barely sees the mirror (13 µs)
 
 
 def test_left_right_swap(rendered):
@@ -300,9 +301,12 @@ def test_degenerate_inputs_are_unmeasurable_with_a_reason(rendered):
         assert math.isnan(silent[name])
         assert "generated clip is silent" in silent["unmeasurable"][name]
     assert silent["unmeasurable"]["front_back_confusion"].startswith("ambiguous")
-    assert "ground-truth clip is silent" in spatial_cue_errors(np.zeros_like(clip), clip, SR)["unmeasurable"]["itd_error_us"]
+    assert (
+        "ground-truth clip is silent"
+        in spatial_cue_errors(np.zeros_like(clip), clip, SR)["unmeasurable"]["itd_error_us"]
+    )
     early = np.concatenate([clip, np.zeros_like(clip)])  # speech in the first half only
-    late = np.concatenate([np.zeros_like(clip), clip])   # speech in the second half only
+    late = np.concatenate([np.zeros_like(clip), clip])  # speech in the second half only
     apart = spatial_cue_errors(early, late, SR)
     assert math.isnan(apart["itd_error_us"]) and "both clips" in apart["unmeasurable"]["itd_error_us"]
     assert apart["doa_error_deg"] == pytest.approx(0.0, abs=1.0)  # the direction does not need overlap
@@ -321,8 +325,11 @@ def test_malformed_inputs_raise(rendered):
 
 
 def _loaded(gt_path, infer_path, pair_id="x") -> LoadedPair:
-    return LoadedPair(pair=Pair(id=pair_id, gt=str(gt_path), infer=str(infer_path)),
-                      gt=load_audio(gt_path), infer=load_audio(infer_path))
+    return LoadedPair(
+        pair=Pair(id=pair_id, gt=str(gt_path), infer=str(infer_path)),
+        gt=load_audio(gt_path),
+        infer=load_audio(infer_path),
+    )
 
 
 def test_stage_registered_and_describes_itself():
@@ -347,8 +354,9 @@ def test_stage_end_to_end_on_synthesised_files(tmp_path, source):
     sf.write(tmp_path / "mono.wav", source, SR)
     stage = CuesStage(EvalConfig())
     stage.setup()
-    good, mono = stage.compute_batch([_loaded(tmp_path / "gt.wav", tmp_path / "gen.wav"),
-                                      _loaded(tmp_path / "gt.wav", tmp_path / "mono.wav")])
+    good, mono = stage.compute_batch(
+        [_loaded(tmp_path / "gt.wav", tmp_path / "gen.wav"), _loaded(tmp_path / "gt.wav", tmp_path / "mono.wav")]
+    )
     assert isinstance(mono, AudioError) and "2-channel" in str(mono)
     assert set(metric_fields("cues")) <= set(good)
     assert _wrapped_diff(good["doa_gt_azimuth_deg"], 30) <= 4
@@ -376,10 +384,12 @@ def test_stage_on_fixture_pairs(pairs_dir):
     assert same["front_back_pair"] == "same" and same["front_back_pair_distance_db"] == 0
     assert same["doa_error_scope"] == "direction"
     large = stage.compute_one(_loaded(pairs_dir / "gt/az_shift_large.wav", pairs_dir / "infer/az_shift_large.wav"))
-    assert large["doa_error_deg"] > 60.0   # measured 85° (lateral 27° → −58°)
+    assert large["doa_error_deg"] > 60.0  # measured 85° (lateral 27° → −58°)
     assert large["itd_error_us"] > 400.0
     assert large["itd_gt_us"] > 0 > large["itd_gen_us"]
     silent = stage.compute_batch([_loaded(pairs_dir / "gt/silent_infer.wav", pairs_dir / "infer/silent_infer.wav")])
     # Issue 8.4: valid silent audio is counted as unmeasurable with a reason, not failed.
-    assert all(np.isnan(silent[0][name]) and "silent" in silent[0]["unmeasurable"][name] for name in metric_fields("cues"))
+    assert all(
+        np.isnan(silent[0][name]) and "silent" in silent[0]["unmeasurable"][name] for name in metric_fields("cues")
+    )
     assert "generated clip is silent" in silent[0]["unmeasurable"]["doa_error_deg"]

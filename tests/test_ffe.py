@@ -1,4 +1,5 @@
 """FFE / GPE / VDE on synthetic harmonic signals with known F0."""
+
 import math
 
 import numpy as np
@@ -34,10 +35,10 @@ def test_f0_contour_recovers_known_pitch():
     f0 = f0_contour(harmonic(), SR)
     assert f0.size == int(DURATION * 1000 / 10) + 1
     for start, end, expected in SYLLABLES:
-        middle = f0[int((start + 0.05) * 100): int((end - 0.05) * 100)]
+        middle = f0[int((start + 0.05) * 100) : int((end - 0.05) * 100)]
         assert np.all(middle > 0)
         assert np.median(middle) == pytest.approx(expected, rel=0.02)
-    assert np.all(f0[int(1.97 * 100) + 2:] == 0)  # trailing silence unvoiced
+    assert np.all(f0[int(1.97 * 100) + 2 :] == 0)  # trailing silence unvoiced
 
 
 def test_identical_is_zero_and_stereo_downmix_matches_mono():

@@ -5,6 +5,7 @@ pinna echoes, the sphere with a notch pinna). gt and generated are "the same tex
 speaker": the same syllables at F0 ×1.05 through a ±1.5 dB random EQ (scripts/benchmark_cues.py).
 Before this decision every pair below was 'ambiguous' on these heads (front_back_absolute).
 """
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,11 @@ def _equalised(mono: np.ndarray, seed: int, depth_db: float = 1.5) -> np.ndarray
 
 def _source(kind: str) -> np.ndarray:
     if kind not in _CACHE:
-        _CACHE[kind] = {"gt": lambda: speech_like(2.0, SR, f0=120.0, seed=0),
-                        "gen": lambda: _equalised(speech_like(2.0, SR, f0=126.0, seed=0), 100),
-                        "other": lambda: speech_like(2.0, SR, f0=220.0, seed=5)}[kind]()
+        _CACHE[kind] = {
+            "gt": lambda: speech_like(2.0, SR, f0=120.0, seed=0),
+            "gen": lambda: _equalised(speech_like(2.0, SR, f0=126.0, seed=0), 100),
+            "other": lambda: speech_like(2.0, SR, f0=220.0, seed=5),
+        }[kind]()
     return _CACHE[kind]
 
 
@@ -69,7 +72,7 @@ def test_mirrored_pair_is_a_confusion_with_the_mirror_doa_error():
     lateral_gt, lateral_gen = result["doa_gt_lateral_deg"], result["doa_gen_lateral_deg"]
     assert result["doa_error_scope"] == "direction"
     assert result["doa_error_deg"] == pytest.approx(180.0 - lateral_gt - lateral_gen, abs=1e-6)
-    assert result["doa_error_deg"] == pytest.approx(180.0 - 2 * 30.0, abs=10.0)   # measured 113°
+    assert result["doa_error_deg"] == pytest.approx(180.0 - 2 * 30.0, abs=10.0)  # measured 113°
     same = spatial_cue_errors(gt, render(_source("gen"), SR, 30, head="brown_duda_pinna"), SR)
     assert same["front_back_confusion"] == 0 and same["doa_error_deg"] <= 3.0
     other = spatial_cue_errors(gt, render(_source("other"), SR, 150, head="brown_duda_pinna"), SR)
@@ -90,6 +93,7 @@ def test_reverberation_on_one_clip_only_is_unmeasurable_not_a_mirror():
 def test_trajectory_segments_use_the_pair_decision():
     def cone(lateral):
         return lambda segment, sr: DirectionEstimate(float("nan"), None, lateral, "ambiguous")
+
     x = np.tile([[0.5, 0.5], [-0.5, -0.5]], (150, 1))  # sound in every segment (silent ones are left out)
     gt, gen = (track_from_estimator(x, 100, cone(30.0)), track_from_estimator(x, 100, cone(34.0)))
     lateral_only = trajectory_error(gt, gen)
@@ -99,7 +103,7 @@ def test_trajectory_segments_use_the_pair_decision():
     assert decided["trajectory_worst_error_deg"] == pytest.approx(116.0)
     assert decided["trajectory_error_deg"] == pytest.approx((116.0 + 4.0 + 4.0) / 3)
     assert decided["trajectory_lateral_segments"] == 1
-    known = reference_track([30.0, 30.0])   # azimuths known: the pair relation does not override them
+    known = reference_track([30.0, 30.0])  # azimuths known: the pair relation does not override them
     assert trajectory_error(known, known, front_back=["mirrored", None])["trajectory_error_deg"] == 0.0
 
 
@@ -125,14 +129,21 @@ def test_trajectory_stage_decides_mirrored_segments(tmp_path):
     from spatialeval.pipeline.stages.trajectory import TrajectoryStage
 
     for name, source, azimuth in (("gt", "gt", 30), ("gen", "gen", 150)):
-        sf.write(tmp_path / f"{name}.wav", 0.5 * render(_source(source), SR, azimuth, head="brown_duda_pinna"), SR,
-                 subtype="FLOAT")
+        sf.write(
+            tmp_path / f"{name}.wav",
+            0.5 * render(_source(source), SR, azimuth, head="brown_duda_pinna"),
+            SR,
+            subtype="FLOAT",
+        )
     config = EvalConfig()
     config.trajectory.bat = False
     stage = TrajectoryStage(config)
     stage.setup()
-    item = LoadedPair(pair=Pair(id="x", gt=str(tmp_path / "gt.wav"), infer=str(tmp_path / "gen.wav")),
-                      gt=load_audio(tmp_path / "gt.wav"), infer=load_audio(tmp_path / "gen.wav"))
+    item = LoadedPair(
+        pair=Pair(id="x", gt=str(tmp_path / "gt.wav"), infer=str(tmp_path / "gen.wav")),
+        gt=load_audio(tmp_path / "gt.wav"),
+        infer=load_audio(tmp_path / "gen.wav"),
+    )
     result = stage.compute_one(item)
     # Before: both 1-s segments 'ambiguous', lateral-only errors of a few degrees.
     assert result["cues_track_front_back"] == ["mirrored", "mirrored"]

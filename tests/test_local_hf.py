@@ -1,4 +1,5 @@
 """Local-only model loading: a missing model is a skip with the fetch command, never a download."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,5 +32,7 @@ def test_loads_every_part_locally_only(tmp_path):
 def test_missing_folder_and_missing_cache_entry(tmp_path):
     with pytest.raises(StageUnavailable, match=r"Demo model folder .*nope does not exist; run X"):
         from_local_pretrained((Found,), "org/demo", str(tmp_path / "nope"), "Demo model", "run X")
-    with pytest.raises(StageUnavailable, match=r"Demo model org/demo not found in the local Hugging Face cache \(OSError\); run X"):
+    with pytest.raises(
+        StageUnavailable, match=r"Demo model org/demo not found in the local Hugging Face cache \(OSError\); run X"
+    ):
         from_local_pretrained((Absent,), "org/demo", None, "Demo model", "run X")

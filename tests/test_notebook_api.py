@@ -1,4 +1,5 @@
 """The notebook example runs end to end and the top-level functions are the documented ones."""
+
 from __future__ import annotations
 
 import runpy

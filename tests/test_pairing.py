@@ -1,4 +1,5 @@
 """Pairing gt and generated files by relative path and stem, or from a manifest."""
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,12 @@ def test_csv_and_jsonl_manifests(tmp_path):
     (tmp_path / "m.csv").write_text("id,gt,infer,text,prompt\nitem1,g/x.wav,i/x.wav,hello world,p.wav\n")
     pairs = pair_from_manifest(tmp_path / "m.csv").pairs
     assert pairs[0].id == "item1" and pairs[0].text == "hello world" and pairs[0].prompt.endswith("p.wav")
-    (tmp_path / "m.jsonl").write_text(json.dumps({"gt": "g/x.wav", "infer": "i/x.wav"}) + "\n"
-                                      + json.dumps({"id": "gone", "gt": "g/x.wav", "infer": "i/missing.wav"}) + "\n")
+    (tmp_path / "m.jsonl").write_text(
+        json.dumps({"gt": "g/x.wav", "infer": "i/x.wav"})
+        + "\n"
+        + json.dumps({"id": "gone", "gt": "g/x.wav", "infer": "i/missing.wav"})
+        + "\n"
+    )
     with pytest.raises(PairingError, match="gt without infer: gone"):
         find_pairs(tmp_path / "m.jsonl")
     partial = find_pairs(tmp_path / "m.jsonl", allow_partial=True)

@@ -1,4 +1,5 @@
 """Exact parity with the released ISDrama evaluation on the fixture pairs (seed-0 test checkpoint)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def isdrama_run(pairs_dir, test_checkpoint, tmp_path_factory):
     out = tmp_path_factory.mktemp("parity")
-    result = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural", "bat"]}, out_dir=out,
-                      checkpoint=str(test_checkpoint), save_embeddings=True)
+    result = evaluate(
+        pairs_dir / "gt",
+        pairs_dir / "infer",
+        {"stages": ["interaural", "bat"]},
+        out_dir=out,
+        checkpoint=str(test_checkpoint),
+        save_embeddings=True,
+    )
     return result, out
 
 

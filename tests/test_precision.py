@@ -1,4 +1,5 @@
 """Precision modes: TF32 flags set inside the scope and restored after it (the flags are settable without a GPU)."""
+
 from __future__ import annotations
 
 import warnings
@@ -42,6 +43,7 @@ def _user_states():
         def parent_tf32():
             backends.cudnn.fp32_precision = "tf32"
             backends.cudnn.conv.fp32_precision = "none"
+
         yield "cudnn parent node tf32", parent_tf32
 
 

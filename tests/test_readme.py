@@ -1,4 +1,5 @@
 """The README shows what the commands print, and its set-up commands are the ones CI runs."""
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,14 @@ def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second():
 def test_readme_example_output_is_what_the_command_prints(tmp_path):
     env = {**os.environ, "SPATIALEVAL_CKPT": ""}  # the README's run has no BAT checkpoint
     subprocess.run([*CLI, "example", "example"], cwd=tmp_path, check=True, capture_output=True, env=env)
-    run = subprocess.run([*CLI, "run", "example/gt", "example/infer", "--out", "example/results", "--quiet"],
-                         cwd=tmp_path, check=True, capture_output=True, text=True, env=env)
+    run = subprocess.run(
+        [*CLI, "run", "example/gt", "example/infer", "--out", "example/results", "--quiet"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     expected = _block_after("spatialeval run example/gt example/infer --out example/results")
     assert run.stdout.rstrip("\n") == expected, "update the README's example output"
 
@@ -49,5 +56,6 @@ def test_reliability_doc_holds_each_metrics_declared_degenerate_outcomes():
     doc = (ROOT / "docs" / "reliability.md").read_text(encoding="utf-8")
     match = re.search(r"<!-- degenerate-table -->\n(.*?)\n<!-- /degenerate-table -->", doc, flags=re.S)
     assert match, "docs/reliability.md has no <!-- degenerate-table --> section"
-    assert match.group(1) == format_degenerate_table(), \
+    assert match.group(1) == format_degenerate_table(), (
         "regenerate docs/reliability.md's table with `spatialeval metrics --degenerate`"
+    )

@@ -2,6 +2,7 @@
 
 Each test failed on the code before the fix (the comment above it says how) and passes now.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,8 +57,12 @@ def _rows(out: Path) -> dict[str, dict]:
 
 def test_resume_recomputes_items_whose_audio_changed(tmp_path):
     # Before: a rerun into the same --out with other audio under the same names reused A's numbers.
-    a = _tree(tmp_path / "A", {"x": (_voice(seed=1), _voice(seed=1, azimuth=60)), "y": (_voice(seed=2), _voice(seed=2))})
-    b = _tree(tmp_path / "B", {"x": (_voice(seed=3), _voice(seed=3, azimuth=-40)), "y": (_voice(seed=2), _voice(seed=2))})
+    a = _tree(
+        tmp_path / "A", {"x": (_voice(seed=1), _voice(seed=1, azimuth=60)), "y": (_voice(seed=2), _voice(seed=2))}
+    )
+    b = _tree(
+        tmp_path / "B", {"x": (_voice(seed=3), _voice(seed=3, azimuth=-40)), "y": (_voice(seed=2), _voice(seed=2))}
+    )
     config = {"stages": ["interaural"]}
     out = tmp_path / "R"
     first = evaluate(a / "gt", a / "infer", config, out_dir=out)
@@ -65,8 +70,12 @@ def test_resume_recomputes_items_whose_audio_changed(tmp_path):
     fresh = evaluate(b / "gt", b / "infer", config)
     assert second.items.set_index("id")["ipd_mae"].equals(fresh.items.set_index("id")["ipd_mae"])
     assert second.items.set_index("id").loc["x", "ipd_mae"] != first.items.set_index("id").loc["x", "ipd_mae"]
-    assert second.summary["run"]["resume"] == {"reused": 1, "recomputed_changed": ["x"], "recomputed_invalid": [],
-                                               "retried_failed": 0}
+    assert second.summary["run"]["resume"] == {
+        "reused": 1,
+        "recomputed_changed": ["x"],
+        "recomputed_invalid": [],
+        "retried_failed": 0,
+    }
     stored = _rows(out)
     assert stored["x"]["gt"].startswith(str(b)) and stored["y"]["gt"].startswith(str(b))  # rows name B's files
 
@@ -97,8 +106,14 @@ def test_manifest_ids_cannot_escape_the_output_directory(tmp_path, test_checkpoi
     assert main(["run", str(tmp_path / "evil.csv"), "--stages", "interaural", "--quiet"]) == EXIT_USAGE
     (tmp_path / "abs.jsonl").write_text(json.dumps({"gt": str(gt), "infer": str(infer)}) + "\n")
     out = tmp_path / "out"
-    evaluate(tmp_path / "abs.jsonl", None, {"stages": ["bat"]}, out_dir=out, checkpoint=str(test_checkpoint),
-             save_embeddings=True)
+    evaluate(
+        tmp_path / "abs.jsonl",
+        None,
+        {"stages": ["bat"]},
+        out_dir=out,
+        checkpoint=str(test_checkpoint),
+        save_embeddings=True,
+    )
     written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.npz"))
     assert written == ["out/embeddings/g.npz"]
 
@@ -156,10 +171,22 @@ def test_interaural_per_clip_and_device_paths_share_their_cache_entries(tmp_path
 def test_silent_generation_is_scored_or_unmeasurable_and_never_leaves_a_mean_silently(tmp_path, capsys):
     # Before: a silent generation failed SIM and cues (exit 3) and left their means, so a model that
     # outputs silence on hard items looked better.
-    root = _tree(tmp_path / "d", {"ok": (_voice(seed=1), _voice(seed=1)), "silent": (_voice(seed=2), np.zeros((SR, 2)))})
+    root = _tree(
+        tmp_path / "d", {"ok": (_voice(seed=1), _voice(seed=1)), "silent": (_voice(seed=2), np.zeros((SR, 2)))}
+    )
     out = tmp_path / "out"
-    code = main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural,sim,ffe,cues", "--out", str(out),
-                 "--quiet"])
+    code = main(
+        [
+            "run",
+            str(root / "gt"),
+            str(root / "infer"),
+            "--stages",
+            "interaural,sim,ffe,cues",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == EXIT_OK
     rows = _rows(out)
@@ -244,8 +271,9 @@ def test_unusable_explicit_checkpoints_are_errors_not_skips(tmp_path, test_check
     # Before: each of these skipped the ANG/Dis stage and exited 0.
     root = _tree(tmp_path / "d", {"a": (_voice(), _voice())})
     for kind, path in _bad_checkpoints(tmp_path, test_checkpoint).items():
-        code = main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural,bat", "--ckpt", str(path),
-                     "--quiet"])
+        code = main(
+            ["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural,bat", "--ckpt", str(path), "--quiet"]
+        )
         captured = capfd.readouterr()
         assert code == EXIT_USAGE, kind
         lines = captured.err.strip().splitlines()
@@ -279,8 +307,21 @@ def test_out_that_is_a_file_is_an_os_error_with_its_own_exit_code(tmp_path, caps
     # Before: a traceback and exit code 1 (the code `check` uses for a regression).
     root = _tree(tmp_path / "d", {"a": (_voice(), _voice())})
     (tmp_path / "file").write_text("x")
-    assert main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural", "--out",
-                 str(tmp_path / "file"), "--quiet"]) == EXIT_OS_ERROR
+    assert (
+        main(
+            [
+                "run",
+                str(root / "gt"),
+                str(root / "infer"),
+                "--stages",
+                "interaural",
+                "--out",
+                str(tmp_path / "file"),
+                "--quiet",
+            ]
+        )
+        == EXIT_OS_ERROR
+    )
     assert "is not a directory" in capsys.readouterr().err
 
 
@@ -298,8 +339,18 @@ def test_disk_full_mid_run_exits_4_and_the_rerun_resumes(tmp_path, monkeypatch, 
         original(self, row)
 
     monkeypatch.setattr(results.ItemLog, "write", full_after_two)
-    args = ["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural", "--out", str(out), "--quiet",
-            "--batch-size", "2"]
+    args = [
+        "run",
+        str(root / "gt"),
+        str(root / "infer"),
+        "--stages",
+        "interaural",
+        "--out",
+        str(out),
+        "--quiet",
+        "--batch-size",
+        "2",
+    ]
     assert main(args) == EXIT_OS_ERROR
     assert "No space left on device" in capsys.readouterr().err and len(read_rows(out / "items.jsonl")) == 2
     monkeypatch.setattr(results.ItemLog, "write", original)
@@ -363,19 +414,31 @@ def test_a_second_run_on_a_locked_output_directory_exits_5(tmp_path, capsys):
     # Before: no lock; two concurrent runs with different settings could interleave in one items.jsonl.
     root = _tree(tmp_path / "d", {"a": (_voice(), _voice())})
     out = tmp_path / "out"
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from spatialeval.io.files import DirectoryLock;"
-                               "lock = DirectoryLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)",
-                               str(out)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from spatialeval.io.files import DirectoryLock;"
+            "lock = DirectoryLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
-        assert main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural", "--out", str(out),
-                     "--quiet"]) == EXIT_LOCKED
+        assert (
+            main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural", "--out", str(out), "--quiet"])
+            == EXIT_LOCKED
+        )
         assert f"pid {holder.pid}" in capsys.readouterr().err
     finally:
         holder.kill()
         holder.wait()
-    assert main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural", "--out", str(out),
-                 "--quiet"]) == EXIT_OK  # released when the holder died
+    assert (
+        main(["run", str(root / "gt"), str(root / "infer"), "--stages", "interaural", "--out", str(out), "--quiet"])
+        == EXIT_OK
+    )  # released when the holder died
 
 
 # --------------------------------------------------------------------------- 10. bit-identical reruns
@@ -384,15 +447,35 @@ def test_a_second_run_on_a_locked_output_directory_exits_5(tmp_path, capsys):
 @pytest.mark.slow
 def test_default_pipeline_is_byte_identical_across_runs_and_thread_counts(tmp_path, test_checkpoint):
     # Before: sim differed at 1e-9, ild_band_error_db at 1e-16, and IPD at 1e-9 between thread counts.
-    root = _tree(tmp_path / "d", {"a": (_voice(1.5, seed=1), _voice(1.5, seed=1, azimuth=45)),
-                                  "b": (_voice(1.5, seed=2, azimuth=-30), _voice(1.5, seed=5, azimuth=-60))})
+    root = _tree(
+        tmp_path / "d",
+        {
+            "a": (_voice(1.5, seed=1), _voice(1.5, seed=1, azimuth=45)),
+            "b": (_voice(1.5, seed=2, azimuth=-30), _voice(1.5, seed=5, azimuth=-60)),
+        },
+    )
     outputs = []
     for threads in ("1", "2", "2"):
         out = tmp_path / f"out{len(outputs)}"
         env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
-        subprocess.run([sys.executable, "-m", "spatialeval.cli", "run", str(root / "gt"), str(root / "infer"),
-                        "--ckpt", str(test_checkpoint), "--out", str(out), "--quiet"], env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spatialeval.cli",
+                "run",
+                str(root / "gt"),
+                str(root / "infer"),
+                "--ckpt",
+                str(test_checkpoint),
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         outputs.append((out / "items.jsonl").read_bytes())
     assert outputs[1] == outputs[2]  # the same command twice: the same computation, byte for byte
     # Another thread count may split the encoder's matmuls differently: equal to float32 rounding.
@@ -420,8 +503,9 @@ def test_streamed_interaural_features_equal_the_whole_clip_computation():
                 # Different FFT batch shapes may sum in another order: float32 rounding (3e-8 relative seen on
                 # another CPU), so within 64 float32 ulps of the clip's largest value, not bit for bit.
                 tolerance = 64 * np.finfo(np.float32).eps * float(np.max(np.abs(b)))
-                np.testing.assert_allclose(a, b, rtol=64 * np.finfo(np.float32).eps, atol=tolerance,
-                                           err_msg=f"block_frames={block_frames}")
+                np.testing.assert_allclose(
+                    a, b, rtol=64 * np.finfo(np.float32).eps, atol=tolerance, err_msg=f"block_frames={block_frames}"
+                )
 
 
 # --------------------------------------------------------------------------- 12. smaller findings
@@ -453,6 +537,7 @@ def test_output_files_follow_the_umask(tmp_path):
         import importlib
 
         import spatialeval.io.files as files
+
         importlib.reload(files)  # the default mode is read from the umask at import
         evaluate(root / "gt", root / "infer", {"stages": ["interaural"]}, out_dir=tmp_path / "out")
     finally:
@@ -470,8 +555,9 @@ def test_resume_accepts_speed_settings_and_refuses_number_settings(tmp_path):
         evaluate(root / "gt", root / "infer", {"stages": ["interaural"], "protocol": "strict"}, out_dir=out)
     # block_frames changes float rounding (issue 16 item 14): rows of two block sizes never mix
     with pytest.raises(ValueError, match="other settings"):
-        evaluate(root / "gt", root / "infer", {"stages": ["interaural"], "interaural": {"block_frames": 256}},
-                 out_dir=out)
+        evaluate(
+            root / "gt", root / "infer", {"stages": ["interaural"], "interaural": {"block_frames": 256}}, out_dir=out
+        )
 
 
 def test_injected_or_malformed_rows_are_not_reused(tmp_path):
@@ -479,8 +565,8 @@ def test_injected_or_malformed_rows_are_not_reused(tmp_path):
     out = tmp_path / "out"
     clean = evaluate(root / "gt", root / "infer", {"stages": ["interaural"]}, out_dir=out)
     rows = read_rows(out / "items.jsonl")
-    forged = {**rows[0], "ipd_mae": 0.0, "gt_sha256": "0" * 64}           # a row claiming other audio
-    odd = {**rows[1], "ipd_mae": "zero", "surprise": 1}                    # wrong type, unknown field
+    forged = {**rows[0], "ipd_mae": 0.0, "gt_sha256": "0" * 64}  # a row claiming other audio
+    odd = {**rows[1], "ipd_mae": "zero", "surprise": 1}  # wrong type, unknown field
     (out / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in (forged, odd)))
     again = evaluate(root / "gt", root / "infer", {"stages": ["interaural"]}, out_dir=out)
     resume = again.summary["run"]["resume"]

@@ -1,4 +1,5 @@
 """The Markdown/HTML report: content, embedded plots, IPD/ILD maps, item selection and errors."""
+
 from __future__ import annotations
 
 import base64
@@ -31,27 +32,48 @@ def _make_results(directory: Path) -> Path:
         {**_pair("same"), "ipd_mae": 0.0, "ild_mae": 0.0, "ang_cos": 1.0, "cer": 0.0, "error": None},
         {**_pair("quieter"), "ipd_mae": 2.0e-5, "ild_mae": 1.0e-4, "ang_cos": 0.97, "cer": 0.05, "error": None},
         # The worst IPD, but its audio is gone: the report must say so instead of failing.
-        {"id": "ghost", "gt": "gone/gt/ghost.wav", "infer": "gone/infer/ghost.wav",
-         "ipd_mae": 9.0e-4, "ild_mae": 2.0e-4, "ang_cos": 0.9, "cer": 0.1, "error": None},
-        {**_pair("silent_infer"), "ipd_mae": None, "ild_mae": None, "ang_cos": None, "cer": None,
-         "error": "load: clip is <silent> & empty"},
+        {
+            "id": "ghost",
+            "gt": "gone/gt/ghost.wav",
+            "infer": "gone/infer/ghost.wav",
+            "ipd_mae": 9.0e-4,
+            "ild_mae": 2.0e-4,
+            "ang_cos": 0.9,
+            "cer": 0.1,
+            "error": None,
+        },
+        {
+            **_pair("silent_infer"),
+            "ipd_mae": None,
+            "ild_mae": None,
+            "ang_cos": None,
+            "cer": None,
+            "error": "load: clip is <silent> & empty",
+        },
     ]
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "items.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     valid = [row for row in rows if row["ipd_mae"] is not None]
     summary = {name: float(np.mean([row[name] for row in valid])) for name in ("ipd_mae", "ild_mae", "ang_cos", "cer")}
-    summary.update({
-        "dis_cos": None, "protocol": "isdrama", "n_items": len(rows), "n_failed": 1,
-        "failed_items": {"silent_infer": rows[-1]["error"]},
-        "counts": {"ipd_mae": 4, "ild_mae": 4, "ang_cos": 4, "cer": 4},
-        "extra": {"cer_corpus": 0.0625},
-        "stages": {"interaural": {"status": "ran", "reason": "", "stft": "32 kHz, n_fft 1024, hop 320"},
-                   "bat": {"status": "ran", "reason": "", "checkpoint_sha256": "c0ffee" * 4},
-                   "cer": {"status": "ran", "reason": "", "backend": "pocketsphinx"},
-                   "sim": {"status": "skipped", "reason": "optional dependency missing: resemblyzer"}},
-        "versions": {"spatialeval": "0.1.0", "torch": "2.13.0"},
-        "config": {"protocol": "isdrama", "interaural": {"floor_db": 60.0}},
-    })
+    summary.update(
+        {
+            "dis_cos": None,
+            "protocol": "isdrama",
+            "n_items": len(rows),
+            "n_failed": 1,
+            "failed_items": {"silent_infer": rows[-1]["error"]},
+            "counts": {"ipd_mae": 4, "ild_mae": 4, "ang_cos": 4, "cer": 4},
+            "extra": {"cer_corpus": 0.0625},
+            "stages": {
+                "interaural": {"status": "ran", "reason": "", "stft": "32 kHz, n_fft 1024, hop 320"},
+                "bat": {"status": "ran", "reason": "", "checkpoint_sha256": "c0ffee" * 4},
+                "cer": {"status": "ran", "reason": "", "backend": "pocketsphinx"},
+                "sim": {"status": "skipped", "reason": "optional dependency missing: resemblyzer"},
+            },
+            "versions": {"spatialeval": "0.1.0", "torch": "2.13.0"},
+            "config": {"protocol": "isdrama", "interaural": {"floor_db": 60.0}},
+        }
+    )
     (directory / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return directory
 
@@ -82,15 +104,25 @@ def test_files_are_written_beside_each_other(report):
 def test_markdown_content(report):
     _, written = report
     text = written["markdown"].read_text(encoding="utf-8")
-    for expected in ("| IPD MAE | `ipd_mae` | ↓ lower |", "| ANG Cos | `ang_cos` | ↑ higher |", "×100",
-                     "ISDrama units", "cer_corpus", "optional dependency missing: resemblyzer",
-                     "silent_infer", "clip is <silent> & empty", "c0ffeec0ffee", "torch",
-                     "![IPD/ILD maps of az_shift_large](maps_az_shift_large.png)", "](distributions.png)"):
+    for expected in (
+        "| IPD MAE | `ipd_mae` | ↓ lower |",
+        "| ANG Cos | `ang_cos` | ↑ higher |",
+        "×100",
+        "ISDrama units",
+        "cer_corpus",
+        "optional dependency missing: resemblyzer",
+        "silent_infer",
+        "clip is <silent> & empty",
+        "c0ffeec0ffee",
+        "torch",
+        "![IPD/ILD maps of az_shift_large](maps_az_shift_large.png)",
+        "](distributions.png)",
+    ):
         assert expected in text, expected
     # The mean is printed on the table scale (×100 for IPD MAE): (1.5e-4 + 0 + 2e-5 + 9e-4) / 4 × 100.
     assert "| 0.02675 |" in text
     # The missing audio of the worst-IPD item is reported, not drawn.
-    ghost = text[text.index("### `ghost`"):]
+    ghost = text[text.index("### `ghost`") :]
     assert "Maps skipped" in ghost.split("###")[1] and "gone/gt/ghost.wav" in ghost
     # dis_cos is in the summary as null: listed without a value.
     assert re.search(r"\| Dis Cos \| `dis_cos` \| ↑ higher \| — ", text)
@@ -169,8 +201,15 @@ def test_report_without_items_file_or_maps(tmp_path):
 
 
 def test_importing_the_report_package_stays_light():
-    code = ("import sys, spatialeval.report, spatialeval.check; "
-            "print(sorted(m for m in ('matplotlib', 'torch', 'pandas') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PATH": ""})
+    code = (
+        "import sys, spatialeval.report, spatialeval.check; "
+        "print(sorted(m for m in ('matplotlib', 'torch', 'pandas') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PATH": ""},
+    )
     assert out.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
 """The torch polyphase resampler against its reference, scipy.signal.resample_poly."""
+
 from __future__ import annotations
 
 import math

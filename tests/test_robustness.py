@@ -1,4 +1,5 @@
 """Bad inputs, resumable runs, determinism, sharding and the feature cache."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,30 +41,48 @@ def bad_corpus(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("bad")
     good = _speech(1.5)
     gt, inf = root / "gt", root / "infer"
-    _write(gt / "good.wav", good); _write(inf / "good.wav", good * 0.9)
-    _write(gt / "mono.wav", good); _write(inf / "mono.wav", good[:, 0])
-    _write(gt / "three_channels.wav", good); _write(inf / "three_channels.wav", np.c_[good, good[:, :1]])
-    _write(gt / "empty_file.wav", good); (inf / "empty_file.wav").write_bytes(b"")
-    _write(gt / "zero_frames.wav", good); _write(inf / "zero_frames.wav", np.zeros((0, 2)))
+    _write(gt / "good.wav", good)
+    _write(inf / "good.wav", good * 0.9)
+    _write(gt / "mono.wav", good)
+    _write(inf / "mono.wav", good[:, 0])
+    _write(gt / "three_channels.wav", good)
+    _write(inf / "three_channels.wav", np.c_[good, good[:, :1]])
+    _write(gt / "empty_file.wav", good)
+    (inf / "empty_file.wav").write_bytes(b"")
+    _write(gt / "zero_frames.wav", good)
+    _write(inf / "zero_frames.wav", np.zeros((0, 2)))
     _write(gt / "truncated_header.wav", good)
     (inf / "truncated_header.wav").write_bytes((gt / "truncated_header.wav").read_bytes()[:30])
-    _write(gt / "not_audio.wav", good); (inf / "not_audio.wav").write_text("<html>this is not audio</html>")
-    nan = good.copy(); nan[100, 0] = np.nan
-    _write(gt / "nan_samples.wav", good); _write(inf / "nan_samples.wav", nan, subtype="FLOAT")
-    inf_samples = good.copy(); inf_samples[5, 1] = np.inf
-    _write(gt / "inf_samples.wav", good); _write(inf / "inf_samples.wav", inf_samples, subtype="FLOAT")
-    _write(gt / "clip_10ms.wav", good); _write(inf / "clip_10ms.wav", good[:320])
+    _write(gt / "not_audio.wav", good)
+    (inf / "not_audio.wav").write_text("<html>this is not audio</html>")
+    nan = good.copy()
+    nan[100, 0] = np.nan
+    _write(gt / "nan_samples.wav", good)
+    _write(inf / "nan_samples.wav", nan, subtype="FLOAT")
+    inf_samples = good.copy()
+    inf_samples[5, 1] = np.inf
+    _write(gt / "inf_samples.wav", good)
+    _write(inf / "inf_samples.wav", inf_samples, subtype="FLOAT")
+    _write(gt / "clip_10ms.wav", good)
+    _write(inf / "clip_10ms.wav", good[:320])
     long = _speech(40.0, seed=3)
-    _write(gt / "long_40s.wav", long); _write(inf / "long_40s.wav", long)
+    _write(gt / "long_40s.wav", long)
+    _write(inf / "long_40s.wav", long)
     _write(gt / "rates_16k_48k.wav", good[::2], sr=16000)
     from scipy.signal import resample_poly
+
     _write(inf / "rates_16k_48k.wav", resample_poly(good, 3, 2, axis=0), sr=48000)
-    _write(gt / "pcm_u8.wav", good); _write(inf / "pcm_u8.wav", good, subtype="PCM_U8")
-    _write(gt / "pcm_24.wav", good); _write(inf / "pcm_24.wav", good, subtype="PCM_24")
-    _write(gt / "float.wav", good, subtype="DOUBLE"); _write(inf / "float.wav", good, subtype="FLOAT")
+    _write(gt / "pcm_u8.wav", good)
+    _write(inf / "pcm_u8.wav", good, subtype="PCM_U8")
+    _write(gt / "pcm_24.wav", good)
+    _write(inf / "pcm_24.wav", good, subtype="PCM_24")
+    _write(gt / "float.wav", good, subtype="DOUBLE")
+    _write(inf / "float.wav", good, subtype="FLOAT")
     _write(gt / "only_gt.wav", good)
-    _write(gt / "ünïcode name with spaces.wav", good); _write(inf / "ünïcode name with spaces.wav", good)
-    _write(gt / "silent.wav", np.zeros((SR, 2))); _write(inf / "silent.wav", np.zeros((SR, 2)))
+    _write(gt / "ünïcode name with spaces.wav", good)
+    _write(inf / "ünïcode name with spaces.wav", good)
+    _write(gt / "silent.wav", np.zeros((SR, 2)))
+    _write(inf / "silent.wav", np.zeros((SR, 2)))
     return root
 
 
@@ -83,15 +102,40 @@ EXPECTED_ERRORS = {
 @pytest.mark.slow
 def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, test_checkpoint, capsys):
     out = tmp_path / "res"
-    code = main(["run", str(bad_corpus / "gt"), str(bad_corpus / "infer"), "--stages", "interaural,bat",
-                 "--ckpt", str(test_checkpoint), "--allow-partial", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "run",
+            str(bad_corpus / "gt"),
+            str(bad_corpus / "infer"),
+            "--stages",
+            "interaural,bat",
+            "--ckpt",
+            str(test_checkpoint),
+            "--allow-partial",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 3  # some items failed, the run completed
-    rows = {json.loads(line)["id"]: json.loads(line) for line in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()}
+    rows = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in (out / "items.jsonl").read_text(encoding="utf-8").splitlines()
+    }
     for item, fragment in EXPECTED_ERRORS.items():
         assert rows[item]["error"] and fragment in rows[item]["error"], (item, rows[item]["error"])
         assert "infer" in rows[item]["error"] or "load" in rows[item]["error"]
         assert rows[item]["ipd_mae"] is None and rows[item]["ang_cos"] is None
-    documented_ok = ["good", "long_40s", "rates_16k_48k", "pcm_u8", "pcm_24", "float", "ünïcode name with spaces", "silent"]
+    documented_ok = [
+        "good",
+        "long_40s",
+        "rates_16k_48k",
+        "pcm_u8",
+        "pcm_24",
+        "float",
+        "ünïcode name with spaces",
+        "silent",
+    ]
     for item in documented_ok:
         assert rows[item]["error"] is None, (item, rows[item]["error"])
         assert rows[item]["ipd_mae"] is not None and rows[item]["ang_cos"] is not None
@@ -106,7 +150,8 @@ def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, test_checkpo
 
 
 def test_strict_protocol_on_silence_is_nan_not_crash(tmp_path):
-    _write(tmp_path / "gt" / "s.wav", np.zeros((SR, 2))); _write(tmp_path / "infer" / "s.wav", np.zeros((SR, 2)))
+    _write(tmp_path / "gt" / "s.wav", np.zeros((SR, 2)))
+    _write(tmp_path / "infer" / "s.wav", np.zeros((SR, 2)))
     res = evaluate(tmp_path / "gt", tmp_path / "infer", {"protocol": "strict", "stages": ["interaural"]})
     assert res.items.loc[0, "error"] is None and np.isnan(res.items.loc[0, "ipd_mae"])
 
@@ -127,8 +172,18 @@ def _cli(*args) -> list[str]:
 
 @pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(six_pairs, tmp_path, test_checkpoint):
-    args = ["run", six_pairs / "gt", six_pairs / "infer", "--stages", "interaural,bat", "--ckpt", test_checkpoint,
-            "--batch-size", "2", "--quiet"]
+    args = [
+        "run",
+        six_pairs / "gt",
+        six_pairs / "infer",
+        "--stages",
+        "interaural,bat",
+        "--ckpt",
+        test_checkpoint,
+        "--batch-size",
+        "2",
+        "--quiet",
+    ]
     killed = tmp_path / "killed"
     proc = subprocess.Popen(_cli(*args, "--out", killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = killed / "items.jsonl"
@@ -161,8 +216,12 @@ def test_two_runs_are_byte_identical(six_pairs, tmp_path):
 def test_resume_refuses_other_settings(six_pairs, tmp_path):
     evaluate(six_pairs / "gt", six_pairs / "infer", {"stages": ["interaural"]}, out_dir=tmp_path / "r")
     with pytest.raises(ValueError, match="other settings"):
-        evaluate(six_pairs / "gt", six_pairs / "infer", {"stages": ["interaural"], "protocol": "strict"},
-                 out_dir=tmp_path / "r")
+        evaluate(
+            six_pairs / "gt",
+            six_pairs / "infer",
+            {"stages": ["interaural"], "protocol": "strict"},
+            out_dir=tmp_path / "r",
+        )
 
 
 def test_shards_merge_into_the_single_run_summary(pairs_dir, tmp_path):
@@ -204,14 +263,17 @@ def test_asr_transcripts_are_cached_by_content(tmp_path, monkeypatch):
     from spatialeval.pipeline.stages import cer as cer_stage
 
     voice = _speech(2.0)
-    _write(tmp_path / "gt" / "a.wav", voice); _write(tmp_path / "infer" / "a.wav", voice * 0.5)
+    _write(tmp_path / "gt" / "a.wav", voice)
+    _write(tmp_path / "infer" / "a.wav", voice * 0.5)
     calls = []
     config = {"stages": ["cer"], "cache_dir": str(tmp_path / "cache")}
     first = evaluate(tmp_path / "gt", tmp_path / "infer", config)
     original = cer_stage.CERStage._transcribe
-    monkeypatch.setattr(cer_stage.CERStage, "_transcribe",
-                        lambda self, item, side: calls.append(side) or original(self, item, side))
+    monkeypatch.setattr(
+        cer_stage.CERStage, "_transcribe", lambda self, item, side: calls.append(side) or original(self, item, side)
+    )
     import spatialeval.models.asr as asr_module
+
     monkeypatch.setattr(asr_module.PocketSphinxASR, "transcribe", lambda self, audio: pytest.fail("ASR ran again"))
     again = evaluate(tmp_path / "gt", tmp_path / "infer", config)
     assert sorted(calls) == ["gt", "infer"] and again.items.loc[0, "cer"] == first.items.loc[0, "cer"]
@@ -222,13 +284,17 @@ def test_resume_and_merge_refuse_results_of_other_models(pairs_dir, tmp_path, te
     import spatialeval.pipeline.config as config_module
     from spatialeval.io.pairing import Pair
 
-    pairs = [Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav")) for n in ("same", "quieter")]
+    pairs = [
+        Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav")) for n in ("same", "quieter")
+    ]
     monkeypatch.setattr(config_module, "DEFAULT_STAGES", ("interaural", "bat"))  # default, not named: may skip
     config = {}
     evaluate(None, None, config, pairs=pairs, out_dir=tmp_path / "run")  # no checkpoint: bat skipped
     with pytest.raises(ValueError, match="other settings or models"):
         evaluate(None, None, config, pairs=pairs, out_dir=tmp_path / "run", checkpoint=str(test_checkpoint))
     evaluate(None, None, {**config, "shard": "1/2"}, pairs=pairs, out_dir=tmp_path / "s1")
-    evaluate(None, None, {**config, "shard": "2/2"}, pairs=pairs, out_dir=tmp_path / "s2", checkpoint=str(test_checkpoint))
+    evaluate(
+        None, None, {**config, "shard": "2/2"}, pairs=pairs, out_dir=tmp_path / "s2", checkpoint=str(test_checkpoint)
+    )
     with pytest.raises(ValueError, match="different settings or models"):
         merge_results([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")

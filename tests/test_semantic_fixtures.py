@@ -1,4 +1,5 @@
 """CER / SIM / FFE stages on the shared binaural fixture pairs (tests/data/pairs, 32 kHz)."""
+
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,8 @@ def test_ffe_fixtures(ffe_stage):
     assert "mono16k:gt" in item("same").cache  # shared 16 kHz downmix key
     summary = ffe_stage.summarize([same, up30, up5])
     assert summary["ffe_corpus"] == pytest.approx(
-        sum(r["gpe_frames"] + r["vde_frames"] for r in (same, up30, up5)) / (3 * 321))
+        sum(r["gpe_frames"] + r["vde_frames"] for r in (same, up30, up5)) / (3 * 321)
+    )
 
 
 def test_ffe_silent_and_truncated_infer(ffe_stage):

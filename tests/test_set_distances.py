@@ -1,4 +1,5 @@
 """Set-level distances: Fréchet distance, ITD-histogram KL / Wasserstein, bootstrap intervals."""
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,7 @@ def exact_moment_sample(n, mean, cov, seed):
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, len(mean)))
     z -= z.mean(axis=0)
-    z = z @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False))).T   # sample covariance → identity
+    z = z @ np.linalg.inv(np.linalg.cholesky(np.cov(z, rowvar=False))).T  # sample covariance → identity
     return z @ np.linalg.cholesky(cov).T + mean
 
 
@@ -46,7 +47,7 @@ def test_shifted_gaussians_give_the_analytic_value_for_sets_of_different_sizes()
     x = exact_moment_sample(400, np.zeros(3), np.diag([1.0, 4.0, 9.0]), seed=1)
     y = exact_moment_sample(1500, np.array([1.0, 2.0, 0.0]), np.diag([4.0, 1.0, 9.0]), seed=2)
     assert frechet_distance(x, y) == pytest.approx(7.0, rel=1e-9)
-    assert frechet_distance(y, x) == pytest.approx(7.0, rel=1e-9)                 # symmetric
+    assert frechet_distance(y, x) == pytest.approx(7.0, rel=1e-9)  # symmetric
     # a common rotation of both sets changes nothing (full covariances, not only diagonals)
     q = ortho_group.rvs(3, random_state=3)
     assert frechet_distance(x @ q.T, y @ q.T) == pytest.approx(7.0, rel=1e-9)
@@ -58,7 +59,7 @@ def test_shifted_gaussians_give_the_analytic_value_for_sets_of_different_sizes()
 def test_random_gaussian_sets_approach_the_analytic_value():
     rng = np.random.default_rng(5)
     x, y = rng.normal(size=(6000, 4)), rng.normal(size=(4000, 4)) + [1.5, 0, 0, 0]
-    assert frechet_distance(x, y) == pytest.approx(2.25, abs=0.2)   # ± ≈3 standard errors of the mean shift term
+    assert frechet_distance(x, y) == pytest.approx(2.25, abs=0.2)  # ± ≈3 standard errors of the mean shift term
 
 
 def test_statistics_and_the_closed_form():
@@ -71,11 +72,11 @@ def test_statistics_and_the_closed_form():
 def test_small_sets_are_flagged_and_shrinkage_reduces_their_bias():
     rng = np.random.default_rng(6)
     dim = 40
-    x, y = rng.normal(size=(30, dim)), rng.normal(size=(35, dim))   # same distribution, fewer points than dimensions
+    x, y = rng.normal(size=(30, dim)), rng.normal(size=(35, dim))  # same distribution, fewer points than dimensions
     sample = frechet_distance(x, y)
     shrunk = frechet_distance(x, y, covariance="shrinkage")
     assert math.isfinite(sample) and math.isfinite(shrunk)
-    assert shrunk < sample                               # the true distance is 0
+    assert shrunk < sample  # the true distance is 0
     assert "singular" in sample_size_note(30, 35, dim)
     assert "biased" in sample_size_note(100, 2000, dim)
     assert sample_size_note(30, 35, dim, covariance="shrinkage") is not None
@@ -98,7 +99,8 @@ def test_itd_histogram_bins_clipping_and_smoothing():
     assert itd_histogram([-900.0, 900.0], edges, pseudo_count=0).tolist() == pytest.approx([0.5, 0, 0.5])  # clipped
     # (count + α) / (N + α·K) with α = 0.5, N = 3, K = 3
     assert itd_histogram([0.0, 0.0, 100.0], edges, pseudo_count=0.5).tolist() == pytest.approx(
-        [0.5 / 4.5, 2.5 / 4.5, 1.5 / 4.5])
+        [0.5 / 4.5, 2.5 / 4.5, 1.5 / 4.5]
+    )
     with pytest.raises(ValueError):
         itd_histogram([np.nan], edges)
     with pytest.raises(ValueError):
@@ -107,12 +109,12 @@ def test_itd_histogram_bins_clipping_and_smoothing():
 
 def test_kl_of_known_histograms():
     edges = [-50.0, 50.0, 150.0]
-    reference = [0.0, 0.0, 0.0, 100.0]       # p = (3/4, 1/4)
-    generated = [0.0, 100.0]                 # q = (1/2, 1/2)
+    reference = [0.0, 0.0, 0.0, 100.0]  # p = (3/4, 1/4)
+    generated = [0.0, 100.0]  # q = (1/2, 1/2)
     expected = 0.75 * math.log(0.75 / 0.5) + 0.25 * math.log(0.25 / 0.5)
     assert itd_kl_divergence(reference, generated, edges, pseudo_count=0) == pytest.approx(expected, rel=1e-12)
     assert itd_kl_divergence(reference, reference, edges) == 0.0
-    assert kl_divergence([1.0, 0.0], [0.0, 1.0]) == math.inf       # unsmoothed and disjoint
+    assert kl_divergence([1.0, 0.0], [0.0, 1.0]) == math.inf  # unsmoothed and disjoint
     smoothed = itd_kl_divergence([0.0], [100.0], edges, pseudo_count=0.5)  # p = (3/4, 1/4), q = (1/4, 3/4)
     assert smoothed == pytest.approx(0.75 * math.log(3) + 0.25 * math.log(1 / 3), rel=1e-12)
 
@@ -123,7 +125,8 @@ def test_wasserstein_matches_scipy():
     for _ in range(20):
         p, q = rng.random(21), rng.random(21)
         assert histogram_wasserstein(p, q, centres) == pytest.approx(
-            wasserstein_distance(centres, centres, p, q), rel=1e-10, abs=1e-10)
+            wasserstein_distance(centres, centres, p, q), rel=1e-10, abs=1e-10
+        )
     # on raw ITD values the binned distance agrees with scipy's exact one to within a bin width (100 µs)
     a, b = rng.normal(0, 200, 500), rng.normal(150, 250, 400)
     assert abs(itd_wasserstein_us(a, b) - wasserstein_distance(a, b)) < 100.0
@@ -152,7 +155,7 @@ def test_bootstrap_ci_of_a_frechet_distance_covers_the_true_value():
     covered = 0
     for trial in range(30):
         rng = np.random.default_rng(100 + trial)
-        x, y = rng.normal(size=(400, 2)), rng.normal(size=(300, 2)) + [2.0, 0.0]   # true FD = 4
+        x, y = rng.normal(size=(400, 2)), rng.normal(size=(300, 2)) + [2.0, 0.0]  # true FD = 4
         result = compare_embedding_sets(x, y, name="fd", n_resamples=100, seed=trial)
         covered += result["fd_ci_low"] < 4.0 < result["fd_ci_high"]
     assert covered >= 25  # nominal 95 %: 28.5 of 30 expected
@@ -191,7 +194,7 @@ def test_compare_itd_sets_reports_values_intervals_and_dropped_clips():
     result = compare_itd_sets(reference, generated, n_resamples=200, seed=1)
     assert result["itd_n_reference"] == 120 and result["itd_n_generated"] == 90 and result["itd_n_unmeasurable"] == 5
     assert result["itd_kl_ci_low"] <= result["itd_kl"] <= result["itd_kl_ci_high"]
-    assert 250 < result["itd_wasserstein_us"] < 350     # every ITD moves ≈300 µs
+    assert 250 < result["itd_wasserstein_us"] < 350  # every ITD moves ≈300 µs
     assert result["itd_kl_p_value"] < 0.01 and result["itd_wasserstein_p_value"] < 0.01
     same = compare_itd_sets(reference, reference, n_resamples=0)
     assert same["itd_kl"] == 0.0 and same["itd_wasserstein_us"] == 0.0 and math.isnan(same["itd_kl_p_value"])
@@ -202,6 +205,7 @@ def test_sets_from_one_distribution_are_not_called_different():
     reference, generated = rng.normal(0, 300, 40), rng.normal(0, 300, 20)
     result = compare_itd_sets(reference, generated, n_resamples=500, seed=2)
     assert result["itd_wasserstein_p_value"] > 0.05 and result["itd_kl_p_value"] > 0.05
+
     # the percentile interval of a distance lies above 0 although the true distance is 0 (see bootstrap_ci);
     # the basic interval, 2θ̂ − [q_hi, q_lo], reaches down to it
     def w1(a, b):
@@ -219,8 +223,9 @@ def test_permutation_p_values_are_roughly_uniform_under_the_null():
     def gap(a, b):
         return abs(float(a.mean() - b.mean()))
 
-    p_values = [permutation_p_value(gap, rng.normal(size=30), rng.normal(size=40), n_permutations=99, seed=k)
-                for k in range(40)]
+    p_values = [
+        permutation_p_value(gap, rng.normal(size=30), rng.normal(size=40), n_permutations=99, seed=k) for k in range(40)
+    ]
     assert 0.3 < np.mean(p_values) < 0.7 and np.mean(np.array(p_values) < 0.05) <= 0.15
     with pytest.raises(ValueError):
         permutation_p_value(gap, [], [1.0])
@@ -247,23 +252,28 @@ def reference_frechet(x, y, covariance):
 
     (mu1, s1), (mu2, s2) = embedding_statistics(x, covariance), embedding_statistics(y, covariance)
     root = linalg.sqrtm(s1 @ s2)
-    if not np.all(np.isfinite(root)) or (np.iscomplexobj(root) and not np.allclose(np.diagonal(root).imag, 0, atol=1e-3)):
+    if not np.all(np.isfinite(root)) or (
+        np.iscomplexobj(root) and not np.allclose(np.diagonal(root).imag, 0, atol=1e-3)
+    ):
         offset = np.eye(len(mu1)) * 1e-6
         root = linalg.sqrtm((s1 + offset) @ (s2 + offset))
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(np.real(root)))
 
 
-@pytest.mark.parametrize("covariance, n_x, n_y, dim", [
-    ("sample", 300, 200, 24),        # n > dim: the dense route
-    ("sample", 40, 30, 96),          # n_x + n_y < dim: nuclear norm of F1 F2ᵀ
-    ("shrinkage", 40, 30, 96),       # ridge + low rank in the span of the sets
-    ("shrinkage", 150, 120, 48),     # ridge + low rank, dense route
-    ("diagonal", 40, 30, 96),
-])
+@pytest.mark.parametrize(
+    "covariance, n_x, n_y, dim",
+    [
+        ("sample", 300, 200, 24),  # n > dim: the dense route
+        ("sample", 40, 30, 96),  # n_x + n_y < dim: nuclear norm of F1 F2ᵀ
+        ("shrinkage", 40, 30, 96),  # ridge + low rank in the span of the sets
+        ("shrinkage", 150, 120, 48),  # ridge + low rank, dense route
+        ("diagonal", 40, 30, 96),
+    ],
+)
 def test_fast_frechet_equals_the_sqrtm_definition(covariance, n_x, n_y, dim):
     rng = np.random.default_rng(n_x + dim)
-    mixing = rng.normal(size=(dim, dim)) / math.sqrt(dim)          # correlated, unequal variances
+    mixing = rng.normal(size=(dim, dim)) / math.sqrt(dim)  # correlated, unequal variances
     x = rng.normal(size=(n_x, dim)) @ mixing
     y = rng.normal(size=(n_y, dim)) @ (mixing + 0.3 * np.eye(dim)) + 0.2
     fast, slow = frechet_distance(x, y, covariance), reference_frechet(x, y, covariance)
@@ -287,8 +297,9 @@ def test_bootstrap_in_the_span_of_the_sets_equals_resampling_the_original_embedd
     rng = np.random.default_rng(11)
     x, y = rng.normal(size=(20, 64)), rng.normal(size=(15, 64)) * 1.5 + 0.3
     result = compare_embedding_sets(x, y, name="fd", covariance=covariance, n_resamples=20, seed=4)
-    direct = bootstrap_ci(lambda a, b: frechet_distance(a, b, covariance), x, y, n_resamples=20, seed=4,
-                          method="recentred", floor=0.0)  # the interval compare_embedding_sets reports
+    direct = bootstrap_ci(
+        lambda a, b: frechet_distance(a, b, covariance), x, y, n_resamples=20, seed=4, method="recentred", floor=0.0
+    )  # the interval compare_embedding_sets reports
     assert result["fd"] == pytest.approx(reference_frechet(x, y, covariance), rel=1e-6)
     assert (result["fd_ci_low"], result["fd_ci_high"]) == pytest.approx((direct.low, direct.high), rel=1e-6)
 
@@ -300,9 +311,9 @@ def test_intervals_of_a_distance_contain_the_value_and_identical_sets_read_no_di
     same = compare_itd_sets(itds, itds, n_resamples=200, seed=0)
     for name in ("itd_kl", "itd_wasserstein_us"):
         assert same[name] == 0.0 and same[f"{name}_ci_low"] == 0.0 < same[f"{name}_ci_high"]
-        assert same[f"{name}_null_high"] > 0.0                      # sets that do not differ reach this far
+        assert same[f"{name}_null_high"] > 0.0  # sets that do not differ reach this far
     assert same["itd_kl_p_value"] == 1.0
-    for trial in range(5):                                          # any sets: the interval holds the value
+    for trial in range(5):  # any sets: the interval holds the value
         r = compare_itd_sets(rng.normal(0, 300, 15), rng.normal(100, 300, 9), n_resamples=100, seed=trial)
         for name in ("itd_kl", "itd_wasserstein_us"):
             assert r[f"{name}_ci_low"] <= r[name] <= r[f"{name}_ci_high"]
@@ -323,9 +334,17 @@ def test_recentred_interval_moves_the_bootstrap_median_onto_the_value():
     recentred = bootstrap_ci(w1, a, b, n_resamples=300, seed=1, method="recentred", floor=0.0)
     assert recentred.low <= recentred.value <= recentred.high
     # same width above the value as the percentile interval has above the bootstrap median
-    assert recentred.high - recentred.value == pytest.approx(percentile.high - np.median(
-        [w1(a[r.integers(0, 30, 30)], b[r.integers(0, 20, 20)]) for r in [np.random.default_rng(1)] for _ in range(300)]),
-        rel=1e-9)
+    assert recentred.high - recentred.value == pytest.approx(
+        percentile.high
+        - np.median(
+            [
+                w1(a[r.integers(0, 30, 30)], b[r.integers(0, 20, 20)])
+                for r in [np.random.default_rng(1)]
+                for _ in range(300)
+            ]
+        ),
+        rel=1e-9,
+    )
 
 
 def test_too_few_clips_for_a_bootstrap_give_no_interval_but_the_value():

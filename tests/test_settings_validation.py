@@ -7,6 +7,7 @@ must raise ValueError from ``config_from_dict`` and exit 2 from ``spatialeval ru
 Also: ``--set`` values are parsed as the setting's declared kind (issue 16 item 8) and explicitly
 named stages/metrics must be computable (item 7).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,6 +42,8 @@ def example_pairs(tmp_path_factory, pairs_dir):
         (root / side).mkdir()
         shutil.copy(pairs_dir / side / "same.wav", root / side / "same.wav")
     return root
+
+
 CASES = [(section, item.name, value) for section, item in SETTINGS for value in invalid_examples(item)]
 
 
@@ -82,19 +85,39 @@ CLI_CASES = [(section, item.name, invalid_examples(item)[0]) for section, item i
 @pytest.mark.parametrize("section,name,value", CLI_CASES, ids=[_dotted(s, n) for s, n, _ in CLI_CASES])
 def test_the_cli_exits_2_naming_the_setting(section, name, value, tmp_path, capsys):
     """Nothing is evaluated: the folders do not even exist, and the message names the setting."""
-    code = main(["run", str(tmp_path / "gt"), str(tmp_path / "infer"), "--quiet",
-                 "--set", f"{_dotted(section, name)}={_as_text(value)}"])
+    code = main(
+        [
+            "run",
+            str(tmp_path / "gt"),
+            str(tmp_path / "infer"),
+            "--quiet",
+            "--set",
+            f"{_dotted(section, name)}={_as_text(value)}",
+        ]
+    )
     assert code == 2
     assert name in capsys.readouterr().err
 
 
 def test_the_issue_examples_exit_2_at_config_time(example_pairs, capsys):
     """Before: segment_seconds=0.3 skipped the trajectory stage with exit 0; -1 made every pair unmeasurable."""
-    for assignment, rule in (("trajectory.segment_seconds=0.3", "must not exceed"),
-                             ("binaural_gen.max_length_difference_s=-1", "must be >= 0"),
-                             ("ffe.threshold=1.5", r"must lie in \(0, 1\]")):
-        code = main(["run", str(example_pairs / "gt"), str(example_pairs / "infer"), "--quiet", "--stages", "ffe",
-                     "--set", assignment])
+    for assignment, rule in (
+        ("trajectory.segment_seconds=0.3", "must not exceed"),
+        ("binaural_gen.max_length_difference_s=-1", "must be >= 0"),
+        ("ffe.threshold=1.5", r"must lie in \(0, 1\]"),
+    ):
+        code = main(
+            [
+                "run",
+                str(example_pairs / "gt"),
+                str(example_pairs / "infer"),
+                "--quiet",
+                "--stages",
+                "ffe",
+                "--set",
+                assignment,
+            ]
+        )
         assert code == 2
         assert rule.replace("\\", "") in capsys.readouterr().err.replace("\\", "")
 
@@ -109,8 +132,19 @@ def test_set_parses_a_str_setting_as_text_not_yaml():
     assert parse_assignment("cer.compute_type=float16") == {"cer": {"compute_type": "float16"}}
 
 
-@pytest.mark.parametrize("text,expected", [("true", True), ("yes", True), ("on", True), ("1", True),
-                                           ("false", False), ("No", False), ("off", False), ("0", False)])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("true", True),
+        ("yes", True),
+        ("on", True),
+        ("1", True),
+        ("false", False),
+        ("No", False),
+        ("off", False),
+        ("0", False),
+    ],
+)
 def test_set_parses_bool_words(text, expected):
     assert parse_assignment(f"tf32={text}") == {"tf32": expected}
 
@@ -162,16 +196,19 @@ def test_an_empty_selection_is_a_usage_error(flag, example_pairs, capsys):
     assert "is empty" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("selection", [["--metrics", "ang_cos"], ["--stages", "bat"],
-                                       ["--metrics", "bat_trajectory_error_deg"]])
-def test_a_named_metric_that_cannot_be_computed_exits_2_with_the_reason(selection, example_pairs, tmp_path,
-                                                                          capsys, monkeypatch):
+@pytest.mark.parametrize(
+    "selection", [["--metrics", "ang_cos"], ["--stages", "bat"], ["--metrics", "bat_trajectory_error_deg"]]
+)
+def test_a_named_metric_that_cannot_be_computed_exits_2_with_the_reason(
+    selection, example_pairs, tmp_path, capsys, monkeypatch
+):
     """Before: --metrics ang_cos without a checkpoint computed nothing and exited 0."""
     monkeypatch.delenv("SPATIALEVAL_CKPT", raising=False)
     monkeypatch.chdir(tmp_path)  # no ckpt/finetuned.pth here
     out = tmp_path / "out"
-    code = main(["run", str(example_pairs / "gt"), str(example_pairs / "infer"), "--quiet", "--out", str(out),
-                 *selection])
+    code = main(
+        ["run", str(example_pairs / "gt"), str(example_pairs / "infer"), "--quiet", "--out", str(out), *selection]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "cannot be computed" in err and "checkpoint" in err

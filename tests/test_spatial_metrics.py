@@ -1,4 +1,5 @@
 """Metric definitions on hand-made signals: identity, pure interaural delay, pure interaural gain."""
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ def binaural(left, right):
 
 @pytest.mark.parametrize("protocol", ["isdrama", "strict"])
 def test_identical_pair_has_zero_error(noise, protocol):
-    clip = binaural(noise[:SR], noise[7:SR + 7])
+    clip = binaural(noise[:SR], noise[7 : SR + 7])
     assert ipd_ild_mae(clip, clip, SR, protocol=protocol) == {"ipd_mae": 0.0, "ild_mae": 0.0}
 
 
@@ -39,8 +40,8 @@ def test_identical_embeddings_have_cosine_one():
 
 def test_pure_gain_gives_expected_ild(noise):
     gain_db = 6.0
-    gt = binaural(noise[:SR], noise[:SR])                                   # ILD 0 dB everywhere
-    gen = binaural(noise[:SR], noise[:SR] * 10 ** (gain_db / 20))          # right ear +6 dB
+    gt = binaural(noise[:SR], noise[:SR])  # ILD 0 dB everywhere
+    gen = binaural(noise[:SR], noise[:SR] * 10 ** (gain_db / 20))  # right ear +6 dB
     _, ild = isdrama_features(gen, SR)
     column_sums = mel_matrix().sum(axis=0)
     np.testing.assert_allclose(ild, np.broadcast_to(gain_db * column_sums, ild.shape), rtol=1e-4, atol=1e-6)
@@ -49,13 +50,13 @@ def test_pure_gain_gives_expected_ild(noise):
     assert result["ild_mae"] == pytest.approx(gain_db * column_sums.mean() / frames, rel=1e-4)
     assert result["ipd_mae"] == pytest.approx(0.0, abs=1e-5)  # float32 phase rounding only
     strict = ipd_ild_mae(gt, gen, SR, protocol="strict")
-    assert strict["ild_mae"] == pytest.approx(gain_db, rel=1e-6)           # plain dB, not divided by T
+    assert strict["ild_mae"] == pytest.approx(gain_db, rel=1e-6)  # plain dB, not divided by T
 
 
 def test_pure_delay_gives_expected_ipd(noise):
     delay = 1  # right ear one sample late: IPD_k = −2πk/N for bin k
-    gt = binaural(noise[delay:SR + delay], noise[delay:SR + delay])
-    gen = binaural(noise[delay:SR + delay], noise[:SR])
+    gt = binaural(noise[delay : SR + delay], noise[delay : SR + delay])
+    gen = binaural(noise[delay : SR + delay], noise[:SR])
     cues = interaural_spectra(torch.from_numpy(gen.T.copy()))
     expected_bins = -2 * np.pi * np.arange(513) / 1024
     # Per bin, IPD = ∠X_R − ∠X_L equals −2πk/N modulo 2π (the release does not wrap it), up to
@@ -71,7 +72,7 @@ def test_pure_delay_gives_expected_ipd(noise):
 def test_strict_wraps_phase_differences(noise):
     # 3 samples of delay: per-bin IPD runs past ±π; wrapped errors can never exceed π.
     gt = binaural(noise[:SR], noise[:SR])
-    gen = binaural(noise[3:SR + 3], noise[:SR])
+    gen = binaural(noise[3 : SR + 3], noise[:SR])
     assert ipd_ild_mae(gt, gen, SR, protocol="strict")["ipd_mae"] <= math.pi
 
 
@@ -99,7 +100,7 @@ def test_isdrama_mae_divides_by_frame_count():
 
 
 def test_isdrama_cosine_wrap_heuristic():
-    gt = np.array([4.0, 0.5, 0.5], np.float32)   # 4 > π: the release wraps both vectors first
+    gt = np.array([4.0, 0.5, 0.5], np.float32)  # 4 > π: the release wraps both vectors first
     gen = np.array([4.0 - 2 * np.pi, 0.5, 0.5], np.float32)
     assert isdrama_cosine(gt, gen) == pytest.approx(1.0, abs=1e-6)
     assert cosine(gt, gen) < 0.5

@@ -6,6 +6,7 @@ above different-speaker pairs on the VoxCeleb clips. The WavLM backends run on r
 (tiny transformers x-vector; small WavLM + full ECAPA head in the exact checkpoint layout), which
 cannot tell speakers apart: for them the tests check mechanics only.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,6 +73,7 @@ def test_voxceleb_clips_are_four_speakers_twice():
 
 # ---- the level rule -------------------------------------------------------------------------
 
+
 @settings(max_examples=25, deadline=None)
 @given(gain_db=st.floats(-60, 20), seed=st.integers(0, 2**16))
 def test_normalise_level_removes_any_gain(gain_db, seed):
@@ -89,6 +91,7 @@ def test_normalise_level_rejects_silence_and_stereo():
 
 
 # ---- resemblyzer: real weights ---------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def resemblyzer():
@@ -126,6 +129,7 @@ def test_resemblyzer_sim_does_not_depend_on_level(resemblyzer, vox, gain_db):
 
 # ---- wavlm (transformers WavLMForXVector) on a tiny random model --------------------------------
 
+
 @pytest.fixture(scope="module")
 def xvector_folders(tmp_path_factory):
     pytest.importorskip("transformers")
@@ -136,7 +140,7 @@ def xvector_folders(tmp_path_factory):
 
 
 def test_wavlm_xvector_batches_equal_one_by_one(xvector_folders, vox):
-    clips = [vox[name][: n] for name, n in zip(sorted(vox)[:4], (8000, 20000, 28000, 12000))]
+    clips = [vox[name][:n] for name, n in zip(sorted(vox)[:4], (8000, 20000, 28000, 12000))]
     for norm, folder in xvector_folders.items():
         encoder = load_speaker_encoder(SIMConfig(backend="wavlm", model_path=str(folder), batch_size=3))
         batch = encoder.embed_batch(clips)
@@ -149,6 +153,7 @@ def test_wavlm_xvector_batches_equal_one_by_one(xvector_folders, vox):
 
 
 # ---- wavlm-ecapa: seed-tts-eval's SIM model ---------------------------------------------------
+
 
 def test_full_size_checkpoint_layout_maps_onto_wavlm_large_and_the_head():
     """Every tensor of the real file's layout (from the public model definition) has a home of the
@@ -165,7 +170,8 @@ def test_full_size_checkpoint_layout_maps_onto_wavlm_large_and_the_head():
         arch = infer_architecture(state)
         backbone, head = build_modules(arch)
     assert arch.is_wavlm_large and arch.summary() == (
-        "WavLM 24 layers x 1024 (ffn 4096, 16 heads) + ECAPA-TDNN 512 channels -> 256-d")
+        "WavLM 24 layers x 1024 (ffn 4096, 16 heads) + ECAPA-TDNN 512 channels -> 256-d"
+    )
     targets = {**backbone.state_dict(), **head.state_dict()}
     mapped_backbone, mapped_head = split_state_dict(state, backbone.state_dict().keys(), head.state_dict().keys())
     assert len(mapped_backbone) + len(mapped_head) == len(targets) == len(shapes)
@@ -227,8 +233,11 @@ def test_wavlm_ecapa_strict_loading(tmp_path, standin_checkpoint):
     assert load({"model": extra}, "extra.pth").describe()["backend"] == "wavlm-ecapa"
     broken = {k: v for k, v in state.items() if k != "layer2.SE_Connect.linear1.bias"}
     broken["feature_extract.model.encoder.layers.0.self_attn.bogus.weight"] = torch.zeros(1)
-    with pytest.raises(StageUnavailable, match=r"missing \['layer2.SE_Connect.linear1.bias'\].*unexpected "
-                                               r"\['feature_extract.model.encoder.layers.0.self_attn.bogus.weight'\]"):
+    with pytest.raises(
+        StageUnavailable,
+        match=r"missing \['layer2.SE_Connect.linear1.bias'\].*unexpected "
+        r"\['feature_extract.model.encoder.layers.0.self_attn.bogus.weight'\]",
+    ):
         load({"model": broken}, "broken.pth")
     wrong = dict(state, **{"linear.bias": torch.zeros(255)})
     with pytest.raises(StageUnavailable, match="tensor shapes do not match"):
@@ -253,7 +262,9 @@ def test_sim_stage_batches_like_one_by_one(ecapa):
 
     def item(gt: str, infer: str) -> LoadedPair:  # the first second of each clip keeps the test quick
         pair = Pair(id=infer, gt=str(SPEECH / f"{gt}.wav"), infer=str(SPEECH / f"{infer}.wav"))
-        first_second = [dataclasses.replace(c, samples=c.samples[: c.sample_rate]) for c in map(load_audio, (pair.gt, pair.infer))]
+        first_second = [
+            dataclasses.replace(c, samples=c.samples[: c.sample_rate]) for c in map(load_audio, (pair.gt, pair.infer))
+        ]
         return LoadedPair(pair, *first_second)
 
     names = [("en_rms_glue", "en_rms_chicken"), ("en_rms_glue", "en_slt_well"), ("en_slt_well", "en_rms_glue_binaural")]
@@ -265,6 +276,7 @@ def test_sim_stage_batches_like_one_by_one(ecapa):
 
 
 # ---- the ECAPA head's pieces against plain numpy -----------------------------------------------
+
 
 def test_attentive_stats_pool_and_layer_mix_match_numpy():
     from spatialeval.models.ecapa_tdnn import AttentiveStatsPool, ECAPAHead
@@ -279,7 +291,7 @@ def test_attentive_stats_pool_and_layer_mix_match_numpy():
     alpha = np.exp(logits - logits.max(axis=1, keepdims=True))
     alpha /= alpha.sum(axis=1, keepdims=True)
     mean = (alpha * h).sum(axis=1)
-    std = np.sqrt(np.maximum((alpha * h * h).sum(axis=1) - mean ** 2, 1e-9))
+    std = np.sqrt(np.maximum((alpha * h * h).sum(axis=1) - mean**2, 1e-9))
     assert np.allclose(pool(x)[0].detach().numpy(), np.concatenate([mean, std]), atol=1e-5)
 
     head = ECAPAHead(feat_dim=8, num_hidden_states=3, channels=16, emb_dim=4, pooled_channels=24).eval()
@@ -302,6 +314,7 @@ def test_backend_registry_and_messages(tmp_path):
 
 
 # ---- issue 16 item 1: an embedding depends on its utterance alone ------------------------------
+
 
 def _history() -> list[np.ndarray]:
     t = np.arange(8000) / 16000

@@ -4,6 +4,7 @@ Noise-only, DC, tone-only and silent clips hold no speech; real speech (committe
 clips), quiet or in noise at 10 dB SNR, does. The CER and SIM stages score a generation without
 speech as documented (empty transcript: CER 1; SIM 0) and a reference without speech as unmeasurable.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,9 +21,15 @@ from spatialeval.pipeline.stages.base import LoadedPair
 
 DATA = Path(__file__).parent / "data"
 BUNDLED = Path(__file__).parents[1] / "src" / "spatialeval" / "data" / "speech"
-FIXTURE_PAIRS = [p for p in sorted((DATA / "pairs").glob("*/*.wav")) if p.stem != "silent_infer" or p.parent.name == "gt"]
-SPEECH_FILES = (sorted((DATA / "speech").glob("*.wav")) + sorted((DATA / "voxceleb").glob("*.flac"))
-                + sorted(BUNDLED.glob("*.wav")) + FIXTURE_PAIRS)
+FIXTURE_PAIRS = [
+    p for p in sorted((DATA / "pairs").glob("*/*.wav")) if p.stem != "silent_infer" or p.parent.name == "gt"
+]
+SPEECH_FILES = (
+    sorted((DATA / "speech").glob("*.wav"))
+    + sorted((DATA / "voxceleb").glob("*.flac"))
+    + sorted(BUNDLED.glob("*.wav"))
+    + FIXTURE_PAIRS
+)
 RATE = 16000
 
 
@@ -41,9 +48,16 @@ def pink(n: int, seed: int = 0) -> np.ndarray:
 def no_speech_clips(n: int = 2 * RATE) -> dict[str, np.ndarray]:
     t = np.arange(n) / RATE
     rng = np.random.default_rng(1)
-    return {"silence": np.zeros(n), "dc": np.full(n, 0.25), "pink noise": pink(n), "white noise": 0.1 * rng.standard_normal(n),
-            "tone": 0.5 * np.sin(2 * np.pi * 440 * t), "tone switched on": 0.5 * np.sin(2 * np.pi * 440 * t) * (t > 0.7),
-            "brown noise": np.cumsum(rng.standard_normal(n)) * 1e-3, "click": np.eye(1, n, n // 2)[0]}
+    return {
+        "silence": np.zeros(n),
+        "dc": np.full(n, 0.25),
+        "pink noise": pink(n),
+        "white noise": 0.1 * rng.standard_normal(n),
+        "tone": 0.5 * np.sin(2 * np.pi * 440 * t),
+        "tone switched on": 0.5 * np.sin(2 * np.pi * 440 * t) * (t > 0.7),
+        "brown noise": np.cumsum(rng.standard_normal(n)) * 1e-3,
+        "click": np.eye(1, n, n // 2)[0],
+    }
 
 
 @pytest.mark.parametrize("name", list(no_speech_clips()))
@@ -56,15 +70,18 @@ def test_signals_without_speech_hold_no_speech(name):
 def test_real_speech_is_speech_quiet_or_in_noise_at_10_db(path):
     x = mono16k(path)
     noise = pink(x.size, seed=2)
-    noise *= np.sqrt(np.mean(x ** 2) / np.mean(noise ** 2)) * 10 ** (-10 / 20)  # 10 dB SNR
+    noise *= np.sqrt(np.mean(x**2) / np.mean(noise**2)) * 10 ** (-10 / 20)  # 10 dB SNR
     for version in (x, 10 ** (-50 / 20) * x, x + noise, x + 0.5 * np.full(x.size, 1.0)):
         assert speech_presence(version, RATE).has_speech
 
 
 def _item(gt: np.ndarray, infer: np.ndarray, gt_path: str = "gt.wav") -> LoadedPair:
     pair = Pair(id="x", gt=gt_path, infer="infer.wav")
-    return LoadedPair(pair=pair, gt=AudioClip(gt[:, None].astype(np.float32), RATE, gt_path),
-                      infer=AudioClip(infer[:, None].astype(np.float32), RATE, "infer.wav"))
+    return LoadedPair(
+        pair=pair,
+        gt=AudioClip(gt[:, None].astype(np.float32), RATE, gt_path),
+        infer=AudioClip(infer[:, None].astype(np.float32), RATE, "infer.wav"),
+    )
 
 
 @pytest.fixture
@@ -109,8 +126,10 @@ def test_mixed_cer_references_are_counted_and_said_on_the_console(echo_cer, tmp_
     speech = mono16k(SPEECH_FILES[0])
     with_text = tmp_path / "a.wav"
     with_text.with_suffix(".txt").write_text("hello world", encoding="utf-8")
-    rows = [echo_cer.compute_one(_item(speech, speech, str(with_text))),
-            echo_cer.compute_one(_item(speech, speech, str(tmp_path / "b.wav")))]
+    rows = [
+        echo_cer.compute_one(_item(speech, speech, str(with_text))),
+        echo_cer.compute_one(_item(speech, speech, str(tmp_path / "b.wav"))),
+    ]
     extra = echo_cer.summarize(rows)
     assert extra["cer_reference_sources"] == {"text": 1, "gt_asr": 1}
     report = format_report({"protocol": "isdrama", "n_items": 2, "n_failed": 0, "extra": extra})

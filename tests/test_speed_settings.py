@@ -6,6 +6,7 @@ setting is varied and the affected stages rerun on fixture pairs of different le
 values must agree within a float32-derived tolerance (different batch shapes round differently,
 so bit-identity is not promised).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,13 +28,15 @@ RTOL, ATOL = 1e-5, 1e-6
 PAIRS = ("shorter_infer", "rate_mixed")  # two lengths (padding within a chunk), two rates
 # Speed-only settings that select items or where files go: they cannot change an item's numbers,
 # and are exercised by their own tests (sharding, partial pairing, the feature cache, embeddings).
-NOT_VARIED_HERE = {"shard": "selects items (tests/test_distributed.py)",
-                   "allow_partial": "selects items (tests/test_pairing.py)",
-                   "bat.save_embeddings": "only writes OUT/embeddings (tests/test_parity.py runs with it)",
-                   # The installed default backends (pocketsphinx, resemblyzer) take one clip at a time;
-                   # only whisper / paraformer / wavlm batch, and they are not installed in CI.
-                   "cer.batch_size": "the default ASR backend does not batch",
-                   "sim.batch_size": "the default speaker backend does not batch"}
+NOT_VARIED_HERE = {
+    "shard": "selects items (tests/test_distributed.py)",
+    "allow_partial": "selects items (tests/test_pairing.py)",
+    "bat.save_embeddings": "only writes OUT/embeddings (tests/test_parity.py runs with it)",
+    # The installed default backends (pocketsphinx, resemblyzer) take one clip at a time;
+    # only whisper / paraformer / wavlm batch, and they are not installed in CI.
+    "cer.batch_size": "the default ASR backend does not batch",
+    "sim.batch_size": "the default speaker backend does not batch",
+}
 # Stages cheap enough to rerun per setting on CPU; bat needs a checkpoint (varied with the stand-in).
 RUN_LEVEL_STAGES = ["interaural", "cues"]
 
@@ -49,7 +52,9 @@ def _alternative(item: dataclasses.Field, default, tmp_path):
     """Another valid value of the setting (derived from its declaration), or skip the test."""
     value = alternative_value(item, default, tmp_path)
     if value is None:
-        pytest.skip(f"{item.name} has a single choice" if choices_of(item) else f"no generic alternative for {item.name}")
+        pytest.skip(
+            f"{item.name} has a single choice" if choices_of(item) else f"no generic alternative for {item.name}"
+        )
     return value
 
 
@@ -114,13 +119,18 @@ def test_a_speed_only_setting_changes_no_number(section, item, few_pairs, tmp_pa
     variants = []
     for value in (default, other):
         override = {section: {item.name: value}} if section else {item.name: value}
-        config = config_from_dict({**values, **override} if not section else
-                                  {**values, section: {**values.get(section, {}), item.name: value}})
+        config = config_from_dict(
+            {**values, **override}
+            if not section
+            else {**values, section: {**values.get(section, {}), item.name: value}}
+        )
         # the encoder is slow on a CPU: one pair (two windows, so batch sizes 1 and 8 differ) for bat
-        pairs = [Pair("rate_mixed", str(few_pairs / "gt" / "rate_mixed.wav"),
-                      str(few_pairs / "infer" / "rate_mixed.wav"))] if section == "bat" else None
-        result = evaluate(few_pairs / "gt", few_pairs / "infer", config, out_dir=tmp_path / f"out_{value}",
-                          pairs=pairs)
+        pairs = (
+            [Pair("rate_mixed", str(few_pairs / "gt" / "rate_mixed.wav"), str(few_pairs / "infer" / "rate_mixed.wav"))]
+            if section == "bat"
+            else None
+        )
+        result = evaluate(few_pairs / "gt", few_pairs / "infer", config, out_dir=tmp_path / f"out_{value}", pairs=pairs)
         statuses = {n: s.status for n, s in result.stages.items()}
         if any(status != "ran" for status in statuses.values()):
             pytest.skip(f"stage cannot run here: {result.summary['stages']}")
@@ -136,5 +146,6 @@ def test_interaural_block_frames_is_part_of_the_run_identity():
 
     assert "block_frames" not in InterauralStage.speed_settings
     stages = {"interaural": StageStatus("interaural", "ran")}
-    assert _fingerprint(config_from_dict({"interaural": {"block_frames": 2048}}), stages) != \
-        _fingerprint(config_from_dict({"interaural": {"block_frames": 64}}), stages)
+    assert _fingerprint(config_from_dict({"interaural": {"block_frames": 2048}}), stages) != _fingerprint(
+        config_from_dict({"interaural": {"block_frames": 64}}), stages
+    )

@@ -4,6 +4,7 @@ Rigid sphere: Kuhn's low-frequency ITD 3(a/c)·sin θ and Woodworth's high-frequ
 +6 dB pressure doubling facing the ear. Brown & Duda: unit gain at DC and its own delay law.
 Diffuse tail: the requested DRR exactly and the RT60 by Schroeder backward integration.
 """
+
 from __future__ import annotations
 
 import math
@@ -80,9 +81,9 @@ def test_diffuse_tail_drr_and_rt60():
         brir = reverberant_brir(direct, sr, rt60_s=0.6, drr_db=drr, seed=4)
         tail = brir.copy()
         tail[: direct.shape[0]] -= direct
-        assert 10 * math.log10(np.sum(direct ** 2) / np.sum(tail ** 2)) == pytest.approx(drr, abs=1e-9)
+        assert 10 * math.log10(np.sum(direct**2) / np.sum(tail**2)) == pytest.approx(drr, abs=1e-9)
     tail = diffuse_tail(sr, 0.6, seed=2, length_s=1.2)
-    energy = np.sum(tail ** 2, axis=1)
+    energy = np.sum(tail**2, axis=1)
     decay = 10 * np.log10(np.cumsum(energy[::-1])[::-1] / energy.sum())  # Schroeder integral
     t = np.arange(tail.shape[0]) / sr
     fit = (decay <= -5) & (decay >= -35)

@@ -1,4 +1,5 @@
 """The tensor API against the file-based per-clip functions on the fixture pairs (different rates and lengths)."""
+
 from __future__ import annotations
 
 import math
@@ -27,15 +28,17 @@ def _pad(clips, dtype=torch.float32, fill: float = 0.0):
     longest = max(c.samples.shape[0] for c in clips)
     batch = torch.full((len(clips), 2, longest), fill, dtype=dtype)
     for index, clip in enumerate(clips):
-        batch[index, :, :clip.samples.shape[0]] = torch.from_numpy(clip.samples.T)
+        batch[index, :, : clip.samples.shape[0]] = torch.from_numpy(clip.samples.T)
     return batch, torch.tensor([c.samples.shape[0] for c in clips])
 
 
 @pytest.fixture(scope="module")
 def fixture_pairs(pairs_dir):
     names = sorted(path.stem for path in (pairs_dir / "gt").glob("*.wav"))
-    return [(name, load_audio(pairs_dir / "gt" / f"{name}.wav"), load_audio(pairs_dir / "infer" / f"{name}.wav"))
-            for name in names]
+    return [
+        (name, load_audio(pairs_dir / "gt" / f"{name}.wav"), load_audio(pairs_dir / "infer" / f"{name}.wav"))
+        for name in names
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +46,11 @@ def per_clip(fixture_pairs):
     """The file-based per-clip results, computed once: features of both sides and the MAE under both protocols."""
     out = {}
     for name, gt, gen in fixture_pairs:
-        out[name] = {"features": (isdrama_features(gt.samples, gt.sample_rate), isdrama_features(gen.samples, gen.sample_rate)),
-                     "isdrama": isdrama_ipd_ild_mae(gt.samples, gen.samples, gt.sample_rate, gen.sample_rate),
-                     "strict": strict_ipd_ild_mae(gt.samples, gen.samples, gt.sample_rate, gen.sample_rate)}
+        out[name] = {
+            "features": (isdrama_features(gt.samples, gt.sample_rate), isdrama_features(gen.samples, gen.sample_rate)),
+            "isdrama": isdrama_ipd_ild_mae(gt.samples, gen.samples, gt.sample_rate, gen.sample_rate),
+            "strict": strict_ipd_ild_mae(gt.samples, gen.samples, gt.sample_rate, gen.sample_rate),
+        }
     return out
 
 
@@ -100,8 +105,16 @@ def test_ipd_ild_mae_equal_per_clip(fixture_pairs, per_clip, protocol, items_per
     for (gt_rate, gen_rate), items in _rate_groups(fixture_pairs).items():
         gt, gt_lengths = _pad([gt for _, gt, _ in items])
         gen, gen_lengths = _pad([gen for _, _, gen in items])
-        ours = ipd_ild_mae(gt, gen, gt_rate, protocol, gen_sample_rate=gen_rate, gt_lengths=gt_lengths,
-                           gen_lengths=gen_lengths, items_per_pass=items_per_pass)
+        ours = ipd_ild_mae(
+            gt,
+            gen,
+            gt_rate,
+            protocol,
+            gen_sample_rate=gen_rate,
+            gt_lengths=gt_lengths,
+            gen_lengths=gen_lengths,
+            items_per_pass=items_per_pass,
+        )
         assert ours["ipd_mae"].dtype == torch.float64 and ours["ipd_mae"].shape == (len(items),)
         for index, (name, gt_clip, gen_clip) in enumerate(items):
             ref = per_clip[name][protocol]
@@ -118,10 +131,12 @@ def test_padding_content_and_batch_company_do_not_matter(fixture_pairs):
     gen, gen_lengths = _pad([gen for _, _, gen in items], fill=0.0)
     noisy_gen, _ = _pad([gen for _, _, gen in items], fill=0.3)  # garbage past each clip's end
     for protocol in ("isdrama", "strict"):
-        together = ipd_ild_mae(gt, gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths,
-                               items_per_pass=8)
-        noisy = ipd_ild_mae(gt, noisy_gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths,
-                            items_per_pass=8)
+        together = ipd_ild_mae(
+            gt, gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths, items_per_pass=8
+        )
+        noisy = ipd_ild_mae(
+            gt, noisy_gen, 32000, protocol, gt_lengths=gt_lengths, gen_lengths=gen_lengths, items_per_pass=8
+        )
         for index, (_, gt_clip, gen_clip) in enumerate(items):
             alone = ipd_ild_mae(*(_pad([c])[0] for c in (gt_clip, gen_clip)), 32000, protocol)
             for metric in ("ipd_mae", "ild_mae"):
@@ -205,7 +220,7 @@ def test_bat_inputs_equal_the_stage_windows(fixture_pairs, mode, items_per_pass)
 def test_window_cosines_equal_the_numpy_cosines():
     rng = np.random.default_rng(1)
     gt = rng.normal(size=(5, 768)).astype(np.float32)
-    gt[1, 3] = 4.0                      # > π: the release wraps both vectors of this pair
+    gt[1, 3] = 4.0  # > π: the release wraps both vectors of this pair
     gen = rng.normal(size=(5, 768)).astype(np.float32)
     ours = isdrama_cosine_rows(torch.from_numpy(gt), torch.from_numpy(gen))
     plain = cosine_rows(torch.from_numpy(gt), torch.from_numpy(gen))
@@ -246,12 +261,24 @@ def test_bat_cosines_and_embeddings_match_the_release(fixture_pairs, bat_model, 
             ref = expected["pairs"][name]
             assert abs(float(scores["ang_cos"][index]) - ref["ang_cos"]) <= 1e-5, name
             assert abs(float(scores["dis_cos"][index]) - ref["dis_cos"]) <= 1e-5, name
-            for ours, key in ((gt_emb.direction, "gt_azi"), (gt_emb.distance, "gt_dis"),
-                              (gen_emb.direction, "infer_azi"), (gen_emb.distance, "infer_dis")):
+            for ours, key in (
+                (gt_emb.direction, "gt_azi"),
+                (gt_emb.distance, "gt_dis"),
+                (gen_emb.direction, "infer_azi"),
+                (gen_emb.distance, "infer_dis"),
+            ):
                 np.testing.assert_allclose(ours[index].numpy(), np.asarray(ref[key]), rtol=0, atol=1e-4, err_msg=name)
         # one call on both sides gives the same as the two embedding passes
-        together = bat_cosines(bat_model, gt, gen, gt_rate, gen_sample_rate=gen_rate, gt_lengths=gt_lengths,
-                               gen_lengths=gen_lengths, batch_size=4)
+        together = bat_cosines(
+            bat_model,
+            gt,
+            gen,
+            gt_rate,
+            gen_sample_rate=gen_rate,
+            gt_lengths=gt_lengths,
+            gen_lengths=gen_lengths,
+            batch_size=4,
+        )
         for metric in ("ang_cos", "dis_cos"):
             torch.testing.assert_close(together[metric], scores[metric], rtol=0, atol=1e-6)
 
@@ -264,13 +291,15 @@ def test_tensor_api_equals_the_file_based_pipeline_on_the_fixtures(pairs_dir):
     from spatialeval.pipeline.evaluate import evaluate
 
     names = ["same", "az_shift_small", "az_shift_large", "quieter", "pitch_up_5pct"]
+
     def batch(side):
         clips = [sf.read(pairs_dir / side / f"{name}.wav", dtype="float32")[0] for name in names]
         longest = max(len(c) for c in clips)
         waves = torch.zeros(len(clips), 2, longest)
         for row, clip in enumerate(clips):
-            waves[row, :, :len(clip)] = torch.from_numpy(clip.T)
+            waves[row, :, : len(clip)] = torch.from_numpy(clip.T)
         return waves, torch.tensor([len(c) for c in clips])
+
     rate = sf.info(str(pairs_dir / "gt" / "same.wav")).samplerate
     (gt, gt_lengths), (gen, gen_lengths) = batch("gt"), batch("infer")
     files = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"]}).items.set_index("id")
@@ -304,5 +333,7 @@ def test_an_integral_float_rate_is_the_same_rate():
     waves = torch.randn(1, 2, 16000) * 0.1
     gen = waves.clone()
     gen[0, 1] *= 0.5
-    assert torch.equal(ipd_ild_mae(waves, gen, 16000.0, protocol="strict")["ild_mae"],
-                       ipd_ild_mae(waves, gen, 16000, protocol="strict")["ild_mae"])
+    assert torch.equal(
+        ipd_ild_mae(waves, gen, 16000.0, protocol="strict")["ild_mae"],
+        ipd_ild_mae(waves, gen, 16000, protocol="strict")["ild_mae"],
+    )

@@ -1,4 +1,5 @@
 """Text normalisation and CER/WER against hand-computed values."""
+
 import math
 import sys
 
@@ -52,7 +53,7 @@ def test_english_cer_and_wer_hand_computed():
 
 def test_empty_reference_and_hypothesis_rules():
     assert cer("", "") == 0.0
-    assert cer("?!", "hello") == 1.0          # reference empty after normalisation
+    assert cer("?!", "hello") == 1.0  # reference empty after normalisation
     assert char_edit_counts("", "abc") == (3, 0)
     assert cer("abc", "") == 1.0
     assert wer("", "") == 0.0

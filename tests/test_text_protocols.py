@@ -9,6 +9,7 @@ Rules (docs/text-normalisation.md), in short:
       en char counts the single spaces between words; zh: whitespace removed, no word rate.
 Expected values are (CER, WER); ERR = ValueError (protocol does not score that language/unit).
 """
+
 import string
 import warnings
 
@@ -34,64 +35,75 @@ S, W, T = "seed-tts-eval", "whisper-en", "spatialeval-text-1"
 TABLE = [
     # The issue's Mandarin sentence: detected zh; ，and ！ are punctuation in every protocol, so the
     # punctuation-free hypothesis is exact (11 characters each).
-    ("zh-punctuation", "今天天气很好，出去走走吧！", "今天天气很好出去走走吧",
-     {S: (0.0, 0.0), W: (ERR, ERR), T: (0.0, ERR)}),
+    (
+        "zh-punctuation",
+        "今天天气很好，出去走走吧！",
+        "今天天气很好出去走走吧",
+        {S: (0.0, 0.0), W: (ERR, ERR), T: (0.0, ERR)},
+    ),
     # Traditional ASR output: S converts the hypothesis (這→这, 語→语) → exact. T converts nothing
     # by default: 2 of 6 characters differ.
-    ("zh-traditional-hyp", "这是语音合成", "這是語音合成",
-     {S: (0.0, 0.0), W: (ERR, ERR), T: (2 / 6, ERR)}),
+    ("zh-traditional-hyp", "这是语音合成", "這是語音合成", {S: (0.0, 0.0), W: (ERR, ERR), T: (2 / 6, ERR)}),
     # Traditional *reference*: S converts only the ASR transcript (as run_wer.py), so 2/6 (with a
     # TraditionalReferenceWarning); T likewise 2/6.
-    ("zh-traditional-ref", "這是語音合成", "这是语音合成",
-     {S: (2 / 6, 2 / 6), W: (ERR, ERR), T: (2 / 6, ERR)}),
+    ("zh-traditional-ref", "這是語音合成", "这是语音合成", {S: (2 / 6, 2 / 6), W: (ERR, ERR), T: (2 / 6, ERR)}),
     # Full-width Latin and digits inside Mandarin (6 CJK chars vs 1 Latin word → zh). S deletes ，and 。
     # but keeps ＡＢＣ１２３ as they are (no NFKC): 12 reference characters, 6 substitutions.
     # T applies NFKC + lower case → exact.
-    ("zh-fullwidth", "我有ＡＢＣ三个，共１２３元。", "我有abc三个共123元",
-     {S: (6 / 12, 6 / 12), W: (ERR, ERR), T: (0.0, ERR)}),
+    (
+        "zh-fullwidth",
+        "我有ＡＢＣ三个，共１２３元。",
+        "我有abc三个共123元",
+        {S: (6 / 12, 6 / 12), W: (ERR, ERR), T: (0.0, ERR)},
+    ),
     # Mixed script, case: S does not lower-case Mandarin text, P≠p: 1 of 11 characters
     # (我用 + iPhone + 打电话). T lower-cases → exact.
-    ("zh-mixed-case", "我用iPhone打电话", "我用iphone打电话",
-     {S: (1 / 11, 1 / 11), W: (ERR, ERR), T: (0.0, ERR)}),
+    ("zh-mixed-case", "我用iPhone打电话", "我用iphone打电话", {S: (1 / 11, 1 / 11), W: (ERR, ERR), T: (0.0, ERR)}),
     # Spaces inside Mandarin never count (S and T drop all whitespace).
-    ("zh-spaces", "今天 天气　很好", "今天天气很好",
-     {S: (0.0, 0.0), W: (ERR, ERR), T: (0.0, ERR)}),
+    ("zh-spaces", "今天 天气　很好", "今天天气很好", {S: (0.0, 0.0), W: (ERR, ERR), T: (0.0, ERR)}),
     # Numbers are not verbalised in Mandarin: 2024 vs 二零二四 = 4 substitutions of 8 characters.
-    ("zh-numbers", "今年是2024年", "今年是二零二四年",
-     {S: (4 / 8, 4 / 8), W: (ERR, ERR), T: (4 / 8, ERR)}),
+    ("zh-numbers", "今年是2024年", "今年是二零二四年", {S: (4 / 8, 4 / 8), W: (ERR, ERR), T: (4 / 8, ERR)}),
     # Book-title marks and a double em dash are punctuation for S (zhon) and T (Unicode P*).
-    ("zh-title-marks", "《红楼梦》——曹雪芹", "红楼梦曹雪芹",
-     {S: (0.0, 0.0), W: (ERR, ERR), T: (0.0, ERR)}),
+    ("zh-title-marks", "《红楼梦》——曹雪芹", "红楼梦曹雪芹", {S: (0.0, 0.0), W: (ERR, ERR), T: (0.0, ERR)}),
     # The issue's contraction/number pair. S: "i don't have 3 cats" (5 words) vs "i do not have three
     # cats": don't→do, +not, 3→three = 3/5; characters "idon'thave3cats" (15) vs "idonothavethreecats"
     # (19): '→o, 3→t, +hree = 6/15. W expands n't and turns "three" into 3: both "i do not have 3
     # cats" → exact. T: words as S (3/5); characters with spaces 19 vs 24: +space, '→o, 3→t, +hree = 7/19.
-    ("en-contraction-number", "I don't have 3 cats.", "i do not have three cats",
-     {S: (6 / 15, 3 / 5), W: (0.0, 0.0), T: (7 / 19, 3 / 5)}),
+    (
+        "en-contraction-number",
+        "I don't have 3 cats.",
+        "i do not have three cats",
+        {S: (6 / 15, 3 / 5), W: (0.0, 0.0), T: (7 / 19, 3 / 5)},
+    ),
     # Hyphen. S deletes "-": "wellknown" is one word, so a well known fact costs wellknown→well, +known
     # = 2/3 words, yet 0 characters (spaces do not count). W and T turn "-" into a space → exact.
-    ("en-hyphen", "A well-known fact.", "a well known fact",
-     {S: (0.0, 2 / 3), W: (0.0, 0.0), T: (0.0, 0.0)}),
+    ("en-hyphen", "A well-known fact.", "a well known fact", {S: (0.0, 2 / 3), W: (0.0, 0.0), T: (0.0, 0.0)}),
     # Em dash between words: S deletes it → "yesno" (1 word) vs "yes no": 1 substitution + 1 insertion
     # = WER 2.0 (rates are not capped); characters equal. W, T: dash → space → exact.
-    ("en-em-dash", "yes—no", "yes no",
-     {S: (0.0, 2.0), W: (0.0, 0.0), T: (0.0, 0.0)}),
+    ("en-em-dash", "yes—no", "yes no", {S: (0.0, 2.0), W: (0.0, 0.0), T: (0.0, 0.0)}),
     # Typographic apostrophe. S deletes ’ (it is in zhon's list): "dont stop" vs "don't stop": 1 of 2
     # words, 1 inserted ' over 8 characters. W has no rule for ’ (it becomes a space): "don t stop" vs
     # "do not stop": don→do, t→not = 2/3 words; "dontstop" vs "donotstop": +o = 1/8.
     # T maps ’ to ' first → exact.
-    ("en-typographic-apostrophe", "Don’t stop", "don't stop",
-     {S: (1 / 8, 1 / 2), W: (1 / 8, 2 / 3), T: (0.0, 0.0)}),
+    ("en-typographic-apostrophe", "Don’t stop", "don't stop", {S: (1 / 8, 1 / 2), W: (1 / 8, 2 / 3), T: (0.0, 0.0)}),
     # Title and British spelling. S and T: mr→mister, colour→color = 2/3 words; characters:
     # +iste, −u = 5 of 15 (S, no spaces) or of 17 (T, 2 spaces). W: mister brown is color on both sides.
-    ("en-title-spelling", "Mr. Brown's colour", "mister brown's color",
-     {S: (5 / 15, 2 / 3), W: (0.0, 0.0), T: (5 / 17, 2 / 3)}),
+    (
+        "en-title-spelling",
+        "Mr. Brown's colour",
+        "mister brown's color",
+        {S: (5 / 15, 2 / 3), W: (0.0, 0.0), T: (5 / 17, 2 / 3)},
+    ),
     # Spelled number and currency. W: both "i have $25". S deletes - and $: [i have twentyfive dollars]
     # vs [i have 25]: twentyfive→25, −dollars = 2/4; characters "twentyfivedollars" (17) vs "25": 2
     # substitutions + 15 deletions over 22. T: "twenty five dollars" (3 words) vs "25": 1 substitution
     # + 2 deletions over 5 words; characters 19 vs 2 → 2 + 17 = 19 over 26.
-    ("en-spelled-currency", "I have twenty-five dollars", "i have $25",
-     {S: (17 / 22, 2 / 4), W: (0.0, 0.0), T: (19 / 26, 3 / 5)}),
+    (
+        "en-spelled-currency",
+        "I have twenty-five dollars",
+        "i have $25",
+        {S: (17 / 22, 2 / 4), W: (0.0, 0.0), T: (19 / 26, 3 / 5)},
+    ),
     # Empty reference: 0 when the hypothesis is empty too, else 1 (seed-tts-eval itself stops with an
     # error here; spatialeval's rule). Empty hypothesis: every reference unit deleted → 1.
     ("empty-both", "", "", {S: (0.0, 0.0), W: (0.0, 0.0), T: (0.0, 0.0)}),
@@ -126,9 +138,10 @@ def test_table(case, protocol):
 
 # ------------------------------------------------------------------ the issue's measured facts
 
+
 def test_issue_traditional_to_simplified_is_zero_under_seed_tts_eval():
-    assert cer("这是语音合成", "這是語音合成") == 0.0            # the ASR transcript is converted
-    with pytest.warns(TraditionalReferenceWarning):             # a traditional reference is not...
+    assert cer("这是语音合成", "這是語音合成") == 0.0  # the ASR transcript is converted
+    with pytest.warns(TraditionalReferenceWarning):  # a traditional reference is not...
         assert cer("這是語音合成", "这是语音合成") == pytest.approx(1 / 3)
     assert cer("這是語音合成", "这是语音合成", traditional_to_simplified=True) == 0.0  # ...unless asked
 
@@ -150,6 +163,7 @@ def test_issue_mandarin_with_language_detected_is_zero():
 
 
 # ------------------------------------------------------------------------ API and language rule
+
 
 def test_default_protocol_and_registry():
     assert DEFAULT_PROTOCOL == "seed-tts-eval" == PROTOCOLS[0]
@@ -174,24 +188,30 @@ def test_mandarin_wer_is_the_character_rate_under_seed_tts_eval():
 
 
 def test_language_detection_rule():
-    assert detect_language("我用iPhone打电话") == "zh"            # 5 CJK ≥ 1 word
+    assert detect_language("我用iPhone打电话") == "zh"  # 5 CJK ≥ 1 word
     assert detect_language("The character 人 means person") == "en"  # 1 CJK < 4 words
-    assert detect_language("Hello 世界") == "zh"                    # 2 CJK ≥ 1 word (ties go to zh)
+    assert detect_language("Hello 世界") == "zh"  # 2 CJK ≥ 1 word (ties go to zh)
     assert detect_language("ＡＢＣ") == "en" and detect_language("") == "en"
-    assert detect_language("こんにちは") == "zh"                     # kana count as CJK (scored per character)
-    assert resolve_language(None, "...", "你好") == "zh"            # no letter in the reference: the hypothesis
+    assert detect_language("こんにちは") == "zh"  # kana count as CJK (scored per character)
+    assert resolve_language(None, "...", "你好") == "zh"  # no letter in the reference: the hypothesis
     assert resolve_language("auto", "", "") == "en"
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert resolve_language("zh", "你好") == "zh"                # agreeing: no warning
+        assert resolve_language("zh", "你好") == "zh"  # agreeing: no warning
     with pytest.raises(ValueError, match="unsupported language 'fr'"):
         resolve_language("fr", "bonjour")
 
 
 def test_text_error_counts_records_what_was_scored():
     counts = text_error_counts("Well-known, isn't it?", "well known isnt it")
-    assert counts == {"language": "en", "protocol": "seed-tts-eval", "reference": "wellknown isn't it",
-                      "hypothesis": "well known isnt it", "char": (1, 16), "word": (3, 3)}
+    assert counts == {
+        "language": "en",
+        "protocol": "seed-tts-eval",
+        "reference": "wellknown isn't it",
+        "hypothesis": "well known isnt it",
+        "char": (1, 16),
+        "word": (3, 3),
+    }
     # wellknown→well, +known, isn't→isnt: 3 word edits; the 16 characters differ by the apostrophe only
     assert text_error_counts("你好", "你好", protocol="spatialeval-text-1")["word"] is None
 
@@ -200,14 +220,15 @@ def test_seed_tts_eval_normalisation_details():
     seed = get_protocol("seed-tts-eval")
     # every zhon punctuation mark and ASCII punctuation but the apostrophe is deleted (no space left)
     assert seed.normalize("a,b.c-d'e’f", "en") == "abcd'ef"
-    assert seed.normalize("Ａ　Ｂ", "en") == "ａｂ"          # U+3000 deleted; full-width letters lower-cased, not folded
+    assert seed.normalize("Ａ　Ｂ", "en") == "ａｂ"  # U+3000 deleted; full-width letters lower-cased, not folded
     assert seed.normalize("ÉCOLE", "en") == "école"
-    assert seed.normalize("網路", "zh", side="hypothesis") == "网络"   # zhconv zh-cn: mainland vocabulary too
+    assert seed.normalize("網路", "zh", side="hypothesis") == "网络"  # zhconv zh-cn: mainland vocabulary too
     with pytest.raises(ValueError, match="side must be"):
         seed.normalize("x", "en", side="gt")
 
 
 # ---------------------------------------- seed-tts-eval against an independent rendering of run_wer.py
+
 
 def _run_wer_oracle(reference: str, hypothesis: str, language: str) -> float:
     """run_wer.py's per-utterance WER, rebuilt from its description with the packages it uses:
@@ -287,8 +308,10 @@ def test_identical_traditional_text_is_not_zero_under_seed_tts_eval():
 
 # ------------------------------------------------------------------------------ the CER stage
 
+
 class _FakeASR:
     """Stands in for a recogniser: the stage's text handling is under test, not ASR."""
+
     name, sample_rate = "fake", 16000
 
     def describe(self):
@@ -315,7 +338,9 @@ def _stage_rows(language="auto", normalizer=None, protocol="isdrama", ids=("zh1"
     stage._speech = lambda item, side: SpeechPresence(True, 1.0)  # no audio here: text handling only
     rows = []
     for key in ids:
-        item = LoadedPair(pair=Pair(id=key, gt=f"{key}.wav", infer=f"{key}.wav", text=REFERENCES[key]), gt=None, infer=None)
+        item = LoadedPair(
+            pair=Pair(id=key, gt=f"{key}.wav", infer=f"{key}.wav", text=REFERENCES[key]), gt=None, infer=None
+        )
         try:
             rows.append(stage.compute_one(item))
         except ValueError as exc:

@@ -1,4 +1,5 @@
 """torchmetrics classes: equal to the per-clip functions' means, distributed sync, clear error without torchmetrics."""
+
 from __future__ import annotations
 
 import pickle
@@ -22,7 +23,7 @@ def _batch(clips):
     longest = max(c.frames for c in clips)
     waves = torch.zeros(len(clips), 2, longest)
     for index, clip in enumerate(clips):
-        waves[index, :, :clip.frames] = torch.from_numpy(clip.samples.T)
+        waves[index, :, : clip.frames] = torch.from_numpy(clip.samples.T)
     return waves, torch.tensor([c.frames for c in clips])
 
 
@@ -45,7 +46,11 @@ def test_ipd_ild_metric_equals_mean_of_per_clip_values(pairs_dir, protocol):
     result = metric.compute()
     for name in ("ipd_mae", "ild_mae"):
         expected = np.mean([per_clip_ipd_ild_mae(g.samples, i.samples, 32000, protocol)[name] for g, i in pairs])
-        assert abs(float(result[name]) - expected) <= 1e-6 * abs(expected) + 1e-15, (name, float(result[name]), expected)
+        assert abs(float(result[name]) - expected) <= 1e-6 * abs(expected) + 1e-15, (
+            name,
+            float(result[name]),
+            expected,
+        )
     assert float(result["unmeasurable"]) == 0.0
     metric.reset()
     assert int(metric.measured) == 0

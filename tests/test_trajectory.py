@@ -1,4 +1,5 @@
 """Moving sources: the KEMAR moving-source renderer, per-segment direction tracks and the trajectory error."""
+
 from __future__ import annotations
 
 import math
@@ -80,10 +81,10 @@ def coded_clip(values, sr=100, seconds=1.0, tail_s=0.0):
     x = np.zeros((step * len(values) + int(tail_s * sr), 2))
     for k, value in enumerate(values):
         if value is not None:
-            x[k * step:(k + 1) * step] = 1e-3 * (-1.0) ** np.arange(step)[:, None]  # sound, not DC
+            x[k * step : (k + 1) * step] = 1e-3 * (-1.0) ** np.arange(step)[:, None]  # sound, not DC
             x[k * step] = value
     if tail_s:
-        x[step * len(values):] = 1e-3 * (-1.0) ** np.arange(x.shape[0] - step * len(values))[:, None]
+        x[step * len(values) :] = 1e-3 * (-1.0) ** np.arange(x.shape[0] - step * len(values))[:, None]
         x[step * len(values)] = (0.0, 1.0)
     return x
 
@@ -96,7 +97,7 @@ def test_track_from_estimator_segments_and_excludes_unmeasurable_segments():
     np.testing.assert_allclose(track.duration_s, [1, 1, 1, 1, 0.3])
     assert track.azimuth_deg[0] == 30.0 and track.azimuth_deg[2] == -160.0  # wrapped to (−180, 180]
     assert track.measurable.tolist() == [True, False, True, False, False]
-    assert track.reasons[1].startswith("the segment is silent")   # the shared rule, before the estimator
+    assert track.reasons[1].startswith("the segment is silent")  # the shared rule, before the estimator
     assert "below 0.5" in track.reasons[3]
     assert "shorter than 0.50 s" in track.reasons[4]
     assert track.to_dict()["azimuth_deg"][1] is None
@@ -158,7 +159,7 @@ def test_bat_track_from_hand_made_head_logits():
     assert track.azimuth_deg[:2].tolist() == [80.0, 0.0] and track.elevation_deg[:2].tolist() == [0.0, 0.0]
     assert not track.measurable[2] and "confidence" in track.reasons[2]
     errors = trajectory_error(reference_track([90.0, 0.0, -90.0]), track, prefix="bat_")
-    assert errors["bat_trajectory_error_deg"] == pytest.approx(5.0)       # (10 + 0) / 2
+    assert errors["bat_trajectory_error_deg"] == pytest.approx(5.0)  # (10 + 0) / 2
     assert errors["bat_trajectory_unmeasurable_segments"] == 1
     with pytest.raises(ValueError):
         track_from_bat(predictions, durations_s=[1.0])
@@ -167,18 +168,18 @@ def test_bat_track_from_hand_made_head_logits():
 def test_bat_and_checkpoint_free_tracks_share_one_segment_validity_rule():
     """Regression (issue 16 item 3): BAT's heads answer for silence and stubs, so its track must
     leave out the segments the checkpoint-free track leaves out, by the same rule."""
-    x = coded_clip([(30.0, 1), None, (60.0, 1)])            # a silent middle second
+    x = coded_clip([(30.0, 1), None, (60.0, 1)])  # a silent middle second
     validity = segment_validity(x, 100)
     assert validity[0] is None and validity[2] is None and validity[1].startswith("the segment is silent")
     cues = track_from_estimator(x, 100, coded_estimator, validity=validity)
     az, el, dist = np.zeros((3, 360)), np.zeros((3, 180)), np.zeros((3, 21))
-    az[:, 90], el[:, 90], dist[:, 2] = 40.0, 40.0, 40.0     # BAT says "front" for every window, silence included
+    az[:, 90], el[:, 90], dist[:, 2] = 40.0, 40.0, 40.0  # BAT says "front" for every window, silence included
     bat = track_from_bat(decode_heads(az, el, dist), validity=validity)
     assert bat.reasons[1] == cues.reasons[1] == validity[1]
     same_cues, same_bat = trajectory_error(cues, cues), trajectory_error(bat, bat)
-    assert same_cues["trajectory_segments"] == same_bat["trajectory_segments"] == 2   # before: BAT compared 3
+    assert same_cues["trajectory_segments"] == same_bat["trajectory_segments"] == 2  # before: BAT compared 3
 
-    stub = coded_clip([(30.0, 1)], seconds=0.4)              # shorter than min_segment_s
+    stub = coded_clip([(30.0, 1)], seconds=0.4)  # shorter than min_segment_s
     short = segment_validity(stub, 100)
     assert short == ("segment of 0.40 s is shorter than 0.50 s",)
     one = track_from_bat(decode_heads(az[:1], el[:1], dist[:1]), durations_s=[0.4], validity=short)
@@ -193,8 +194,8 @@ def test_segment_validity_gates_relative_to_the_clip_and_removes_dc():
     sr = 100
     x = np.zeros((300, 2))
     x[:100] = np.resize([1.0, -1.0], 100)[:, None]
-    x[100:200] = 1e-3 * np.resize([1.0, -1.0], 100)[:, None]    # 60 dB down: a pause, not a direction
-    x[200:] = 0.5                                                # DC only
+    x[100:200] = 1e-3 * np.resize([1.0, -1.0], 100)[:, None]  # 60 dB down: a pause, not a direction
+    x[200:] = 0.5  # DC only
     reasons = segment_validity(x, sr)
     assert reasons[0] is None and "silent" in reasons[1] and "silent" in reasons[2]
     assert segment_validity(x, sr, gate_db=80.0)[1] is None

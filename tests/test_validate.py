@@ -1,4 +1,5 @@
 """`spatialeval validate`: the metric sanity harness on its reduced (CI) sweep, SOFA input and its errors."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,9 @@ def test_quick_validation_from_the_cli(tmp_path, capsys):
     code = main(["validate", "--quick", "--metrics", ",".join(QUICK_METRICS), "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
-    table_lines = [line.split()[0] for line in printed.splitlines() if line.split()[:1] and line.split()[0] in QUICK_METRICS]
+    table_lines = [
+        line.split()[0] for line in printed.splitlines() if line.split()[:1] and line.split()[0] in QUICK_METRICS
+    ]
     assert table_lines == list(QUICK_METRICS)  # one row per selected metric, in order
     result = json.loads((out / "validation.json").read_text())
     assert set(result["table"]) == set(QUICK_METRICS)
@@ -71,8 +74,9 @@ def test_sofa_round_trip_gives_the_shipped_kemar(tmp_path):
     # receiver 0 on the right (negative y): the ears are swapped back to (left, right)
     sofa.ReceiverPosition = np.array([[0.0, -0.09, 0.0], [0.0, 0.09, 0.0]])[:, :, None]
     sofar.write_sofa(str(tmp_path / "swapped.sofa"), sofa)
-    np.testing.assert_allclose(load_sofa(tmp_path / "swapped.sofa", 32000).hrir, reference.hrir[:, :, ::-1],
-                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        load_sofa(tmp_path / "swapped.sofa", 32000).hrir, reference.hrir[:, :, ::-1], rtol=1e-5, atol=1e-7
+    )
 
 
 def test_render_with_a_given_hrir_set_is_the_kemar_rendering():

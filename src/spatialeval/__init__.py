@@ -7,6 +7,7 @@ Quick start::
     result.items       # per-item DataFrame: id, ipd_mae, ild_mae, ang_cos, dis_cos, ...
     result.summary     # means under the same names, with protocol and checkpoint hash
 """
+
 from __future__ import annotations
 
 from spatialeval._version import __version__

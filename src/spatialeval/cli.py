@@ -1,4 +1,5 @@
 """Command line: a thin layer over :mod:`spatialeval.pipeline` (parsing and printing only)."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,16 +19,25 @@ _PARSERS = {"int": int, "float": float, "list": _csv_list, "str": str}
 def _add_run(sub) -> None:
     from spatialeval.pipeline.options import run_options
 
-    p = sub.add_parser("run", help="evaluate generated audio against ground truth",
-                       description="Evaluate infer/ against gt/ (matched by relative path and stem), or a manifest. "
-                                   "Options below come from the registered stages' settings; any setting can also "
-                                   "be given with --set SECTION.NAME=VALUE (see configs/default.yaml).")
+    p = sub.add_parser(
+        "run",
+        help="evaluate generated audio against ground truth",
+        description="Evaluate infer/ against gt/ (matched by relative path and stem), or a manifest. "
+        "Options below come from the registered stages' settings; any setting can also "
+        "be given with --set SECTION.NAME=VALUE (see configs/default.yaml).",
+    )
     p.add_argument("gt", help="ground-truth directory, or a manifest (CSV/TSV/JSONL: id, gt, infer[, text, prompt])")
     p.add_argument("infer", nargs="?", help="generated-audio directory (omit when GT is a manifest)")
     p.add_argument("--config", help="YAML settings file (see configs/)")
     p.add_argument("--out", help="write DIR/items.jsonl, items.csv, summary.json; rerunning resumes")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.NAME=VALUE", dest="assignments",
-                   help="any setting, e.g. --set ffe.threshold=0.3 (value parsed as YAML; repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        dest="assignments",
+        help="any setting, e.g. --set ffe.threshold=0.3 (value parsed as YAML; repeatable)",
+    )
     p.add_argument("--jobs", type=int, default=1, help="worker processes, each evaluating a shard (needs --out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     for option in run_options():
@@ -36,8 +46,14 @@ def _add_run(sub) -> None:
         else:
             choices = option.choices if option.kind != "list" else None
             metavar = option.metavar or (None if choices else option.path[-1].upper())
-            p.add_argument(option.flag, dest=option.dest, type=_PARSERS[option.kind], help=option.help,
-                           choices=choices, metavar=metavar)
+            p.add_argument(
+                option.flag,
+                dest=option.dest,
+                type=_PARSERS[option.kind],
+                help=option.help,
+                choices=choices,
+                metavar=metavar,
+            )
     p.set_defaults(handler=_cmd_run)
 
 
@@ -86,8 +102,11 @@ def _add_metrics(sub) -> None:
     p = sub.add_parser("metrics", help="list every metric: direction, unit, stage, backend, what it needs")
     p.add_argument("--protocol", default="isdrama", help="show units and scales under this protocol")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--degenerate", action="store_true",
-                   help="each metric's documented outcome on silent, DC, noise-only, clipped, short and gapped generations")
+    p.add_argument(
+        "--degenerate",
+        action="store_true",
+        help="each metric's documented outcome on silent, DC, noise-only, clipped, short and gapped generations",
+    )
     p.set_defaults(handler=_cmd_metrics)
 
 
@@ -99,14 +118,20 @@ def _cmd_metrics(args) -> int:
 
 
 def _add_compare_sets(sub) -> None:
-    p = sub.add_parser("compare-sets", help="set-level spatial distances of two unpaired folders (FD of BAT "
-                                             "embeddings, KL/W1 of ITD histograms, bootstrap intervals)")
+    p = sub.add_parser(
+        "compare-sets",
+        help="set-level spatial distances of two unpaired folders (FD of BAT "
+        "embeddings, KL/W1 of ITD histograms, bootstrap intervals)",
+    )
     p.add_argument("generated", help="folder of generated binaural clips")
     p.add_argument("reference", help="folder of reference binaural clips (any number, no pairing)")
     p.add_argument("--config", help="YAML settings file (bat.* settings choose the encoder windows)")
-    p.add_argument("--ckpt", help="BAT finetuned.pth for the Fréchet distances (else skipped); when given and they "
-                                  "cannot be computed (fewer than 2 embeddings per set) the rest is printed and "
-                                  "the exit code is 2")
+    p.add_argument(
+        "--ckpt",
+        help="BAT finetuned.pth for the Fréchet distances (else skipped); when given and they "
+        "cannot be computed (fewer than 2 embeddings per set) the rest is printed and "
+        "the exit code is 2",
+    )
     p.add_argument("--covariance", choices=["sample", "shrinkage", "diagonal"], default="shrinkage")
     p.add_argument("--resamples", type=int, default=None, help="bootstrap resamples (default 100 FD, 1000 ITD)")
     p.add_argument("--seed", type=int, default=0)
@@ -184,13 +209,25 @@ def _add_check(sub) -> None:
     p.add_argument("--tol", action="append", default=[], metavar="METRIC=ABS", help="absolute tolerance")
     p.add_argument("--rel-tol", action="append", default=[], metavar="METRIC=REL", help="relative tolerance")
     p.add_argument("--tolerances", help="YAML file of per-metric tolerances (see configs/tolerances.yaml)")
-    p.add_argument("--allow-settings-change", action="store_true",
-                   help="compare runs made under different settings or models (else exit 2 naming them)")
-    p.add_argument("--allow-fewer-items", action="store_true",
-                   help="pass although fewer items were evaluated than in the baseline")
-    p.set_defaults(handler=lambda a: __import__("spatialeval.check", fromlist=["run_check"]).run_check(
-        a.results, a.baseline, tol=a.tol, rel_tol=a.rel_tol, tolerances_yaml=a.tolerances,
-        allow_settings_change=a.allow_settings_change, allow_fewer_items=a.allow_fewer_items))
+    p.add_argument(
+        "--allow-settings-change",
+        action="store_true",
+        help="compare runs made under different settings or models (else exit 2 naming them)",
+    )
+    p.add_argument(
+        "--allow-fewer-items", action="store_true", help="pass although fewer items were evaluated than in the baseline"
+    )
+    p.set_defaults(
+        handler=lambda a: __import__("spatialeval.check", fromlist=["run_check"]).run_check(
+            a.results,
+            a.baseline,
+            tol=a.tol,
+            rel_tol=a.rel_tol,
+            tolerances_yaml=a.tolerances,
+            allow_settings_change=a.allow_settings_change,
+            allow_fewer_items=a.allow_fewer_items,
+        )
+    )
 
 
 def _add_report(sub) -> None:
@@ -198,8 +235,11 @@ def _add_report(sub) -> None:
     p.add_argument("results", help="results directory written by 'spatialeval run --out'")
     p.add_argument("--out", help="report directory (default: RESULTS/report)")
     p.add_argument("--items", type=_csv_list, help="comma list of item ids to draw IPD/ILD error maps for")
-    p.set_defaults(handler=lambda a: __import__("spatialeval.report", fromlist=["run_report"]).run_report(
-        a.results, a.out, a.items))
+    p.set_defaults(
+        handler=lambda a: __import__("spatialeval.report", fromlist=["run_report"]).run_report(
+            a.results, a.out, a.items
+        )
+    )
 
 
 def _add_example(sub) -> None:
@@ -219,13 +259,24 @@ def _cmd_example(args) -> int:
 
 
 def _add_validate(sub) -> None:
-    p = sub.add_parser("validate", help="metric sanity harness: how each metric responds to a known change of "
-                                         "direction, distance and room (rendered from the shipped speech)")
+    p = sub.add_parser(
+        "validate",
+        help="metric sanity harness: how each metric responds to a known change of "
+        "direction, distance and room (rendered from the shipped speech)",
+    )
     p.add_argument("--hrir", metavar="FILE", help="SOFA HRIR file to render with (default: the shipped MIT KEMAR)")
-    p.add_argument("--head", default="kemar", choices=["kemar", "sphere", "brown-duda", "brown-duda-pinna"],
-                   help="head model when no --hrir is given")
-    p.add_argument("--metrics", type=_csv_list, metavar="METRIC,...",
-                   help="metrics to validate (default: every metric that can run here, except cer/wer)")
+    p.add_argument(
+        "--head",
+        default="kemar",
+        choices=["kemar", "sphere", "brown-duda", "brown-duda-pinna"],
+        help="head model when no --hrir is given",
+    )
+    p.add_argument(
+        "--metrics",
+        type=_csv_list,
+        metavar="METRIC,...",
+        help="metrics to validate (default: every metric that can run here, except cer/wer)",
+    )
     p.add_argument("--ckpt", help="BAT checkpoint: the checkpoint metrics join")
     p.add_argument("--out", help="write validate.html/.md, one PNG per metric, table.csv, values.csv, validation.json")
     p.add_argument("--quick", action="store_true", help="the reduced sweep (20 pairs) used in CI")
@@ -249,8 +300,9 @@ def _cmd_validate(args) -> int:
 
 
 def _add_test_checkpoint(sub) -> None:
-    p = sub.add_parser("make-test-checkpoint",
-                       help="write a stand-in BAT checkpoint (random weights, real keys) for tests and demos")
+    p = sub.add_parser(
+        "make-test-checkpoint", help="write a stand-in BAT checkpoint (random weights, real keys) for tests and demos"
+    )
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_cmd_test_checkpoint)
@@ -267,11 +319,23 @@ def _cmd_test_checkpoint(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from spatialeval._version import __version__
 
-    parser = argparse.ArgumentParser(prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more).")
+    parser = argparse.ArgumentParser(
+        prog="spatialeval", description="Evaluate generated binaural speech (ISDrama metrics and more)."
+    )
     parser.add_argument("--version", action="version", version=f"spatialeval {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_metrics, _add_config, _add_compare_sets, _add_merge, _add_check, _add_report, _add_example, _add_validate,
-                _add_test_checkpoint):
+    for add in (
+        _add_run,
+        _add_metrics,
+        _add_config,
+        _add_compare_sets,
+        _add_merge,
+        _add_check,
+        _add_report,
+        _add_example,
+        _add_validate,
+        _add_test_checkpoint,
+    ):
         add(sub)
     return parser
 
@@ -296,8 +360,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except OSError as exc:  # disk full, permission denied, not a directory, ...
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        print(f"spatialeval: error: {exc.strerror or exc}{where}; what was written so far is kept and a rerun "
-              "of the same command resumes", file=sys.stderr)
+        print(
+            f"spatialeval: error: {exc.strerror or exc}{where}; what was written so far is kept and a rerun "
+            "of the same command resumes",
+            file=sys.stderr,
+        )
         return EXIT_OS_ERROR
 
 

@@ -17,6 +17,7 @@ code  meaning
 130   interrupted (Ctrl-C); what was written stays resumable
 ====  =====================================================================================
 """
+
 from __future__ import annotations
 
 EXIT_OK = 0

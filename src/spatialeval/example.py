@@ -7,6 +7,7 @@ identical, azimuth +15°, mirrored azimuth, −6 dB, pitch +30 % (phase-vocoder 
 duration), and another voice saying the same sentence. The sentence of each pair is written beside
 its gt file (``.txt``), so CER is scored against the text that was spoken.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,7 +86,8 @@ def write_example_pairs(out_dir: str | Path, n_pairs: int = 6, seed: int = 0) ->
             path = out_dir / side / f"{item_id}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, audio, SAMPLE_RATE, subtype="PCM_16")
-        (out_dir / "gt" / f"{item_id}.txt").write_text(example_transcripts()[f"{voice}_{sentence}"] + "\n",
-                                                       encoding="utf-8")
+        (out_dir / "gt" / f"{item_id}.txt").write_text(
+            example_transcripts()[f"{voice}_{sentence}"] + "\n", encoding="utf-8"
+        )
         ids.append(item_id)
     return ids

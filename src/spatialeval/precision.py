@@ -26,6 +26,7 @@ Example:
     >>> torch.backends.cudnn.allow_tf32 == before
     True
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,8 +40,18 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 # The fp32_precision nodes of PyTorch >= 2.9, parents before children. A leaf set to "none"
 # inherits from its backend node, which inherits from the generic node.
-_NODES = ("", "cuda", "cuda.matmul", "cudnn", "cudnn.conv", "cudnn.rnn",
-          "mkldnn", "mkldnn.matmul", "mkldnn.conv", "mkldnn.rnn")
+_NODES = (
+    "",
+    "cuda",
+    "cuda.matmul",
+    "cudnn",
+    "cudnn.conv",
+    "cudnn.rnn",
+    "mkldnn",
+    "mkldnn.matmul",
+    "mkldnn.conv",
+    "mkldnn.rnn",
+)
 _GPU_LEAVES = ("cuda.matmul", "cudnn.conv", "cudnn.rnn")
 _CPU_LEAVES = ("mkldnn.matmul", "mkldnn.conv", "mkldnn.rnn")  # oneDNN may be set to bf16/tf32 for fp32 ops
 
@@ -63,8 +74,10 @@ def _try(getter):
 
 def _snapshot() -> dict:
     """Every TF32-related flag that can be read in the current state."""
-    state = {"legacy.cudnn": _try(lambda: torch.backends.cudnn.allow_tf32),
-             "legacy.matmul": _try(torch.get_float32_matmul_precision)}
+    state = {
+        "legacy.cudnn": _try(lambda: torch.backends.cudnn.allow_tf32),
+        "legacy.matmul": _try(torch.get_float32_matmul_precision),
+    }
     for path in _NODES:
         node = _node(path)
         if node is not None:
@@ -129,8 +142,9 @@ def describe(mode: str = "fp32-parity", autocast_mode: str | None = None) -> dic
 
 def _check_mode(mode: str) -> None:
     if mode not in SCOPE_MODES:
-        raise ValueError(f"precision mode must be one of {SCOPE_MODES}, got {mode!r} "
-                         "(bf16/fp16 are autocast modes: use autocast())")
+        raise ValueError(
+            f"precision mode must be one of {SCOPE_MODES}, got {mode!r} (bf16/fp16 are autocast modes: use autocast())"
+        )
 
 
 def _check_autocast(mode: str | None) -> None:

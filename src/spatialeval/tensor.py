@@ -27,6 +27,7 @@ Example:
     >>> [round(v, 3) for v in mae["ild_mae"].tolist()]
     [0.0, 0.0, 6.021]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,9 +49,20 @@ from spatialeval.metrics.ipd_ild import (
 from spatialeval.models.bat import CLIP_SAMPLES
 from spatialeval.precision import autocast as autocast_context
 
-__all__ = ["BAT_MODES", "BATEmbeddingBatch", "BATInputs", "bat_cosines", "bat_embeddings",
-           "bat_inputs", "check_sample_rate", "embed_windows", "ipd_ild_mae", "loudness_gain", "loudness_normalize",
-           "window_cosines"]
+__all__ = [
+    "BAT_MODES",
+    "BATEmbeddingBatch",
+    "BATInputs",
+    "bat_cosines",
+    "bat_embeddings",
+    "bat_inputs",
+    "check_sample_rate",
+    "embed_windows",
+    "ipd_ild_mae",
+    "loudness_gain",
+    "loudness_normalize",
+    "window_cosines",
+]
 
 
 def check_sample_rate(value, name: str = "sample_rate", *, optional: bool = False) -> int | None:
@@ -70,17 +82,29 @@ def check_sample_rate(value, name: str = "sample_rate", *, optional: bool = Fals
     if value is None and optional:
         return None
     number = value.item() if hasattr(value, "item") and getattr(value, "ndim", 0) == 0 else value
-    whole = (isinstance(number, int) and not isinstance(number, bool)) or \
-        (isinstance(number, float) and number == number and number not in (float("inf"), float("-inf"))
-         and number.is_integer())
+    whole = (isinstance(number, int) and not isinstance(number, bool)) or (
+        isinstance(number, float)
+        and number == number
+        and number not in (float("inf"), float("-inf"))
+        and number.is_integer()
+    )
     if not whole or number <= 0:
         raise ValueError(f"{name} must be a positive whole number of Hz, got {value!r}")
     return int(number)
 
 
-def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol: str = "isdrama", *,
-                gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None,
-                floor_db: float = 60.0, items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
+def ipd_ild_mae(
+    gt: torch.Tensor,
+    gen: torch.Tensor,
+    sample_rate: int,
+    protocol: str = "isdrama",
+    *,
+    gen_sample_rate: int | None = None,
+    gt_lengths=None,
+    gen_lengths=None,
+    floor_db: float = 60.0,
+    items_per_pass: int | None = None,
+) -> dict[str, torch.Tensor]:
     """IPD and ILD MAE of each generated item against its ground truth.
 
     ``isdrama``: per item, F = (per-bin IPD or ILD) · melW over the STFT of the clip at 32 kHz
@@ -117,10 +141,12 @@ def ipd_ild_mae(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol:
     sample_rate = check_sample_rate(sample_rate)
     gen_sample_rate = check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
     if protocol == "isdrama":  # both validate their inputs
-        return isdrama_ipd_ild_mae_batch(gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths,
-                                         items_per_pass=items_per_pass)
-    return strict_ipd_ild_mae_batch(gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths, floor_db,
-                                    items_per_pass=items_per_pass)
+        return isdrama_ipd_ild_mae_batch(
+            gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths, items_per_pass=items_per_pass
+        )
+    return strict_ipd_ild_mae_batch(
+        gt, gen, sample_rate, gen_sample_rate, gt_lengths, gen_lengths, floor_db, items_per_pass=items_per_pass
+    )
 
 
 # --------------------------------------------------------------------------- BAT
@@ -173,9 +199,18 @@ def _default_resample_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
 
 
-def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str = "isdrama",
-               normalize_dbfs: float | None = -14.0, segment_seconds: float = 1.0, window_seconds: float = 10.0,
-               resample_dtype: torch.dtype | None = None, items_per_pass: int | None = None) -> BATInputs:
+def bat_inputs(
+    waves: torch.Tensor,
+    sample_rate: int,
+    lengths=None,
+    *,
+    mode: str = "isdrama",
+    normalize_dbfs: float | None = -14.0,
+    segment_seconds: float = 1.0,
+    window_seconds: float = 10.0,
+    resample_dtype: torch.dtype | None = None,
+    items_per_pass: int | None = None,
+) -> BATInputs:
     """BAT's encoder inputs for each item, as the file-based ``bat`` stage builds them, on the batch's device.
 
     Per item: resample to 32 kHz with :func:`~spatialeval.features.resample.resample_poly_torch`
@@ -200,8 +235,13 @@ def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str
     batch, device = waves.shape[0], waves.device
     lengths = check_lengths(lengths, batch, waves.shape[2])
     dtype = resample_dtype or _default_resample_dtype(device)
-    resampled = lengths if int(sample_rate) == TARGET_RATE else torch.tensor(
-        [polyphase_output_length(int(n), TARGET_RATE, int(sample_rate)) for n in lengths], dtype=torch.int64)
+    resampled = (
+        lengths
+        if int(sample_rate) == TARGET_RATE
+        else torch.tensor(
+            [polyphase_output_length(int(n), TARGET_RATE, int(sample_rate)) for n in lengths], dtype=torch.int64
+        )
+    )
     if mode == "isdrama":
         step = piece = CLIP_SAMPLES
         counts = torch.ones(batch, dtype=torch.int64)
@@ -209,12 +249,12 @@ def bat_inputs(waves: torch.Tensor, sample_rate: int, lengths=None, *, mode: str
         step = int(round((segment_seconds if mode == "segments" else window_seconds) * TARGET_RATE))
         piece = min(step, CLIP_SAMPLES)
         counts = torch.clamp((resampled + step - 1) // step, min=1)
-    first = torch.cumsum(counts, 0) - counts           # each item's first window
+    first = torch.cumsum(counts, 0) - counts  # each item's first window
     item = torch.repeat_interleave(torch.arange(batch), counts)
     start = (torch.arange(int(counts.sum())) - first[item]) * step
     windows = torch.zeros(len(item), 2, CLIP_SAMPLES, dtype=torch.float32, device=device)
     for rows in device_chunks(batch, device, items_per_pass):
-        wave = zero_beyond(waves[rows, :, :int(lengths[rows].max())], lengths[rows])
+        wave = zero_beyond(waves[rows, :, : int(lengths[rows].max())], lengths[rows])
         wave = resample_polyphase_torch(wave, int(sample_rate), TARGET_RATE, dtype=dtype)
         if int(sample_rate) != TARGET_RATE:  # the filter's tail past each item's end is not part of it
             wave = zero_beyond(wave, resampled[rows], in_place=True)
@@ -248,8 +288,9 @@ def _encoder(model) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def embed_windows(model, windows: torch.Tensor, *, batch_size: int | None = None,
-                  autocast: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def embed_windows(
+    model, windows: torch.Tensor, *, batch_size: int | None = None, autocast: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Direction and distance embeddings (W, 768) float32 of (W, 2, 320000) windows, on the model's device.
 
     ``batch_size`` windows go through the encoder at a time (all at once when None);
@@ -260,7 +301,7 @@ def embed_windows(model, windows: torch.Tensor, *, batch_size: int | None = None
     directions, distances = [], []
     step = max(1, int(batch_size or len(windows) or 1))
     for start in range(0, len(windows), step):
-        chunk = windows[start:start + step].to(device=device, dtype=torch.float32, non_blocking=True)
+        chunk = windows[start : start + step].to(device=device, dtype=torch.float32, non_blocking=True)
         with autocast_context(autocast, device):
             out = encoder(chunk)
         directions.append(out.direction.float())
@@ -271,10 +312,20 @@ def embed_windows(model, windows: torch.Tensor, *, batch_size: int | None = None
     return torch.cat(directions), torch.cat(distances)
 
 
-def bat_embeddings(model, waves: torch.Tensor, sample_rate: int, mode: str = "isdrama",
-                   normalize_dbfs: float | None = -14.0, *, lengths=None, segment_seconds: float = 1.0,
-                   window_seconds: float = 10.0, batch_size: int | None = None, autocast: str | None = None,
-                   resample_dtype: torch.dtype | None = None) -> BATEmbeddingBatch:
+def bat_embeddings(
+    model,
+    waves: torch.Tensor,
+    sample_rate: int,
+    mode: str = "isdrama",
+    normalize_dbfs: float | None = -14.0,
+    *,
+    lengths=None,
+    segment_seconds: float = 1.0,
+    window_seconds: float = 10.0,
+    batch_size: int | None = None,
+    autocast: str | None = None,
+    resample_dtype: torch.dtype | None = None,
+) -> BATEmbeddingBatch:
     """BAT direction and distance embeddings of every window of every item (see :func:`bat_inputs`).
 
     ``model`` is a :class:`~spatialeval.models.bat.SpatialAST` (or a ``LoadedBAT``) in eval mode;
@@ -291,14 +342,23 @@ def bat_embeddings(model, waves: torch.Tensor, sample_rate: int, mode: str = "is
         ((8, 768), [0, 1, 2, 3, 4, 5, 6, 7])
     """
     sample_rate = check_sample_rate(sample_rate)
-    inputs = bat_inputs(waves, sample_rate, lengths, mode=mode, normalize_dbfs=normalize_dbfs,
-                        segment_seconds=segment_seconds, window_seconds=window_seconds, resample_dtype=resample_dtype)
+    inputs = bat_inputs(
+        waves,
+        sample_rate,
+        lengths,
+        mode=mode,
+        normalize_dbfs=normalize_dbfs,
+        segment_seconds=segment_seconds,
+        window_seconds=window_seconds,
+        resample_dtype=resample_dtype,
+    )
     direction, distance = embed_windows(model, inputs.windows, batch_size=batch_size, autocast=autocast)
     return BATEmbeddingBatch(direction, distance, inputs.item.to(direction.device))
 
 
-def window_cosines(gt: BATEmbeddingBatch, gen: BATEmbeddingBatch, batch: int,
-                   protocol: str = "isdrama") -> dict[str, torch.Tensor]:
+def window_cosines(
+    gt: BATEmbeddingBatch, gen: BATEmbeddingBatch, batch: int, protocol: str = "isdrama"
+) -> dict[str, torch.Tensor]:
     """ANG/Dis cosine per item: cosines of the windows both clips have (in order), averaged.
 
     ``isdrama`` uses the release's cosine (wrap heuristic, ε = 1e-8, float32); ``strict`` the
@@ -332,11 +392,24 @@ def window_cosines(gt: BATEmbeddingBatch, gen: BATEmbeddingBatch, batch: int,
     return result
 
 
-def bat_cosines(model, gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, protocol: str = "isdrama", *,
-                gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None, mode: str = "isdrama",
-                normalize_dbfs: float | None = -14.0, segment_seconds: float = 1.0, window_seconds: float = 10.0,
-                batch_size: int | None = None, autocast: str | None = None,
-                resample_dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+def bat_cosines(
+    model,
+    gt: torch.Tensor,
+    gen: torch.Tensor,
+    sample_rate: int,
+    protocol: str = "isdrama",
+    *,
+    gen_sample_rate: int | None = None,
+    gt_lengths=None,
+    gen_lengths=None,
+    mode: str = "isdrama",
+    normalize_dbfs: float | None = -14.0,
+    segment_seconds: float = 1.0,
+    window_seconds: float = 10.0,
+    batch_size: int | None = None,
+    autocast: str | None = None,
+    resample_dtype: torch.dtype | None = None,
+) -> dict[str, torch.Tensor]:
     """ANG and Dis cosines of BAT embeddings, generated vs. ground truth, per item.
 
     The ``bat`` stage's computation on tensors: :func:`bat_inputs` of both sides (BAT's
@@ -367,12 +440,18 @@ def bat_cosines(model, gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, pr
     sample_rate = check_sample_rate(sample_rate)
     gen_sample_rate = check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
     check_batch_pair(gt, gen)
-    options = dict(mode=mode, normalize_dbfs=normalize_dbfs, segment_seconds=segment_seconds,
-                   window_seconds=window_seconds, resample_dtype=resample_dtype)
+    options = dict(
+        mode=mode,
+        normalize_dbfs=normalize_dbfs,
+        segment_seconds=segment_seconds,
+        window_seconds=window_seconds,
+        resample_dtype=resample_dtype,
+    )
     gt_inputs = bat_inputs(gt, sample_rate, gt_lengths, **options)
     gen_inputs = bat_inputs(gen.to(gt.device), gen_sample_rate or sample_rate, gen_lengths, **options)
-    direction, distance = embed_windows(model, torch.cat([gt_inputs.windows, gen_inputs.windows]),
-                                        batch_size=batch_size, autocast=autocast)
+    direction, distance = embed_windows(
+        model, torch.cat([gt_inputs.windows, gen_inputs.windows]), batch_size=batch_size, autocast=autocast
+    )
     split = len(gt_inputs.windows)
     device = direction.device
     gt_emb = BATEmbeddingBatch(direction[:split], distance[:split], gt_inputs.item.to(device))

@@ -22,6 +22,7 @@ Example:
     >>> {name: round(float(value), 6) for name, value in metric.compute().items()}
     {'ipd_mae': 0.0, 'ild_mae': 0.0, 'unmeasurable': 0.0}
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -74,9 +75,12 @@ def _classes() -> dict[str, type]:
 
         def compute(self) -> dict[str, torch.Tensor]:
             count = self.measured.to(torch.float64)
-            result = {name: getattr(self, f"{name}_sum") / count if self.measured > 0
-                      else torch.tensor(float("nan"), dtype=torch.float64, device=count.device)
-                      for name in self._names}
+            result = {
+                name: getattr(self, f"{name}_sum") / count
+                if self.measured > 0
+                else torch.tensor(float("nan"), dtype=torch.float64, device=count.device)
+                for name in self._names
+            }
             result["unmeasurable"] = self.unmeasurable.to(torch.float64)
             return result
 
@@ -97,8 +101,15 @@ def _classes() -> dict[str, type]:
         higher_is_better = False
         _names = ("ipd_mae", "ild_mae")
 
-        def __init__(self, sample_rate: int, protocol: str = "isdrama", gen_sample_rate: int | None = None,
-                     floor_db: float = 60.0, items_per_pass: int | None = None, **kwargs):
+        def __init__(
+            self,
+            sample_rate: int,
+            protocol: str = "isdrama",
+            gen_sample_rate: int | None = None,
+            floor_db: float = 60.0,
+            items_per_pass: int | None = None,
+            **kwargs,
+        ):
             super().__init__(**kwargs)
             if protocol not in tensor.PROTOCOLS:
                 raise ValueError(f"unknown protocol {protocol!r}; choose one of {tensor.PROTOCOLS}")
@@ -109,10 +120,19 @@ def _classes() -> dict[str, type]:
 
         def update(self, gt: torch.Tensor, gen: torch.Tensor, gt_lengths=None, gen_lengths=None) -> None:
             """Add a batch of pairs: (B, 2, T) tensors, optional (B,) true lengths."""
-            self._accumulate(tensor.ipd_ild_mae(gt, gen, self.sample_rate, self.protocol,
-                                                gen_sample_rate=self.gen_sample_rate, gt_lengths=gt_lengths,
-                                                gen_lengths=gen_lengths, floor_db=self.floor_db,
-                                                items_per_pass=self.items_per_pass))
+            self._accumulate(
+                tensor.ipd_ild_mae(
+                    gt,
+                    gen,
+                    self.sample_rate,
+                    self.protocol,
+                    gen_sample_rate=self.gen_sample_rate,
+                    gt_lengths=gt_lengths,
+                    gen_lengths=gen_lengths,
+                    floor_db=self.floor_db,
+                    items_per_pass=self.items_per_pass,
+                )
+            )
 
     class BATCosine(_MeanOfPairs):
         """Mean ANG and Dis cosine of BAT embeddings over every (gt, gen) pair passed to :meth:`update`.
@@ -132,10 +152,20 @@ def _classes() -> dict[str, type]:
         higher_is_better = True
         _names = ("ang_cos", "dis_cos")
 
-        def __init__(self, model, sample_rate: int, protocol: str = "isdrama", mode: str = "isdrama",
-                     gen_sample_rate: int | None = None, normalize_dbfs: float | None = -14.0,
-                     segment_seconds: float = 1.0, window_seconds: float = 10.0, batch_size: int | None = None,
-                     autocast: str | None = None, **kwargs):
+        def __init__(
+            self,
+            model,
+            sample_rate: int,
+            protocol: str = "isdrama",
+            mode: str = "isdrama",
+            gen_sample_rate: int | None = None,
+            normalize_dbfs: float | None = -14.0,
+            segment_seconds: float = 1.0,
+            window_seconds: float = 10.0,
+            batch_size: int | None = None,
+            autocast: str | None = None,
+            **kwargs,
+        ):
             super().__init__(**kwargs)
             if protocol not in tensor.PROTOCOLS:
                 raise ValueError(f"unknown protocol {protocol!r}; choose one of {tensor.PROTOCOLS}")
@@ -144,16 +174,31 @@ def _classes() -> dict[str, type]:
             object.__setattr__(self, "_model", model)  # not a registered submodule: no weights in state_dict
             self.sample_rate = tensor.check_sample_rate(sample_rate)
             self.gen_sample_rate = tensor.check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
-            self.options = dict(protocol=protocol, mode=mode, normalize_dbfs=normalize_dbfs,
-                                segment_seconds=segment_seconds, window_seconds=window_seconds,
-                                batch_size=batch_size, autocast=autocast)
+            self.options = dict(
+                protocol=protocol,
+                mode=mode,
+                normalize_dbfs=normalize_dbfs,
+                segment_seconds=segment_seconds,
+                window_seconds=window_seconds,
+                batch_size=batch_size,
+                autocast=autocast,
+            )
             self._add_sum_states()
 
         def update(self, gt: torch.Tensor, gen: torch.Tensor, gt_lengths=None, gen_lengths=None) -> None:
             """Add a batch of pairs: (B, 2, T) tensors, optional (B,) true lengths."""
-            self._accumulate(tensor.bat_cosines(self._model, gt, gen, self.sample_rate,
-                                                gen_sample_rate=self.gen_sample_rate, gt_lengths=gt_lengths,
-                                                gen_lengths=gen_lengths, **self.options))
+            self._accumulate(
+                tensor.bat_cosines(
+                    self._model,
+                    gt,
+                    gen,
+                    self.sample_rate,
+                    gen_sample_rate=self.gen_sample_rate,
+                    gt_lengths=gt_lengths,
+                    gen_lengths=gen_lengths,
+                    **self.options,
+                )
+            )
 
     classes = {"IPDILDMAE": IPDILDMAE, "BATCosine": BATCosine}
     for name, cls in classes.items():  # importable (and picklable) as spatialeval.torchmetrics_compat.<name>

@@ -2,6 +2,7 @@
 
 Registered with ``ASR_BACKENDS.register("echo", EchoASR)`` — nothing else.
 """
+
 from __future__ import annotations
 
 from spatialeval.models.asr import ASRBackend

@@ -2,6 +2,7 @@
 
 Registered with ``spatialeval.pipeline.registry.register_stage(LevelStage)`` — nothing else.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,9 +23,17 @@ class LevelSettings:
 class LevelStage(Stage):
     name = "level"
     Settings = LevelSettings
-    metrics = (MetricInfo("level_diff_db", "Level diff", "level", False,
-                          "|RMS level of generated − RMS level of gt| over both channels", unit="dB",
-                          degenerate=degenerate_outcomes("scored: the level difference, silence at floor_db")),)
+    metrics = (
+        MetricInfo(
+            "level_diff_db",
+            "Level diff",
+            "level",
+            False,
+            "|RMS level of generated − RMS level of gt| over both channels",
+            unit="dB",
+            degenerate=degenerate_outcomes("scored: the level difference, silence at floor_db"),
+        ),
+    )
     extra_fields = ("level_gt_db",)
 
     def describe(self):

@@ -2,6 +2,7 @@
 embeddings, azimuth/elevation/distance head logits) from a small seeded network, so suites that run the ``bat``
 and ``trajectory`` stages many times stay fast. Registered with ``SPATIAL_ENCODERS.register("tiny", TinySpatialEncoder)``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,11 @@ class TinySpatialEncoder(SpatialEncoder):
         self.frames = torch.nn.Conv1d(2, 16, kernel_size=320, stride=320, bias=False)  # 10-ms frames of both ears
         self.azi = torch.nn.Linear(16, 32)
         self.dis = torch.nn.Linear(16, 32)
-        self.heads = {"azimuth": torch.nn.Linear(32, 360), "elevation": torch.nn.Linear(32, 180),
-                      "distance": torch.nn.Linear(32, 21)}
+        self.heads = {
+            "azimuth": torch.nn.Linear(32, 360),
+            "elevation": torch.nn.Linear(32, 180),
+            "distance": torch.nn.Linear(32, 21),
+        }
         with torch.no_grad():
             for module in (self.frames, self.azi, self.dis, *self.heads.values()):
                 for parameter in module.parameters():
@@ -43,7 +47,7 @@ class TinySpatialEncoder(SpatialEncoder):
         out = {"azi": [], "dis": []}
         with torch.no_grad():
             for start in range(0, len(windows), max(1, int(batch_size))):
-                chunk = windows[start:start + batch_size]
+                chunk = windows[start : start + batch_size]
                 chunk = chunk if isinstance(chunk, torch.Tensor) else torch.from_numpy(np.asarray(chunk))
                 pooled = torch.relu(self.frames(chunk.float())).mean(dim=-1)
                 out["azi"].append(self.azi(pooled).numpy())
@@ -56,5 +60,8 @@ class TinySpatialEncoder(SpatialEncoder):
         with torch.no_grad():
             azi = torch.from_numpy(np.ascontiguousarray(embeddings["azi"], dtype=np.float32))
             dis = torch.from_numpy(np.ascontiguousarray(embeddings["dis"], dtype=np.float32))
-            return {"azimuth": self.heads["azimuth"](azi).numpy(), "elevation": self.heads["elevation"](azi).numpy(),
-                    "distance": self.heads["distance"](dis).numpy()}
+            return {
+                "azimuth": self.heads["azimuth"](azi).numpy(),
+                "elevation": self.heads["elevation"](azi).numpy(),
+                "distance": self.heads["distance"](dis).numpy(),
+            }

@@ -23,6 +23,7 @@ in the units stored in ``summary.json`` (not the ×100 of printed tables).
 :func:`run_check` is the command-line entry point: exit code 0 when everything
 passes, 1 when something regressed or is missing, 2 when an input is unusable.
 """
+
 from __future__ import annotations
 
 import sys
@@ -53,15 +54,39 @@ from spatialeval.check.tolerances import (
 from spatialeval.errors import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
 from spatialeval.pipeline.registry import METRICS
 
-__all__ = ["COUNT_FIELDS", "FAILING_STATUSES", "FLOAT_SLACK", "STATUS_IMPROVED", "STATUS_MISSING", "STATUS_OK",
-           "STATUS_REGRESSED", "UNMEASURABLE", "CheckInputError", "CheckReport", "CheckRow", "Tolerance",
-           "Tolerances", "check_results", "load_baseline", "load_results", "load_tolerances", "run_check",
-           "tolerances_from_dict"]
+__all__ = [
+    "COUNT_FIELDS",
+    "FAILING_STATUSES",
+    "FLOAT_SLACK",
+    "STATUS_IMPROVED",
+    "STATUS_MISSING",
+    "STATUS_OK",
+    "STATUS_REGRESSED",
+    "UNMEASURABLE",
+    "CheckInputError",
+    "CheckReport",
+    "CheckRow",
+    "Tolerance",
+    "Tolerances",
+    "check_results",
+    "load_baseline",
+    "load_results",
+    "load_tolerances",
+    "run_check",
+    "tolerances_from_dict",
+]
 
 
-def run_check(results_path: str | Path, baseline_path: str | Path, tol: Iterable[str] = (),
-              rel_tol: Iterable[str] = (), tolerances_yaml: str | Path | None = None, *,
-              allow_settings_change: bool = False, allow_fewer_items: bool = False) -> int:
+def run_check(
+    results_path: str | Path,
+    baseline_path: str | Path,
+    tol: Iterable[str] = (),
+    rel_tol: Iterable[str] = (),
+    tolerances_yaml: str | Path | None = None,
+    *,
+    allow_settings_change: bool = False,
+    allow_fewer_items: bool = False,
+) -> int:
     """Load everything, compare, print the table to stdout and return the exit code.
 
     0: every check passed; 1: a metric regressed beyond its tolerance, is missing, or more items
@@ -73,8 +98,13 @@ def run_check(results_path: str | Path, baseline_path: str | Path, tol: Iterable
         tolerances = tolerances.with_overrides(tol, rel_tol)
         results = load_results(results_path)
         baseline = load_baseline(baseline_path)
-        report = check_results(results, baseline, tolerances, allow_settings_change=allow_settings_change,
-                               allow_fewer_items=allow_fewer_items)
+        report = check_results(
+            results,
+            baseline,
+            tolerances,
+            allow_settings_change=allow_settings_change,
+            allow_fewer_items=allow_fewer_items,
+        )
     except CheckInputError as exc:
         print(f"spatialeval check: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,4 +1,5 @@
 """Comparing a run's summary with a baseline: one row per checked quantity, in the metric's direction."""
+
 from __future__ import annotations
 
 import math
@@ -50,11 +51,20 @@ class CheckRow:
 
     def as_dict(self) -> dict[str, Any]:
         """The row as plain JSON-serialisable values."""
-        return {"metric": self.metric, "label": self.label, "higher_is_better": self.higher_is_better,
-                "baseline": self.baseline, "current": self.current, "delta": self.delta,
-                "relative_delta": self.relative_delta, "tolerance_abs": self.tolerance.abs,
-                "tolerance_rel": self.tolerance.rel, "allowed": self.allowed, "status": self.status,
-                "reason": self.reason}
+        return {
+            "metric": self.metric,
+            "label": self.label,
+            "higher_is_better": self.higher_is_better,
+            "baseline": self.baseline,
+            "current": self.current,
+            "delta": self.delta,
+            "relative_delta": self.relative_delta,
+            "tolerance_abs": self.tolerance.abs,
+            "tolerance_rel": self.tolerance.rel,
+            "allowed": self.allowed,
+            "status": self.status,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -98,12 +108,30 @@ def _missing_reason(name: str, results: Mapping[str, Any]) -> str:
     return f"{where} (every item failed for this metric?)"
 
 
-def _compare(name: str, label: str, higher_is_better: bool, base: float, current_raw: Any,
-             tolerance: Tolerance, results: Mapping[str, Any]) -> CheckRow:
+def _compare(
+    name: str,
+    label: str,
+    higher_is_better: bool,
+    base: float,
+    current_raw: Any,
+    tolerance: Tolerance,
+    results: Mapping[str, Any],
+) -> CheckRow:
     allowed = tolerance.allowed(base)
     if _is_missing(current_raw):
-        return CheckRow(name, label, higher_is_better, base, None, None, None, tolerance, allowed,
-                        STATUS_MISSING, f"in the baseline ({_fmt(base)}) but {_missing_reason(name, results)}")
+        return CheckRow(
+            name,
+            label,
+            higher_is_better,
+            base,
+            None,
+            None,
+            None,
+            tolerance,
+            allowed,
+            STATUS_MISSING,
+            f"in the baseline ({_fmt(base)}) but {_missing_reason(name, results)}",
+        )
     current = float(_as_float(current_raw))
     delta = current - base
     relative = delta / abs(base) if base != 0 else (0.0 if delta == 0 else None)  # None: undefined vs. a 0 baseline
@@ -112,8 +140,10 @@ def _compare(name: str, label: str, higher_is_better: bool, base: float, current
     if worsening > allowed + slack:
         direction = "fell" if higher_is_better else "rose"
         rel_text = "" if relative is None else f", {relative * 100:+.2f}%"
-        reason = (f"{direction} from {_fmt(base)} to {_fmt(current)} ({_fmt_signed(delta)}{rel_text}); "
-                  f"allowed worsening {_fmt(allowed, 4)} ({tolerance.describe()}), exceeded by {_fmt(worsening - allowed, 4)}")
+        reason = (
+            f"{direction} from {_fmt(base)} to {_fmt(current)} ({_fmt_signed(delta)}{rel_text}); "
+            f"allowed worsening {_fmt(allowed, 4)} ({tolerance.describe()}), exceeded by {_fmt(worsening - allowed, 4)}"
+        )
         status = STATUS_REGRESSED
     elif -worsening > slack:
         status, reason = STATUS_IMPROVED, f"improved by {_fmt(-worsening, 4)}"
@@ -122,9 +152,14 @@ def _compare(name: str, label: str, higher_is_better: bool, base: float, current
     return CheckRow(name, label, higher_is_better, base, current, delta, relative, tolerance, allowed, status, reason)
 
 
-def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
-                  tolerances: Tolerances | None = None, *, allow_settings_change: bool = False,
-                  allow_fewer_items: bool = False) -> CheckReport:
+def check_results(
+    results: Mapping[str, Any],
+    baseline: Mapping[str, Any],
+    tolerances: Tolerances | None = None,
+    *,
+    allow_settings_change: bool = False,
+    allow_fewer_items: bool = False,
+) -> CheckReport:
     """Compare the metrics of ``results`` (a summary mapping) with ``baseline`` under ``tolerances``.
 
     Every metric with a finite baseline value is checked (or only those in ``tolerances.metrics``);
@@ -139,17 +174,25 @@ def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
     notes: list[str] = []
     differences = identity_differences(results, baseline)
     if differences is None:
-        notes.append("settings could not be compared: the " + ("baseline" if "identity" not in baseline else "results")
-                     + " records no run identity (a plain metric map, or a summary from an older spatialeval)")
+        notes.append(
+            "settings could not be compared: the "
+            + ("baseline" if "identity" not in baseline else "results")
+            + " records no run identity (a plain metric map, or a summary from an older spatialeval)"
+        )
     elif differences and not allow_settings_change:
-        raise CheckInputError("the results were made under other settings or models than the baseline: "
-                              + "; ".join(differences) + " (pass --allow-settings-change to compare anyway)")
+        raise CheckInputError(
+            "the results were made under other settings or models than the baseline: "
+            + "; ".join(differences)
+            + " (pass --allow-settings-change to compare anyway)"
+        )
     elif differences:
         notes.append("compared across a settings change (--allow-settings-change): " + "; ".join(differences))
     base_protocol, cur_protocol = baseline.get("protocol"), results.get("protocol")
     if base_protocol and cur_protocol and base_protocol != cur_protocol:
-        raise CheckInputError(f"the baseline was made with protocol {base_protocol!r} and the results with "
-                              f"{cur_protocol!r}; their values are not comparable (re-run with --protocol {base_protocol})")
+        raise CheckInputError(
+            f"the baseline was made with protocol {base_protocol!r} and the results with "
+            f"{cur_protocol!r}; their values are not comparable (re-run with --protocol {base_protocol})"
+        )
 
     selected = tolerances.metrics
     if selected is not None:
@@ -167,8 +210,17 @@ def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
             notes.append(f"{name} is null/NaN in the baseline and was not checked")
             continue
         info = METRICS[name]
-        rows.append(_compare(name, info.label, info.higher_is_better, base_value, results.get(name),
-                             tolerances.for_metric(name), results))
+        rows.append(
+            _compare(
+                name,
+                info.label,
+                info.higher_is_better,
+                base_value,
+                results.get(name),
+                tolerances.for_metric(name),
+                results,
+            )
+        )
 
     # Failed items are always gated (also under a `metrics:` restriction); loosen with a tolerance for n_failed.
     base_failed = _as_float(baseline.get("n_failed"))
@@ -202,8 +254,15 @@ def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
         base_count = _as_float((base_counts or {}).get(name)) or 0.0
         cur_count = _as_float(cur_counts.get(name)) or 0.0
         if base_count or cur_count:
-            row = _compare(f"{UNMEASURABLE}.{name}", f"unmeasurable {METRICS[name].label}", False, base_count,
-                           cur_count, tolerance, results)
+            row = _compare(
+                f"{UNMEASURABLE}.{name}",
+                f"unmeasurable {METRICS[name].label}",
+                False,
+                base_count,
+                cur_count,
+                tolerance,
+                results,
+            )
             if row.status == STATUS_REGRESSED and isinstance(reasons.get(name), Mapping):
                 row.reason += "; " + "; ".join(f"{why} (x{n})" for why, n in list(reasons[name].items())[:3])
             rows.append(row)
@@ -213,12 +272,21 @@ def check_results(results: Mapping[str, Any], baseline: Mapping[str, Any],
         notes.append(f"in the results but not the baseline (not checked): {', '.join(new)}")
     base_items, cur_items = _as_float(baseline.get("n_items")), _as_float(results.get("n_items"))
     if base_items is not None and cur_items is not None and cur_items < base_items and not allow_fewer_items:
-        row = _compare("n_items", "items evaluated", True, base_items, cur_items,
-                       tolerances.per_metric.get("n_items", Tolerance(abs=0.0)), results)
+        row = _compare(
+            "n_items",
+            "items evaluated",
+            True,
+            base_items,
+            cur_items,
+            tolerances.per_metric.get("n_items", Tolerance(abs=0.0)),
+            results,
+        )
         if row.status == STATUS_REGRESSED:
             row.reason += "; the means cover fewer items (pass --allow-fewer-items if intended)"
         rows.append(row)
     elif base_items is not None and cur_items is not None and base_items != cur_items:
-        notes.append(f"n_items differs: baseline {int(base_items)}, results {int(cur_items)}; "
-                     "the means cover different item sets")
+        notes.append(
+            f"n_items differs: baseline {int(base_items)}, results {int(cur_items)}; "
+            "the means cover different item sets"
+        )
     return CheckReport(rows=rows, notes=notes)

@@ -9,6 +9,7 @@ shows up as missing metrics instead. File locations are not compared (the files'
 ``checkpoint_sha256`` in the provenance, the reference texts per item), so a baseline made on
 another machine still matches.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,9 +67,13 @@ def identity_differences(results: Mapping[str, Any], baseline: Mapping[str, Any]
     if not isinstance(ours, Mapping) or not isinstance(theirs, Mapping):
         return None
     paths = _path_settings()
+
     def ran(identity) -> set[str]:
-        return {name for name, status in (identity.get("stages") or {}).items()
-                if isinstance(status, Mapping) and status.get("status", "ran") == "ran"}
+        return {
+            name
+            for name, status in (identity.get("stages") or {}).items()
+            if isinstance(status, Mapping) and status.get("status", "ran") == "ran"
+        }
 
     common = ran(ours) & ran(theirs)  # a stage only one of them ran shows up as missing metrics instead
     flat_ours: dict[str, Any] = {}
@@ -91,6 +96,8 @@ def identity_differences(results: Mapping[str, Any], baseline: Mapping[str, Any]
     for key in sorted(set(flat_ours) | set(flat_theirs)):
         before, after = flat_theirs.get(key, missing), flat_ours.get(key, missing)
         if before != after:
-            differences.append(f"{key}: {'(absent)' if before is missing else _show(before)} → "
-                               f"{'(absent)' if after is missing else _show(after)}")
+            differences.append(
+                f"{key}: {'(absent)' if before is missing else _show(before)} → "
+                f"{'(absent)' if after is missing else _show(after)}"
+            )
     return differences

@@ -1,4 +1,5 @@
 """Reading the results and the baseline a check compares."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def load_results(path: str | Path) -> dict[str, Any]:
     except ResultsError as exc:
         raise CheckInputError(str(exc)) from None
     if not any(name in data for name in list(METRICS) + ["n_items"]):
-        raise CheckInputError(f"{summary_file(path)}: does not look like a spatialeval summary "
-                              "(no metric fields and no n_items)")
+        raise CheckInputError(
+            f"{summary_file(path)}: does not look like a spatialeval summary (no metric fields and no n_items)"
+        )
     return data
 
 
@@ -69,8 +71,10 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
     if not _is_summary(data):
         unknown = [key for key in data if key not in METRICS and key not in COUNT_FIELDS]
         if unknown:
-            raise CheckInputError(f"{summary}: unknown metric name(s) {', '.join(map(repr, unknown))} "
-                                  f"(known: {', '.join(METRICS)}, n_failed)")
+            raise CheckInputError(
+                f"{summary}: unknown metric name(s) {', '.join(map(repr, unknown))} "
+                f"(known: {', '.join(METRICS)}, n_failed)"
+            )
     for name in list(METRICS) + list(COUNT_FIELDS):
         if name in data and data[name] is not None and _as_float(data[name]) is None:
             raise CheckInputError(f"{summary}: {name} must be a number or null, got {data[name]!r}")
@@ -93,5 +97,3 @@ def _as_float(value: Any) -> float | None:
 def _is_missing(value: Any) -> bool:
     number = _as_float(value)
     return number is None or not math.isfinite(number)
-
-

@@ -1,4 +1,5 @@
 """Rendering a check report as the plain-text table CI logs show."""
+
 from __future__ import annotations
 
 import math
@@ -25,11 +26,23 @@ def format_report(report) -> str:
     header = ("metric", "better", "baseline", "current", "delta", "rel.delta", "tolerance", "allowed", "status")
     lines = [header]
     for row in report.rows:
-        rel = "—" if row.relative_delta is None or math.isnan(row.relative_delta) else f"{row.relative_delta * 100:+.2f}%"
+        rel = (
+            "—" if row.relative_delta is None or math.isnan(row.relative_delta) else f"{row.relative_delta * 100:+.2f}%"
+        )
         status = row.status.upper() if row.failed else row.status
-        lines.append((row.metric, "higher" if row.higher_is_better else "lower", _fmt(row.baseline),
-                      _fmt(row.current), _fmt_signed(row.delta), rel, row.tolerance.describe(),
-                      _fmt(row.allowed, 4), status))
+        lines.append(
+            (
+                row.metric,
+                "higher" if row.higher_is_better else "lower",
+                _fmt(row.baseline),
+                _fmt(row.current),
+                _fmt_signed(row.delta),
+                rel,
+                row.tolerance.describe(),
+                _fmt(row.allowed, 4),
+                status,
+            )
+        )
     text = plain_table(lines)
     failures = report.failures
     text.append("")
@@ -39,8 +52,10 @@ def format_report(report) -> str:
             text.append(f"  - {row.metric}: {row.reason}")
     else:
         improved = [row.metric for row in report.rows if row.status == STATUS_IMPROVED]
-        text.append(f"PASS: {len(report.rows)} checks within tolerance"
-                    + (f" ({', '.join(improved)} improved; consider updating the baseline)" if improved else ""))
+        text.append(
+            f"PASS: {len(report.rows)} checks within tolerance"
+            + (f" ({', '.join(improved)} improved; consider updating the baseline)" if improved else "")
+        )
     for note in report.notes:
         text.append(f"note: {note}")
     return "\n".join(text)

@@ -1,4 +1,5 @@
 """Tolerances of the regression gate: per-metric absolute/relative allowances, parsed from YAML or ``METRIC=VALUE``."""
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,9 @@ class Tolerance:
 
     def merged(self, other: "Tolerance") -> "Tolerance":
         """This tolerance with the kinds that ``other`` sets replaced by ``other``'s values."""
-        return Tolerance(abs=self.abs if other.abs is None else other.abs,
-                         rel=self.rel if other.rel is None else other.rel)
+        return Tolerance(
+            abs=self.abs if other.abs is None else other.abs, rel=self.rel if other.rel is None else other.rel
+        )
 
     def describe(self) -> str:
         """Short text such as ``abs 0.01``, ``rel 2%`` or ``abs 0.01 | rel 2%``."""
@@ -120,8 +122,10 @@ def _tolerance_from_mapping(value: Any, where: str) -> Tolerance:
     unknown = set(value) - {"abs", "rel"}
     if unknown:
         raise CheckInputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))} (use abs and/or rel)")
-    return Tolerance(abs=None if value.get("abs") is None else _tolerance_value(value["abs"], f"{where}.abs"),
-                     rel=None if value.get("rel") is None else _tolerance_value(value["rel"], f"{where}.rel"))
+    return Tolerance(
+        abs=None if value.get("abs") is None else _tolerance_value(value["abs"], f"{where}.abs"),
+        rel=None if value.get("rel") is None else _tolerance_value(value["rel"], f"{where}.rel"),
+    )
 
 
 def tolerances_from_dict(data: Mapping[str, Any] | None, where: str = "tolerances") -> Tolerances:
@@ -131,15 +135,22 @@ def tolerances_from_dict(data: Mapping[str, Any] | None, where: str = "tolerance
         raise CheckInputError(f"{where}: expected a mapping at the top level")
     unknown = set(data) - {"tolerances", "default", "metrics"}
     if unknown:
-        raise CheckInputError(f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
-                              "(expected tolerances, default, metrics)")
+        raise CheckInputError(
+            f"{where}: unknown top-level key(s) {', '.join(sorted(map(str, unknown)))} "
+            "(expected tolerances, default, metrics)"
+        )
     per_metric_raw = data.get("tolerances") or {}
     if not isinstance(per_metric_raw, Mapping):
         raise CheckInputError(f"{where}: 'tolerances' must map metric names to {{abs: ..., rel: ...}}")
-    per_metric = {_known_name(str(name), f"{where}: tolerances"): _tolerance_from_mapping(value, f"{where}: tolerances.{name}")
-                  for name, value in per_metric_raw.items()}
-    default = (_tolerance_from_mapping(data["default"], f"{where}: default")
-               if data.get("default") is not None else Tolerance(abs=0.0))
+    per_metric = {
+        _known_name(str(name), f"{where}: tolerances"): _tolerance_from_mapping(value, f"{where}: tolerances.{name}")
+        for name, value in per_metric_raw.items()
+    }
+    default = (
+        _tolerance_from_mapping(data["default"], f"{where}: default")
+        if data.get("default") is not None
+        else Tolerance(abs=0.0)
+    )
     metrics = data.get("metrics")
     if metrics is not None:
         if isinstance(metrics, str) or not isinstance(metrics, list) or not metrics:

@@ -24,6 +24,7 @@ NaN/inf samples, a clip too short for one analysis frame, a bad sample rate. Val
 degenerate audio (silence, one silent ear, DC) does not raise: the affected frames are
 NaN and the metrics built on them say why they cannot be measured.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,22 +43,22 @@ from spatialeval.io.audio import all_finite
 
 GATE_DB = 40.0
 ABSOLUTE_FLOOR_DB = -100.0  # dBFS mean power below which a frame counts as silence
-PHAT_FLOOR_DB = 60.0        # GCC-PHAT ignores bins this far below the frame's strongest cross-power bin
-BAND_FLOOR_DB = 60.0        # band ILD is NaN for bands this far below the strongest band
-MAX_ILD_DB = 60.0           # per-frame band ILDs are clipped to ±this (one ear silent in a band)
+PHAT_FLOOR_DB = 60.0  # GCC-PHAT ignores bins this far below the frame's strongest cross-power bin
+BAND_FLOOR_DB = 60.0  # band ILD is NaN for bands this far below the strongest band
+MAX_ILD_DB = 60.0  # per-frame band ILDs are clipped to ±this (one ear silent in a band)
 ITD_FRAME_S = 0.04
 ITD_HOP_S = 0.02
 ILD_FRAME_S = 0.064
-UPSAMPLE = 4                # GCC-PHAT correlation evaluated on a quarter-sample grid before the parabolic fit
-BLOCK_SECONDS = 5.0         # audio read (and resampled) per block by the streaming analysis
-FRAMES_PER_BATCH = 128      # frames transformed at once inside a block (bounds the FFT temporaries)
+UPSAMPLE = 4  # GCC-PHAT correlation evaluated on a quarter-sample grid before the parabolic fit
+BLOCK_SECONDS = 5.0  # audio read (and resampled) per block by the streaming analysis
+FRAMES_PER_BATCH = 128  # frames transformed at once inside a block (bounds the FFT temporaries)
 
 # Cue selection (Faller & Merimaa 2004, JASA 115(6); precedence/onset weighting): frames in which one
 # direct sound dominates. A frame qualifies when its GCC-PHAT coherence is high throughout, or when it
 # starts new energy (an onset: the direct sound precedes its reflections) and is at least moderately coherent.
 COHERENCE_HIGH = 0.8
 COHERENCE_ONSET = 0.3
-ONSET_DB = 3.0              # power rise over the loudest of the previous ONSET_FRAMES frames
+ONSET_DB = 3.0  # power rise over the loudest of the previous ONSET_FRAMES frames
 ONSET_FRAMES = 3
 
 __all__ = [
@@ -121,15 +122,20 @@ def as_binaural(binaural, sr: int | None = None, *, min_seconds: float = 0.0, na
         raise CueError(f"{name} is mono (1-D, {array.shape[0]} samples); expected a binaural (time, 2) array")
     if array.ndim != 2 or array.shape[1] != 2:
         if array.ndim == 2 and array.shape[0] == 2:
-            raise CueError(f"{name} has shape {array.shape}, which looks like (channels, time); "
-                           "expected (time, 2): pass array.T")
-        raise CueError(f"{name} has shape {array.shape}; expected a binaural (time, 2) array "
-                       "(channel 0 = left ear, channel 1 = right ear)")
+            raise CueError(
+                f"{name} has shape {array.shape}, which looks like (channels, time); expected (time, 2): pass array.T"
+            )
+        raise CueError(
+            f"{name} has shape {array.shape}; expected a binaural (time, 2) array "
+            "(channel 0 = left ear, channel 1 = right ear)"
+        )
     if array.shape[0] == 0:
         raise CueError(f"{name} has no samples")
     if sr is not None and array.shape[0] < min_seconds * sr:
-        raise CueError(f"{name} is {array.shape[0] / sr:.3f} s long; the binaural cues need at least "
-                       f"{min_seconds:.3f} s (one analysis frame)")
+        raise CueError(
+            f"{name} is {array.shape[0] / sr:.3f} s long; the binaural cues need at least "
+            f"{min_seconds:.3f} s (one analysis frame)"
+        )
     if not all_finite(array):  # in row blocks: no (time, 2) boolean temporary for a long clip
         raise CueError(f"{name} contains NaN or infinite samples")
     return array
@@ -169,7 +175,9 @@ DEFAULT_BANDS = third_octave_bands()
 def _check_bands(bands) -> np.ndarray:
     bands = DEFAULT_BANDS if bands is None else np.asarray(bands, dtype=np.float64)
     if bands.ndim != 2 or bands.shape[1] != 2 or np.any(bands[:, 0] >= bands[:, 1]) or np.any(bands[:, 0] < 0):
-        raise CueError(f"bands must be an (n, 2) array of increasing (lower, upper) edges in Hz, got shape {bands.shape}")
+        raise CueError(
+            f"bands must be an (n, 2) array of increasing (lower, upper) edges in Hz, got shape {bands.shape}"
+        )
     return bands
 
 
@@ -195,8 +203,9 @@ def band_sums(power: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gcc_phat(spec_l: np.ndarray, spec_r: np.ndarray, keep_band: np.ndarray, max_lag: int,
-              nfft: int) -> tuple[np.ndarray, np.ndarray]:
+def _gcc_phat(
+    spec_l: np.ndarray, spec_r: np.ndarray, keep_band: np.ndarray, max_lag: int, nfft: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Sub-sample GCC-PHAT peak lag (samples, positive = right ear late) and coherence per row; NaN/0 without bins.
 
     Coherence is the peak height of the phase-transform correlation normalised so that a
@@ -245,8 +254,8 @@ class ClipAnalysis:
     sample_rate: int
     samples: int
     bands: np.ndarray
-    band_usable: np.ndarray       # bands below fmax that contain an FFT bin (ITD frames' resolution)
-    ild_band_usable: np.ndarray   # the same for the ILD frames' resolution
+    band_usable: np.ndarray  # bands below fmax that contain an FFT bin (ITD frames' resolution)
+    ild_band_usable: np.ndarray  # the same for the ILD frames' resolution
     max_lag: int
     power: np.ndarray
     itd_s: np.ndarray
@@ -262,11 +271,24 @@ class ClipAnalysis:
         return self.samples / float(self.sample_rate)
 
 
-def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fmax: float | None = None,
-                     fmin: float = 0.0, max_itd_s: float = 0.001, bands=None, frame_s: float = ITD_FRAME_S,
-                     hop_s: float = ITD_HOP_S, ild_frame_s: float = ILD_FRAME_S,
-                     block_seconds: float = BLOCK_SECONDS, itd: bool = True, ild: bool = True,
-                     xcorr: bool = True, name: str = "binaural signal") -> ClipAnalysis:
+def analyze_binaural(
+    binaural,
+    sr: int,
+    *,
+    analysis_rate: int | None = None,
+    fmax: float | None = None,
+    fmin: float = 0.0,
+    max_itd_s: float = 0.001,
+    bands=None,
+    frame_s: float = ITD_FRAME_S,
+    hop_s: float = ITD_HOP_S,
+    ild_frame_s: float = ILD_FRAME_S,
+    block_seconds: float = BLOCK_SECONDS,
+    itd: bool = True,
+    ild: bool = True,
+    xcorr: bool = True,
+    name: str = "binaural signal",
+) -> ClipAnalysis:
     """One streaming pass over a ``(time, 2)`` clip computing every per-frame cue the metrics need.
 
     The clip (any float dtype; a numpy memmap works) is read in blocks of
@@ -310,9 +332,14 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
     n_itd = (n_out - length) // hop + 1 if itd else 0
     n_ild = (n_out - ild_length) // max(1, ild_length // 2) + 1 if ild else 0
     n_bands = len(bands)
-    out = {"power": np.zeros((n_itd, 2)), "itd": np.zeros(n_itd), "coherence": np.zeros(n_itd),
-           "band": np.zeros((n_itd, n_bands, 2)), "ild_power": np.zeros((n_ild, 2)),
-           "ild_band": np.zeros((n_ild, n_bands, 2))}
+    out = {
+        "power": np.zeros((n_itd, 2)),
+        "itd": np.zeros(n_itd),
+        "coherence": np.zeros(n_itd),
+        "band": np.zeros((n_itd, n_bands, 2)),
+        "ild_power": np.zeros((n_ild, 2)),
+        "ild_band": np.zeros((n_ild, n_bands, 2)),
+    }
     done = {"itd": 0, "ild": 0}
     lagged = LagSums(max_lag)
     total = 0
@@ -323,25 +350,25 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
         if itd:
             frames = itd_framer.push(block)
             for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
-                batch = frames[start:start + FRAMES_PER_BATCH]
+                batch = frames[start : start + FRAMES_PER_BATCH]
                 batch = batch - batch.mean(axis=1, keepdims=True)  # DC carries no interaural information
                 rows = slice(done["itd"], done["itd"] + batch.shape[0])
-                out["power"][rows] = np.mean(batch ** 2, axis=1)
+                out["power"][rows] = np.mean(batch**2, axis=1)
                 spectra = np.fft.rfft(batch * window[None, :, None], nfft, axis=1)
                 lag, coherence = _gcc_phat(spectra[:, :, 0], spectra[:, :, 1], keep_band, max_lag, nfft)
                 out["itd"][rows] = np.clip(lag / rate, -max_itd_s, max_itd_s)
                 out["coherence"][rows] = coherence
-                out["band"][rows] = band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges)
+                out["band"][rows] = band_sums(spectra.real**2 + spectra.imag**2, ranges)
                 done["itd"] += batch.shape[0]
         if ild:
             frames = ild_framer.push(block)
             for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
-                batch = frames[start:start + FRAMES_PER_BATCH]
+                batch = frames[start : start + FRAMES_PER_BATCH]
                 batch = batch - batch.mean(axis=1, keepdims=True)
                 rows = slice(done["ild"], done["ild"] + batch.shape[0])
-                out["ild_power"][rows] = np.mean(batch ** 2, axis=1)
+                out["ild_power"][rows] = np.mean(batch**2, axis=1)
                 spectra = np.fft.rfft(batch * ild_window[None, :, None], ild_nfft, axis=1)
-                out["ild_band"][rows] = band_sums(spectra.real ** 2 + spectra.imag ** 2, ild_ranges)
+                out["ild_band"][rows] = band_sums(spectra.real**2 + spectra.imag**2, ild_ranges)
                 done["ild"] += batch.shape[0]
         if xcorr:
             lagged.push(block)
@@ -351,10 +378,21 @@ def analyze_binaural(binaural, sr: int, *, analysis_rate: int | None = None, fma
     assert total == n_out and done["itd"] == n_itd and done["ild"] == n_ild, "frame bookkeeping"
     centred = lagged.centred() if xcorr else (np.zeros(0), np.zeros(0))
     return ClipAnalysis(
-        sample_rate=rate, samples=total, bands=bands, band_usable=usable, ild_band_usable=ild_usable,
-        max_lag=max_lag, power=out["power"], itd_s=out["itd"], coherence=out["coherence"],
-        band_power=out["band"], ild_power=out["ild_power"], ild_band_power=out["ild_band"],
-        xcorr=centred[0], energy=centred[1])
+        sample_rate=rate,
+        samples=total,
+        bands=bands,
+        band_usable=usable,
+        ild_band_usable=ild_usable,
+        max_lag=max_lag,
+        power=out["power"],
+        itd_s=out["itd"],
+        coherence=out["coherence"],
+        band_power=out["band"],
+        ild_power=out["ild_power"],
+        ild_band_power=out["ild_band"],
+        xcorr=centred[0],
+        energy=centred[1],
+    )
 
 
 # --------------------------------------------------------------------------- gates and selection
@@ -389,9 +427,14 @@ def onset_db(power: np.ndarray, previous: int = ONSET_FRAMES) -> np.ndarray:
     return np.where(before > 0, rise, np.where(mean > 0, np.inf, -np.inf))
 
 
-def select_direct_frames(analysis: ClipAnalysis, gate_db: float = GATE_DB, *,
-                         coherence_high: float = COHERENCE_HIGH, coherence_onset: float = COHERENCE_ONSET,
-                         onset_threshold_db: float = ONSET_DB) -> np.ndarray:
+def select_direct_frames(
+    analysis: ClipAnalysis,
+    gate_db: float = GATE_DB,
+    *,
+    coherence_high: float = COHERENCE_HIGH,
+    coherence_onset: float = COHERENCE_ONSET,
+    onset_threshold_db: float = ONSET_DB,
+) -> np.ndarray:
     """Frames dominated by one direct sound: the cue selection used for the direction estimate.
 
     Following Faller & Merimaa (2004), interaural cues are trusted only where the
@@ -451,9 +494,17 @@ def weighted_band_ild(band_power: np.ndarray, usable: np.ndarray, frames: np.nda
 # --------------------------------------------------------------------------- public cue functions
 
 
-def itd_gcc_phat(binaural, sr: int, frame_s: float = ITD_FRAME_S, hop_s: float = ITD_HOP_S,
-                 max_itd_s: float = 0.001, *, gate_db: float = GATE_DB,
-                 fmin: float = 0.0, fmax: float | None = None) -> np.ndarray:
+def itd_gcc_phat(
+    binaural,
+    sr: int,
+    frame_s: float = ITD_FRAME_S,
+    hop_s: float = ITD_HOP_S,
+    max_itd_s: float = 0.001,
+    *,
+    gate_db: float = GATE_DB,
+    fmin: float = 0.0,
+    fmax: float | None = None,
+) -> np.ndarray:
     """Per-frame interaural time difference (seconds) by GCC-PHAT with parabolic peak interpolation.
 
     For each Hann-windowed frame (DC removed), with spectra ``L(f)``, ``R(f)`` (zero-padded
@@ -477,8 +528,9 @@ def itd_gcc_phat(binaural, sr: int, frame_s: float = ITD_FRAME_S, hop_s: float =
     >>> round(float(np.nanmedian(itd)) * 1e6, 1)                    # 5 / 16000 s
     312.5
     """
-    analysis = analyze_binaural(binaural, sr, fmax=fmax, fmin=fmin, max_itd_s=max_itd_s, frame_s=frame_s,
-                                hop_s=hop_s, ild=False, xcorr=False)
+    analysis = analyze_binaural(
+        binaural, sr, fmax=fmax, fmin=fmin, max_itd_s=max_itd_s, frame_s=frame_s, hop_s=hop_s, ild=False, xcorr=False
+    )
     return np.where(energy_gate(analysis.power, gate_db), analysis.itd_s, np.nan)
 
 
@@ -487,8 +539,9 @@ def median_itd_us(itd_s: np.ndarray) -> float:
     return float(np.nanmedian(itd_s)) * 1e6 if np.isfinite(itd_s).any() else math.nan
 
 
-def band_ild(binaural, sr: int, bands=None, *, frame_s: float = ILD_FRAME_S, gate_db: float = GATE_DB,
-             fmax: float | None = None) -> np.ndarray:
+def band_ild(
+    binaural, sr: int, bands=None, *, frame_s: float = ILD_FRAME_S, gate_db: float = GATE_DB, fmax: float | None = None
+) -> np.ndarray:
     """Per-band interaural level difference (dB), energy-weighted over time; NaN for unusable bands.
 
     An STFT (Hann, ``frame_s`` ≈ 64 ms frames, 50 % overlap, FFT size the next power of two,
@@ -524,8 +577,9 @@ def iacc_from_sums(xcorr: np.ndarray, energy: np.ndarray) -> float:
     return min(1.0, float(np.max(np.abs(xcorr))) / norm)
 
 
-def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None = None,
-         gate_db: float = GATE_DB) -> float | np.ndarray:
+def iacc(
+    binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None = None, gate_db: float = GATE_DB
+) -> float | np.ndarray:
     """Interaural cross-correlation coefficient: the largest |normalised cross-correlation| within ±max_lag_s.
 
         IACC = max_{|τ| ≤ max_lag_s} | Σ_t l(t)·r(t+τ) | / sqrt(Σ_t l(t)² · Σ_t r(t)²)
@@ -549,7 +603,7 @@ def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None =
         x = as_binaural(binaural, sr, min_seconds=ITD_FRAME_S)  # like every cue: at least one 40-ms frame
         analysis = analyze_binaural(x, sr, max_itd_s=max(max_lag, 1) / sr, itd=False, ild=False)
         half = analysis.max_lag - max_lag
-        return iacc_from_sums(analysis.xcorr[half: analysis.xcorr.size - half], analysis.energy)
+        return iacc_from_sums(analysis.xcorr[half : analysis.xcorr.size - half], analysis.energy)
     length = max(2 * max_lag + 2, int(round(frame_s * sr)))
     x = as_binaural(binaural, sr, min_seconds=length / sr * (1 - 1e-9))
     framer = Framer(length, max(1, length // 2))
@@ -558,17 +612,19 @@ def iacc(binaural, sr: int, max_lag_s: float = 0.001, *, frame_s: float | None =
     for block in resampled_blocks(x, sr, sr, max(int(BLOCK_SECONDS * sr), length)):
         frames = framer.push(block)
         for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
-            batch = frames[start:start + FRAMES_PER_BATCH]
+            batch = frames[start : start + FRAMES_PER_BATCH]
             spectra = np.fft.rfft(batch, nfft, axis=1)
             correlation = np.fft.irfft(spectra[:, :, 1] * np.conj(spectra[:, :, 0]), nfft, axis=1)
-            lags = np.concatenate([correlation[:, nfft - max_lag:] if max_lag else correlation[:, :0],
-                                   correlation[:, : max_lag + 1]], axis=1)
-            energy = np.sum(batch ** 2, axis=1)
+            lags = np.concatenate(
+                [correlation[:, nfft - max_lag :] if max_lag else correlation[:, :0], correlation[:, : max_lag + 1]],
+                axis=1,
+            )
+            energy = np.sum(batch**2, axis=1)
             norm = np.sqrt(energy[:, 0] * energy[:, 1])
             with np.errstate(divide="ignore", invalid="ignore"):
                 values.append(np.where(norm > 0, np.minimum(1.0, np.max(np.abs(lags), axis=1) / norm), np.nan))
             centred = batch - batch.mean(axis=1, keepdims=True)
-            powers.append(np.mean(centred ** 2, axis=1))
+            powers.append(np.mean(centred**2, axis=1))
     power = np.concatenate(powers) if powers else np.zeros((0, 2))
     value = np.concatenate(values) if values else np.zeros(0)
     return np.where(energy_gate(power, gate_db), value, np.nan)

@@ -2,6 +2,7 @@
 
 Channel 0 is the left ear (X1), channel 1 the right ear (X2), as in ISDrama.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -58,8 +59,9 @@ def mel_cues_of_spectra(spec: torch.Tensor, mel: torch.Tensor) -> tuple[torch.Te
     return ipd @ mel, ild @ mel
 
 
-def stft_blocks(chunks: Iterable[torch.Tensor], settings: AnalysisSettings = ISDRAMA_ANALYSIS,
-                block_frames: int = 2048) -> Iterator[torch.Tensor]:
+def stft_blocks(
+    chunks: Iterable[torch.Tensor], settings: AnalysisSettings = ISDRAMA_ANALYSIS, block_frames: int = 2048
+) -> Iterator[torch.Tensor]:
     """The centred, reflect-padded STFT of a (channels, time) signal given as consecutive chunks,
     yielded as (channels, frames, bins) blocks of ``block_frames`` frames (the last may be shorter).
 
@@ -71,7 +73,7 @@ def stft_blocks(chunks: Iterable[torch.Tensor], settings: AnalysisSettings = ISD
     n_fft, hop, pad = settings.n_fft, settings.hop_length, settings.n_fft // 2
     buffer: torch.Tensor | None = None
     padded = False
-    total = done = start = 0   # samples seen; frames emitted; padded-signal index of buffer[..., 0]
+    total = done = start = 0  # samples seen; frames emitted; padded-signal index of buffer[..., 0]
 
     def ready(limit: int | None) -> Iterator[torch.Tensor]:
         nonlocal buffer, done, start
@@ -85,10 +87,19 @@ def stft_blocks(chunks: Iterable[torch.Tensor], settings: AnalysisSettings = ISD
             if available <= 0:
                 break
             count = min(available, block_frames)
-            segment = buffer[..., offset:offset + (count - 1) * hop + n_fft]
+            segment = buffer[..., offset : offset + (count - 1) * hop + n_fft]
             window = torch.hann_window(n_fft, periodic=True, dtype=segment.dtype, device=segment.device)
-            spec = torch.stft(segment, n_fft=n_fft, hop_length=hop, win_length=n_fft, window=window,
-                              center=False, normalized=False, onesided=True, return_complex=True)
+            spec = torch.stft(
+                segment,
+                n_fft=n_fft,
+                hop_length=hop,
+                win_length=n_fft,
+                window=window,
+                center=False,
+                normalized=False,
+                onesided=True,
+                return_complex=True,
+            )
             done += count
             yield spec.transpose(-1, -2)
         drop = done * hop - start  # samples before the next frame's start are no longer needed
@@ -98,18 +109,19 @@ def stft_blocks(chunks: Iterable[torch.Tensor], settings: AnalysisSettings = ISD
         total += chunk.shape[-1]
         buffer = chunk if buffer is None else torch.cat([buffer, chunk], dim=-1)
         if not padded and total > pad:
-            buffer = torch.cat([buffer[..., 1:pad + 1].flip(-1), buffer], dim=-1)  # reflect padding at the start
+            buffer = torch.cat([buffer[..., 1 : pad + 1].flip(-1), buffer], dim=-1)  # reflect padding at the start
             padded = True
         if padded:
             yield from ready(None)
     if not padded:
         raise ValueError(f"{total} samples is too short for a {n_fft}-point centred STFT (needs more than {pad})")
-    buffer = torch.cat([buffer, buffer[..., -(pad + 1):-1].flip(-1)], dim=-1)   # reflect padding at the end
+    buffer = torch.cat([buffer, buffer[..., -(pad + 1) : -1].flip(-1)], dim=-1)  # reflect padding at the end
     yield from ready(1 + total // hop)
 
 
-def streamed_mel_cues(chunks: Iterable[torch.Tensor], settings: AnalysisSettings = ISDRAMA_ANALYSIS,
-                      block_frames: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def streamed_mel_cues(
+    chunks: Iterable[torch.Tensor], settings: AnalysisSettings = ISDRAMA_ANALYSIS, block_frames: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
     """:func:`mel_projected_cues` of a (2, time) signal given as chunks, in memory bounded by ``block_frames``
     (apart from the (frames, n_mels) results). Equal to the whole-signal computation for any blocking."""
     mel = torch.from_numpy(mel_matrix(settings))
@@ -121,7 +133,9 @@ def streamed_mel_cues(chunks: Iterable[torch.Tensor], settings: AnalysisSettings
     return np.concatenate(ipd_parts), np.concatenate(ild_parts)
 
 
-def mel_projected_cues(binaural: torch.Tensor, settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> tuple[np.ndarray, np.ndarray]:
+def mel_projected_cues(
+    binaural: torch.Tensor, settings: AnalysisSettings = ISDRAMA_ANALYSIS
+) -> tuple[np.ndarray, np.ndarray]:
     """ISDrama's IPD/ILD features: per-bin cues times the mel matrix, each (frames, n_mels).
 
     This is a mel-weighted sum of a difference, not a log-mel spectrogram.
@@ -154,11 +168,14 @@ def check_binaural_batch(waves, name: str = "waves") -> torch.Tensor:
     if not isinstance(waves, torch.Tensor):
         raise ValueError(f"{name} must be a torch.Tensor shaped (B, 2, T), got {type(waves).__name__}")
     if waves.ndim != 3 or waves.shape[1] != 2 or waves.shape[2] == 0:
-        raise ValueError(f"{name} must be a (B, 2, T) tensor (batch, ears: left then right, samples), "
-                         f"got shape {tuple(waves.shape)}")
+        raise ValueError(
+            f"{name} must be a (B, 2, T) tensor (batch, ears: left then right, samples), got shape {tuple(waves.shape)}"
+        )
     if not waves.is_floating_point():  # integer PCM would be read as full-scale-32767 audio, silently wrong
-        raise ValueError(f"{name} must be floating-point audio in [-1, 1], got dtype {waves.dtype} "
-                         "(convert PCM first, e.g. int16 / 32768 as soundfile does)")
+        raise ValueError(
+            f"{name} must be floating-point audio in [-1, 1], got dtype {waves.dtype} "
+            "(convert PCM first, e.g. int16 / 32768 as soundfile does)"
+        )
     # A sum is a cheap screen (NaN and ±inf propagate into it); only a non-finite sum needs the exact check,
     # since finite samples could in principle overflow it.
     if not bool(torch.isfinite(waves.sum())) and not bool(torch.isfinite(waves).all()):
@@ -166,8 +183,9 @@ def check_binaural_batch(waves, name: str = "waves") -> torch.Tensor:
     return waves
 
 
-def interaural_spectra_batch(waves: torch.Tensor, lengths: torch.Tensor | None = None,
-                             settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> BatchInterauralSpectra:
+def interaural_spectra_batch(
+    waves: torch.Tensor, lengths: torch.Tensor | None = None, settings: AnalysisSettings = ISDRAMA_ANALYSIS
+) -> BatchInterauralSpectra:
     """:func:`interaural_spectra` of every item of a zero-padded (B, 2, T) batch, each as if alone.
 
     Item b's true length is ``lengths[b]`` (all T when None); see :func:`stft_batch`.
@@ -184,8 +202,9 @@ def interaural_spectra_batch(waves: torch.Tensor, lengths: torch.Tensor | None =
     return BatchInterauralSpectra(ipd=cues.ipd, ild=cues.ild, power=cues.power, frames=frames)
 
 
-def mel_projected_cues_batch(waves: torch.Tensor, lengths: torch.Tensor | None = None,
-                             settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def mel_projected_cues_batch(
+    waves: torch.Tensor, lengths: torch.Tensor | None = None, settings: AnalysisSettings = ISDRAMA_ANALYSIS
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`mel_projected_cues` of a batch, as tensors on its device: (ipd, ild) each (B, frames_max, n_mels),
     and the frame counts (B,)."""
     from spatialeval.precision import ieee_float32

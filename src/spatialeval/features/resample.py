@@ -10,6 +10,7 @@ Two resamplers, because the released ISDrama code uses two:
   BAT evaluation dataset uses before the encoder; :func:`resample_poly_torch` computes the
   same in torch, batched and on any device.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,9 @@ def _sinc_kernel(orig: int, new: int, zero_crossings: int, rolloff: float) -> tu
     return kernel[:, None, :], half_width
 
 
-def resample_sinc(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE,
-                  zero_crossings: int = 6, rolloff: float = 0.99) -> torch.Tensor:
+def resample_sinc(
+    waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE, zero_crossings: int = 6, rolloff: float = 0.99
+) -> torch.Tensor:
     """Resample ``waveform`` (..., time) from ``orig_rate`` to ``new_rate`` with a Hann-windowed sinc.
 
     The output has ``ceil(new * time / orig)`` samples (rates reduced by their gcd).
@@ -67,8 +69,14 @@ def resample_sinc(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET
     return out[..., :target].reshape(*shape[:-1], -1)
 
 
-def resample_sinc_chunks(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE,
-                         chunk_samples: int = 1 << 18, zero_crossings: int = 6, rolloff: float = 0.99):
+def resample_sinc_chunks(
+    waveform: torch.Tensor,
+    orig_rate: int,
+    new_rate: int = TARGET_RATE,
+    chunk_samples: int = 1 << 18,
+    zero_crossings: int = 6,
+    rolloff: float = 0.99,
+):
     """:func:`resample_sinc` of a (channels, time) tensor, yielded in consecutive chunks of about
     ``chunk_samples`` output samples, so a long clip is resampled in bounded memory.
 
@@ -78,7 +86,7 @@ def resample_sinc_chunks(waveform: torch.Tensor, orig_rate: int, new_rate: int =
     """
     if orig_rate == new_rate:
         for start in range(0, waveform.shape[-1], chunk_samples):
-            yield waveform[..., start:start + chunk_samples]
+            yield waveform[..., start : start + chunk_samples]
         return
     divisor = math.gcd(int(orig_rate), int(new_rate))
     orig, new = int(orig_rate) // divisor, int(new_rate) // divisor
@@ -87,13 +95,13 @@ def resample_sinc_chunks(waveform: torch.Tensor, orig_rate: int, new_rate: int =
     length = waveform.shape[-1]
     # A (channels, 1, time) view, never a copy of the whole signal (the input may be a transposed view).
     flat = waveform.unsqueeze(-2) if waveform.ndim == 2 else waveform.reshape(-1, 1, length)
-    positions = length // orig + 1                      # conv outputs of the padded whole signal
+    positions = length // orig + 1  # conv outputs of the padded whole signal
     target = math.ceil(new * length / orig)
     step = max(1, chunk_samples // new)
     for first in range(0, positions, step):
         last = min(positions, first + step)
         lo, hi = first * orig - half_width, (last - 1) * orig + kernel.shape[-1] - half_width
-        piece = flat[..., max(lo, 0):min(hi, length)]
+        piece = flat[..., max(lo, 0) : min(hi, length)]
         piece = torch.nn.functional.pad(piece, (max(0, -lo), max(0, hi - length)))
         out = torch.nn.functional.conv1d(piece, kernel, stride=orig).transpose(1, 2).reshape(flat.shape[0], -1)
         keep = min(last * new, target) - first * new
@@ -117,14 +125,14 @@ class _PhaseGroup:
 
 @dataclass(frozen=True)
 class _PolyphasePlan:
-    left: int       # zeros before the signal
-    phases: int     # outputs per block (a multiple of up)
-    stride: int     # inputs per block (the same multiple of down)
+    left: int  # zeros before the signal
+    phases: int  # outputs per block (a multiple of up)
+    stride: int  # inputs per block (the same multiple of down)
     groups: tuple[_PhaseGroup, ...]
 
 
-_MIN_PHASES = 64   # small up: serve several blocks of ``up`` outputs per row of the product, so it stays wide
-_GROUP_DRIFT = 4   # a group's phases drift over at most ~this many tap lengths of input (measured best on CPU)
+_MIN_PHASES = 64  # small up: serve several blocks of ``up`` outputs per row of the product, so it stays wide
+_GROUP_DRIFT = 4  # a group's phases drift over at most ~this many tap lengths of input (measured best on CPU)
 
 
 def _cpu_chunk_elements() -> int:
@@ -158,7 +166,7 @@ def _polyphase_plan(up: int, down: int, tap_dtype: torch.dtype, dtype: torch.dty
     groups = []
     for first in range(0, phases, per_group):
         stop = min(phases, first + per_group)
-        lo = -((half_len - first * down) // up)          # ceil((first*down - half_len) / up)
+        lo = -((half_len - first * down) // up)  # ceil((first*down - half_len) / up)
         hi = ((stop - 1) * down + half_len) // up
         index = half_len + torch.arange(first, stop)[:, None] * down - torch.arange(lo, hi + 1)[None, :] * up
         valid = (index >= 0) & (index <= 2 * half_len)
@@ -225,7 +233,7 @@ def resample_poly_torch(x: torch.Tensor, up: int, down: int, *, dtype: torch.dty
     step = flat.shape[0] if x.device.type != "cpu" else max(1, _cpu_chunk_elements() // length)
     with ieee_float32(x.device):  # cuBLAS must not round these products to TF32
         for row in range(0, flat.shape[0], step):
-            _polyphase_rows(flat[row:row + step], out[row:row + step], plan)
+            _polyphase_rows(flat[row : row + step], out[row : row + step], plan)
     return out.reshape(*x.shape[:-1], n_out)
 
 
@@ -240,16 +248,17 @@ def _polyphase_rows(rows: torch.Tensor, out: torch.Tensor, plan: _PolyphasePlan)
     whole = out.as_strided((n_rows, full, phases), (n_out, phases, 1))  # the complete blocks, inside ``out``
     for group in plan.groups:
         width = group.weights.shape[1]
-        frames = padded[:, group.offset:group.offset + (blocks - 1) * stride + width].unfold(-1, width, stride)
+        frames = padded[:, group.offset : group.offset + (blocks - 1) * stride + width].unfold(-1, width, stride)
         values = frames @ group.weights.T  # (rows, blocks, phases of the group)
-        whole[:, :, group.first:group.stop] = values[:, :full]
+        whole[:, :, group.first : group.stop] = values[:, :full]
         if tail and group.first < tail:
             stop = min(group.stop, tail)
-            out[:, full * phases + group.first:full * phases + stop] = values[:, full, :stop - group.first]
+            out[:, full * phases + group.first : full * phases + stop] = values[:, full, : stop - group.first]
 
 
-def resample_polyphase_torch(waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE, *,
-                             dtype: torch.dtype | None = None) -> torch.Tensor:
+def resample_polyphase_torch(
+    waveform: torch.Tensor, orig_rate: int, new_rate: int = TARGET_RATE, *, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """:func:`resample_poly_torch` from ``orig_rate`` to ``new_rate`` along the last axis.
 
     Equal rates return the input (converted to ``dtype`` when one is given).

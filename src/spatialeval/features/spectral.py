@@ -1,4 +1,5 @@
 """STFT and mel projection with the ISDrama/BAT analysis settings (32 kHz, 1024/320, 128 mels)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ def mel_matrix(settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> np.ndarray:
     """librosa's Slaney mel filterbank, transposed to (n_bins, n_mels), float32."""
     import librosa  # heavy import: only when a mel matrix is first needed
 
-    fb = librosa.filters.mel(sr=settings.sample_rate, n_fft=settings.n_fft, n_mels=settings.n_mels,
-                             fmin=settings.fmin, fmax=settings.fmax)
+    fb = librosa.filters.mel(
+        sr=settings.sample_rate, n_fft=settings.n_fft, n_mels=settings.n_mels, fmin=settings.fmin, fmax=settings.fmax
+    )
     return np.ascontiguousarray(fb.T.astype(np.float32))
 
 
@@ -41,13 +43,24 @@ def stft(waveform: torch.Tensor, settings: AnalysisSettings = ISDRAMA_ANALYSIS) 
     Raises ValueError for signals too short for reflect padding (fewer than n_fft/2 + 1 samples).
     """
     if waveform.shape[-1] <= settings.n_fft // 2:
-        raise ValueError(f"{waveform.shape[-1]} samples is too short for a {settings.n_fft}-point centred STFT "
-                         f"(needs more than {settings.n_fft // 2})")
+        raise ValueError(
+            f"{waveform.shape[-1]} samples is too short for a {settings.n_fft}-point centred STFT "
+            f"(needs more than {settings.n_fft // 2})"
+        )
     window = torch.hann_window(settings.n_fft, periodic=True, dtype=waveform.dtype, device=waveform.device)
     shape = waveform.shape
-    spec = torch.stft(waveform.reshape(-1, shape[-1]), n_fft=settings.n_fft, hop_length=settings.hop_length,
-                      win_length=settings.n_fft, window=window, center=True, pad_mode="reflect",
-                      normalized=False, onesided=True, return_complex=True)
+    spec = torch.stft(
+        waveform.reshape(-1, shape[-1]),
+        n_fft=settings.n_fft,
+        hop_length=settings.hop_length,
+        win_length=settings.n_fft,
+        window=window,
+        center=True,
+        pad_mode="reflect",
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
     return spec.transpose(-1, -2).reshape(*shape[:-1], spec.shape[-1], spec.shape[-2])
 
 
@@ -65,8 +78,10 @@ def check_lengths(lengths, batch: int, samples: int, name: str = "lengths") -> t
         raise ValueError(f"{name} must have shape ({batch},), one sample count per item, got {tuple(lengths.shape)}")
     lengths = lengths.detach().to("cpu", torch.int64)
     if batch and (int(lengths.min()) < 1 or int(lengths.max()) > samples):
-        raise ValueError(f"{name} must lie in 1 … {samples} (the tensor's time axis), "
-                         f"got {int(lengths.min())} … {int(lengths.max())}")
+        raise ValueError(
+            f"{name} must lie in 1 … {samples} (the tensor's time axis), "
+            f"got {int(lengths.min())} … {int(lengths.max())}"
+        )
     return lengths
 
 
@@ -83,8 +98,9 @@ def zero_beyond(waveforms: torch.Tensor, lengths: torch.Tensor, in_place: bool =
     return waveforms.masked_fill_(past, 0) if in_place else waveforms.masked_fill(past, 0)
 
 
-def stft_batch(waveforms: torch.Tensor, lengths: torch.Tensor | None = None,
-               settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> tuple[torch.Tensor, torch.Tensor]:
+def stft_batch(
+    waveforms: torch.Tensor, lengths: torch.Tensor | None = None, settings: AnalysisSettings = ISDRAMA_ANALYSIS
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`stft` of each item of a zero-padded batch as if it were alone.
 
     ``waveforms`` is (B, C, T); item b holds ``lengths[b]`` true samples (all T when None). Its
@@ -108,8 +124,10 @@ def stft_batch(waveforms: torch.Tensor, lengths: torch.Tensor | None = None,
     lengths = check_lengths(lengths, batch, samples)
     half, hop = settings.n_fft // 2, settings.hop_length
     if batch and int(lengths.min()) <= half:
-        raise ValueError(f"{int(lengths.min())} samples is too short for a {settings.n_fft}-point centred STFT "
-                         f"(needs more than {half})")
+        raise ValueError(
+            f"{int(lengths.min())} samples is too short for a {settings.n_fft}-point centred STFT "
+            f"(needs more than {half})"
+        )
     frames = (1 + lengths // hop).to(waveforms.device)
     if bool((lengths == samples).all()):
         return stft(waveforms, settings), frames
@@ -123,9 +141,17 @@ def stft_batch(waveforms: torch.Tensor, lengths: torch.Tensor | None = None,
     source = torch.where(q < 0, -q, torch.where(q < end, q, 2 * (end - 1) - q)).clamp(0, longest - 1)
     padded = waveforms.gather(-1, source[:, None, :].expand(batch, channels, -1))
     window = torch.hann_window(settings.n_fft, periodic=True, dtype=waveforms.dtype, device=waveforms.device)
-    spec = torch.stft(padded.reshape(batch * channels, -1), n_fft=settings.n_fft, hop_length=hop,
-                      win_length=settings.n_fft, window=window, center=False, normalized=False, onesided=True,
-                      return_complex=True)
+    spec = torch.stft(
+        padded.reshape(batch * channels, -1),
+        n_fft=settings.n_fft,
+        hop_length=hop,
+        win_length=settings.n_fft,
+        window=window,
+        center=False,
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
     spec = spec.transpose(-1, -2).reshape(batch, channels, spec.shape[-1], spec.shape[-2])
     valid = torch.arange(spec.shape[2], device=spec.device)[None, :] < frames[:, None]
     # where, not a product: a product leaves −0.0 parts, whose angle is ±π rather than 0

@@ -20,6 +20,7 @@ level-independent and reads only the signal:
 Known limit: noise switched on and off (bursts of noise between digital silence) is
 modulated and broadband, so it reads as speech; a recogniser then decides what it says.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,10 +35,12 @@ FLOOR_PERCENTILE = 10.0
 TONE_FRACTION = 0.9
 MIN_SPEECH_SECONDS = 0.15
 
-RULE = (f"speech present when at least {MIN_SPEECH_SECONDS:g} s of 25-ms frames have {BAND_HZ[0]:g}-{BAND_HZ[1]:g} Hz "
-        f"energy >= {MODULATION_DB:g} dB above the clip's {FLOOR_PERCENTILE:g}th-percentile frame energy and are not "
-        f"a pure tone (3 strongest bins < {TONE_FRACTION:g} of the band energy); level-independent "
-        "(spatialeval.features.speech)")
+RULE = (
+    f"speech present when at least {MIN_SPEECH_SECONDS:g} s of 25-ms frames have {BAND_HZ[0]:g}-{BAND_HZ[1]:g} Hz "
+    f"energy >= {MODULATION_DB:g} dB above the clip's {FLOOR_PERCENTILE:g}th-percentile frame energy and are not "
+    f"a pure tone (3 strongest bins < {TONE_FRACTION:g} of the band energy); level-independent "
+    "(spatialeval.features.speech)"
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,11 @@ def speech_presence(audio: np.ndarray, sample_rate: int) -> SpeechPresence:
     if speech_seconds >= MIN_SPEECH_SECONDS:
         return SpeechPresence(True, speech_seconds)
     if np.count_nonzero(active) * HOP_SECONDS >= MIN_SPEECH_SECONDS:
-        return SpeechPresence(False, speech_seconds, f"tonal only: a tone, not speech ({speech_seconds:.2f} s speech-like)")
-    return SpeechPresence(False, speech_seconds, "no syllabic modulation: stationary noise, a tone or silence "
-                                                 f"({speech_seconds:.2f} s speech-like)")
+        return SpeechPresence(
+            False, speech_seconds, f"tonal only: a tone, not speech ({speech_seconds:.2f} s speech-like)"
+        )
+    return SpeechPresence(
+        False,
+        speech_seconds,
+        f"no syllabic modulation: stationary noise, a tone or silence ({speech_seconds:.2f} s speech-like)",
+    )

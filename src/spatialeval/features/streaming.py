@@ -4,6 +4,7 @@ Each keeps only a bounded amount of audio in memory and gives results that do no
 how the stream was cut into blocks (bit-identical to processing the whole clip at once,
 except :class:`LagSums`, which is exact up to the rounding of its fixed segments).
 """
+
 from __future__ import annotations
 
 import math
@@ -37,15 +38,15 @@ def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> 
     """
     if sr_in == sr_out:
         for start in range(0, x.shape[0], block_out):
-            yield np.asarray(x[start:start + block_out], dtype=np.float64)
+            yield np.asarray(x[start : start + block_out], dtype=np.float64)
         return
     divisor = math.gcd(sr_in, sr_out)
     up, down = sr_out // divisor, sr_in // divisor
-    half_len = 10 * max(up, down)                    # scipy.signal.resample_poly's default filter half length
-    margin = -(-(-(-half_len // up) + 2) // down)    # in periods of `down` input samples
+    half_len = 10 * max(up, down)  # scipy.signal.resample_poly's default filter half length
+    margin = -(-(-(-half_len // up) + 2) // down)  # in periods of `down` input samples
     n_in = x.shape[0]
     n_out = polyphase_output_length(n_in, up, down)
-    step = max(1, block_out // up)                   # output block = step · up samples
+    step = max(1, block_out // up)  # output block = step · up samples
     period = 0
     while period * up < n_out:
         first = max(0, period - margin)
@@ -53,7 +54,7 @@ def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> 
         local = signal.resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0)
         offset = (period - first) * up
         count = min((period + step) * up, n_out) - period * up
-        yield local[offset: offset + count]
+        yield local[offset : offset + count]
         period += step
 
 
@@ -70,9 +71,9 @@ class Framer:
             self.buffer = buffer
             return np.zeros((0, self.length, 2))
         count = (buffer.shape[0] - self.length) // self.hop + 1
-        view = np.lib.stride_tricks.sliding_window_view(buffer, self.length, axis=0)[::self.hop][:count]
+        view = np.lib.stride_tricks.sliding_window_view(buffer, self.length, axis=0)[:: self.hop][:count]
         frames = np.ascontiguousarray(view.transpose(0, 2, 1))  # (count, length, 2)
-        self.buffer = buffer[count * self.hop:].copy()
+        self.buffer = buffer[count * self.hop :].copy()
         return frames
 
 
@@ -91,11 +92,11 @@ class LagSums:
         self.max_lag = max_lag
         self.sums = np.zeros(2 * max_lag + 1)
         self.energy = np.zeros(2)
-        self.before = np.zeros((0, 2))   # up to K samples preceding the pending ones
+        self.before = np.zeros((0, 2))  # up to K samples preceding the pending ones
         self.pending = np.zeros((0, 2))  # samples not yet summed (from a segment boundary on)
-        self.total = np.zeros(2)         # Σ l, Σ r
+        self.total = np.zeros(2)  # Σ l, Σ r
         self.count = 0
-        self.head = np.zeros((0, 2))     # the first K samples
+        self.head = np.zeros((0, 2))  # the first K samples
 
     def push(self, block: np.ndarray) -> None:
         self.pending = np.concatenate([self.pending, block]) if self.pending.size else block
@@ -109,19 +110,19 @@ class LagSums:
     def _segment(self, count: int) -> None:
         k = self.max_lag
         segment = self.pending[:count]
-        after = self.pending[count: count + k, 1]
+        after = self.pending[count : count + k, 1]
         before = self.before[-k:, 1] if k else self.before[:0, 1]
         # r over [start − K, start + count + K), zero outside the signal; l placed at offset K.
         right = np.zeros(count + 2 * k)
-        right[k - before.shape[0]: k] = before
-        right[k: k + count] = segment[:, 1]
-        right[k + count: k + count + after.shape[0]] = after
+        right[k - before.shape[0] : k] = before
+        right[k : k + count] = segment[:, 1]
+        right[k + count : k + count + after.shape[0]] = after
         left = np.zeros(count + 2 * k)
-        left[k: k + count] = segment[:, 0]
+        left[k : k + count] = segment[:, 0]
         size = next_pow2(right.shape[0] + count)
         correlation = np.fft.irfft(np.fft.rfft(right, size) * np.conj(np.fft.rfft(left, size)), size)
-        self.sums += np.concatenate([correlation[size - k:] if k else correlation[:0], correlation[: k + 1]])
-        self.energy += np.sum(segment ** 2, axis=0)
+        self.sums += np.concatenate([correlation[size - k :] if k else correlation[:0], correlation[: k + 1]])
+        self.energy += np.sum(segment**2, axis=0)
         self.total += np.sum(segment, axis=0)
         if self.head.shape[0] < k:
             self.head = np.concatenate([self.head, segment[: k - self.head.shape[0]]])
@@ -138,12 +139,18 @@ class LagSums:
         tail = self.before  # the last K samples once finished
         sums = self.sums.copy()
         for index, lag in enumerate(range(-k, k + 1)):
-            left = self.total[0] - (self.head[: -lag, 0].sum() if lag < 0 else 0.0) \
-                - (tail[k - lag:, 0].sum() if lag > 0 else 0.0)        # Σ l(t) over t with t + τ inside
-            right = self.total[1] - (self.head[:lag, 1].sum() if lag > 0 else 0.0) \
-                - (tail[k + lag:, 1].sum() if lag < 0 else 0.0)        # Σ r(t + τ) over the same t
+            left = (
+                self.total[0]
+                - (self.head[:-lag, 0].sum() if lag < 0 else 0.0)
+                - (tail[k - lag :, 0].sum() if lag > 0 else 0.0)
+            )  # Σ l(t) over t with t + τ inside
+            right = (
+                self.total[1]
+                - (self.head[:lag, 1].sum() if lag > 0 else 0.0)
+                - (tail[k + lag :, 1].sum() if lag < 0 else 0.0)
+            )  # Σ r(t + τ) over the same t
             sums[index] += (n - abs(lag)) * mean[0] * mean[1] - mean[1] * left - mean[0] * right
-        return sums, np.maximum(self.energy - n * mean ** 2, 0.0)
+        return sums, np.maximum(self.energy - n * mean**2, 0.0)
 
 
 def next_pow2(n: int) -> int:

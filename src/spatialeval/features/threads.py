@@ -6,6 +6,7 @@ vectorised ones in the last bit. The cut points move with the thread count, so t
 could give IPD maps differing at 1e-9 under ``--jobs 2`` (one thread per worker) and a plain run.
 The feature extractors are cheap next to the encoder, so they run on one intra-op thread.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

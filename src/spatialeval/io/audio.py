@@ -3,6 +3,7 @@
 Every failure is raised as :class:`AudioError` with a message that names the file
 and what is wrong with it, so the pipeline can record it against one item and go on.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +21,33 @@ class AudioError(ValueError):
 # Encodings whose every sample value float32 holds exactly (at most 24 significant bits, or float32
 # itself; lossy codecs decode to float32 inside libsndfile). Clips in these are kept as float32,
 # which halves memory without changing a single value; others (32-bit PCM, float64) stay float64.
-EXACT_IN_FLOAT32 = frozenset({
-    "PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "FLOAT", "ULAW", "ALAW", "IMA_ADPCM", "MS_ADPCM", "GSM610",
-    "G721_32", "G723_24", "G723_40", "DWVW_12", "DWVW_16", "DWVW_24", "DPCM_8", "DPCM_16",
-    "VORBIS", "OPUS", "ALAC_16", "ALAC_20", "ALAC_24",
-})
+EXACT_IN_FLOAT32 = frozenset(
+    {
+        "PCM_S8",
+        "PCM_U8",
+        "PCM_16",
+        "PCM_24",
+        "FLOAT",
+        "ULAW",
+        "ALAW",
+        "IMA_ADPCM",
+        "MS_ADPCM",
+        "GSM610",
+        "G721_32",
+        "G723_24",
+        "G723_40",
+        "DWVW_12",
+        "DWVW_16",
+        "DWVW_24",
+        "DPCM_8",
+        "DPCM_16",
+        "VORBIS",
+        "OPUS",
+        "ALAC_16",
+        "ALAC_20",
+        "ALAC_24",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -97,8 +120,10 @@ def as_time_channels(audio, what: str, *, channels: int | None = None, dtype=np.
     if array.size == 0:
         raise ValueError(f"{what}: the audio is an empty signal (no samples)")
     if array.shape[1] > array.shape[0]:
-        raise ValueError(f"{what}: expected audio shaped (time, channels), got {array.shape}, which looks like "
-                         "(channels, time); pass x.T")
+        raise ValueError(
+            f"{what}: expected audio shaped (time, channels), got {array.shape}, which looks like "
+            "(channels, time); pass x.T"
+        )
     if channels is not None and array.shape[1] != channels:
         kind = {1: "mono", 2: "stereo"}.get(array.shape[1], f"{array.shape[1]}-channel")
         need = "2-channel (binaural: left, right)" if channels == 2 else f"{channels}-channel"
@@ -110,7 +135,7 @@ def as_time_channels(audio, what: str, *, channels: int | None = None, dtype=np.
 
 def all_finite(array: np.ndarray, block: int = 1 << 20) -> bool:
     """``np.isfinite(array).all()`` without a full-size temporary (checked in row blocks)."""
-    return all(np.isfinite(array[start:start + block]).all() for start in range(0, len(array), block))
+    return all(np.isfinite(array[start : start + block]).all() for start in range(0, len(array), block))
 
 
 #: AC level (dBFS, RMS over the clip after removing each channel's mean) below which a clip carries no signal;
@@ -179,5 +204,9 @@ def load_audio(path: str | Path, *, min_seconds: float = 0.0) -> AudioClip:
         raise AudioError(f"{path}: {bad} NaN or infinite samples")
     seconds = samples.shape[0] / sample_rate
     if seconds < min_seconds:
-        raise AudioError(f"{path}: clip is {seconds * 1000:.1f} ms long, shorter than the {min_seconds * 1000:.0f} ms minimum")
-    return AudioClip(samples=samples, sample_rate=sample_rate, path=str(path), subtype=subtype, sha256=file_sha256(path))
+        raise AudioError(
+            f"{path}: clip is {seconds * 1000:.1f} ms long, shorter than the {min_seconds * 1000:.0f} ms minimum"
+        )
+    return AudioClip(
+        samples=samples, sample_rate=sample_rate, path=str(path), subtype=subtype, sha256=file_sha256(path)
+    )

@@ -6,6 +6,7 @@ renamed over the target, so a reader or an interrupted run never sees half a fil
 file gets the permissions a plain ``open()`` would give (0666 minus the umask), not the 0600 of
 a temporary file.
 """
+
 from __future__ import annotations
 
 import errno
@@ -110,8 +111,10 @@ class DirectoryLock:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "another process"
             os.close(fd)
-            raise OutputLockedError(f"{self.path.parent} is in use by another spatialeval run (pid {holder}); "
-                                    "wait for it to finish or choose another --out") from None
+            raise OutputLockedError(
+                f"{self.path.parent} is in use by another spatialeval run (pid {holder}); "
+                "wait for it to finish or choose another --out"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd

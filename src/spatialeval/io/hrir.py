@@ -7,6 +7,7 @@ Conventions: azimuth in degrees counter-clockwise seen from above (0 = front, 90
 180 = back, 270 or −90 = right), elevation in degrees (0 = ear level, 90 = overhead).
 The KEMAR set covers elevations −40…90 in 10° rings (azimuth spacing 5° at ear level).
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,15 @@ from scipy import signal
 KEMAR_RESOURCE = "kemar_hrir_44k1.npz"
 KEMAR_ELEVATION_RANGE = (-40.0, 90.0)
 
-__all__ = ["KEMAR_ELEVATION_RANGE", "KEMAR_RESOURCE", "HRIRSet", "angular_distance_deg", "load_kemar", "load_sofa",
-           "wrap180"]
+__all__ = [
+    "KEMAR_ELEVATION_RANGE",
+    "KEMAR_RESOURCE",
+    "HRIRSet",
+    "angular_distance_deg",
+    "load_kemar",
+    "load_sofa",
+    "wrap180",
+]
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,12 @@ def load_sofa(path, sample_rate: int | None = None) -> HRIRSet:
     else:
         azimuth, elevation = positions[:, 0], positions[:, 1]
     hrir = np.transpose(ir, (0, 2, 1))  # (directions, taps, ears)
-    if receivers.ndim == 2 and receivers.shape[0] >= 2 and receivers.shape[1] >= 2 and receivers[0, 1] < receivers[1, 1]:
+    if (
+        receivers.ndim == 2
+        and receivers.shape[0] >= 2
+        and receivers.shape[1] >= 2
+        and receivers[0, 1] < receivers[1, 1]
+    ):
         hrir = hrir[:, :, ::-1]  # receiver 0 sits on the right (negative y): swap to (left, right)
     target = rate if sample_rate is None else int(sample_rate)
     if target <= 0:
@@ -146,8 +159,11 @@ def load_sofa(path, sample_rate: int | None = None) -> HRIRSet:
     if target != rate:
         divisor = math.gcd(target, rate)
         hrir = signal.resample_poly(hrir, target // divisor, rate // divisor, axis=1)
-    arrays = (np.ascontiguousarray(hrir), np.mod(np.asarray(azimuth, dtype=np.float64), 360.0),
-              np.asarray(elevation, dtype=np.float64).copy())
+    arrays = (
+        np.ascontiguousarray(hrir),
+        np.mod(np.asarray(azimuth, dtype=np.float64), 360.0),
+        np.asarray(elevation, dtype=np.float64).copy(),
+    )
     for array in arrays:
         array.setflags(write=False)
     return HRIRSet(hrir=arrays[0], azimuth_deg=arrays[1], elevation_deg=arrays[2], sample_rate=target)

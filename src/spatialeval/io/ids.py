@@ -12,6 +12,7 @@ stored in ``items.jsonl``/``items.csv``, so one rule applies everywhere:
 
 Anything else (spaces, Unicode letters, punctuation) is kept as is.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,10 @@ def check_item_id(item_id: object, where: str = "") -> str:
     problem = id_problem(item_id)
     if problem:
         prefix = f"{where}: " if where else ""
-        raise ItemIdError(f"{prefix}item id {item_id!r} {problem}; ids name files under the output directory, "
-                          "so they must be relative names without '..', control characters or backslashes")
+        raise ItemIdError(
+            f"{prefix}item id {item_id!r} {problem}; ids name files under the output directory, "
+            "so they must be relative names without '..', control characters or backslashes"
+        )
     return item_id  # type: ignore[return-value]
 
 

@@ -16,6 +16,7 @@ An item's ``id`` is its relative path without extension, with ``/`` separators (
 may give its own). Ids follow the rules of :mod:`spatialeval.io.ids`; an id that breaks them
 is refused with a message naming it.
 """
+
 from __future__ import annotations
 
 import csv
@@ -96,12 +97,15 @@ def index_audio_tree(root: Path) -> dict[str, Path]:
             raise PairingError(f"{root}: two files share the id {item_id!r}: {index[item_id].name} and {path.name}")
         index[item_id] = path
     if bad:
-        raise PairingError(f"{root}: {len(bad)} file name(s) cannot be used as item ids (rename them):\n"
-                           + "\n".join(bad[:20]))
+        raise PairingError(
+            f"{root}: {len(bad)} file name(s) cannot be used as item ids (rename them):\n" + "\n".join(bad[:20])
+        )
     return index
 
 
-def _settle(pairs: list[Pair], only_gt: list[str], only_infer: list[str], allow_partial: bool, where: str) -> PairingResult:
+def _settle(
+    pairs: list[Pair], only_gt: list[str], only_infer: list[str], allow_partial: bool, where: str
+) -> PairingResult:
     if (only_gt or only_infer) and not allow_partial:
         lines = [f"{where}: {len(only_gt) + len(only_infer)} file(s) have no partner"]
         lines += [f"  gt without infer: {i}" for i in only_gt[:50]]
@@ -141,7 +145,9 @@ def _read_manifest_rows(path: Path) -> list[tuple[int, dict]]:
             except json.JSONDecodeError as exc:
                 raise PairingError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
             if not isinstance(row, dict):
-                raise PairingError(f"{path}:{number}: expected a JSON object with gt and infer, got {type(row).__name__}")
+                raise PairingError(
+                    f"{path}:{number}: expected a JSON object with gt and infer, got {type(row).__name__}"
+                )
             rows.append((number, row))
         return rows
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -149,7 +155,9 @@ def _read_manifest_rows(path: Path) -> list[tuple[int, dict]]:
     header = [name.strip() if isinstance(name, str) else name for name in (reader.fieldnames or [])]
     missing = [column for column in ("gt", "infer") if column not in header]
     if missing:
-        raise PairingError(f"{path}: the header must name the columns gt and infer (found: {', '.join(map(repr, header)) or 'nothing'})")
+        raise PairingError(
+            f"{path}: the header must name the columns gt and infer (found: {', '.join(map(repr, header)) or 'nothing'})"
+        )
     reader.fieldnames = header
     rows = []
     for row in reader:
@@ -199,8 +207,10 @@ def pair_from_manifest(manifest: str | Path, *, allow_partial: bool = False) -> 
         item_id = values["id"] if values["id"] is not None else _default_id(values["gt"])
         problem = id_problem(item_id)
         if problem:
-            raise PairingError(f"{where}: item id {item_id!r} {problem}; ids name files under the output "
-                               "directory, so give a relative name without '..', control characters or backslashes")
+            raise PairingError(
+                f"{where}: item id {item_id!r} {problem}; ids name files under the output "
+                "directory, so give a relative name without '..', control characters or backslashes"
+            )
         if item_id in seen:
             hint = "" if values["id"] else " (rows without an id take the gt file's name: add an id column)"
             raise PairingError(f"{manifest}: duplicate id {item_id!r} (row {number}){hint}")
@@ -213,8 +223,15 @@ def pair_from_manifest(manifest: str | Path, *, allow_partial: bool = False) -> 
         elif not infer.is_file():
             only_gt.append(item_id)
         else:
-            pairs.append(Pair(id=item_id, gt=str(gt), infer=str(infer), text=values["text"],
-                              prompt=str(prompt) if prompt else None))
+            pairs.append(
+                Pair(
+                    id=item_id,
+                    gt=str(gt),
+                    infer=str(infer),
+                    text=values["text"],
+                    prompt=str(prompt) if prompt else None,
+                )
+            )
     result = _settle(pairs, only_gt, only_infer, allow_partial, str(manifest))
     result.outside_manifest = outside
     return result

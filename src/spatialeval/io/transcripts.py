@@ -16,6 +16,7 @@ Where an item's reference text comes from, first match wins (recorded per item a
    (the CER then measures agreement with the recogniser's reading of the gt, not
    correctness against a script).
 """
+
 from __future__ import annotations
 
 import csv
@@ -77,7 +78,9 @@ def load_transcripts(path: str | Path) -> dict[str, str]:
     if "id" in header and "text" in header:
         id_col, text_col = header.index("id"), header.index("text")
         rows = []
-        for n, fields in zip((n for n, _ in lines[1:]), csv.reader([line for _, line in lines[1:]], delimiter=delimiter)):
+        for n, fields in zip(
+            (n for n, _ in lines[1:]), csv.reader([line for _, line in lines[1:]], delimiter=delimiter)
+        ):
             if len(fields) <= max(id_col, text_col):
                 raise TranscriptError(f"{path}:{n}: expected {len(header)} columns, got {len(fields)}")
             rows.append((n, [fields[id_col], fields[text_col]]))
@@ -123,8 +126,9 @@ def lookup(transcripts: dict[str, str], item_id: str) -> str | None:
     return transcripts.get(item_id.rsplit("/", 1)[-1])
 
 
-def resolve_reference(pair: Pair, transcripts: dict[str, str] | None = None,
-                      transcripts_path: str | None = None) -> tuple[str | None, str]:
+def resolve_reference(
+    pair: Pair, transcripts: dict[str, str] | None = None, transcripts_path: str | None = None
+) -> tuple[str | None, str]:
     """``(text, source)`` for one pair; ``(None, "asr_gt")`` when the gt's ASR must serve.
 
     Example:

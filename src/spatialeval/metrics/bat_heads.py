@@ -28,6 +28,7 @@ mean (``doa_angular_error``) and the fraction above 20° (``doa_error``), and co
 distance as correct when the classes differ by at most one (``distance_accuracy``,
 i.e. within ±0.5 m). Here the "label" is the prediction on the ground-truth clip.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,7 +66,10 @@ def spatialeval_to_bat_azimuth(azimuth_deg):
 
 
 def _unit_vectors(azimuth_deg, elevation_deg) -> np.ndarray:
-    az, el = np.radians(np.asarray(azimuth_deg, dtype=np.float64)), np.radians(np.asarray(elevation_deg, dtype=np.float64))
+    az, el = (
+        np.radians(np.asarray(azimuth_deg, dtype=np.float64)),
+        np.radians(np.asarray(elevation_deg, dtype=np.float64)),
+    )
     az, el = np.broadcast_arrays(az, el)
     return np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], axis=-1)
 
@@ -126,8 +130,9 @@ def mean_direction_deg(azimuth_deg, elevation_deg, weights=None, min_resultant: 
     >>> az, el = mean_direction_deg([0.0, 180.0], [45.0, 45.0]); el   # opposite azimuths, same height: overhead
     90.0
     """
-    vectors = _unit_vectors(np.asarray(azimuth_deg, dtype=np.float64).reshape(-1),
-                            np.asarray(elevation_deg, dtype=np.float64).reshape(-1))
+    vectors = _unit_vectors(
+        np.asarray(azimuth_deg, dtype=np.float64).reshape(-1), np.asarray(elevation_deg, dtype=np.float64).reshape(-1)
+    )
     w = np.ones(len(vectors)) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
     keep = np.all(np.isfinite(vectors), axis=1) & np.isfinite(w)
     if not keep.any() or w[keep].sum() <= 0:
@@ -235,13 +240,21 @@ def summarize_predictions(predictions: HeadPredictions) -> dict[str, float]:
     """
     if len(predictions) == 0:
         nan = float("nan")
-        return {"azimuth_deg": nan, "elevation_deg": nan, "distance_m": nan, "azimuth_confidence": nan,
-                "distance_confidence": nan}
+        return {
+            "azimuth_deg": nan,
+            "elevation_deg": nan,
+            "distance_m": nan,
+            "azimuth_confidence": nan,
+            "distance_confidence": nan,
+        }
     azimuth, elevation = mean_direction_deg(predictions.spatialeval_azimuth_deg, predictions.elevation_deg)
-    return {"azimuth_deg": azimuth, "elevation_deg": elevation,
-            "distance_m": float(np.mean(predictions.distance_m)),
-            "azimuth_confidence": float(np.mean(predictions.azimuth_confidence)),
-            "distance_confidence": float(np.mean(predictions.distance_confidence))}
+    return {
+        "azimuth_deg": azimuth,
+        "elevation_deg": elevation,
+        "distance_m": float(np.mean(predictions.distance_m)),
+        "azimuth_confidence": float(np.mean(predictions.azimuth_confidence)),
+        "distance_confidence": float(np.mean(predictions.distance_confidence)),
+    }
 
 
 def head_errors(gt: HeadPredictions, gen: HeadPredictions) -> dict:
@@ -281,12 +294,14 @@ def head_errors(gt: HeadPredictions, gen: HeadPredictions) -> dict:
         result["unmeasurable"] = {name: f"the {side} has no encoder window" for name in names}
     else:
         angles = great_circle_deg(gt.azimuth_deg[:n], gt.elevation_deg[:n], gen.azimuth_deg[:n], gen.elevation_deg[:n])
-        result.update({
-            "bat_angle_error_deg": float(np.mean(angles)),
-            "bat_angle_error_rate": float(np.mean(angles > DOA_ERROR_THRESHOLD_DEG)),
-            "bat_distance_error_m": float(np.mean(np.abs(gen.distance_m[:n] - gt.distance_m[:n]))),
-            "bat_distance_agreement": float(np.mean(np.abs(gen.distance_class[:n] - gt.distance_class[:n]) <= 1)),
-        })
+        result.update(
+            {
+                "bat_angle_error_deg": float(np.mean(angles)),
+                "bat_angle_error_rate": float(np.mean(angles > DOA_ERROR_THRESHOLD_DEG)),
+                "bat_distance_error_m": float(np.mean(np.abs(gen.distance_m[:n] - gt.distance_m[:n]))),
+                "bat_distance_agreement": float(np.mean(np.abs(gen.distance_class[:n] - gt.distance_class[:n]) <= 1)),
+            }
+        )
     for prefix, predictions in (("bat_gt_", gt), ("bat_gen_", gen)):
         for key, value in summarize_predictions(predictions).items():
             result[prefix + key] = value

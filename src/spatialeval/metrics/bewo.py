@@ -22,6 +22,7 @@ A patch whose cross-spectrum is all zero (digital silence in an ear) has cc ≡ 
 argmax then picks lag −24 and reports +1.5 ms. That is kept (the published numbers contain it),
 counted per clip in ``empty_patch_frames``; a clip silent in either ear throughout is not measured.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,11 +33,11 @@ RATE = 16000
 FRAME_RATE = 10
 FRAMES = 100
 CLIP_S = 0.24
-PATCHES = 512                 # the released --patch_num; unfold yields one more (513)
-PATCH = 3840                  # --gcc_fft: 0.24 s at 16 kHz
+PATCHES = 512  # the released --patch_num; unfold yields one more (513)
+PATCH = 3840  # --gcc_fft: 0.24 s at 16 kHz
 MAX_DELAY_S = 1.5e-3
-MAX_SHIFT = int(RATE * MAX_DELAY_S)          # 24 samples
-WINDOW = int(CLIP_S * RATE + PATCHES * 1)    # 4352 samples per frame
+MAX_SHIFT = int(RATE * MAX_DELAY_S)  # 24 samples
+WINDOW = int(CLIP_S * RATE + PATCHES * 1)  # 4352 samples per frame
 PHAT_FLOOR = 1e-20
 
 
@@ -93,13 +94,13 @@ def gcc_phat_frame_itd_ms(window: np.ndarray) -> tuple[float, int]:
     >>> round(itd, 6), empty
     (-0.5, 0)
     """
-    patches = np.lib.stride_tricks.sliding_window_view(window, PATCH, axis=-1)   # (2, 513, 3840), hop 1
+    patches = np.lib.stride_tricks.sliding_window_view(window, PATCH, axis=-1)  # (2, 513, 3840), hop 1
     n = 2 * PATCH
     left = scipy.fft.rfft(patches[0], n=n, axis=-1)
     right = scipy.fft.rfft(patches[1], n=n, axis=-1)
     cross = left * np.conj(right)
     cc = scipy.fft.irfft(cross / (np.abs(cross) + np.float32(PHAT_FLOOR)), n=n, axis=-1)
-    lags = np.concatenate([cc[:, -MAX_SHIFT:], cc[:, :MAX_SHIFT + 1]], axis=-1)
+    lags = np.concatenate([cc[:, -MAX_SHIFT:], cc[:, : MAX_SHIFT + 1]], axis=-1)
     shift = np.argmax(np.abs(lags), axis=-1) - MAX_SHIFT
     itd = -shift.astype(np.float32) / np.float32(RATE)
     empty = int(np.count_nonzero(~np.any(cross != 0, axis=-1)))
@@ -126,10 +127,13 @@ def clip_itd_ms(binaural, sr: int, frames: int = FRAMES) -> dict:
             raise ValueError(f"the {name} ear is silent: GCC-PHAT has no peak (the released code reports +1.5 ms)")
     per_start: dict[int, tuple[float, int]] = {}
     for start in dict.fromkeys(starts.tolist()):
-        per_start[start] = gcc_phat_frame_itd_ms(audio[:, start:start + WINDOW])
+        per_start[start] = gcc_phat_frame_itd_ms(audio[:, start : start + WINDOW])
     itds = np.array([per_start[s][0] for s in starts.tolist()])
-    return {"itd_ms": float(np.mean(itds)), "frame_itds_ms": itds,
-            "empty_patch_frames": int(sum(1 for s in starts.tolist() if per_start[s][1]))}
+    return {
+        "itd_ms": float(np.mean(itds)),
+        "frame_itds_ms": itds,
+        "empty_patch_frames": int(sum(1 for s in starts.tolist() if per_start[s][1])),
+    }
 
 
 def bewo_itd_squared_error(gt_itd_ms: float, gen_itd_ms: float) -> float:
@@ -162,7 +166,7 @@ def bewo_released_kl(folder1_itds_ms) -> float:
     if m.size == 0:
         raise ValueError("no clip")
     n = m.size
-    folder2 = np.full(n, sum(m.tolist()) / n)          # the released overwrite of folder 2's values
+    folder2 = np.full(n, sum(m.tolist()) / n)  # the released overwrite of folder 2's values
     p, q = _released_normalize(m), _released_normalize(folder2)
     p, q = np.clip(p, 1e-10, 1.0), np.clip(q, 1e-10, 1.0)
     return float(np.sum(p * np.log(p / q)))

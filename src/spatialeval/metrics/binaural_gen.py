@@ -48,6 +48,7 @@ Arrays here are ``(time, 2)`` (``(2, time)`` is accepted), channel 0 = left ear.
 per-metric functions take two clips already at the same rate and length; the protocol
 (resampling, normalisation, length check) is :func:`binaural_generation_metrics`.
 """
+
 from __future__ import annotations
 
 import librosa
@@ -60,7 +61,7 @@ HOP_LENGTH = 160
 WIN_LENGTH = 400
 PEAK_FLOOR = 1e-20
 SNR_EPS = 1e-4
-DB_AMIN = 1e-5     # librosa.amplitude_to_db defaults used by Mag_diff_distance
+DB_AMIN = 1e-5  # librosa.amplitude_to_db defaults used by Mag_diff_distance
 DB_TOP = 80.0
 PHASE_IGNORE_BELOW = 0.1  # Meta BinauralSpeechSynthesis PhaseLoss default: bins below 0.1 × mean energy are left out
 
@@ -93,8 +94,15 @@ def fairplay_stft(channel: np.ndarray, pad_mode: str = "reflect") -> np.ndarray:
     >>> fairplay_stft(np.zeros(16000)).shape
     (257, 101)
     """
-    return librosa.stft(np.asarray(channel, dtype=np.float64), n_fft=N_FFT, hop_length=HOP_LENGTH,
-                        win_length=WIN_LENGTH, window="hann", center=True, pad_mode=pad_mode)
+    return librosa.stft(
+        np.asarray(channel, dtype=np.float64),
+        n_fft=N_FFT,
+        hop_length=HOP_LENGTH,
+        win_length=WIN_LENGTH,
+        window="hann",
+        center=True,
+        pad_mode=pad_mode,
+    )
 
 
 def peak_normalize(binaural: np.ndarray) -> np.ndarray:
@@ -173,8 +181,9 @@ def difference_phase_distance(gt, gen, *, pad_mode: str = "reflect") -> float:
     return _difference_phase_distance(*_difference_spectra(*_pair(gt, gen), pad_mode))
 
 
-def masked_difference_phase_distance(gt, gen, *, pad_mode: str = "reflect",
-                                     ignore_below: float = PHASE_IGNORE_BELOW) -> float:
+def masked_difference_phase_distance(
+    gt, gen, *, pad_mode: str = "reflect", ignore_below: float = PHASE_IGNORE_BELOW
+) -> float:
     """L−R phase distance over the bins that carry energy (radians in [0, π]; NaN when no bin does).
 
     D = STFT(left − right) as in :func:`difference_phase_distance`; with e(X) = |Re X| + |Im X|
@@ -232,6 +241,7 @@ def waveform_snr_db(gt, gen) -> float:
 # The formulas, on clips already checked by _pair (float64 (2, time), equal length) and on their
 # spectra, so that binaural_generation_metrics validates once and takes each STFT once.
 
+
 def _channel_deltas(a: np.ndarray, b: np.ndarray, pad_mode: str) -> list[np.ndarray]:
     """Per channel, STFT(generated) − STFT(ground truth)."""
     return [fairplay_stft(b[ch], pad_mode) - fairplay_stft(a[ch], pad_mode) for ch in range(2)]
@@ -281,7 +291,7 @@ def _difference_magnitude_distance_db(reference: np.ndarray, estimate: np.ndarra
 
 def _waveform_snr_db(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((b - a) ** 2))
-    return float(10.0 * np.log10((float(np.mean(a ** 2)) + SNR_EPS) / (mse + SNR_EPS)))
+    return float(10.0 * np.log10((float(np.mean(a**2)) + SNR_EPS) / (mse + SNR_EPS)))
 
 
 STACKS = ("librosa", "fairplay-2019")
@@ -311,13 +321,29 @@ def load_like_librosa_09(channels_first: np.ndarray, rate: int, target_rate: int
     return np.pad(y, ((0, 0), (0, n_out - y.shape[-1]))).astype(np.float32)
 
 
-METRIC_NAMES = ("stft_distance", "envelope_distance", "magnitude_distance", "lr_phase_distance",
-                "lr_phase_distance_masked", "lr_magnitude_distance_db", "wave_snr_db")
+METRIC_NAMES = (
+    "stft_distance",
+    "envelope_distance",
+    "magnitude_distance",
+    "lr_phase_distance",
+    "lr_phase_distance_masked",
+    "lr_magnitude_distance_db",
+    "wave_snr_db",
+)
 
 
-def binaural_generation_metrics(gt, gen, sr: int, gen_sr: int | None = None, *, normalize: bool = True,
-                                analysis_rate: int = ANALYSIS_RATE, max_length_difference_s: float = 0.05,
-                                pad_mode: str = "reflect", stack: str = "librosa") -> dict:
+def binaural_generation_metrics(
+    gt,
+    gen,
+    sr: int,
+    gen_sr: int | None = None,
+    *,
+    normalize: bool = True,
+    analysis_rate: int = ANALYSIS_RATE,
+    max_length_difference_s: float = 0.05,
+    pad_mode: str = "reflect",
+    stack: str = "librosa",
+) -> dict:
     """The FAIR-Play table for one generated clip against its ground truth, with the scripts' protocol.
 
     Steps: resample both clips to ``analysis_rate`` (16 kHz; ``librosa.resample`` soxr_hq, as
@@ -375,26 +401,31 @@ def binaural_generation_metrics(gt, gen, sr: int, gen_sr: int | None = None, *, 
     length_difference_s = abs(clips[0].shape[1] - clips[1].shape[1]) / analysis_rate
     result: dict = {"length_difference_s": length_difference_s}
     if length_difference_s > max_length_difference_s:
-        reason = (f"lengths differ by {length_difference_s:.3f} s (> {max_length_difference_s:g} s): these metrics "
-                  "compare waveforms sample by sample and need the generated clip rendered from the same signal")
+        reason = (
+            f"lengths differ by {length_difference_s:.3f} s (> {max_length_difference_s:g} s): these metrics "
+            "compare waveforms sample by sample and need the generated clip rendered from the same signal"
+        )
         result.update({name: float("nan") for name in METRIC_NAMES})
         result["unmeasurable"] = {name: reason for name in METRIC_NAMES}
         return result
     n = min(clips[0].shape[1], clips[1].shape[1])
-    a, b = _pair(clips[0][:, :n].T, clips[1][:, :n].T)     # checked once; each STFT below taken once
+    a, b = _pair(clips[0][:, :n].T, clips[1][:, :n].T)  # checked once; each STFT below taken once
     deltas = _channel_deltas(a, b, pad_mode)
     reference, estimate = _difference_spectra(a, b, pad_mode)
-    result.update({
-        "stft_distance": _stft_distance(deltas),
-        "envelope_distance": _envelope_distance(a, b),
-        "magnitude_distance": _magnitude_distance(deltas),
-        "lr_phase_distance": _difference_phase_distance(reference, estimate),
-        "lr_phase_distance_masked": _masked_difference_phase_distance(reference, estimate, PHASE_IGNORE_BELOW),
-        "lr_magnitude_distance_db": _difference_magnitude_distance_db(reference, estimate),
-        "wave_snr_db": _waveform_snr_db(a, b),
-    })
+    result.update(
+        {
+            "stft_distance": _stft_distance(deltas),
+            "envelope_distance": _envelope_distance(a, b),
+            "magnitude_distance": _magnitude_distance(deltas),
+            "lr_phase_distance": _difference_phase_distance(reference, estimate),
+            "lr_phase_distance_masked": _masked_difference_phase_distance(reference, estimate, PHASE_IGNORE_BELOW),
+            "lr_magnitude_distance_db": _difference_magnitude_distance_db(reference, estimate),
+            "wave_snr_db": _waveform_snr_db(a, b),
+        }
+    )
     if not np.isfinite(result["lr_phase_distance_masked"]):
         result.setdefault("unmeasurable", {})["lr_phase_distance_masked"] = (
             "no STFT bin of the ground truth's left − right signal carries energy (a mono or silent ground "
-            "truth has no L−R phase)")
+            "truth has no L−R phase)"
+        )
     return result

@@ -26,6 +26,7 @@ truth ``y`` (both ``(2, T)`` at 48 kHz, equal lengths):
 Dataset-level means in the released code weight each clip by its sample count; see
 :func:`sample_weighted_mean`.
 """
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,17 @@ def _stft(x, n_fft: int, hop: int, win: int):
     """Complex STFT of each row of ``x`` (torch, float64): centred, reflect-padded, periodic Hann."""
     import torch
 
-    return torch.stft(x, n_fft, hop_length=hop, win_length=win, window=torch.hann_window(win, dtype=x.dtype),
-                      center=True, pad_mode="reflect", normalized=False, return_complex=True)
+    return torch.stft(
+        x,
+        n_fft,
+        hop_length=hop,
+        win_length=win,
+        window=torch.hann_window(win, dtype=x.dtype),
+        center=True,
+        pad_mode="reflect",
+        normalized=False,
+        return_complex=True,
+    )
 
 
 def wave_l2(gen: np.ndarray, gt: np.ndarray) -> float:
@@ -141,10 +151,10 @@ def pesq_left_first_window(gen: np.ndarray, gt: np.ndarray, rate: int, gen_rate:
         return left
 
     ref, deg = left_at_16k(gt, rate), left_at_16k(gen, gen_rate or rate)
-    n = max(len(ref), len(deg))          # speechmetrics zero-pads to the longer file
+    n = max(len(ref), len(deg))  # speechmetrics zero-pads to the longer file
     ref, deg = np.pad(ref, (0, n - len(ref))), np.pad(deg, (0, n - len(deg)))
     window = int(PESQ_WINDOW_S * PESQ_RATE)
-    stop = window if n > window else n   # museval Framing: one window of the whole clip when shorter
+    stop = window if n > window else n  # museval Framing: one window of the whole clip when shorter
     return float(pesq(PESQ_RATE, ref[:stop], deg[:stop], "wb"))
 
 
@@ -161,5 +171,7 @@ def sample_weighted_mean(values, samples) -> float:
 
 def _require_stft_length(n: int) -> None:
     if n < MIN_STFT_SAMPLES:
-        raise ValueError(f"{n} samples at 48 kHz: the released STFT (2048-point, centred reflect padding) "
-                         f"needs at least {MIN_STFT_SAMPLES}")
+        raise ValueError(
+            f"{n} samples at 48 kHz: the released STFT (2048-point, centred reflect padding) "
+            f"needs at least {MIN_STFT_SAMPLES}"
+        )

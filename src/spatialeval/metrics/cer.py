@@ -34,6 +34,7 @@ the rate is 0.0 when the hypothesis is empty too and 1.0 otherwise (capped at 1 
 single empty reference cannot dominate a mean). The edit counts still carry the raw
 insertion count, so a corpus rate counts those insertions in full.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,9 +52,14 @@ def _edits(reference_units: list[str], hypothesis_units: list[str]) -> tuple[int
     return int(Levenshtein.distance(reference_units, hypothesis_units)), len(reference_units)
 
 
-def text_error_counts(reference: str, hypothesis: str, language: str | None = None, *,
-                      protocol: str | TextProtocol = DEFAULT_PROTOCOL,
-                      traditional_to_simplified: bool = False) -> dict[str, Any]:
+def text_error_counts(
+    reference: str,
+    hypothesis: str,
+    language: str | None = None,
+    *,
+    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    traditional_to_simplified: bool = False,
+) -> dict[str, Any]:
     """Normalise both texts once and count edits at character and word level.
 
     Returns a dict: ``language`` (as scored), ``protocol`` (its name), the normalised
@@ -79,8 +85,14 @@ def text_error_counts(reference: str, hypothesis: str, language: str | None = No
         word = _edits(scheme.units(ref, language, "word"), scheme.units(hyp, language, "word"))
     except ValueError:
         word = None
-    return {"language": language, "protocol": scheme.name, "reference": ref, "hypothesis": hyp,
-            "char": char, "word": word}
+    return {
+        "language": language,
+        "protocol": scheme.name,
+        "reference": ref,
+        "hypothesis": hyp,
+        "char": char,
+        "word": word,
+    }
 
 
 def _counts(kind: str, reference: str, hypothesis: str, language: str | None, protocol, traditional_to_simplified):
@@ -93,9 +105,14 @@ def _counts(kind: str, reference: str, hypothesis: str, language: str | None, pr
     return _edits(*units)
 
 
-def char_edit_counts(reference: str, hypothesis: str, language: str | None = None, *,
-                     protocol: str | TextProtocol = DEFAULT_PROTOCOL,
-                     traditional_to_simplified: bool = False) -> tuple[int, int]:
+def char_edit_counts(
+    reference: str,
+    hypothesis: str,
+    language: str | None = None,
+    *,
+    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    traditional_to_simplified: bool = False,
+) -> tuple[int, int]:
     """``(S + D + I, N)`` over the protocol's characters (``language=None``: detected).
 
     Example:
@@ -111,9 +128,14 @@ def char_edit_counts(reference: str, hypothesis: str, language: str | None = Non
     return _counts("char", reference, hypothesis, language, protocol, traditional_to_simplified)
 
 
-def word_edit_counts(reference: str, hypothesis: str, language: str | None = None, *,
-                     protocol: str | TextProtocol = DEFAULT_PROTOCOL,
-                     traditional_to_simplified: bool = False) -> tuple[int, int]:
+def word_edit_counts(
+    reference: str,
+    hypothesis: str,
+    language: str | None = None,
+    *,
+    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    traditional_to_simplified: bool = False,
+) -> tuple[int, int]:
     """``(S + D + I, N)`` over the protocol's words; under seed-tts-eval Mandarin words are characters.
 
     Example:
@@ -137,8 +159,14 @@ def error_rate(edits: int, units: int) -> float:
     return edits / units
 
 
-def cer(reference: str, hypothesis: str, language: str | None = None, *,
-        protocol: str | TextProtocol = DEFAULT_PROTOCOL, traditional_to_simplified: bool = False) -> float:
+def cer(
+    reference: str,
+    hypothesis: str,
+    language: str | None = None,
+    *,
+    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    traditional_to_simplified: bool = False,
+) -> float:
     """Character error rate ``(S + D + I) / N`` of ``hypothesis`` against ``reference``.
 
     Args:
@@ -163,12 +191,21 @@ def cer(reference: str, hypothesis: str, language: str | None = None, *,
         >>> cer("", "")
         0.0
     """
-    return error_rate(*char_edit_counts(reference, hypothesis, language, protocol=protocol,
-                                        traditional_to_simplified=traditional_to_simplified))
+    return error_rate(
+        *char_edit_counts(
+            reference, hypothesis, language, protocol=protocol, traditional_to_simplified=traditional_to_simplified
+        )
+    )
 
 
-def wer(reference: str, hypothesis: str, language: str | None = None, *,
-        protocol: str | TextProtocol = DEFAULT_PROTOCOL, traditional_to_simplified: bool = False) -> float:
+def wer(
+    reference: str,
+    hypothesis: str,
+    language: str | None = None,
+    *,
+    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    traditional_to_simplified: bool = False,
+) -> float:
     """Word error rate ``(S + D + I) / N``; arguments as :func:`cer`.
 
     Under ``seed-tts-eval`` the "WER" of Mandarin is its character rate (equal to
@@ -183,8 +220,11 @@ def wer(reference: str, hypothesis: str, language: str | None = None, *,
         >>> wer("hello world", "")
         1.0
     """
-    return error_rate(*word_edit_counts(reference, hypothesis, language, protocol=protocol,
-                                        traditional_to_simplified=traditional_to_simplified))
+    return error_rate(
+        *word_edit_counts(
+            reference, hypothesis, language, protocol=protocol, traditional_to_simplified=traditional_to_simplified
+        )
+    )
 
 
 def corpus_cer(counts) -> float:

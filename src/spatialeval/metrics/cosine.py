@@ -1,4 +1,5 @@
 """Cosine similarity of BAT embeddings."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -8,6 +8,7 @@ when a value cannot be measured rather than printing a confident wrong one.
 Conventions: binaural arrays are ``(time, 2)`` (numpy or torch), channel 0 = left ear;
 interaural cues are positive when the source is on the left; azimuth 90 = left.
 """
+
 from __future__ import annotations
 
 import math
@@ -86,22 +87,34 @@ def combined_front_back(gt: DirectionEstimate, gen: DirectionEstimate, pair: Pai
     leaning = None if not math.isfinite(pair.log_lr) else ("confused" if pair.log_lr > 0 else "same")
     if absolute != "ambiguous":
         if leaning is not None and leaning != absolute and "side" not in {gt.hemifield, gen.hemifield}:
-            return "ambiguous", "conflict", (f"the pinna templates say {absolute!r} but the pair comparison says "
-                                             f"{pair.relation!r} ({pair.reason})")
+            return (
+                "ambiguous",
+                "conflict",
+                (
+                    f"the pinna templates say {absolute!r} but the pair comparison says "
+                    f"{pair.relation!r} ({pair.reason})"
+                ),
+            )
         return absolute, "absolute", "both hemifields decided by the pinna templates"
     if decided is not None:
         return decided, "pair", f"pair comparison: {pair.relation} (confidence {pair.confidence:.2f}): {pair.reason}"
-    reasons = [f"{label}: {estimate.reason}" for label, estimate in (("ground truth", gt), ("generated", gen))
-               if estimate.hemifield == "ambiguous"]
+    reasons = [
+        f"{label}: {estimate.reason}"
+        for label, estimate in (("ground truth", gt), ("generated", gen))
+        if estimate.hemifield == "ambiguous"
+    ]
     if sides[0] != sides[1]:
-        reasons.append(f"one direction is on the interaural axis and the other {abs(gt.lateral - gen.lateral):.0f}° "
-                       "of lateral angle away from it")
+        reasons.append(
+            f"one direction is on the interaural axis and the other {abs(gt.lateral - gen.lateral):.0f}° "
+            "of lateral angle away from it"
+        )
     prefix = "pair comparison unmeasurable: " if pair.relation == "unmeasurable" else ""
     return "ambiguous", "none", "; ".join([*reasons, prefix + pair.reason])
 
 
-def _pair_direction_error(gt: DirectionEstimate, gen: DirectionEstimate, relation: str,
-                          method: str) -> tuple[float, str]:
+def _pair_direction_error(
+    gt: DirectionEstimate, gen: DirectionEstimate, relation: str, method: str
+) -> tuple[float, str]:
     """The DoA error once the front/back relation is known.
 
     Decided by the templates: :func:`~spatialeval.metrics.doa.direction_error`. Decided by the pair:
@@ -132,15 +145,25 @@ def _side_state(analysis: ClipAnalysis, active: np.ndarray, label: str) -> tuple
     return False, ""
 
 
-def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_rate: int | None = None,
-                       fmax: float | None = None, elevations: str = "horizontal", gate_db: float = GATE_DB,
-                       max_itd_s: float = 0.001, block_seconds: float = BLOCK_SECONDS,
-                       min_reliability: float = MIN_RELIABILITY,
-                       min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE,
-                       pair_front_back_enabled: bool = True,
-                       pair_lateral_tolerance_deg: float = LATERAL_TOLERANCE_DEG,
-                       max_source_difference_db: float = MAX_SOURCE_DIFFERENCE_DB,
-                       min_pair_confidence: float = MIN_PAIR_CONFIDENCE) -> dict[str, Any]:
+def spatial_cue_errors(
+    gt,
+    gen,
+    sr: int,
+    gen_sr: int | None = None,
+    *,
+    analysis_rate: int | None = None,
+    fmax: float | None = None,
+    elevations: str = "horizontal",
+    gate_db: float = GATE_DB,
+    max_itd_s: float = 0.001,
+    block_seconds: float = BLOCK_SECONDS,
+    min_reliability: float = MIN_RELIABILITY,
+    min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE,
+    pair_front_back_enabled: bool = True,
+    pair_lateral_tolerance_deg: float = LATERAL_TOLERANCE_DEG,
+    max_source_difference_db: float = MAX_SOURCE_DIFFERENCE_DB,
+    min_pair_confidence: float = MIN_PAIR_CONFIDENCE,
+) -> dict[str, Any]:
     """Interpretable spatial-cue errors of a generated binaural clip ``gen`` against its ground truth ``gt``.
 
     Both clips are ``(time, 2)`` arrays (numpy or torch) at ``sr`` and ``gen_sr`` (default
@@ -225,8 +248,10 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
     if problem:
         unmeasurable["itd_error_us"] = problem
     elif not both.any():
-        unmeasurable["itd_error_us"] = ("no frame has sound in both clips (their speech does not overlap in time), "
-                                        "so ITDs cannot be compared frame by frame")
+        unmeasurable["itd_error_us"] = (
+            "no frame has sound in both clips (their speech does not overlap in time), "
+            "so ITDs cannot be compared frame by frame"
+        )
     else:
         itd_error = float(np.median(np.abs(itd_gen[:common][both] - itd_gt[:common][both]))) * 1e6
 
@@ -236,7 +261,9 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
     bands = np.isfinite(ild_gt) & np.isfinite(ild_gen)
     ild_error = nan
     if silent_gt or silent_gen:  # one silent ear still has an ILD (clipped at ±60 dB per frame and band)
-        unmeasurable["ild_band_error_db"] = "; ".join(p for p, s in ((problem_gt, silent_gt), (problem_gen, silent_gen)) if s)
+        unmeasurable["ild_band_error_db"] = "; ".join(
+            p for p, s in ((problem_gt, silent_gt), (problem_gen, silent_gen)) if s
+        )
     elif not bands.any():
         unmeasurable["ild_band_error_db"] = "no auditory band carries energy in both clips"
     else:
@@ -253,28 +280,40 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
     # Direction: lateral angles from the ITD; front/back from the absolute (template) decision where it is
     # confident, otherwise from the pair-relative comparison of the two clips' pinna-band spectra.
     templates = kemar_templates(rate, band_limit, elevations)
-    settings = dict(gate_db=gate_db, max_itd_s=max_itd_s, min_reliability=min_reliability,
-                    min_front_back_confidence=min_front_back_confidence)
+    settings = dict(
+        gate_db=gate_db,
+        max_itd_s=max_itd_s,
+        min_reliability=min_reliability,
+        min_front_back_confidence=min_front_back_confidence,
+    )
     doa_gt: DirectionEstimate = direction_from_analysis(a_gt, templates, **settings)
     doa_gen: DirectionEstimate = direction_from_analysis(a_gen, templates, **settings)
     pair = PairRelation("unmeasurable", nan, nan, nan, nan, "pair front/back comparison switched off")
     if pair_front_back_enabled and doa_gt.measurable and doa_gen.measurable and not problem:
         spectra = dict(analysis_rate=rate, fmax=band_limit, gate_db=gate_db, block_seconds=block_seconds)
-        coherence = [float(np.mean(a.coherence[active])) if active.any() else nan
-                     for a, active in ((a_gt, active_gt), (a_gen, active_gen))]
-        pair = pair_front_back(pair_spectrum(gt, sr, name="ground-truth clip", coherence=coherence[0], **spectra),
-                               pair_spectrum(gen, gen_sr, name="generated clip", coherence=coherence[1], **spectra),
-                               doa_gt.lateral, doa_gen.lateral, lateral_tolerance_deg=pair_lateral_tolerance_deg,
-                               max_source_difference_db=max_source_difference_db,
-                               min_confidence=min_pair_confidence)
+        coherence = [
+            float(np.mean(a.coherence[active])) if active.any() else nan
+            for a, active in ((a_gt, active_gt), (a_gen, active_gen))
+        ]
+        pair = pair_front_back(
+            pair_spectrum(gt, sr, name="ground-truth clip", coherence=coherence[0], **spectra),
+            pair_spectrum(gen, gen_sr, name="generated clip", coherence=coherence[1], **spectra),
+            doa_gt.lateral,
+            doa_gen.lateral,
+            lateral_tolerance_deg=pair_lateral_tolerance_deg,
+            max_source_difference_db=max_source_difference_db,
+            min_confidence=min_pair_confidence,
+        )
     relation, method, reason = combined_front_back(doa_gt, doa_gen, pair)
     doa_error, scope = _pair_direction_error(doa_gt, doa_gen, relation, method)
     if problem:
         unmeasurable["doa_error_deg"] = problem
     elif not math.isfinite(doa_error):
         unmeasurable["doa_error_deg"] = "; ".join(
-            f"{label}: {estimate.reason}" for label, estimate in (("ground truth", doa_gt), ("generated", doa_gen))
-            if not estimate.measurable)
+            f"{label}: {estimate.reason}"
+            for label, estimate in (("ground truth", doa_gt), ("generated", doa_gen))
+            if not estimate.measurable
+        )
     confusion: float | int = nan
     if relation == "ambiguous":
         if "doa_error_deg" in unmeasurable:
@@ -312,7 +351,8 @@ def spatial_cue_errors(gt, gen, sr: int, gen_sr: int | None = None, *, analysis_
         result[f"doa_{label}_reliability"] = estimate.reliability
         result[f"doa_{label}_front_back_confidence"] = estimate.front_back_confidence
         if elevations == "all":
-            result[f"doa_{label}_elevation_deg"] = (estimate.elevation_deg if estimate.resolved
-                                                    and estimate.elevation_deg is not None else nan)
+            result[f"doa_{label}_elevation_deg"] = (
+                estimate.elevation_deg if estimate.resolved and estimate.elevation_deg is not None else nan
+            )
     result["unmeasurable"] = unmeasurable
     return result

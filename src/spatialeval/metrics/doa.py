@@ -18,6 +18,7 @@ lateral reliability is below ``min_reliability`` is *unmeasurable* (NaN, with a 
 Azimuths follow the MIT KEMAR set: degrees counter-clockwise seen from above, 0 = front,
 90 = left, ±180 = back; returned wrapped to (−180, 180].
 """
+
 from __future__ import annotations
 
 import math
@@ -49,21 +50,21 @@ SPEED_OF_SOUND = 343.0
 # an effective radius of 9.5 cm maps KEMAR, an 8.75-cm rigid sphere and the Brown–Duda model
 # within about ±8 % of the true lateral angle (scripts/benchmark_cues.py, table 2).
 REFERENCE_RADIUS_M = 0.095
-SIDE_ZONE_DEG = 10.0          # |lateral| ≥ 90 − this: on the interaural axis, no front/back hemifield
+SIDE_ZONE_DEG = 10.0  # |lateral| ≥ 90 − this: on the interaural axis, no front/back hemifield
 # Frames agreeing with the estimate within ±(60 µs + 10 % of |ITD|) count as consistent: a head's ITD
 # depends on frequency (up to 1.5× at low frequencies), so frames of different spectra spread in proportion.
 ITD_TOLERANCE_S = 60e-6
 ITD_RELATIVE_TOLERANCE = 0.10
-MIN_SELECTED_FRAMES = 3       # fewer direct-sound frames than this: no direction at all
-FULL_FRAMES = 8               # this many direct-sound frames (160 ms) give full weight
-COHERENCE_FULL = 0.5          # mean coherence of the selected frames giving full weight
-MIN_RELIABILITY = 0.5         # below this the direction is unmeasurable
-LATERAL_WINDOW_DEG = 15.0     # pinna templates considered around the ITD's lateral angle
-POLAR_SEPARATION_DEG = 60.0   # templates this far apart in polar angle are rival hypotheses
-ILD_NOISE_DB = 0.5            # RMS fit error (dB) expected from measurement noise alone
-FULL_FIT_RATIO = 2.0          # the rival hypotheses fitting this many times worse gives front/back confidence 1
+MIN_SELECTED_FRAMES = 3  # fewer direct-sound frames than this: no direction at all
+FULL_FRAMES = 8  # this many direct-sound frames (160 ms) give full weight
+COHERENCE_FULL = 0.5  # mean coherence of the selected frames giving full weight
+MIN_RELIABILITY = 0.5  # below this the direction is unmeasurable
+LATERAL_WINDOW_DEG = 15.0  # pinna templates considered around the ITD's lateral angle
+POLAR_SEPARATION_DEG = 60.0  # templates this far apart in polar angle are rival hypotheses
+ILD_NOISE_DB = 0.5  # RMS fit error (dB) expected from measurement noise alone
+FULL_FIT_RATIO = 2.0  # the rival hypotheses fitting this many times worse gives front/back confidence 1
 MIN_FRONT_BACK_CONFIDENCE = 0.5
-MIN_BANDS = 6                 # front/back needs at least this many usable ILD bands
+MIN_BANDS = 6  # front/back needs at least this many usable ILD bands
 MIN_TEMPLATE_GAIN, MAX_TEMPLATE_GAIN = 0.25, 1.25  # range of the per-template ILD scale factor
 
 __all__ = [
@@ -99,7 +100,10 @@ def interaural_polar(azimuth_deg, elevation_deg=0.0) -> tuple[np.ndarray, np.nda
     >>> [float(round(v, 6)) for v in interaural_polar(150.0)]
     [30.0, 180.0]
     """
-    az, el = np.radians(np.asarray(azimuth_deg, dtype=np.float64)), np.radians(np.asarray(elevation_deg, dtype=np.float64))
+    az, el = (
+        np.radians(np.asarray(azimuth_deg, dtype=np.float64)),
+        np.radians(np.asarray(elevation_deg, dtype=np.float64)),
+    )
     lateral = np.degrees(np.arcsin(np.clip(np.cos(el) * np.sin(az), -1.0, 1.0)))
     polar = np.degrees(np.arctan2(np.sin(el), np.cos(el) * np.cos(az)))
     return lateral, polar
@@ -157,7 +161,7 @@ class CueTemplates:
     elevation_deg: np.ndarray
     lateral_deg: np.ndarray
     polar_deg: np.ndarray
-    ild_db: np.ndarray          # (directions, bands), NaN for bands above fmax
+    ild_db: np.ndarray  # (directions, bands), NaN for bands above fmax
     sample_rate: int
     fmax: float | None
     elevations: str
@@ -168,7 +172,7 @@ def _hrir_ild(hrir: np.ndarray, sr: int, fmax: float | None) -> np.ndarray:
     nfft = next_pow2(max(hrir.shape[1], 2 * int(round(ITD_FRAME_S * sr))))
     ranges, usable = band_bins(DEFAULT_BANDS, sr, nfft, fmax)
     spectra = np.fft.rfft(hrir, nfft, axis=1)
-    power = band_sums(spectra.real ** 2 + spectra.imag ** 2, ranges)  # (n, bands, 2)
+    power = band_sums(spectra.real**2 + spectra.imag**2, ranges)  # (n, bands, 2)
     ild = 10.0 * np.log10((power[:, :, 0] + 1e-20) / (power[:, :, 1] + 1e-20))
     ild[:, ~usable] = np.nan
     return ild
@@ -204,8 +208,16 @@ def kemar_templates(sr: int, fmax: float | None = None, elevations: str = "horiz
     else:
         raise CueError(f"elevations must be 'horizontal' or 'all', got {elevations!r}")
     lateral, polar = interaural_polar(azimuth, elevation)
-    return CueTemplates(azimuth_deg=azimuth, elevation_deg=elevation, lateral_deg=lateral, polar_deg=polar,
-                        ild_db=ild, sample_rate=sr, fmax=fmax, elevations=elevations)
+    return CueTemplates(
+        azimuth_deg=azimuth,
+        elevation_deg=elevation,
+        lateral_deg=lateral,
+        polar_deg=polar,
+        ild_db=ild,
+        sample_rate=sr,
+        fmax=fmax,
+        elevations=elevations,
+    )
 
 
 # --------------------------------------------------------------------------- estimate
@@ -286,7 +298,7 @@ def _smooth_residual_db(values: np.ndarray, log_freq: np.ndarray) -> float:
     residual = values.astype(np.float64).copy()
     basis: list[np.ndarray] = []
     for power in range(3):
-        column = log_freq ** power
+        column = log_freq**power
         for q in basis:
             column = column - np.sum(column * q) * q
         norm = math.sqrt(float(np.sum(column * column)))
@@ -295,7 +307,7 @@ def _smooth_residual_db(values: np.ndarray, log_freq: np.ndarray) -> float:
         q = column / norm
         basis.append(q)
         residual = residual - np.sum(residual * q) * q
-    return math.sqrt(float(np.mean(residual ** 2)))
+    return math.sqrt(float(np.mean(residual**2)))
 
 
 def _polar_evidence(ild: np.ndarray, lateral: float, templates: CueTemplates) -> tuple[float | None, float, str]:
@@ -319,8 +331,11 @@ def _polar_evidence(ild: np.ndarray, lateral: float, templates: CueTemplates) ->
     shapes = templates.ild_db[candidates][:, bands]
     # Reverberation and other heads scale ILDs down or up: each template may be scaled by a gain
     # in [0.25, 1.25] (least squares) so that the comparison is about the pattern across bands.
-    gain = np.clip(np.sum(shapes * measured[None, :], axis=1) / np.maximum(np.sum(shapes * shapes, axis=1), 1e-12),
-                   MIN_TEMPLATE_GAIN, MAX_TEMPLATE_GAIN)
+    gain = np.clip(
+        np.sum(shapes * measured[None, :], axis=1) / np.maximum(np.sum(shapes * shapes, axis=1), 1e-12),
+        MIN_TEMPLATE_GAIN,
+        MAX_TEMPLATE_GAIN,
+    )
     rms = np.sqrt(np.mean((gain[:, None] * shapes - measured[None, :]) ** 2, axis=1))
     polar = templates.polar_deg[candidates]
     best = int(np.argmin(rms))
@@ -330,14 +345,22 @@ def _polar_evidence(ild: np.ndarray, lateral: float, templates: CueTemplates) ->
     smooth = _smooth_residual_db(measured, np.log2(centres / 1000.0))
     ratio = (min(rival, smooth) + ILD_NOISE_DB) / (float(rms[best]) + ILD_NOISE_DB)
     confidence = float(np.clip((ratio - 1.0) / (FULL_FIT_RATIO - 1.0), 0.0, 1.0))
-    fits = (f"the band-ILD pattern fits the best pinna template with {rms[best]:.1f} dB RMS, the other "
-            f"hemifield with {rival:.1f} dB and a smooth pinna-free curve with {smooth:.1f} dB")
+    fits = (
+        f"the band-ILD pattern fits the best pinna template with {rms[best]:.1f} dB RMS, the other "
+        f"hemifield with {rival:.1f} dB and a smooth pinna-free curve with {smooth:.1f} dB"
+    )
     return float(polar[best]), confidence, fits
 
 
-def direction_from_analysis(analysis: ClipAnalysis, templates: CueTemplates, *, gate_db: float = GATE_DB,
-                            max_itd_s: float = 0.001, min_reliability: float = MIN_RELIABILITY,
-                            min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE) -> DirectionEstimate:
+def direction_from_analysis(
+    analysis: ClipAnalysis,
+    templates: CueTemplates,
+    *,
+    gate_db: float = GATE_DB,
+    max_itd_s: float = 0.001,
+    min_reliability: float = MIN_RELIABILITY,
+    min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE,
+) -> DirectionEstimate:
     """The direction estimate of :func:`estimate_direction` from an existing :class:`ClipAnalysis`."""
     active = energy_gate(analysis.power, gate_db)
     if not active.any():
@@ -348,18 +371,24 @@ def direction_from_analysis(analysis: ClipAnalysis, templates: CueTemplates, *, 
     selected = select_direct_frames(analysis, gate_db)
     count = int(selected.sum())
     if count < MIN_SELECTED_FRAMES:
-        return _unmeasurable(f"only {count} of {int(active.sum())} active frames carry one dominant direct sound "
-                             f"(coherent or onset frames); at least {MIN_SELECTED_FRAMES} are needed", count)
+        return _unmeasurable(
+            f"only {count} of {int(active.sum())} active frames carry one dominant direct sound "
+            f"(coherent or onset frames); at least {MIN_SELECTED_FRAMES} are needed",
+            count,
+        )
     itd, weight = analysis.itd_s[selected], analysis.coherence[selected]
     estimate_s, consistency = _lateral_itd(itd, weight, max_itd_s)
     mean_coherence = float(weight.mean())
     reliability = consistency * min(1.0, mean_coherence / COHERENCE_FULL) * min(1.0, count / FULL_FRAMES)
     if reliability < min_reliability:
-        return _unmeasurable(f"direction unreliable (reliability {reliability:.2f} < {min_reliability:.2f}): "
-                             f"{consistency:.0%} of the {count} direct-sound frames agree within "
-                             f"±({ITD_TOLERANCE_S * 1e6:.0f} µs + {ITD_RELATIVE_TOLERANCE:.0%}), "
-                             f"mean coherence {mean_coherence:.2f}",
-                             count, reliability)
+        return _unmeasurable(
+            f"direction unreliable (reliability {reliability:.2f} < {min_reliability:.2f}): "
+            f"{consistency:.0%} of the {count} direct-sound frames agree within "
+            f"±({ITD_TOLERANCE_S * 1e6:.0f} µs + {ITD_RELATIVE_TOLERANCE:.0%}), "
+            f"mean coherence {mean_coherence:.2f}",
+            count,
+            reliability,
+        )
     lateral = float(lateral_from_itd(estimate_s))
     ild = weighted_band_ild(analysis.band_power, analysis.band_usable, selected)
     polar, confidence, fits = _polar_evidence(ild, lateral, templates)
@@ -371,21 +400,30 @@ def direction_from_analysis(analysis: ClipAnalysis, templates: CueTemplates, *, 
             azimuth, elevation = (90.0 if lateral > 0 else -90.0), 0.0
         else:
             azimuth, elevation = _direction(lateral, polar)
-        return DirectionEstimate(azimuth, elevation if with_elevation else None, lateral, "side", reliability,
-                                 confidence, "", count)
+        return DirectionEstimate(
+            azimuth, elevation if with_elevation else None, lateral, "side", reliability, confidence, "", count
+        )
     if polar is None or confidence < min_front_back_confidence:
-        return DirectionEstimate(float("nan"), None, lateral, "ambiguous", reliability, confidence,
-                                 reason, count)
+        return DirectionEstimate(float("nan"), None, lateral, "ambiguous", reliability, confidence, reason, count)
     azimuth, elevation = _direction(lateral, polar)
     side = "front" if math.cos(math.radians(polar)) >= 0 else "back"
-    return DirectionEstimate(azimuth, elevation if with_elevation else None, lateral, side, reliability,
-                             confidence, "", count)
+    return DirectionEstimate(
+        azimuth, elevation if with_elevation else None, lateral, side, reliability, confidence, "", count
+    )
 
 
-def estimate_direction(binaural, sr: int, *, elevations: str = "horizontal", fmax: float | None = None,
-                       gate_db: float = GATE_DB, max_itd_s: float = 0.001, analysis_rate: int | None = None,
-                       min_reliability: float = MIN_RELIABILITY,
-                       min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE) -> DirectionEstimate:
+def estimate_direction(
+    binaural,
+    sr: int,
+    *,
+    elevations: str = "horizontal",
+    fmax: float | None = None,
+    gate_db: float = GATE_DB,
+    max_itd_s: float = 0.001,
+    analysis_rate: int | None = None,
+    min_reliability: float = MIN_RELIABILITY,
+    min_front_back_confidence: float = MIN_FRONT_BACK_CONFIDENCE,
+) -> DirectionEstimate:
     """Direction of a single static source from its ITD (lateral angle) and band-ILD pattern (front/back).
 
     1. **Cue selection**: only frames dominated by one direct sound count (GCC-PHAT coherence
@@ -423,12 +461,18 @@ def estimate_direction(binaural, sr: int, *, elevations: str = "horizontal", fma
     """
     if elevations not in ("horizontal", "all"):
         raise CueError(f"elevations must be 'horizontal' or 'all', got {elevations!r}")
-    analysis = analyze_binaural(binaural, sr, analysis_rate=analysis_rate, fmax=fmax, max_itd_s=max_itd_s,
-                                ild=False, xcorr=False)
+    analysis = analyze_binaural(
+        binaural, sr, analysis_rate=analysis_rate, fmax=fmax, max_itd_s=max_itd_s, ild=False, xcorr=False
+    )
     templates = kemar_templates(analysis.sample_rate, fmax, elevations)
-    return direction_from_analysis(analysis, templates, gate_db=gate_db, max_itd_s=max_itd_s,
-                                   min_reliability=min_reliability,
-                                   min_front_back_confidence=min_front_back_confidence)
+    return direction_from_analysis(
+        analysis,
+        templates,
+        gate_db=gate_db,
+        max_itd_s=max_itd_s,
+        min_reliability=min_reliability,
+        min_front_back_confidence=min_front_back_confidence,
+    )
 
 
 # --------------------------------------------------------------------------- comparison

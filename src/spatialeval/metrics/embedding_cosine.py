@@ -19,6 +19,7 @@ Per item, with E_gt(w), E_gen(w) the embeddings of window w and W = min(windows 
 where ``cos`` is :func:`spatialeval.metrics.cosine.isdrama_cosine` (the release's quirks) under the
 ``isdrama`` protocol and the plain cosine under ``strict`` (:func:`window_cosine`).
 """
+
 from __future__ import annotations
 
 import math
@@ -40,14 +41,21 @@ def loudness_normalize(samples: np.ndarray, target_dbfs: float | None) -> np.nda
     """
     if target_dbfs is None:
         return samples
-    rms = float(np.sqrt(np.mean(samples ** 2)))
+    rms = float(np.sqrt(np.mean(samples**2)))
     if rms == 0.0:
         return samples
     return samples * 10.0 ** ((target_dbfs - 20.0 * np.log10(rms)) / 20.0)
 
 
-def encoder_windows(samples: np.ndarray, mode: str, segment_seconds: float = 1.0, window_seconds: float = 10.0,
-                    *, sample_rate: int = 32000, window_samples: int = 320000) -> np.ndarray:
+def encoder_windows(
+    samples: np.ndarray,
+    mode: str,
+    segment_seconds: float = 1.0,
+    window_seconds: float = 10.0,
+    *,
+    sample_rate: int = 32000,
+    window_samples: int = 320000,
+) -> np.ndarray:
     """Cut a (frames, 2) clip at the encoder's rate into (n, 2, window_samples) float32 encoder inputs.
 
     Example:
@@ -64,10 +72,10 @@ def encoder_windows(samples: np.ndarray, mode: str, segment_seconds: float = 1.0
     else:
         step = int(round((segment_seconds if mode == "segments" else window_seconds) * sample_rate))
         count = max(1, math.ceil(wave.shape[1] / step))
-        pieces = [wave[:, i * step:(i + 1) * step] for i in range(count)]
+        pieces = [wave[:, i * step : (i + 1) * step] for i in range(count)]
     out = np.zeros((len(pieces), 2, window_samples), dtype=np.float32)
     for index, piece in enumerate(pieces):
-        out[index, :, :piece.shape[1]] = piece[:, :window_samples]
+        out[index, :, : piece.shape[1]] = piece[:, :window_samples]
     return out
 
 

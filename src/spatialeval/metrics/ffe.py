@@ -31,6 +31,7 @@ Alignment of the estimate onto the reference frames:
   same hop as the F0 frames; each reference frame takes the middle (upper median) of the estimated
   frames the warping path matches to it. For clips whose timing legitimately differs.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,15 @@ def _mono(wave) -> np.ndarray:
     return np.ascontiguousarray(as_time_channels(wave, "ffe").mean(axis=1))
 
 
-def f0_contour(wave: np.ndarray, sr: int, *, method: str = "dio", frame_period_ms: float = 10.0,
-               f0_floor: float = 71.0, f0_ceil: float = 800.0) -> np.ndarray:
+def f0_contour(
+    wave: np.ndarray,
+    sr: int,
+    *,
+    method: str = "dio",
+    frame_period_ms: float = 10.0,
+    f0_floor: float = 71.0,
+    f0_ceil: float = 800.0,
+) -> np.ndarray:
     """F0 in Hz per frame (0 where unvoiced); frame *i* is centred at ``i * frame_period_ms``.
 
     ``wave`` is (samples,) or (samples, channels); channels are averaged first.
@@ -71,12 +79,14 @@ def f0_contour(wave: np.ndarray, sr: int, *, method: str = "dio", frame_period_m
         raise ValueError(f"need 0 < f0_floor < f0_ceil, got {f0_floor} and {f0_ceil}")
     x = _mono(wave)
     if method == "dio":
-        f0, times = pyworld.dio(x, int(sr), f0_floor=float(f0_floor), f0_ceil=float(f0_ceil),
-                                frame_period=float(frame_period_ms))
+        f0, times = pyworld.dio(
+            x, int(sr), f0_floor=float(f0_floor), f0_ceil=float(f0_ceil), frame_period=float(frame_period_ms)
+        )
         f0 = pyworld.stonemask(x, f0, times, int(sr))
     else:
-        f0, _ = pyworld.harvest(x, int(sr), f0_floor=float(f0_floor), f0_ceil=float(f0_ceil),
-                                frame_period=float(frame_period_ms))
+        f0, _ = pyworld.harvest(
+            x, int(sr), f0_floor=float(f0_floor), f0_ceil=float(f0_ceil), frame_period=float(frame_period_ms)
+        )
     return np.asarray(f0, dtype=np.float64)
 
 
@@ -120,8 +130,9 @@ def f0_frame_error(f0_ref: np.ndarray, f0_gen: np.ndarray, threshold: float = 0.
     }
 
 
-def align_nearest(f0_gen: np.ndarray, n_ref: int, frame_period_ref_ms: float = 10.0,
-                  frame_period_gen_ms: float | None = None) -> np.ndarray:
+def align_nearest(
+    f0_gen: np.ndarray, n_ref: int, frame_period_ref_ms: float = 10.0, frame_period_gen_ms: float | None = None
+) -> np.ndarray:
     """The estimate resampled onto the ``n_ref`` reference frame times by nearest frame;
     reference frames past the estimate's end are unvoiced (0).
 
@@ -176,9 +187,19 @@ def align_dtw(f0_gen: np.ndarray, features_ref: np.ndarray, features_gen: np.nda
     return out
 
 
-def ffe(gt_wave: np.ndarray, gen_wave: np.ndarray, sr: int, *, method: str = "dio", frame_period_ms: float = 10.0,
-        f0_floor: float = 71.0, f0_ceil: float = 800.0, alignment: str = "nearest", threshold: float = 0.2,
-        gen_sr: int | None = None) -> dict:
+def ffe(
+    gt_wave: np.ndarray,
+    gen_wave: np.ndarray,
+    sr: int,
+    *,
+    method: str = "dio",
+    frame_period_ms: float = 10.0,
+    f0_floor: float = 71.0,
+    f0_ceil: float = 800.0,
+    alignment: str = "nearest",
+    threshold: float = 0.2,
+    gen_sr: int | None = None,
+) -> dict:
     """F0 frame error of ``gen_wave`` against ``gt_wave`` (see the module docstring).
 
     Both may be (samples,) or (samples, channels), numpy or torch — channels are averaged; a
@@ -203,8 +224,10 @@ def ffe(gt_wave: np.ndarray, gen_wave: np.ndarray, sr: int, *, method: str = "di
     shortest = MIN_PERIODS / float(f0_floor)  # WORLD needs a few periods of the lowest F0 to decide voicing
     for name, wave, rate in (("ground truth", gt_mono, sr), ("generated", gen_mono, gen_sr)):
         if wave.size < shortest * rate:
-            raise TooShortError(f"the {name} clip is {1000 * wave.size / rate:.0f} ms long; F0 analysis needs at "
-                                f"least {1000 * shortest:.0f} ms ({MIN_PERIODS} periods of f0_floor {f0_floor:g} Hz)")
+            raise TooShortError(
+                f"the {name} clip is {1000 * wave.size / rate:.0f} ms long; F0 analysis needs at "
+                f"least {1000 * shortest:.0f} ms ({MIN_PERIODS} periods of f0_floor {f0_floor:g} Hz)"
+            )
     f0_ref = f0_contour(gt_mono, sr, **settings)
     f0_gen = f0_contour(gen_mono, gen_sr, **settings)
     if alignment == "nearest":

@@ -40,6 +40,7 @@ Assumptions (each checked or stated in the reason):
   without pinnae (a rigid sphere with the ears on its axis) a mirrored pair is physically the
   same audio, and the relation is reported 'same': there is no audible confusion to measure.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,7 @@ from spatialeval.features.binaural_cues import (
     third_octave_bands,
 )
 
-LOW_BAND_HZ = (300.0, 3000.0)      # source-spectrum check: pinnae barely act here
+LOW_BAND_HZ = (300.0, 3000.0)  # source-spectrum check: pinnae barely act here
 PINNA_BAND_HZ = (4000.0, 16000.0)  # front/back spectral cues of pinnae
 LATERAL_TOLERANCE_DEG = 10.0
 MAX_SOURCE_DIFFERENCE_DB = 2.5
@@ -102,7 +103,7 @@ _N_LOW = len(_LOW)
 class PairSpectrum:
     """Long-term band levels (dB) of one clip per ear over :data:`PAIR_BANDS`; NaN where a band is unusable."""
 
-    level_db: np.ndarray    # (bands, 2)
+    level_db: np.ndarray  # (bands, 2)
     coherence: float = float("nan")  # mean GCC-PHAT coherence of the active frames (reverberation check)
 
     @property
@@ -114,9 +115,17 @@ class PairSpectrum:
         return self.level_db[_N_LOW:]
 
 
-def pair_spectrum(binaural, sr: int, *, analysis_rate: int | None = None, fmax: float | None = None,
-                  gate_db: float = GATE_DB, block_seconds: float = BLOCK_SECONDS,
-                  coherence: float | None = None, name: str = "binaural signal") -> PairSpectrum:
+def pair_spectrum(
+    binaural,
+    sr: int,
+    *,
+    analysis_rate: int | None = None,
+    fmax: float | None = None,
+    gate_db: float = GATE_DB,
+    block_seconds: float = BLOCK_SECONDS,
+    coherence: float | None = None,
+    name: str = "binaural signal",
+) -> PairSpectrum:
     """Energy-weighted long-term band levels of a ``(time, 2)`` clip over the frames passing the energy gate.
 
     L_e,b = 10·log10 Σ_t P_e(t, b) over gated 64-ms frames (streamed, bounded memory). Bands above
@@ -129,8 +138,17 @@ def pair_spectrum(binaural, sr: int, *, analysis_rate: int | None = None, fmax: 
     >>> spectrum.level_db.shape, bool(np.isnan(spectrum.pinna[-1]).all())   # 16 kHz band above fmax
     ((24, 2), True)
     """
-    analysis = analyze_binaural(binaural, sr, analysis_rate=analysis_rate, fmax=fmax, bands=PAIR_BANDS,
-                                itd=coherence is None, xcorr=False, block_seconds=block_seconds, name=name)
+    analysis = analyze_binaural(
+        binaural,
+        sr,
+        analysis_rate=analysis_rate,
+        fmax=fmax,
+        bands=PAIR_BANDS,
+        itd=coherence is None,
+        xcorr=False,
+        block_seconds=block_seconds,
+        name=name,
+    )
     if coherence is None:
         active = energy_gate(analysis.power, gate_db)
         coherence = float(np.mean(analysis.coherence[active])) if active.any() else float("nan")
@@ -185,10 +203,16 @@ def _log_likelihood_ratio(distance: float, source_difference: float = 0.0) -> fl
     return mirrored - same
 
 
-def pair_front_back(gt: PairSpectrum, gen: PairSpectrum, lateral_gt_deg: float, lateral_gen_deg: float, *,
-                    lateral_tolerance_deg: float = LATERAL_TOLERANCE_DEG,
-                    max_source_difference_db: float = MAX_SOURCE_DIFFERENCE_DB,
-                    min_confidence: float = MIN_PAIR_CONFIDENCE) -> PairRelation:
+def pair_front_back(
+    gt: PairSpectrum,
+    gen: PairSpectrum,
+    lateral_gt_deg: float,
+    lateral_gen_deg: float,
+    *,
+    lateral_tolerance_deg: float = LATERAL_TOLERANCE_DEG,
+    max_source_difference_db: float = MAX_SOURCE_DIFFERENCE_DB,
+    min_confidence: float = MIN_PAIR_CONFIDENCE,
+) -> PairRelation:
     """Same hemifield or front/back mirror, from the two clips' pinna-band spectra (see the module docstring).
 
     >>> flat = PairSpectrum(np.zeros((len(PAIR_BANDS), 2)))
@@ -204,42 +228,74 @@ def pair_front_back(gt: PairSpectrum, gen: PairSpectrum, lateral_gt_deg: float, 
     if not (math.isfinite(lateral_gt_deg) and math.isfinite(lateral_gen_deg)):
         return PairRelation("unmeasurable", nan, nan, nan, nan, "no lateral angle for both clips")
     if abs(lateral_gt_deg - lateral_gen_deg) > lateral_tolerance_deg:
-        return PairRelation("unmeasurable", nan, nan, nan, nan,
-                            f"lateral angles differ by {abs(lateral_gt_deg - lateral_gen_deg):.0f}° "
-                            f"(> {lateral_tolerance_deg:g}°): the pair comparison needs equal lateral angles")
+        return PairRelation(
+            "unmeasurable",
+            nan,
+            nan,
+            nan,
+            nan,
+            f"lateral angles differ by {abs(lateral_gt_deg - lateral_gen_deg):.0f}° "
+            f"(> {lateral_tolerance_deg:g}°): the pair comparison needs equal lateral angles",
+        )
     low_gt, low_gen = np.nanmean(gt.low, axis=1), np.nanmean(gen.low, axis=1)
     low_ok = np.isfinite(low_gt) & np.isfinite(low_gen)
     if low_ok.sum() < 4:
-        return PairRelation("unmeasurable", nan, nan, nan, nan,
-                            f"only {int(low_ok.sum())} bands in 0.3–3 kHz carry sound in both clips")
+        return PairRelation(
+            "unmeasurable", nan, nan, nan, nan, f"only {int(low_ok.sum())} bands in 0.3–3 kHz carry sound in both clips"
+        )
     log_freq = np.log2(np.sqrt(_LOW[:, 0] * _LOW[:, 1]) / 1000.0)[low_ok]
     source = _detrended(low_gen[low_ok] - low_gt[low_ok], log_freq)
-    source_difference = math.sqrt(float(np.mean(source ** 2)))
+    source_difference = math.sqrt(float(np.mean(source**2)))
     if source_difference > max_source_difference_db:
-        return PairRelation("unmeasurable", nan, nan, nan, source_difference,
-                            f"the clips' 0.3–3 kHz long-term spectra differ by {source_difference:.1f} dB RMS "
-                            f"(> {max_source_difference_db:g} dB, level and tilt removed): not the same speaker "
-                            "and text, so their pinna-band spectra cannot be compared")
+        return PairRelation(
+            "unmeasurable",
+            nan,
+            nan,
+            nan,
+            source_difference,
+            f"the clips' 0.3–3 kHz long-term spectra differ by {source_difference:.1f} dB RMS "
+            f"(> {max_source_difference_db:g} dB, level and tilt removed): not the same speaker "
+            "and text, so their pinna-band spectra cannot be compared",
+        )
     coherence_difference = abs(gt.coherence - gen.coherence)
     if coherence_difference > MAX_COHERENCE_DIFFERENCE:  # NaN (not computed) passes: the check is then not made
-        return PairRelation("unmeasurable", nan, nan, nan, source_difference,
-                            f"the clips' interaural coherence differs by {coherence_difference:.2f} "
-                            f"(> {MAX_COHERENCE_DIFFERENCE:g}): not the same room or reverberation, so their "
-                            "long-term spectra cannot be compared")
+        return PairRelation(
+            "unmeasurable",
+            nan,
+            nan,
+            nan,
+            source_difference,
+            f"the clips' interaural coherence differs by {coherence_difference:.2f} "
+            f"(> {MAX_COHERENCE_DIFFERENCE:g}): not the same room or reverberation, so their "
+            "long-term spectra cannot be compared",
+        )
     pinna_ok = np.all(np.isfinite(gt.pinna) & np.isfinite(gen.pinna), axis=1)
     if pinna_ok.sum() < MIN_PINNA_BANDS:
-        return PairRelation("unmeasurable", nan, nan, nan, source_difference,
-                            f"only {int(pinna_ok.sum())} pinna bands (4–16 kHz) carry sound in both clips "
-                            f"(need {MIN_PINNA_BANDS})")
+        return PairRelation(
+            "unmeasurable",
+            nan,
+            nan,
+            nan,
+            source_difference,
+            f"only {int(pinna_ok.sum())} pinna bands (4–16 kHz) carry sound in both clips (need {MIN_PINNA_BANDS})",
+        )
     mono = (gen.pinna[pinna_ok] - np.mean(low_gen[low_ok])) - (gt.pinna[pinna_ok] - np.mean(low_gt[low_ok]))
     ild = (gen.pinna[pinna_ok, 0] - gen.pinna[pinna_ok, 1]) - (gt.pinna[pinna_ok, 0] - gt.pinna[pinna_ok, 1])
-    distance = math.sqrt(float(np.mean(mono ** 2)) + float(np.mean(ild ** 2)))
+    distance = math.sqrt(float(np.mean(mono**2)) + float(np.mean(ild**2)))
     log_lr = _log_likelihood_ratio(distance, source_difference)
     confidence = 1.0 / (1.0 + math.exp(-min(abs(log_lr), 700.0)))
     relation = "mirrored" if log_lr > 0 else "same"
-    detail = (f"pinna-band (4–16 kHz) spectra differ by {distance:.1f} dB (monaural and interaural), "
-              f"log likelihood ratio mirrored:same {log_lr:+.1f}")
+    detail = (
+        f"pinna-band (4–16 kHz) spectra differ by {distance:.1f} dB (monaural and interaural), "
+        f"log likelihood ratio mirrored:same {log_lr:+.1f}"
+    )
     if confidence < min_confidence:
-        return PairRelation("undecided", confidence, log_lr, distance, source_difference,
-                            f"pair front/back undecided (confidence {confidence:.2f} < {min_confidence:.2f}): {detail}")
+        return PairRelation(
+            "undecided",
+            confidence,
+            log_lr,
+            distance,
+            source_difference,
+            f"pair front/back undecided (confidence {confidence:.2f} < {min_confidence:.2f}): {detail}",
+        )
     return PairRelation(relation, confidence, log_lr, distance, source_difference, detail)

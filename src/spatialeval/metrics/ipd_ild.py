@@ -18,6 +18,7 @@ on the same frames, in linear STFT bins, and only in time-frequency bins where
 the ground truth carries energy (within ``floor_db`` of its peak), so rounding
 noise in silent bins cannot dominate. Units: radians (IPD) and dB (ILD).
 """
+
 from __future__ import annotations
 
 import math
@@ -64,8 +65,9 @@ def isdrama_features(samples, sample_rate: int, block_frames: int = BLOCK_FRAMES
     blocking nor on the core count (see :mod:`spatialeval.features.threads`).
     """
     with single_threaded():
-        return streamed_mel_cues(_resampled_chunks(samples, sample_rate, torch.float32, "isdrama_features"),
-                                 block_frames=block_frames)
+        return streamed_mel_cues(
+            _resampled_chunks(samples, sample_rate, torch.float32, "isdrama_features"), block_frames=block_frames
+        )
 
 
 def mae_over_time(gt: np.ndarray, infer: np.ndarray) -> float:
@@ -90,8 +92,14 @@ def isdrama_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | No
     return {"ipd_mae": mae_over_time(gt_ipd, inf_ipd), "ild_mae": mae_over_time(gt_ild, inf_ild)}
 
 
-def strict_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | None = None,
-                       floor_db: float = 60.0, block_frames: int = BLOCK_FRAMES) -> dict[str, float]:
+def strict_ipd_ild_mae(
+    gt,
+    infer,
+    sample_rate: int,
+    infer_sample_rate: int | None = None,
+    floor_db: float = 60.0,
+    block_frames: int = BLOCK_FRAMES,
+) -> dict[str, float]:
     """Wrapped, energy-masked IPD MAE (radians) and ILD MAE (dB) over common frames.
 
     A bin counts when the ground truth's louder ear is within ``floor_db`` of the
@@ -109,6 +117,7 @@ def strict_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | Non
         (True, True)
     """
     with single_threaded():  # thread-count-independent results (see spatialeval.features.threads)
+
         def spectra(clip, rate):  # the clip's STFT, streamed block by block
             chunks = _resampled_chunks(clip, rate, torch.float64, "strict_ipd_ild_mae")
             return stft_blocks(chunks, block_frames=block_frames)
@@ -132,12 +141,15 @@ def strict_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | Non
             ild_sums.append(torch.where(mask, ild_error, 0.0).sum(dim=1))
             counts.append(mask.sum(dim=1))
     count = int(torch.cat(counts).sum())
-    return {"ipd_mae": math.fsum(torch.cat(ipd_sums).tolist()) / count,
-            "ild_mae": math.fsum(torch.cat(ild_sums).tolist()) / count}
+    return {
+        "ipd_mae": math.fsum(torch.cat(ipd_sums).tolist()) / count,
+        "ild_mae": math.fsum(torch.cat(ild_sums).tolist()) / count,
+    }
 
 
-def ipd_ild_mae(gt, infer, sample_rate: int, protocol: str = "isdrama", infer_sample_rate: int | None = None,
-                **options) -> dict[str, float]:
+def ipd_ild_mae(
+    gt, infer, sample_rate: int, protocol: str = "isdrama", infer_sample_rate: int | None = None, **options
+) -> dict[str, float]:
     """IPD and ILD MAE under ``protocol`` (``isdrama`` or ``strict``) of two binaural clips shaped (time, 2).
 
     ``gt`` and ``infer`` are numpy arrays or torch tensors, column 0 the left ear. A (2, time)
@@ -168,7 +180,9 @@ class IsdramaFeatureBatch(NamedTuple):
     frames: torch.Tensor
 
 
-def resample_batch_sinc(waves: torch.Tensor, lengths: torch.Tensor, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+def resample_batch_sinc(
+    waves: torch.Tensor, lengths: torch.Tensor, sample_rate: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`resample_sinc` to 32 kHz of a zero-padded batch; returns the waves and their new lengths (CPU).
 
     Samples past an item's length are zeroed first, so each item is resampled as if alone
@@ -191,9 +205,14 @@ def check_batch_pair(gt: torch.Tensor, gen: torch.Tensor) -> None:
         raise ValueError(f"gt and gen must hold the same number of items, got {gt.shape[0]} and {gen.shape[0]}")
 
 
-def isdrama_features_batch(waves: torch.Tensor, lengths: torch.Tensor | None = None,
-                           sample_rate: int = TARGET_RATE, *, items_per_pass: int | None = None,
-                           checked: bool = False) -> IsdramaFeatureBatch:
+def isdrama_features_batch(
+    waves: torch.Tensor,
+    lengths: torch.Tensor | None = None,
+    sample_rate: int = TARGET_RATE,
+    *,
+    items_per_pass: int | None = None,
+    checked: bool = False,
+) -> IsdramaFeatureBatch:
     """:func:`isdrama_features` of every item of a (B, 2, T) batch, on the batch's device.
 
     Item b is ``waves[b, :, :lengths[b]]`` (the whole T when ``lengths`` is None); samples past
@@ -266,22 +285,39 @@ def isdrama_mae_batch(gt: torch.Tensor, gen: torch.Tensor, frames: torch.Tensor)
     return total / count / frames.double()
 
 
-def isdrama_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int,
-                              gen_sample_rate: int | None = None, gt_lengths=None, gen_lengths=None, *,
-                              items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
+def isdrama_ipd_ild_mae_batch(
+    gt: torch.Tensor,
+    gen: torch.Tensor,
+    sample_rate: int,
+    gen_sample_rate: int | None = None,
+    gt_lengths=None,
+    gen_lengths=None,
+    *,
+    items_per_pass: int | None = None,
+) -> dict[str, torch.Tensor]:
     """:func:`isdrama_ipd_ild_mae` of each pair of two (B, 2, T) batches → {"ipd_mae", "ild_mae"} (B,) float64."""
     check_batch_pair(gt, gen)
     options = dict(items_per_pass=items_per_pass, checked=True)
     gt_feats = isdrama_features_batch(gt, gt_lengths, sample_rate, **options)
     gen_feats = isdrama_features_batch(gen.to(gt.device), gen_lengths, gen_sample_rate or sample_rate, **options)
     frames = torch.minimum(gt_feats.frames, gen_feats.frames)
-    return {"ipd_mae": isdrama_mae_batch(gt_feats.ipd, gen_feats.ipd, frames),
-            "ild_mae": isdrama_mae_batch(gt_feats.ild, gen_feats.ild, frames)}
+    return {
+        "ipd_mae": isdrama_mae_batch(gt_feats.ipd, gen_feats.ipd, frames),
+        "ild_mae": isdrama_mae_batch(gt_feats.ild, gen_feats.ild, frames),
+    }
 
 
-def strict_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: int, gen_sample_rate: int | None = None,
-                             gt_lengths=None, gen_lengths=None, floor_db: float = 60.0, *,
-                             items_per_pass: int | None = None) -> dict[str, torch.Tensor]:
+def strict_ipd_ild_mae_batch(
+    gt: torch.Tensor,
+    gen: torch.Tensor,
+    sample_rate: int,
+    gen_sample_rate: int | None = None,
+    gt_lengths=None,
+    gen_lengths=None,
+    floor_db: float = 60.0,
+    *,
+    items_per_pass: int | None = None,
+) -> dict[str, torch.Tensor]:
     """:func:`strict_ipd_ild_mae` of each pair of two (B, 2, T) batches, in float64 on their device.
 
     ``items_per_pass`` as in :func:`isdrama_features_batch`.
@@ -298,14 +334,30 @@ def strict_ipd_ild_mae_batch(gt: torch.Tensor, gen: torch.Tensor, sample_rate: i
     gt_lengths = check_lengths(gt_lengths, gt.shape[0], gt.shape[2], "gt_lengths")
     gen_lengths = check_lengths(gen_lengths, gen.shape[0], gen.shape[2], "gen_lengths")
     gen = gen.to(gt.device)
-    parts = [_strict_chunk(gt[rows, :, :int(gt_lengths[rows].max())], gen[rows, :, :int(gen_lengths[rows].max())],
-                           gt_lengths[rows], gen_lengths[rows], sample_rate, gen_sample_rate or sample_rate, floor_db)
-             for rows in device_chunks(gt.shape[0], gt.device, items_per_pass)]
+    parts = [
+        _strict_chunk(
+            gt[rows, :, : int(gt_lengths[rows].max())],
+            gen[rows, :, : int(gen_lengths[rows].max())],
+            gt_lengths[rows],
+            gen_lengths[rows],
+            sample_rate,
+            gen_sample_rate or sample_rate,
+            floor_db,
+        )
+        for rows in device_chunks(gt.shape[0], gt.device, items_per_pass)
+    ]
     return {name: torch.cat([part[name] for part in parts]) for name in ("ipd_mae", "ild_mae")}
 
 
-def _strict_chunk(gt: torch.Tensor, gen: torch.Tensor, gt_lengths: torch.Tensor, gen_lengths: torch.Tensor,
-                  sample_rate: int, gen_sample_rate: int, floor_db: float) -> dict[str, torch.Tensor]:
+def _strict_chunk(
+    gt: torch.Tensor,
+    gen: torch.Tensor,
+    gt_lengths: torch.Tensor,
+    gen_lengths: torch.Tensor,
+    sample_rate: int,
+    gen_sample_rate: int,
+    floor_db: float,
+) -> dict[str, torch.Tensor]:
     gt_wave, gt_lengths = resample_batch_sinc(gt.to(torch.float64), gt_lengths, sample_rate)
     gen_wave, gen_lengths = resample_batch_sinc(gen.to(torch.float64), gen_lengths, gen_sample_rate)
     gt_cues, gen_cues = interaural_spectra_batch(gt_wave, gt_lengths), interaural_spectra_batch(gen_wave, gen_lengths)
@@ -321,5 +373,7 @@ def _strict_chunk(gt: torch.Tensor, gen: torch.Tensor, gt_lengths: torch.Tensor,
     count = mask.sum(dim=(1, 2)).double()
     silent = peak <= 0.0
     nan = torch.tensor(math.nan, dtype=torch.float64, device=gt.device)
-    return {"ipd_mae": torch.where(silent, nan, (ipd_error * mask).sum(dim=(1, 2)) / count),
-            "ild_mae": torch.where(silent, nan, (ild_error * mask).sum(dim=(1, 2)) / count)}
+    return {
+        "ipd_mae": torch.where(silent, nan, (ipd_error * mask).sum(dim=(1, 2)) / count),
+        "ild_mae": torch.where(silent, nan, (ild_error * mask).sum(dim=(1, 2)) / count),
+    }

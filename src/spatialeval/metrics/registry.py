@@ -11,6 +11,7 @@ A :class:`MetricInfo` is declared by the stage that computes the metric
 (CI gates and notebooks read them); ``summary.json`` holds the mean of the per-item values
 under the same names, in the stored (unscaled) unit.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -51,7 +52,9 @@ def degenerate_outcomes(default: str, **cases: str) -> dict[str, str]:
     """
     unknown = set(cases) - set(DEGENERATE_CASES)
     if unknown:
-        raise ValueError(f"unknown degenerate case(s) {', '.join(sorted(unknown))}; known: {', '.join(DEGENERATE_CASES)}")
+        raise ValueError(
+            f"unknown degenerate case(s) {', '.join(sorted(unknown))}; known: {', '.join(DEGENERATE_CASES)}"
+        )
     for outcome in (default, *cases.values()):
         parse_outcome(outcome)
     fallback = {"one_sample": TOO_SHORT_TO_LOAD}
@@ -104,13 +107,13 @@ class MetricInfo:
     description: str
     unit: str | Mapping[str, str] = ""
     scale: float | Mapping[str, float] = 1.0
-    requires_reference: bool = True      # needs the paired ground-truth audio
-    requires_text: bool = False          # needs a reference transcript (or falls back to ASR of the gt)
-    requires_checkpoint: bool = False    # needs model weights that are not shipped (e.g. BAT's finetuned.pth)
+    requires_reference: bool = True  # needs the paired ground-truth audio
+    requires_text: bool = False  # needs a reference transcript (or falls back to ASR of the gt)
+    requires_checkpoint: bool = False  # needs model weights that are not shipped (e.g. BAT's finetuned.pth)
     devices: tuple[str, ...] = ("cpu",)  # where its computation can run
-    dependencies: tuple[str, ...] = ()   # optional packages it needs beyond the core install
-    reference: str = ""                  # where the definition comes from
-    flag: bool = False                   # a 0/1 indicator (its mean is a rate)
+    dependencies: tuple[str, ...] = ()  # optional packages it needs beyond the core install
+    reference: str = ""  # where the definition comes from
+    flag: bool = False  # a 0/1 indicator (its mean is a rate)
     #: case of :data:`DEGENERATE_CASES` → documented outcome (see :data:`OUTCOME_KINDS`); the conformance
     #: suite fails for a registered metric that leaves a case undeclared.
     degenerate: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
@@ -136,9 +139,19 @@ class MetricInfo:
 
     def as_dict(self, protocol: str | None = None) -> dict:
         """Plain values for listings (``spatialeval metrics``) and machine-readable output."""
-        return {"name": self.name, "label": self.label, "stage": self.stage, "better": self.direction,
-                "unit": self.unit_for(protocol), "scale": self.scale_for(protocol), "description": self.description,
-                "requires_reference": self.requires_reference, "requires_text": self.requires_text,
-                "requires_checkpoint": self.requires_checkpoint, "devices": list(self.devices),
-                "dependencies": list(self.dependencies), "reference": self.reference,
-                "degenerate": dict(self.degenerate)}
+        return {
+            "name": self.name,
+            "label": self.label,
+            "stage": self.stage,
+            "better": self.direction,
+            "unit": self.unit_for(protocol),
+            "scale": self.scale_for(protocol),
+            "description": self.description,
+            "requires_reference": self.requires_reference,
+            "requires_text": self.requires_text,
+            "requires_checkpoint": self.requires_checkpoint,
+            "devices": list(self.devices),
+            "dependencies": list(self.dependencies),
+            "reference": self.reference,
+            "degenerate": dict(self.degenerate),
+        }

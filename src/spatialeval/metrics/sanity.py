@@ -6,15 +6,24 @@ Every function works on *badness*: the metric's value oriented so that larger is
 as the change grows. A statistic that cannot be computed returns ``(nan, reason)`` instead of
 a plausible number.
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-__all__ = ["asymmetry", "badness", "exceed_fraction", "floor_threshold", "monotonicity", "relative_response",
-           "responsiveness",
-           "smallest_detected", "snap"]
+__all__ = [
+    "asymmetry",
+    "badness",
+    "exceed_fraction",
+    "floor_threshold",
+    "monotonicity",
+    "relative_response",
+    "responsiveness",
+    "smallest_detected",
+    "snap",
+]
 
 
 def badness(values, higher_is_better: bool) -> np.ndarray:

@@ -16,6 +16,7 @@ distance between ITD **histograms** (:func:`itd_kl_divergence`, :func:`itd_wasse
 Everything here takes plain arrays: embedding sets of shape (n, dim) and 1-D arrays of
 per-clip ITDs; the sets may differ in size.
 """
+
 from __future__ import annotations
 
 import math
@@ -92,7 +93,7 @@ def _one_blas_thread():
 
             _BLAS_CONTROLLER = ThreadpoolController()
         limit = _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
-    except ImportError:   # threadpoolctl comes with scikit-learn (via librosa); without it, run as is
+    except ImportError:  # threadpoolctl comes with scikit-learn (via librosa); without it, run as is
         limit = nullcontext()
     with limit:
         yield
@@ -109,20 +110,23 @@ def _trace_sqrt_psd_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     that rounding pushes slightly below 0 are clipped; clearly negative ones mean an input that is not a
     covariance and raise.
     """
+
     def eigenvalues(name, matrix):
         matrix = (matrix + matrix.T) / 2
         values, vectors = np.linalg.eigh(matrix)
         scale = max(float(np.abs(values).max(initial=0.0)), np.finfo(np.float64).tiny)
         if values.min(initial=0.0) < -1e-9 * matrix.shape[0] * scale:
-            raise ValueError(f"{name} is not positive semi-definite, so the covariance product has no real "
-                             "square root; use covariance='shrinkage' or more samples")
+            raise ValueError(
+                f"{name} is not positive semi-definite, so the covariance product has no real "
+                "square root; use covariance='shrinkage' or more samples"
+            )
         return np.clip(values, 0.0, None), vectors
 
     for name, sigma in (("the first covariance", sigma1), ("the second covariance", sigma2)):
         if not np.allclose(sigma, sigma.T, rtol=1e-7, atol=1e-12 * float(np.abs(sigma).max(initial=0.0))):
             raise ValueError(f"{name} is not symmetric")
     values, vectors = eigenvalues("the first covariance", sigma1)
-    root = (vectors * np.sqrt(values)) @ vectors.T        # Σ1^½, computed once
+    root = (vectors * np.sqrt(values)) @ vectors.T  # Σ1^½, computed once
     inner, _ = eigenvalues("the covariance product", root @ sigma2 @ root)
     return float(np.sqrt(inner).sum())
 
@@ -144,7 +148,7 @@ class _FactoredCovariance:
     def trace(self) -> float:
         if self.diagonal is not None:
             return float(self.diagonal.sum())
-        return self.ridge * self.ambient + float(np.sum(self.factor ** 2))
+        return self.ridge * self.ambient + float(np.sum(self.factor**2))
 
 
 def _ledoit_wolf_shrinkage(centred: np.ndarray, ambient: int) -> float:
@@ -158,13 +162,13 @@ def _ledoit_wolf_shrinkage(centred: np.ndarray, ambient: int) -> float:
     n = centred.shape[0]
     if ambient == 1:
         return 0.0
-    squared_norms = np.sum(centred ** 2, axis=1)
+    squared_norms = np.sum(centred**2, axis=1)
     trace = float(squared_norms.sum()) / n
     mean_eigenvalue = trace / ambient
     gram = centred @ centred.T if n <= centred.shape[1] else centred.T @ centred
-    frobenius2 = float(np.sum(gram ** 2)) / n ** 2
-    beta = (float(np.sum(squared_norms ** 2)) / n - frobenius2) / (ambient * n)
-    delta = (frobenius2 - 2.0 * mean_eigenvalue * trace + ambient * mean_eigenvalue ** 2) / ambient
+    frobenius2 = float(np.sum(gram**2)) / n**2
+    beta = (float(np.sum(squared_norms**2)) / n - frobenius2) / (ambient * n)
+    delta = (frobenius2 - 2.0 * mean_eigenvalue * trace + ambient * mean_eigenvalue**2) / ambient
     beta = min(beta, delta)
     return 0.0 if beta == 0 else beta / delta
 
@@ -175,14 +179,14 @@ def _factored_statistics(x: np.ndarray, covariance: str, ambient: int) -> tuple[
     n = x.shape[0]
     mean = x.mean(axis=0)
     centred = x - mean
-    if covariance == "diagonal":   # axis-dependent: only in the original coordinates
+    if covariance == "diagonal":  # axis-dependent: only in the original coordinates
         assert x.shape[1] == ambient, "a diagonal covariance needs the original coordinates"
         return mean, _FactoredCovariance(ambient, diagonal=np.var(x, axis=0, ddof=1))
-    if covariance == "sample":   # Σ = Xcᵀ Xc / (n − 1)
+    if covariance == "sample":  # Σ = Xcᵀ Xc / (n − 1)
         return mean, _FactoredCovariance(ambient, factor=centred / math.sqrt(n - 1))
     # Ledoit–Wolf as sklearn's ledoit_wolf: Σ = (1 − δ)·Xcᵀ Xc / n + δ·(tr(Xcᵀ Xc / n) / p)·I
     shrinkage = _ledoit_wolf_shrinkage(centred, ambient)
-    ridge = shrinkage * float(np.sum(centred ** 2)) / (n * ambient)
+    ridge = shrinkage * float(np.sum(centred**2)) / (n * ambient)
     return mean, _FactoredCovariance(ambient, ridge=ridge, factor=centred * math.sqrt((1.0 - shrinkage) / n))
 
 
@@ -214,7 +218,7 @@ def _span_coordinates(x: np.ndarray, y: np.ndarray, covariance: str) -> tuple[np
     """
     if covariance == "diagonal" or len(x) + len(y) >= x.shape[1]:
         return x, y
-    basis, _ = np.linalg.qr(np.vstack([x, y]).T)          # dim × (n_x + n_y)
+    basis, _ = np.linalg.qr(np.vstack([x, y]).T)  # dim × (n_x + n_y)
     return x @ basis, y @ basis
 
 
@@ -223,7 +227,10 @@ def _frechet_from_coordinates(x: np.ndarray, y: np.ndarray, covariance: str, amb
     if covariance not in COVARIANCE_ESTIMATORS:
         raise ValueError(f"covariance must be one of {COVARIANCE_ESTIMATORS}, got {covariance!r}")
     with _one_blas_thread():
-        (mu1, c1), (mu2, c2) = _factored_statistics(x, covariance, ambient), _factored_statistics(y, covariance, ambient)
+        (mu1, c1), (mu2, c2) = (
+            _factored_statistics(x, covariance, ambient),
+            _factored_statistics(y, covariance, ambient),
+        )
         diff = mu1 - mu2
         value = float(diff @ diff + c1.trace() + c2.trace() - 2.0 * _trace_sqrt_factored(c1, c2))
     return max(value, 0.0)
@@ -250,7 +257,10 @@ def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2, eps: float = 1e-6
     11.0
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, dtype=np.float64)), np.atleast_1d(np.asarray(mu2, dtype=np.float64))
-    sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, dtype=np.float64)), np.atleast_2d(np.asarray(sigma2, dtype=np.float64))
+    sigma1, sigma2 = (
+        np.atleast_2d(np.asarray(sigma1, dtype=np.float64)),
+        np.atleast_2d(np.asarray(sigma2, dtype=np.float64)),
+    )
     dim = mu1.shape[0]
     if mu2.shape != (dim,) or sigma1.shape != (dim, dim) or sigma2.shape != (dim, dim):
         raise ValueError(f"statistics disagree in shape: {mu1.shape}, {sigma1.shape}, {mu2.shape}, {sigma2.shape}")
@@ -305,11 +315,15 @@ def sample_size_note(n_x: int, n_y: int, dim: int, covariance: str = "sample") -
     """
     smallest = min(n_x, n_y)
     if covariance == "sample" and smallest <= dim:
-        return (f"only {smallest} embeddings for {dim} dimensions: the sample covariance is singular and the distance "
-                'is dominated by small-sample bias; use more embeddings or covariance="shrinkage"')
+        return (
+            f"only {smallest} embeddings for {dim} dimensions: the sample covariance is singular and the distance "
+            'is dominated by small-sample bias; use more embeddings or covariance="shrinkage"'
+        )
     if smallest < 10 * dim:
-        return (f"{smallest} embeddings for {dim} dimensions: the estimate is biased upwards (≈ tr Σ / n per set); "
-                "compare only values computed from sets of the same sizes")
+        return (
+            f"{smallest} embeddings for {dim} dimensions: the estimate is biased upwards (≈ tr Σ / n per set); "
+            "compare only values computed from sets of the same sizes"
+        )
     return None
 
 
@@ -366,8 +380,9 @@ def kl_divergence(p, q) -> float:
     return float(np.sum(p[support] * np.log(p[support] / q[support])))
 
 
-def itd_kl_divergence(reference_itds_us, generated_itds_us, edges_us=DEFAULT_ITD_EDGES_US,
-                      pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> float:
+def itd_kl_divergence(
+    reference_itds_us, generated_itds_us, edges_us=DEFAULT_ITD_EDGES_US, pseudo_count: float = DEFAULT_PSEUDO_COUNT
+) -> float:
     """KL(reference ‖ generated) of the smoothed ITD histograms (:func:`itd_histogram`), in nats; lower is better.
 
     The direction penalises generated sets that miss directions the reference uses
@@ -379,8 +394,10 @@ def itd_kl_divergence(reference_itds_us, generated_itds_us, edges_us=DEFAULT_ITD
     >>> itd_kl_divergence([-500] * 20, [500] * 20) > 2
     True
     """
-    return kl_divergence(itd_histogram(reference_itds_us, edges_us, pseudo_count),
-                         itd_histogram(generated_itds_us, edges_us, pseudo_count))
+    return kl_divergence(
+        itd_histogram(reference_itds_us, edges_us, pseudo_count),
+        itd_histogram(generated_itds_us, edges_us, pseudo_count),
+    )
 
 
 def histogram_wasserstein(p, q, centres) -> float:
@@ -396,8 +413,9 @@ def histogram_wasserstein(p, q, centres) -> float:
     return float(np.sum(np.abs(cdf_gap[:-1]) * np.diff(centres)))
 
 
-def itd_wasserstein_us(reference_itds_us, generated_itds_us, edges_us=DEFAULT_ITD_EDGES_US,
-                       pseudo_count: float = 0.0) -> float:
+def itd_wasserstein_us(
+    reference_itds_us, generated_itds_us, edges_us=DEFAULT_ITD_EDGES_US, pseudo_count: float = 0.0
+) -> float:
     """Wasserstein-1 distance (µs) between the ITD histograms of two sets, mass placed at bin centres; lower is better.
 
     Reads as "how far, in µs, ITDs must move on average to turn one set's distribution into
@@ -409,8 +427,11 @@ def itd_wasserstein_us(reference_itds_us, generated_itds_us, edges_us=DEFAULT_IT
     """
     edges = np.asarray(edges_us, dtype=np.float64)
     centres = (edges[:-1] + edges[1:]) / 2
-    return histogram_wasserstein(itd_histogram(reference_itds_us, edges, pseudo_count),
-                                 itd_histogram(generated_itds_us, edges, pseudo_count), centres)
+    return histogram_wasserstein(
+        itd_histogram(reference_itds_us, edges, pseudo_count),
+        itd_histogram(generated_itds_us, edges, pseudo_count),
+        centres,
+    )
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -431,9 +452,17 @@ class BootstrapCI:
         return {name: self.value, f"{name}_ci_low": self.low, f"{name}_ci_high": self.high}
 
 
-def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_resamples: int = 1000,
-                 confidence: float = 0.95, seed: int = 0, method: str = "percentile",
-                 floor: float | None = None) -> BootstrapCI:
+def bootstrap_ci(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    x,
+    y,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    method: str = "percentile",
+    floor: float | None = None,
+) -> BootstrapCI:
     """Bootstrap confidence interval of a two-set statistic (percentile by default).
 
     Each resample draws ``len(x)`` rows of ``x`` and ``len(y)`` rows of ``y`` with
@@ -500,8 +529,9 @@ def bootstrap_ci(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, 
     return BootstrapCI(value, float(low), float(high), confidence, n_resamples, failed)
 
 
-def permutation_null(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000,
-                     seed: int = 0) -> np.ndarray:
+def permutation_null(
+    statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000, seed: int = 0
+) -> np.ndarray:
     """The statistic on ``n_permutations`` random re-splits of the pooled sets (sizes ``len(x)``, ``len(y)``).
 
     Its distribution is what the statistic looks like when the two sets do *not* differ
@@ -523,12 +553,13 @@ def permutation_null(statistic: Callable[[np.ndarray, np.ndarray], float], x, y,
     null = np.empty(n_permutations)
     for k in range(n_permutations):
         order = rng.permutation(len(pooled))
-        null[k] = float(statistic(pooled[order[:len(x)]], pooled[order[len(x):]]))
+        null[k] = float(statistic(pooled[order[: len(x)]], pooled[order[len(x) :]]))
     return null
 
 
-def permutation_p_value(statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000,
-                        seed: int = 0) -> float:
+def permutation_p_value(
+    statistic: Callable[[np.ndarray, np.ndarray], float], x, y, *, n_permutations: int = 1000, seed: int = 0
+) -> float:
     """One-sided permutation p-value that two sets come from the same distribution, for a distance ``statistic``.
 
     The sets are pooled and randomly re-split into sizes ``len(x)`` and ``len(y)``
@@ -566,26 +597,43 @@ def interval_note(n_x: int, n_y: int) -> str | None:
 # --------------------------------------------------------------------------- reports for compare-sets
 
 
-INTERVAL_MEANING = ("bootstrap interval of the value: the (α/2, 1 − α/2) quantiles of the distance over resamples of "
-                    "each set, moved so that their median sits on the value (the upward small-sample bias of "
-                    "resampled distances removed), low end clipped at 0; it always contains the value")
-NULL_MEANING = ("no-difference quantile: the distance's `confidence` quantile over random re-splits of the pooled "
-                "clips (sets that do not differ, at these sizes); a value at or below it reads as no difference")
+INTERVAL_MEANING = (
+    "bootstrap interval of the value: the (α/2, 1 − α/2) quantiles of the distance over resamples of "
+    "each set, moved so that their median sits on the value (the upward small-sample bias of "
+    "resampled distances removed), low end clipped at 0; it always contains the value"
+)
+NULL_MEANING = (
+    "no-difference quantile: the distance's `confidence` quantile over random re-splits of the pooled "
+    "clips (sets that do not differ, at these sizes); a value at or below it reads as no difference"
+)
 
 
 def _interval(statistic, x, y, name: str, n_resamples: int, confidence: float, seed: int) -> dict:
     """``{name, name_ci_low, name_ci_high, name_ci_note}``: the recentred bootstrap interval, or NaN with the reason."""
     note = interval_note(len(x), len(y)) if n_resamples > 0 else "not computed (no resamples requested)"
     if note is not None:
-        return {name: float(statistic(x, y)), f"{name}_ci_low": math.nan, f"{name}_ci_high": math.nan,
-                f"{name}_ci_note": note}
-    ci = bootstrap_ci(statistic, x, y, n_resamples=n_resamples, confidence=confidence, seed=seed,
-                      method="recentred", floor=0.0)
+        return {
+            name: float(statistic(x, y)),
+            f"{name}_ci_low": math.nan,
+            f"{name}_ci_high": math.nan,
+            f"{name}_ci_note": note,
+        }
+    ci = bootstrap_ci(
+        statistic, x, y, n_resamples=n_resamples, confidence=confidence, seed=seed, method="recentred", floor=0.0
+    )
     return {**ci.as_dict(name), f"{name}_ci_note": None}
 
 
-def compare_embedding_sets(reference, generated, *, name: str, covariance: str = "sample",
-                           n_resamples: int = 200, confidence: float = 0.95, seed: int = 0) -> dict:
+def compare_embedding_sets(
+    reference,
+    generated,
+    *,
+    name: str,
+    covariance: str = "sample",
+    n_resamples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
     """Fréchet distance of two embedding sets with its bootstrap interval and the sample-size caveat.
 
     Returns ``{name, name_ci_low, name_ci_high, name_ci_note, name_n_reference, name_n_generated,
@@ -606,20 +654,34 @@ def compare_embedding_sets(reference, generated, *, name: str, covariance: str =
         raise ValueError(f"the sets have different dimensions: {x.shape[1]} and {y.shape[1]}")
 
     dim = x.shape[1]
-    with _one_blas_thread():   # every resample's rows lie in the full sets' span: project once
+    with _one_blas_thread():  # every resample's rows lie in the full sets' span: project once
         x, y = _span_coordinates(x, y, covariance)
 
     def statistic(a, b):
         return _frechet_from_coordinates(a, b, covariance, dim)
 
     result = _interval(statistic, x, y, name, n_resamples, confidence, seed)
-    result.update({f"{name}_n_reference": len(x), f"{name}_n_generated": len(y), f"{name}_dim": dim,
-                   f"{name}_note": sample_size_note(len(x), len(y), dim, covariance)})
+    result.update(
+        {
+            f"{name}_n_reference": len(x),
+            f"{name}_n_generated": len(y),
+            f"{name}_dim": dim,
+            f"{name}_note": sample_size_note(len(x), len(y), dim, covariance),
+        }
+    )
     return result
 
 
-def compare_itd_sets(reference_itds_us, generated_itds_us, *, n_resamples: int = 1000, confidence: float = 0.95,
-                     seed: int = 0, edges_us=DEFAULT_ITD_EDGES_US, pseudo_count: float = DEFAULT_PSEUDO_COUNT) -> dict:
+def compare_itd_sets(
+    reference_itds_us,
+    generated_itds_us,
+    *,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    edges_us=DEFAULT_ITD_EDGES_US,
+    pseudo_count: float = DEFAULT_PSEUDO_COUNT,
+) -> dict:
     """KL divergence and Wasserstein-1 distance of two sets of per-clip ITDs (µs), each with an interval and a null.
 
     Per distance ``d`` (``itd_kl`` in nats, ``itd_wasserstein_us`` in µs):
@@ -662,6 +724,11 @@ def compare_itd_sets(reference_itds_us, generated_itds_us, *, n_resamples: int =
             result[p_name] = _p_value(null, result[name])
         else:
             result.update({f"{name}_null_high": math.nan, p_name: math.nan})
-    result.update({"itd_n_reference": int(x.size), "itd_n_generated": int(y.size),
-                   "itd_n_unmeasurable": int(raw_x.size - x.size + raw_y.size - y.size)})
+    result.update(
+        {
+            "itd_n_reference": int(x.size),
+            "itd_n_generated": int(y.size),
+            "itd_n_unmeasurable": int(raw_x.size - x.size + raw_y.size - y.size),
+        }
+    )
     return result

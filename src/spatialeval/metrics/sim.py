@@ -8,6 +8,7 @@ downmixed to mono as the mean of its channels and resampled to the encoder's rat
 ground-truth clip, or the manifest's speaker prompt when ``sim.use_prompt`` is set (the
 zero-shot TTS convention of seed-tts-eval). Range [-1, 1]; higher is more similar.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -33,6 +33,7 @@ Then the unit of scoring:
 
 Numbers are not verbalised ("3" and "three" differ), as in seed-tts-eval.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,8 +55,9 @@ class LanguageMismatchWarning(UserWarning):
 
 
 # Han ideographs (URO, extensions A-F, compatibility), kana, bopomofo.
-_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf"
-                  "\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_CJK = re.compile(
+    "[\u3040-\u30ff\u31f0-\u31ff\u3100-\u312f\u31a0-\u31bf\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+)
 
 
 def _script_counts(text: str) -> tuple[int, int]:
@@ -108,9 +110,12 @@ def resolve_language(language: str | None, reference: str, hypothesis: str = "")
         return "en"
     check_language(language)
     if _has_letters(reference) and detect_language(reference) != language:
-        warnings.warn(f"language={language!r} is honoured, but the reference text looks like "
-                      f"{detect_language(reference)!r}; pass language=None to detect it",
-                      LanguageMismatchWarning, stacklevel=3)
+        warnings.warn(
+            f"language={language!r} is honoured, but the reference text looks like "
+            f"{detect_language(reference)!r}; pass language=None to detect it",
+            LanguageMismatchWarning,
+            stacklevel=3,
+        )
     return language
 
 

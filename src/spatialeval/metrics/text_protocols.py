@@ -38,6 +38,7 @@ Example:
     >>> PROTOCOLS
     ('seed-tts-eval', 'whisper-en', 'spatialeval-text-1')
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -81,12 +82,15 @@ class TextProtocol:
         """``language`` if this protocol scores it, else ValueError."""
         check_language(language)
         if language not in self.languages:
-            raise ValueError(f"text protocol {self.name!r} scores {', '.join(self.languages)} only, not "
-                             f"{language!r}; use protocol='seed-tts-eval' or 'spatialeval-text-1'")
+            raise ValueError(
+                f"text protocol {self.name!r} scores {', '.join(self.languages)} only, not "
+                f"{language!r}; use protocol='seed-tts-eval' or 'spatialeval-text-1'"
+            )
         return language
 
-    def normalize(self, text: str, language: str, *, side: str = "reference",
-                  traditional_to_simplified: bool = False) -> str:
+    def normalize(
+        self, text: str, language: str, *, side: str = "reference", traditional_to_simplified: bool = False
+    ) -> str:
         """The normalised text; ``side`` is ``reference`` or ``hypothesis`` (the ASR transcript)."""
         raise NotImplementedError
 
@@ -126,6 +130,7 @@ class TextProtocol:
 
 # ---------------------------------------------------------------------------- seed-tts-eval
 
+
 @lru_cache(maxsize=1)
 def seed_tts_punctuation() -> dict[int, None]:
     """Deletion table: ``string.punctuation`` + ``zhon.hanzi.punctuation``, less the ASCII apostrophe.
@@ -137,8 +142,10 @@ def seed_tts_punctuation() -> dict[int, None]:
     try:
         from zhon.hanzi import punctuation as hanzi_punctuation
     except ImportError:
-        raise ImportError("the seed-tts-eval protocol needs zhon's punctuation list: pip install zhon  "
-                          "(or: pip install 'spatialeval[speech]')") from None
+        raise ImportError(
+            "the seed-tts-eval protocol needs zhon's punctuation list: pip install zhon  "
+            "(or: pip install 'spatialeval[speech]')"
+        ) from None
     removed = set(string.punctuation) | set(hanzi_punctuation)
     removed.discard("'")
     return dict.fromkeys(map(ord, removed))
@@ -152,8 +159,10 @@ def mainland_simplifier() -> Callable[[str], str]:
             warnings.simplefilter("ignore")
             import zhconv
     except ImportError:
-        raise ImportError("the seed-tts-eval protocol converts Mandarin ASR output with zhconv: pip install zhconv  "
-                          "(or: pip install 'spatialeval[chinese]')") from None
+        raise ImportError(
+            "the seed-tts-eval protocol converts Mandarin ASR output with zhconv: pip install zhconv  "
+            "(or: pip install 'spatialeval[chinese]')"
+        ) from None
     return lambda text: zhconv.convert(text, "zh-cn")
 
 
@@ -161,8 +170,10 @@ class SeedTTSEval(TextProtocol):
     name = "seed-tts-eval"
     version = "BytedanceSpeech/seed-tts-eval run_wer.py @95003fe"
     packages = ("zhon", "zhconv")
-    description = ("seed-tts-eval run_wer.py: ASCII + zhon CJK punctuation deleted (ASCII apostrophe kept); "
-                   "Mandarin ASR output to simplified (zhconv zh-cn); en lower-cased, per word; zh per character")
+    description = (
+        "seed-tts-eval run_wer.py: ASCII + zhon CJK punctuation deleted (ASCII apostrophe kept); "
+        "Mandarin ASR output to simplified (zhconv zh-cn); en lower-cased, per word; zh per character"
+    )
 
     def prepare(self, language: str) -> None:
         self.check_language(language)
@@ -170,8 +181,9 @@ class SeedTTSEval(TextProtocol):
         if language == "zh":
             mainland_simplifier()
 
-    def normalize(self, text: str, language: str, *, side: str = "reference",
-                  traditional_to_simplified: bool = False) -> str:
+    def normalize(
+        self, text: str, language: str, *, side: str = "reference", traditional_to_simplified: bool = False
+    ) -> str:
         """Apply run_wer.py's rules; whitespace runs become one space (en) or vanish (zh).
 
         Example:
@@ -191,10 +203,13 @@ class SeedTTSEval(TextProtocol):
             if side == "hypothesis" or traditional_to_simplified:
                 text = convert(text)
             elif convert(text) != text:
-                warnings.warn("the Mandarin reference contains traditional characters (or non-mainland "
-                              "vocabulary) that seed-tts-eval converts only in the ASR transcript, so they count "
-                              "as errors; pass traditional_to_simplified=True to convert the reference too",
-                              TraditionalReferenceWarning, stacklevel=4)
+                warnings.warn(
+                    "the Mandarin reference contains traditional characters (or non-mainland "
+                    "vocabulary) that seed-tts-eval converts only in the ASR transcript, so they count "
+                    "as errors; pass traditional_to_simplified=True to convert the reference too",
+                    TraditionalReferenceWarning,
+                    stacklevel=4,
+                )
         text = text.translate(seed_tts_punctuation())
         if language == "en":
             return " ".join(text.lower().split())
@@ -225,6 +240,7 @@ class SeedTTSEval(TextProtocol):
 
 # ------------------------------------------------------------------------------- whisper-en
 
+
 @lru_cache(maxsize=1)
 def whisper_english_normalizer() -> Callable[[str], str]:
     """OpenAI Whisper's ``EnglishTextNormalizer`` (transformers' copy + OpenAI's spelling map)."""
@@ -236,9 +252,11 @@ def whisper_english_normalizer() -> Callable[[str], str]:
 
         spelling = json.loads(files("whisper_normalizer").joinpath("normalizers/english.json").read_text("utf-8"))
     except ImportError:
-        raise ImportError("the whisper-en protocol needs transformers (Whisper's EnglishTextNormalizer) and "
-                          "whisper-normalizer (OpenAI's english.json spelling map): "
-                          "pip install transformers whisper-normalizer  (or: pip install 'spatialeval[english]')") from None
+        raise ImportError(
+            "the whisper-en protocol needs transformers (Whisper's EnglishTextNormalizer) and "
+            "whisper-normalizer (OpenAI's english.json spelling map): "
+            "pip install transformers whisper-normalizer  (or: pip install 'spatialeval[english]')"
+        ) from None
     return EnglishTextNormalizer(spelling)
 
 
@@ -247,15 +265,18 @@ class WhisperEnglish(TextProtocol):
     version = "openai-whisper EnglishTextNormalizer (rules of openai-whisper 20250625)"
     languages = ("en",)
     packages = ("transformers", "whisper-normalizer")
-    description = ("OpenAI Whisper's English normaliser: contractions, numbers, titles, British spellings, "
-                   "symbols; per word, CER over the words' characters")
+    description = (
+        "OpenAI Whisper's English normaliser: contractions, numbers, titles, British spellings, "
+        "symbols; per word, CER over the words' characters"
+    )
 
     def prepare(self, language: str) -> None:
         self.check_language(language)
         whisper_english_normalizer()
 
-    def normalize(self, text: str, language: str = "en", *, side: str = "reference",
-                  traditional_to_simplified: bool = False) -> str:
+    def normalize(
+        self, text: str, language: str = "en", *, side: str = "reference", traditional_to_simplified: bool = False
+    ) -> str:
         """Whisper's English normalisation, whitespace collapsed and stripped.
 
         Example:
@@ -276,21 +297,28 @@ class WhisperEnglish(TextProtocol):
 
     def unit_description(self, language: str, kind: str) -> str:
         self._check(language, kind)
-        return ("words of Whisper's normalised text" if kind == "word"
-                else "non-space characters of Whisper's normalised text (spaces between words do not count)")
+        return (
+            "words of Whisper's normalised text"
+            if kind == "word"
+            else "non-space characters of Whisper's normalised text (spaces between words do not count)"
+        )
 
 
 # ----------------------------------------------------------------------- spatialeval-text-1
+
 
 class SpatialevalText1(TextProtocol):
     name = NORMALIZER_VERSION
     version = NORMALIZER_VERSION
     packages = ("opencc-python-reimplemented", "zhconv")
-    description = ("NFKC, Unicode punctuation/symbols to spaces (word-internal apostrophes kept), lower case; "
-                   "en CER counts the spaces between words; no Mandarin WER")
+    description = (
+        "NFKC, Unicode punctuation/symbols to spaces (word-internal apostrophes kept), lower case; "
+        "en CER counts the spaces between words; no Mandarin WER"
+    )
 
-    def normalize(self, text: str, language: str, *, side: str = "reference",
-                  traditional_to_simplified: bool = False) -> str:
+    def normalize(
+        self, text: str, language: str, *, side: str = "reference", traditional_to_simplified: bool = False
+    ) -> str:
         """:func:`spatialeval.metrics.text.normalize_text`, the same for both sides."""
         self._check(language, "char", side)
         return normalize_text(text, language, traditional_to_simplified=traditional_to_simplified)
@@ -305,8 +333,10 @@ class SpatialevalText1(TextProtocol):
         self._check(language, kind)
         if kind == "word":
             if language != "en":
-                raise ValueError("WER needs space-delimited words; for Mandarin use cer() "
-                                 "(or protocol='seed-tts-eval', whose Mandarin WER is the character rate)")
+                raise ValueError(
+                    "WER needs space-delimited words; for Mandarin use cer() "
+                    "(or protocol='seed-tts-eval', whose Mandarin WER is the character rate)"
+                )
             return normalized.split()
         return list(normalized)
 
@@ -315,8 +345,11 @@ class SpatialevalText1(TextProtocol):
         if kind == "word":
             self.units("", language, "word")  # raises for zh
             return "whitespace-separated words"
-        return ("characters, including the single spaces between words" if language == "en"
-                else "characters, whitespace removed")
+        return (
+            "characters, including the single spaces between words"
+            if language == "en"
+            else "characters, whitespace removed"
+        )
 
 
 _REGISTRY: dict[str, TextProtocol] = {p.name: p for p in (SeedTTSEval(), WhisperEnglish(), SpatialevalText1())}
@@ -335,5 +368,6 @@ def get_protocol(protocol: str | TextProtocol) -> TextProtocol:
     try:
         return _REGISTRY[protocol]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown text normalisation protocol {protocol!r}; "
-                         f"choose one of {', '.join(PROTOCOLS)}") from None
+        raise ValueError(
+            f"unknown text normalisation protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
+        ) from None

@@ -19,6 +19,7 @@ and a BAT track of the same clips compare the same segments: BAT's encoder retur
 direction for any input, silence and a 0.4-s stub included, and would otherwise score
 silence as agreement.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,13 +75,20 @@ class DirectionTrack:
 
     def to_dict(self) -> dict:
         """JSON-ready lists (NaN → None), e.g. for a report plot of azimuth over time."""
+
         def clean(values):
             return [None if not math.isfinite(v) else float(v) for v in np.asarray(values, dtype=np.float64)]
 
-        return {"source": self.source, "start_s": clean(self.start_s), "duration_s": clean(self.duration_s),
-                "azimuth_deg": clean(self.azimuth_deg), "elevation_deg": clean(self.elevation_deg),
-                "lateral_deg": clean(self.lateral_deg), "reliability": clean(self.reliability),
-                "reasons": list(self.reasons)}
+        return {
+            "source": self.source,
+            "start_s": clean(self.start_s),
+            "duration_s": clean(self.duration_s),
+            "azimuth_deg": clean(self.azimuth_deg),
+            "elevation_deg": clean(self.elevation_deg),
+            "lateral_deg": clean(self.lateral_deg),
+            "reliability": clean(self.reliability),
+            "reasons": list(self.reasons),
+        }
 
 
 def lateral_of(azimuth_deg, elevation_deg) -> np.ndarray:
@@ -108,8 +116,9 @@ def segment_bounds(n_samples: int, sr: int, segment_s: float = 1.0) -> list[tupl
 SILENCE_FRAME_S = 0.02  # frame length of the silence rule (20 ms, as the cue analysis)
 
 
-def segment_validity(binaural: np.ndarray, sr: int, *, segment_s: float = 1.0, min_segment_s: float = 0.5,
-                     gate_db: float = GATE_DB) -> tuple[str | None, ...]:
+def segment_validity(
+    binaural: np.ndarray, sr: int, *, segment_s: float = 1.0, min_segment_s: float = 0.5, gate_db: float = GATE_DB
+) -> tuple[str | None, ...]:
     """Why each ``segment_s`` segment of a clip cannot be measured (None where it can): the rule every track uses.
 
     A segment is unmeasurable when
@@ -150,18 +159,20 @@ def segment_validity(binaural: np.ndarray, sr: int, *, segment_s: float = 1.0, m
         padded[: stop - start] = segment
         # mean square per frame over the samples it holds (the last frame may be partial)
         held = np.minimum(frame, (stop - start) - np.arange(n_frames) * frame)
-        powers.append((padded ** 2).reshape(n_frames, frame, 2).sum(axis=1) / held[:, None])
+        powers.append((padded**2).reshape(n_frames, frame, 2).sum(axis=1) / held[:, None])
     gate = energy_gate(np.concatenate(powers) if powers else np.zeros((0, 2)), gate_db)
     reasons: list[str | None] = []
     offset = 0
     for (start, stop), power in zip(bounds, powers):
-        active = gate[offset: offset + power.shape[0]]
+        active = gate[offset : offset + power.shape[0]]
         offset += power.shape[0]
         if stop - start < min_segment_s * sr:
             reasons.append(f"segment of {(stop - start) / sr:.2f} s is shorter than {min_segment_s:.2f} s")
         elif not active.any():
-            reasons.append(f"the segment is silent (no frame within {gate_db:g} dB of the clip's loudest"
-                           f"{'' if gate.any() else f' or above {ABSOLUTE_FLOOR_DB:g} dBFS'})")
+            reasons.append(
+                f"the segment is silent (no frame within {gate_db:g} dB of the clip's loudest"
+                f"{'' if gate.any() else f' or above {ABSOLUTE_FLOOR_DB:g} dBFS'})"
+            )
         else:
             reasons.append(None)
     return tuple(reasons)
@@ -182,11 +193,18 @@ def _parse_estimate(result: Any) -> tuple[float | None, float | None, float | No
             # Within a few degrees of the interaural axis the estimator snaps the azimuth to ±90° without
             # knowing the hemifield: the lateral angle is the evidence, so compare that.
             azimuth = float("nan")
-        return (azimuth, getattr(result, "elevation_deg", None), getattr(result, "reliability", None),
-                lateral if lateral is None or math.isfinite(lateral) else None, getattr(result, "reason", "") or "")
+        return (
+            azimuth,
+            getattr(result, "elevation_deg", None),
+            getattr(result, "reliability", None),
+            lateral if lateral is None or math.isfinite(lateral) else None,
+            getattr(result, "reason", "") or "",
+        )
     values = tuple(result)
     if len(values) not in (2, 3):
-        raise TypeError(f"a direction estimator must return (azimuth, elevation[, reliability]), got {len(values)} values")
+        raise TypeError(
+            f"a direction estimator must return (azimuth, elevation[, reliability]), got {len(values)} values"
+        )
     return values[0], values[1], values[2] if len(values) == 3 else None, None, ""
 
 
@@ -194,9 +212,17 @@ def _finite(value) -> float:
     return float(value) if value is not None and math.isfinite(float(value)) else float("nan")
 
 
-def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstimator, *, segment_s: float = 1.0,
-                         min_segment_s: float = 0.5, min_reliability: float | None = None,
-                         source: str = "estimator", validity: Sequence[str | None] | None = None) -> DirectionTrack:
+def track_from_estimator(
+    binaural: np.ndarray,
+    sr: int,
+    estimate: DirectionEstimator,
+    *,
+    segment_s: float = 1.0,
+    min_segment_s: float = 0.5,
+    min_reliability: float | None = None,
+    source: str = "estimator",
+    validity: Sequence[str | None] | None = None,
+) -> DirectionTrack:
     """Direction of each ``segment_s`` segment of a binaural clip from a per-segment estimator.
 
     ``estimate(segment, sr)`` gets a ``(time, 2)`` float64 segment and returns
@@ -256,13 +282,26 @@ def track_from_estimator(binaural: np.ndarray, sr: int, estimate: DirectionEstim
         lateral.append(lat)
         reliability.append(rel)
         reasons.append(reason)
-    return DirectionTrack(np.asarray(starts), np.asarray(durations), np.asarray(azimuth), np.asarray(elevation),
-                          np.asarray(reliability), tuple(reasons), source, np.asarray(lateral))
+    return DirectionTrack(
+        np.asarray(starts),
+        np.asarray(durations),
+        np.asarray(azimuth),
+        np.asarray(elevation),
+        np.asarray(reliability),
+        tuple(reasons),
+        source,
+        np.asarray(lateral),
+    )
 
 
-def track_from_bat(predictions: HeadPredictions, *, segment_s: float = 1.0, durations_s: Sequence[float] | None = None,
-                   min_confidence: float | None = None,
-                   validity: Sequence[str | None] | None = None) -> DirectionTrack:
+def track_from_bat(
+    predictions: HeadPredictions,
+    *,
+    segment_s: float = 1.0,
+    durations_s: Sequence[float] | None = None,
+    min_confidence: float | None = None,
+    validity: Sequence[str | None] | None = None,
+) -> DirectionTrack:
     """Direction track from BAT's per-window head predictions, one window per segment (the ``segments`` mode).
 
     Azimuths are converted from BAT's convention to spatialeval's; elevations are BAT's
@@ -290,8 +329,10 @@ def track_from_bat(predictions: HeadPredictions, *, segment_s: float = 1.0, dura
     if min_confidence is not None:
         low = confidence < min_confidence
         azimuth, elevation = np.where(low, np.nan, azimuth), np.where(low, np.nan, elevation)
-        reasons = [f"BAT azimuth confidence {c:.3g} is below {min_confidence:g}" if is_low else None
-                   for c, is_low in zip(confidence, low)]
+        reasons = [
+            f"BAT azimuth confidence {c:.3g} is below {min_confidence:g}" if is_low else None
+            for c, is_low in zip(confidence, low)
+        ]
     if validity is not None:
         if len(validity) != n:
             raise ValueError(f"validity must have one entry per window ({n}), got {len(validity)}")
@@ -302,8 +343,13 @@ def track_from_bat(predictions: HeadPredictions, *, segment_s: float = 1.0, dura
     return DirectionTrack(starts, durations, azimuth, elevation, confidence, tuple(reasons), "bat")
 
 
-def reference_track(azimuth_deg: Sequence[float], *, segment_s: float = 1.0,
-                    elevation_deg: Sequence[float] | None = None, source: str = "reference") -> DirectionTrack:
+def reference_track(
+    azimuth_deg: Sequence[float],
+    *,
+    segment_s: float = 1.0,
+    elevation_deg: Sequence[float] | None = None,
+    source: str = "reference",
+) -> DirectionTrack:
     """A track from known per-segment directions (e.g. a rendered source's true trajectory).
 
     >>> reference_track([10.0, 370.0]).azimuth_deg.tolist()
@@ -313,8 +359,15 @@ def reference_track(azimuth_deg: Sequence[float], *, segment_s: float = 1.0,
     n = azimuth.shape[0]
     elevation = np.full(n, np.nan) if elevation_deg is None else np.asarray(elevation_deg, dtype=np.float64)
     reasons = tuple(None if math.isfinite(a) else "no reference direction" for a in azimuth)
-    return DirectionTrack(np.arange(n) * float(segment_s), np.full(n, float(segment_s)), azimuth, elevation,
-                          np.full(n, np.nan), reasons, source)
+    return DirectionTrack(
+        np.arange(n) * float(segment_s),
+        np.full(n, float(segment_s)),
+        azimuth,
+        elevation,
+        np.full(n, np.nan),
+        reasons,
+        source,
+    )
 
 
 def segment_errors_deg(gt: DirectionTrack, gen: DirectionTrack) -> np.ndarray:
@@ -380,8 +433,9 @@ def _direction_errors(gt: DirectionTrack, gen: DirectionTrack, front_back: Seque
     return errors
 
 
-def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "",
-                     front_back: Sequence | None = None) -> dict:
+def trajectory_error(
+    gt: DirectionTrack, gen: DirectionTrack, prefix: str = "", front_back: Sequence | None = None
+) -> dict:
     """Segment-by-segment direction error of a generated clip's trajectory against the ground truth's.
 
     Over the segments both tracks have (paired by position):
@@ -411,15 +465,21 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "",
     >>> e["cues_trajectory_segments"], e["cues_trajectory_unmeasurable_segments"], e["cues_trajectory_unpaired_segments"]
     (2, 1, 1)
     """
-    full = _direction_errors(gt, gen, front_back)     # taken once for the errors and the scopes
+    full = _direction_errors(gt, gen, front_back)  # taken once for the errors and the scopes
     errors = _segment_errors(gt, gen, full)
     n = errors.shape[0]
     compared = np.isfinite(errors)
-    names = [f"{prefix}trajectory_error_deg", f"{prefix}trajectory_worst_error_deg", f"{prefix}trajectory_worst_segment_s"]
-    result: dict = {f"{prefix}trajectory_segments": int(compared.sum()),
-                    f"{prefix}trajectory_unmeasurable_segments": int(n - compared.sum()),
-                    f"{prefix}trajectory_unpaired_segments": int(abs(len(gt) - len(gen))),
-                    f"{prefix}trajectory_lateral_segments": _segment_scopes(gt, gen, full).count("lateral")}
+    names = [
+        f"{prefix}trajectory_error_deg",
+        f"{prefix}trajectory_worst_error_deg",
+        f"{prefix}trajectory_worst_segment_s",
+    ]
+    result: dict = {
+        f"{prefix}trajectory_segments": int(compared.sum()),
+        f"{prefix}trajectory_unmeasurable_segments": int(n - compared.sum()),
+        f"{prefix}trajectory_unpaired_segments": int(abs(len(gt) - len(gen))),
+        f"{prefix}trajectory_lateral_segments": _segment_scopes(gt, gen, full).count("lateral"),
+    }
     if not compared.any():
         if n == 0:
             reason = "one of the clips has no segment"
@@ -430,6 +490,7 @@ def trajectory_error(gt: DirectionTrack, gen: DirectionTrack, prefix: str = "",
         result["unmeasurable"] = {name: reason for name in names}
         return result
     worst = int(np.nanargmax(errors))
-    result.update({names[0]: float(np.mean(errors[compared])), names[1]: float(errors[worst]),
-                   names[2]: float(gt.start_s[worst])})
+    result.update(
+        {names[0]: float(np.mean(errors[compared])), names[1]: float(errors[worst]), names[2]: float(gt.start_s[worst])}
+    )
     return result

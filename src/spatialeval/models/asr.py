@@ -33,6 +33,7 @@ and no temperature fallback, language forced, no timestamps, each clip cut into 
 (Whisper's input length; seed-tts-eval only ever reads the first 30 s) whose texts are joined
 with a space. Windows of several clips share a forward pass (``batch_size``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -83,8 +84,9 @@ class ASRBackend:
 def _check(cls, settings, device: str) -> None:
     """StageUnavailable when ``cls`` cannot serve the configured language or device."""
     if settings.language not in cls.languages:
-        raise StageUnavailable(f"CER backend {cls.name} recognises {'/'.join(cls.languages)}, not "
-                               f"cer.language={settings.language!r}")
+        raise StageUnavailable(
+            f"CER backend {cls.name} recognises {'/'.join(cls.languages)}, not cer.language={settings.language!r}"
+        )
     if device.split(":")[0] not in cls.devices:
         raise StageUnavailable(f"CER backend {cls.name} runs on {' or '.join(cls.devices)}, not {device!r}")
 
@@ -100,8 +102,14 @@ class _WhisperSettings:
     @classmethod
     def from_config(cls, settings, device: str = "cpu"):
         _check(cls, settings, device)
-        return cls(settings.model_path, settings.language, device, compute_type=settings.compute_type,
-                   batch_size=settings.batch_size, beam_size=settings.beam_size)
+        return cls(
+            settings.model_path,
+            settings.language,
+            device,
+            compute_type=settings.compute_type,
+            batch_size=settings.batch_size,
+            beam_size=settings.beam_size,
+        )
 
     def _search(self) -> str:
         return "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
@@ -138,7 +146,7 @@ def windows(audio: np.ndarray, seconds: int = WINDOW_SECONDS, rate: int = ASR_RA
     """
     audio = as_mono_signal(audio, "ASR").astype(np.float32)
     step = seconds * rate
-    return [audio[start:start + step] for start in range(0, audio.size, step)]
+    return [audio[start : start + step] for start in range(0, audio.size, step)]
 
 
 def _windowed_batches(audios: Sequence[np.ndarray], batch_size: int, decode) -> list[str]:
@@ -170,7 +178,9 @@ class PocketSphinxASR(ASRBackend):
         try:
             self._new_decoder()  # fails here, at setup, on a broken install rather than on the first clip
         except Exception as exc:  # broken install: model files missing
-            raise StageUnavailable(f"pocketsphinx cannot load its shipped en-us model from {self._model_dir}: {exc}") from exc
+            raise StageUnavailable(
+                f"pocketsphinx cannot load its shipped en-us model from {self._model_dir}: {exc}"
+            ) from exc
 
     def _new_decoder(self):
         return self._pocketsphinx.Decoder(loglevel="ERROR", cmn="batch", samprate=ASR_RATE)
@@ -178,11 +188,15 @@ class PocketSphinxASR(ASRBackend):
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "PocketSphinxASR":
         if settings.language != "en":
-            raise StageUnavailable("pocketsphinx ships only an English model; for Mandarin use "
-                                   "--cer-backend paraformer-zh (or whisper / faster-whisper) with --cer-model-path")
+            raise StageUnavailable(
+                "pocketsphinx ships only an English model; for Mandarin use "
+                "--cer-backend paraformer-zh (or whisper / faster-whisper) with --cer-model-path"
+            )
         if settings.model_path:
-            raise StageUnavailable("the pocketsphinx backend uses the en-us model shipped in its wheel; cer.model_path is "
-                                   "for whisper / faster-whisper / paraformer-zh (unset it or change the backend)")
+            raise StageUnavailable(
+                "the pocketsphinx backend uses the en-us model shipped in its wheel; cer.model_path is "
+                "for whisper / faster-whisper / paraformer-zh (unset it or change the backend)"
+            )
         _check(cls, settings, device)
         return cls()
 
@@ -210,8 +224,9 @@ def _torch_dtype(torch, compute_type: str, device: str):
         return torch.float16 if device.startswith("cuda") else torch.float32
     dtypes = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
     if compute_type not in dtypes:
-        raise StageUnavailable(f"cer.compute_type {compute_type!r} is not one the whisper backend takes: "
-                               f"auto, {', '.join(dtypes)}")
+        raise StageUnavailable(
+            f"cer.compute_type {compute_type!r} is not one the whisper backend takes: auto, {', '.join(dtypes)}"
+        )
     return dtypes[compute_type]
 
 
@@ -220,22 +235,32 @@ class WhisperASR(_WhisperSettings, ASRBackend):
     devices = ("cpu", "cuda")
     languages = tuple(WHISPER_LANGUAGES)
 
-    def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
-                 compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1) -> None:
+    def __init__(
+        self,
+        model_path: str | None,
+        language: str,
+        device: str = "cpu",
+        *,
+        compute_type: str = "auto",
+        batch_size: int = 8,
+        beam_size: int = 1,
+    ) -> None:
         model_path = expand_model_path(model_path)
         source = model_path or WHISPER_DEFAULT
-        fetch = (f"fetch it once with `huggingface-cli download {WHISPER_DEFAULT} --local-dir DIR` "
-                 f"and pass --cer-model-path DIR (or set cer.model_path)")
+        fetch = (
+            f"fetch it once with `huggingface-cli download {WHISPER_DEFAULT} --local-dir DIR` "
+            f"and pass --cer-model-path DIR (or set cer.model_path)"
+        )
         try:
             import torch
             from transformers import WhisperForConditionalGeneration, WhisperProcessor
         except ImportError:
             raise StageUnavailable(
-                "CER backend whisper needs the transformers package: pip install 'spatialeval[whisper]'; "
-                f"then {fetch}"
+                f"CER backend whisper needs the transformers package: pip install 'spatialeval[whisper]'; then {fetch}"
             ) from None
         self._processor, self._model = from_local_pretrained(
-            (WhisperProcessor, WhisperForConditionalGeneration), source, model_path, "Whisper model", fetch)
+            (WhisperProcessor, WhisperForConditionalGeneration), source, model_path, "Whisper model", fetch
+        )
         self._torch = torch
         self._device = device
         self._dtype = _torch_dtype(torch, compute_type, device)
@@ -245,20 +270,29 @@ class WhisperASR(_WhisperSettings, ASRBackend):
         self._batch_size = int(batch_size)
         self._beam_size = int(beam_size)
 
-
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": self._source,
-                "settings": (f"{self._search()}, no sampling, language={self._language}, task=transcribe, "
-                             f"no timestamps, 30-s windows, dtype={str(self._dtype).replace('torch.', '')}, "
-                             f"up to {self._batch_size} windows per forward pass")}
+        return {
+            "backend": self.name,
+            "model": self._source,
+            "settings": (
+                f"{self._search()}, no sampling, language={self._language}, task=transcribe, "
+                f"no timestamps, 30-s windows, dtype={str(self._dtype).replace('torch.', '')}, "
+                f"up to {self._batch_size} windows per forward pass"
+            ),
+        }
 
     def _decode(self, pieces: list[np.ndarray]) -> list[str]:
         inputs = self._processor(pieces, sampling_rate=ASR_RATE, return_tensors="pt", return_attention_mask=True)
         features = inputs.input_features.to(device=self._device, dtype=self._dtype)
         with self._torch.inference_mode():
-            ids = self._model.generate(features, attention_mask=inputs.attention_mask.to(self._device),
-                                       language=self._language, task="transcribe", num_beams=self._beam_size,
-                                       do_sample=False)
+            ids = self._model.generate(
+                features,
+                attention_mask=inputs.attention_mask.to(self._device),
+                language=self._language,
+                task="transcribe",
+                num_beams=self._beam_size,
+                do_sample=False,
+            )
         return [text.strip() for text in self._processor.batch_decode(ids, skip_special_tokens=True)]
 
 
@@ -270,18 +304,31 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
     devices = ("cpu", "cuda")
     languages = tuple(WHISPER_LANGUAGES)
 
-    def __init__(self, model_path: str | None, language: str, device: str = "cpu", *,
-                 compute_type: str = "auto", batch_size: int = 8, beam_size: int = 1, cpu_threads: int = 0) -> None:
+    def __init__(
+        self,
+        model_path: str | None,
+        language: str,
+        device: str = "cpu",
+        *,
+        compute_type: str = "auto",
+        batch_size: int = 8,
+        beam_size: int = 1,
+        cpu_threads: int = 0,
+    ) -> None:
         model_path = expand_model_path(model_path)
-        fetch = (f"convert or fetch one once, e.g. `huggingface-cli download Systran/faster-whisper-{FASTER_WHISPER_DEFAULT} "
-                 f"--local-dir DIR`, and pass --cer-model-path DIR (or set cer.model_path)")
+        fetch = (
+            f"convert or fetch one once, e.g. `huggingface-cli download Systran/faster-whisper-{FASTER_WHISPER_DEFAULT} "
+            f"--local-dir DIR`, and pass --cer-model-path DIR (or set cer.model_path)"
+        )
         try:
             from faster_whisper import WhisperModel
             from faster_whisper.tokenizer import Tokenizer
             from faster_whisper.transcribe import get_suppressed_tokens
         except ImportError:
-            raise StageUnavailable(f"CER backend faster-whisper needs the faster-whisper package: "
-                                   f"pip install 'spatialeval[faster-whisper]'; then {fetch}") from None
+            raise StageUnavailable(
+                f"CER backend faster-whisper needs the faster-whisper package: "
+                f"pip install 'spatialeval[faster-whisper]'; then {fetch}"
+            ) from None
         if model_path and not Path(model_path).is_dir():
             raise StageUnavailable(f"faster-whisper model folder {model_path} does not exist; {fetch}")
         if model_path and not (Path(model_path) / "model.bin").is_file():
@@ -291,15 +338,25 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
         kind, _, index = device.partition(":")
         try:
             # local_files_only: a model name is looked up in the local Hugging Face cache, never downloaded.
-            self._model = WhisperModel(model_path or FASTER_WHISPER_DEFAULT, device=kind, device_index=int(index or 0),
-                                       compute_type=compute_type, cpu_threads=cpu_threads, local_files_only=True)
+            self._model = WhisperModel(
+                model_path or FASTER_WHISPER_DEFAULT,
+                device=kind,
+                device_index=int(index or 0),
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                local_files_only=True,
+            )
         except Exception as exc:  # huggingface_hub's not-in-cache error, or CTranslate2 refusing the model
             where = model_path or f"Systran/faster-whisper-{FASTER_WHISPER_DEFAULT} in the local Hugging Face cache"
-            raise StageUnavailable(f"faster-whisper cannot load {where} ({type(exc).__name__}: {exc}); {fetch}") from exc
+            raise StageUnavailable(
+                f"faster-whisper cannot load {where} ({type(exc).__name__}: {exc}); {fetch}"
+            ) from exc
         multilingual = bool(self._model.model.is_multilingual)
         if not multilingual and language != "en":
-            raise StageUnavailable(f"the faster-whisper model in {model_path} is English-only (*.en); "
-                                   f"cer.language={language!r} needs a multilingual Whisper model")
+            raise StageUnavailable(
+                f"the faster-whisper model in {model_path} is English-only (*.en); "
+                f"cer.language={language!r} needs a multilingual Whisper model"
+            )
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, multilingual, task="transcribe", language=language)
         self._prompt = self._model.get_prompt(self._tokenizer, [], without_timestamps=True)
         self._suppress = list(get_suppressed_tokens(self._tokenizer, [-1]))
@@ -308,12 +365,17 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
         self._batch_size, self._beam_size = int(batch_size), int(beam_size)
         self._version = _dist_version("faster-whisper")
 
-
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": self._source, "version": self._version,
-                "settings": (f"{self._search()}, no sampling or temperature fallback, language={self._language}, "
-                             f"task=transcribe, no timestamps, 30-s windows, compute_type={self._compute_type}, "
-                             f"up to {self._batch_size} windows per forward pass")}
+        return {
+            "backend": self.name,
+            "model": self._source,
+            "version": self._version,
+            "settings": (
+                f"{self._search()}, no sampling or temperature fallback, language={self._language}, "
+                f"task=transcribe, no timestamps, 30-s windows, compute_type={self._compute_type}, "
+                f"up to {self._batch_size} windows per forward pass"
+            ),
+        }
 
     def _decode(self, pieces: list[np.ndarray]) -> list[str]:
         from faster_whisper.audio import pad_or_trim
@@ -323,8 +385,14 @@ class FasterWhisperASR(_WhisperSettings, ASRBackend):
         features = np.stack([pad_or_trim(extractor(piece)[..., :-1]) for piece in pieces]).astype(np.float32)
         encoded = self._model.encode(features)
         results = self._model.model.generate(
-            encoded, [list(self._prompt) for _ in pieces], beam_size=self._beam_size, max_length=self._model.max_length,
-            suppress_blank=True, suppress_tokens=self._suppress, sampling_topk=1)
+            encoded,
+            [list(self._prompt) for _ in pieces],
+            beam_size=self._beam_size,
+            max_length=self._model.max_length,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+            sampling_topk=1,
+        )
         return [self._tokenizer.decode(result.sequences_ids[0]).strip() for result in results]
 
 
@@ -352,8 +420,10 @@ class ParaformerASR(ASRBackend):
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
         model_path = expand_model_path(model_path)
-        fetch = (f"fetch it once with `modelscope download --model {PARAFORMER_DEFAULT} --local_dir DIR` "
-                 f"and pass --cer-model-path DIR (or set cer.model_path)")
+        fetch = (
+            f"fetch it once with `modelscope download --model {PARAFORMER_DEFAULT} --local_dir DIR` "
+            f"and pass --cer-model-path DIR (or set cer.model_path)"
+        )
         try:
             from funasr import AutoModel
         except ImportError:
@@ -367,7 +437,9 @@ class ParaformerASR(ASRBackend):
         else:
             found = [p for p in _modelscope_candidates(PARAFORMER_DEFAULT) if (p / "model.pt").is_file()]
             if not found:
-                raise StageUnavailable(f"Paraformer model {PARAFORMER_DEFAULT} not found in the local ModelScope cache; {fetch}")
+                raise StageUnavailable(
+                    f"Paraformer model {PARAFORMER_DEFAULT} not found in the local ModelScope cache; {fetch}"
+                )
             folder = found[0]
         import torch
 
@@ -375,8 +447,14 @@ class ParaformerASR(ASRBackend):
             # A local folder: FunASR loads it as is; disable_update stops its version check; ncpu keeps
             # FunASR from resetting the process-wide torch thread count.
             with _quiet_funasr():
-                self._model = AutoModel(model=str(folder), device=device, disable_update=True, disable_pbar=True,
-                                        log_level="ERROR", ncpu=torch.get_num_threads())
+                self._model = AutoModel(
+                    model=str(folder),
+                    device=device,
+                    disable_update=True,
+                    disable_pbar=True,
+                    log_level="ERROR",
+                    ncpu=torch.get_num_threads(),
+                )
         except Exception as exc:
             raise StageUnavailable(f"FunASR cannot load the Paraformer model in {folder}: {exc}") from exc
         self._folder = str(folder)
@@ -385,14 +463,19 @@ class ParaformerASR(ASRBackend):
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "ParaformerASR":
         if settings.language != "zh":
-            raise StageUnavailable("paraformer-zh recognises Mandarin only; set cer.language to zh, "
-                                   "or use pocketsphinx / whisper / faster-whisper for English")
+            raise StageUnavailable(
+                "paraformer-zh recognises Mandarin only; set cer.language to zh, "
+                "or use pocketsphinx / whisper / faster-whisper for English"
+            )
         _check(cls, settings, device)
         return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": f"{PARAFORMER_DEFAULT} ({self._folder})",
-                "settings": f"FunASR AutoModel.generate, up to {self._batch_size} clips per call; CJK characters space-separated"}
+        return {
+            "backend": self.name,
+            "model": f"{PARAFORMER_DEFAULT} ({self._folder})",
+            "settings": f"FunASR AutoModel.generate, up to {self._batch_size} clips per call; CJK characters space-separated",
+        }
 
     def transcribe(self, audio_16k_mono: np.ndarray) -> str:
         return self.transcribe_batch([audio_16k_mono])[0]

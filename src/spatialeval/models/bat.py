@@ -22,6 +22,7 @@ on the distance token, ``azimuth_head`` and ``elevation_head`` both on the direc
 token. Being linear, they can be applied to saved embeddings after the fact
 (:meth:`SpatialAST.head_logits`); :mod:`spatialeval.metrics.bat_heads` decodes them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -110,8 +111,10 @@ class STFTKernels(nn.Module):
         window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float64)
         angle = -2.0 * torch.pi * torch.outer(k, n) / N_FFT
         real, imag = torch.cos(angle) * window, torch.sin(angle) * window
-        return max(float((self.conv_real.weight[:, 0].double() - real).abs().max()),
-                   float((self.conv_imag.weight[:, 0].double() - imag).abs().max()))
+        return max(
+            float((self.conv_real.weight[:, 0].double() - real).abs().max()),
+            float((self.conv_imag.weight[:, 0].double() - imag).abs().max()),
+        )
 
 
 class MelProjection(nn.Module):
@@ -124,14 +127,14 @@ class MelProjection(nn.Module):
 class BATHeadLogits:
     """Raw outputs of the trained heads (decode with :func:`spatialeval.metrics.bat_heads.decode_heads`)."""
 
-    azimuth: torch.Tensor    # (B, 360): azimuth_head(direction embedding), class k = k degrees (BAT convention)
+    azimuth: torch.Tensor  # (B, 360): azimuth_head(direction embedding), class k = k degrees (BAT convention)
     elevation: torch.Tensor  # (B, 180): elevation_head(direction embedding), class k = (k - 90) degrees
-    distance: torch.Tensor   # (B, 21): distance_head(distance embedding), class k = 0.5·k metres
+    distance: torch.Tensor  # (B, 21): distance_head(distance embedding), class k = 0.5·k metres
 
 
 @dataclass(frozen=True)
 class BATEmbeddings:
-    distance: torch.Tensor   # (B, 768): token 0 after dis_norm
+    distance: torch.Tensor  # (B, 768): token 0 after dis_norm
     direction: torch.Tensor  # (B, 768): token 1 after doa_norm
     heads: BATHeadLogits | None = None  # filled only by forward(..., with_heads=True)
 
@@ -154,17 +157,25 @@ class SpatialAST(nn.Module):
         self.dis_norm = nn.LayerNorm(EMBED_DIM, eps=1e-6)
         self.doa_norm = nn.LayerNorm(EMBED_DIM, eps=1e-6)
         self.fc_norm = nn.LayerNorm(EMBED_DIM, eps=1e-6)
-        self.distance_head = nn.Linear(EMBED_DIM, 21)     # 0–10 m in 0.5 m classes
-        self.azimuth_head = nn.Linear(EMBED_DIM, 360)     # degrees
-        self.elevation_head = nn.Linear(EMBED_DIM, 180)   # degrees + 90
+        self.distance_head = nn.Linear(EMBED_DIM, 21)  # 0–10 m in 0.5 m classes
+        self.azimuth_head = nn.Linear(EMBED_DIM, 360)  # degrees
+        self.elevation_head = nn.Linear(EMBED_DIM, 180)  # degrees + 90
         self.eval()
 
     def spatial_features(self, waveforms: torch.Tensor) -> torch.Tensor:
         """(B, 2, samples) → (B, 4, frames, 128): normalised log-mels of both ears, mel-projected cos/sin IPD."""
         batch, channels, samples = waveforms.shape
         window = torch.hann_window(N_FFT, periodic=True, dtype=waveforms.dtype, device=waveforms.device)
-        spec = torch.stft(waveforms.reshape(batch * channels, samples), N_FFT, HOP, N_FFT, window,
-                          center=True, pad_mode="reflect", return_complex=True)
+        spec = torch.stft(
+            waveforms.reshape(batch * channels, samples),
+            N_FFT,
+            HOP,
+            N_FFT,
+            window,
+            center=True,
+            pad_mode="reflect",
+            return_complex=True,
+        )
         spec = spec.transpose(1, 2).reshape(batch, channels, -1, N_FFT // 2 + 1)  # (B, 2, T, bins)
         mel = self.logmel_extractor.melW
         log_mel = 10.0 * torch.log10(torch.clamp(spec.abs() @ mel, min=1e-10))
@@ -178,8 +189,11 @@ class SpatialAST(nn.Module):
 
         Accepts the embeddings :meth:`forward` returns (or saved ones, as tensors), shape (B, 768).
         """
-        return BATHeadLogits(azimuth=self.azimuth_head(direction), elevation=self.elevation_head(direction),
-                             distance=self.distance_head(distance))
+        return BATHeadLogits(
+            azimuth=self.azimuth_head(direction),
+            elevation=self.elevation_head(direction),
+            distance=self.distance_head(distance),
+        )
 
     def forward(self, waveforms: torch.Tensor, with_heads: bool = False) -> BATEmbeddings:
         """(B, 2, 320000) 32-kHz waveforms → embeddings (and the heads' logits when ``with_heads``)."""

@@ -3,6 +3,7 @@
 Loading never unpickles code: ``torch.load(weights_only=True)`` with only
 ``argparse.Namespace`` allowed (the real file stores its training arguments in one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,15 +29,21 @@ WHERE_TO_GET = (
 )
 
 
-def resolve_checkpoint(explicit: str | os.PathLike | None = None, configured: str | os.PathLike | None = None,
-                       search_root: str | os.PathLike | None = None) -> Path | None:
+def resolve_checkpoint(
+    explicit: str | os.PathLike | None = None,
+    configured: str | os.PathLike | None = None,
+    search_root: str | os.PathLike | None = None,
+) -> Path | None:
     """The checkpoint path by precedence: ``--ckpt``, config, $SPATIALEVAL_CKPT, ``ckpt/finetuned.pth``.
 
     An explicitly given path that does not exist is an error; the fallbacks are optional.
     Returns None when no checkpoint can be found.
     """
-    for source, value in (("--ckpt / bat.checkpoint", explicit), ("config bat.checkpoint", configured),
-                          (CKPT_ENV, os.environ.get(CKPT_ENV))):
+    for source, value in (
+        ("--ckpt / bat.checkpoint", explicit),
+        ("config bat.checkpoint", configured),
+        (CKPT_ENV, os.environ.get(CKPT_ENV)),
+    ):
         if value:
             path = Path(value).expanduser()
             if not path.is_file():
@@ -73,13 +80,16 @@ def read_state_dict(path: str | os.PathLike, data: bytes | None = None) -> dict[
         text = str(exc)
         if isinstance(exc, pickle.UnpicklingError) and re.search(r"GLOBAL [\w.]+", text):
             # torch's own message advises weights_only=False, i.e. running the file's code: never repeat that.
-            raise CheckpointError(f"{path}: refused: the checkpoint holds pickled objects other than tensors "
-                                  f"({_unsafe_global(exc)}); spatialeval never executes code from a checkpoint") from None
+            raise CheckpointError(
+                f"{path}: refused: the checkpoint holds pickled objects other than tensors "
+                f"({_unsafe_global(exc)}); spatialeval never executes code from a checkpoint"
+            ) from None
         first = re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0] if text.strip() else type(exc).__name__
         if "weights_only" in first:  # torch's advice to unpickle arbitrary code: not ours to give
             first = "not a torch weights file"
-        raise CheckpointError(f"{path}: cannot read it as a torch checkpoint (truncated, damaged or another "
-                              f"kind of file: {first[:120]})") from None
+        raise CheckpointError(
+            f"{path}: cannot read it as a torch checkpoint (truncated, damaged or another kind of file: {first[:120]})"
+        ) from None
     state = payload.get("model", payload) if isinstance(payload, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: no state dict of tensors found (expected {{'model': state_dict, ...}})")
@@ -118,9 +128,11 @@ def load_bat(path: str | os.PathLike, device: str | torch.device = "cpu") -> Loa
         model = SpatialAST()
     missing, unexpected = sorted(set(model.state_dict()) - set(state)), sorted(set(state) - set(model.state_dict()))
     if missing or unexpected:
-        raise CheckpointError(f"{path}: not a BAT Spatial-AST checkpoint; missing keys {missing[:5]}"
-                              f"{'...' if len(missing) > 5 else ''}, unexpected keys {unexpected[:5]}"
-                              f"{'...' if len(unexpected) > 5 else ''}")
+        raise CheckpointError(
+            f"{path}: not a BAT Spatial-AST checkpoint; missing keys {missing[:5]}"
+            f"{'...' if len(missing) > 5 else ''}, unexpected keys {unexpected[:5]}"
+            f"{'...' if len(unexpected) > 5 else ''}"
+        )
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:
@@ -128,8 +140,10 @@ def load_bat(path: str | os.PathLike, device: str | torch.device = "cpu") -> Loa
         raise CheckpointError(f"{path}: tensor shapes do not match BAT Spatial-AST ({detail})") from None
     deviation = model.spectrogram_extractor.max_deviation_from_dft()
     if deviation > 1e-5:
-        raise CheckpointError(f"{path}: its STFT kernels differ from a Hann-windowed DFT by {deviation:.2e}; "
-                              "this encoder computes the STFT with torch.stft and would not match it")
+        raise CheckpointError(
+            f"{path}: its STFT kernels differ from a Hann-windowed DFT by {deviation:.2e}; "
+            "this encoder computes the STFT with torch.stft and would not match it"
+        )
     left_on_meta = [name for name, tensor in (*model.named_parameters(), *model.named_buffers()) if tensor.is_meta]
     if left_on_meta:  # every tensor must come from the checkpoint (the strict check above should ensure it)
         raise CheckpointError(f"{path}: tensors not set by the checkpoint: {left_on_meta[:5]}")

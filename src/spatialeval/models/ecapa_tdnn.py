@@ -21,6 +21,7 @@ Per utterance (hidden states ``H`` of shape ``(L+1, T, D)``):
 
 Every block applies conv → ReLU → BatchNorm in that order, as the released model does.
 """
+
 from __future__ import annotations
 
 import torch
@@ -52,8 +53,9 @@ class Res2Conv1dReluBn(nn.Module):
             raise ValueError(f"channels ({channels}) must be divisible by scale ({scale})")
         self.width = channels // scale
         branches = scale - 1 if scale > 1 else 1
-        self.convs = nn.ModuleList(nn.Conv1d(self.width, self.width, kernel_size, padding=padding, dilation=dilation)
-                                   for _ in range(branches))
+        self.convs = nn.ModuleList(
+            nn.Conv1d(self.width, self.width, kernel_size, padding=padding, dilation=dilation) for _ in range(branches)
+        )
         self.bns = nn.ModuleList(nn.BatchNorm1d(self.width) for _ in range(branches))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +65,7 @@ class Res2Conv1dReluBn(nn.Module):
             carried = groups[index] if carried is None else carried + groups[index]
             carried = bn(F.relu(conv(carried)))
             outputs.append(carried)
-        outputs.extend(groups[len(self.convs):])  # the untouched last group
+        outputs.extend(groups[len(self.convs) :])  # the untouched last group
         return torch.cat(outputs, dim=1)
 
 
@@ -86,7 +88,9 @@ class SERes2Block(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilation: int, scale: int = 8, se_bottleneck: int = 128):
         super().__init__()
         self.Conv1dReluBn1 = Conv1dReluBn(channels, channels, kernel_size=1)
-        self.Res2Conv1dReluBn = Res2Conv1dReluBn(channels, kernel_size, padding=dilation, dilation=dilation, scale=scale)
+        self.Res2Conv1dReluBn = Res2Conv1dReluBn(
+            channels, kernel_size, padding=dilation, dilation=dilation, scale=scale
+        )
         self.Conv1dReluBn2 = Conv1dReluBn(channels, channels, kernel_size=1)
         self.SE_Connect = SEConnect(channels, se_bottleneck)
 
@@ -120,8 +124,17 @@ class ECAPAHead(nn.Module):
         pooled_channels: width before pooling (1536).
     """
 
-    def __init__(self, feat_dim: int = 1024, num_hidden_states: int = 25, channels: int = 512, emb_dim: int = 256,
-                 pooled_channels: int = 1536, attention_channels: int = 128, se_bottleneck: int = 128, scale: int = 8):
+    def __init__(
+        self,
+        feat_dim: int = 1024,
+        num_hidden_states: int = 25,
+        channels: int = 512,
+        emb_dim: int = 256,
+        pooled_channels: int = 1536,
+        attention_channels: int = 128,
+        se_bottleneck: int = 128,
+        scale: int = 8,
+    ):
         super().__init__()
         self.feature_weight = nn.Parameter(torch.zeros(num_hidden_states))
         self.instance_norm = nn.InstanceNorm1d(feat_dim)
@@ -137,8 +150,10 @@ class ECAPAHead(nn.Module):
     def mix_layers(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """``(L+1, T, D)`` hidden states of one utterance → instance-normalised ``(1, D, T)`` features."""
         if hidden_states.dim() != 3 or hidden_states.shape[0] != self.feature_weight.shape[0]:
-            raise ValueError(f"expected hidden states ({self.feature_weight.shape[0]}, frames, dim), "
-                             f"got {tuple(hidden_states.shape)}")
+            raise ValueError(
+                f"expected hidden states ({self.feature_weight.shape[0]}, frames, dim), "
+                f"got {tuple(hidden_states.shape)}"
+            )
         weights = torch.softmax(self.feature_weight, dim=0)
         mixed = torch.einsum("l,ltd->dt", weights, hidden_states).unsqueeze(0) + 1e-6
         return self.instance_norm(mixed)

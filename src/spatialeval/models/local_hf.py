@@ -5,6 +5,7 @@ the user's cache, or it is reported as skipped with the exact command that fetch
 two small helpers the model backends (ASR, speaker encoders) share: :func:`expand_model_path`
 and :func:`batched`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -41,4 +42,4 @@ def batched(items: list, size: int) -> Iterator[list]:
     """
     size = max(1, int(size))
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

@@ -9,6 +9,7 @@ class plus one :meth:`BackendRegistry.register` call (or a line in the built-in 
 entry point in the group ``spatialeval.backends.<kind>`` with ``kind`` ``asr``, ``speaker`` or
 ``spatial``).
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -81,17 +82,29 @@ class BackendRegistry(LazyRegistry):
         return cls.from_config(settings, device)
 
 
-ASR_BACKENDS = BackendRegistry("asr", "CER", {
-    "pocketsphinx": "spatialeval.models.asr:PocketSphinxASR",
-    "whisper": "spatialeval.models.asr:WhisperASR",
-    "faster-whisper": "spatialeval.models.asr:FasterWhisperASR",
-    "paraformer-zh": "spatialeval.models.asr:ParaformerASR",
-})
-SPEAKER_BACKENDS = BackendRegistry("speaker", "SIM", {
-    "resemblyzer": "spatialeval.models.speaker:ResemblyzerEncoder",
-    "wavlm": "spatialeval.models.speaker:WavLMEncoder",
-    "wavlm-ecapa": "spatialeval.models.speaker:WavLMECAPAEncoder",
-})
-SPATIAL_ENCODERS = BackendRegistry("spatial", "spatial encoder", {
-    "bat": "spatialeval.models.spatial_encoder:BATEncoder",
-})
+ASR_BACKENDS = BackendRegistry(
+    "asr",
+    "CER",
+    {
+        "pocketsphinx": "spatialeval.models.asr:PocketSphinxASR",
+        "whisper": "spatialeval.models.asr:WhisperASR",
+        "faster-whisper": "spatialeval.models.asr:FasterWhisperASR",
+        "paraformer-zh": "spatialeval.models.asr:ParaformerASR",
+    },
+)
+SPEAKER_BACKENDS = BackendRegistry(
+    "speaker",
+    "SIM",
+    {
+        "resemblyzer": "spatialeval.models.speaker:ResemblyzerEncoder",
+        "wavlm": "spatialeval.models.speaker:WavLMEncoder",
+        "wavlm-ecapa": "spatialeval.models.speaker:WavLMECAPAEncoder",
+    },
+)
+SPATIAL_ENCODERS = BackendRegistry(
+    "spatial",
+    "spatial encoder",
+    {
+        "bat": "spatialeval.models.spatial_encoder:BATEncoder",
+    },
+)

@@ -6,6 +6,7 @@ direction and ``dis`` for distance), the ``devices`` it runs on, and how it load
 settings. A second encoder is one subclass registered in
 :data:`spatialeval.models.registry.SPATIAL_ENCODERS`; the stage needs no change.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,8 +73,11 @@ class BATEncoder(SpatialEncoder):
         return cls(_LOADED[key], device)
 
     def describe(self) -> dict[str, Any]:
-        return {"model": "BAT Spatial-AST (ViT-B, 3 class tokens)", "checkpoint": self.loaded.path,
-                "checkpoint_sha256": self.loaded.sha256}
+        return {
+            "model": "BAT Spatial-AST (ViT-B, 3 class tokens)",
+            "checkpoint": self.loaded.path,
+            "checkpoint_sha256": self.loaded.sha256,
+        }
 
     def embed(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
         import torch
@@ -87,8 +91,12 @@ class BATEncoder(SpatialEncoder):
         context = torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
         with torch.no_grad():
             for start in range(0, len(windows), batch):
-                chunk = windows[start:start + batch]
-                chunk = chunk.to(self.device) if isinstance(chunk, torch.Tensor) else torch.from_numpy(chunk).to(self.device)
+                chunk = windows[start : start + batch]
+                chunk = (
+                    chunk.to(self.device)
+                    if isinstance(chunk, torch.Tensor)
+                    else torch.from_numpy(chunk).to(self.device)
+                )
                 with context:
                     out = self.loaded.model(chunk)
                 directions.append(out.direction.float().cpu().numpy())
@@ -106,5 +114,8 @@ class BATEncoder(SpatialEncoder):
             distance = torch.from_numpy(np.ascontiguousarray(embeddings["dis"], dtype=np.float32))
             device = next(model.parameters()).device
             logits = model.head_logits(direction.to(device), distance.to(device))
-        return {"azimuth": logits.azimuth.float().cpu().numpy(), "elevation": logits.elevation.float().cpu().numpy(),
-                "distance": logits.distance.float().cpu().numpy()}
+        return {
+            "azimuth": logits.azimuth.float().cpu().numpy(),
+            "elevation": logits.elevation.float().cpu().numpy(),
+            "distance": logits.distance.float().cpu().numpy(),
+        }

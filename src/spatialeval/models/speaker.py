@@ -30,6 +30,7 @@ Every backend declares ``name``, ``sample_rate`` and ``devices`` and is built by
 ``from_config(settings, device)``; ``embed_batch`` embeds several clips at once (one padded
 forward pass for the WavLM backends).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -116,7 +117,9 @@ class ResemblyzerEncoder(SpeakerEncoder):
             ) from None
         weights = Path(resemblyzer.__file__).resolve().parent / "pretrained.pt"
         if not weights.is_file():
-            raise StageUnavailable(f"resemblyzer's weights are missing from its install ({weights}); reinstall resemblyzer")
+            raise StageUnavailable(
+                f"resemblyzer's weights are missing from its install ({weights}); reinstall resemblyzer"
+            )
         self._encoder = VoiceEncoder(device, verbose=False)
         self._encoder.eval()
         self._trim = trim_long_silences
@@ -127,8 +130,10 @@ class ResemblyzerEncoder(SpeakerEncoder):
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "ResemblyzerEncoder":
         if settings.model_path:
-            raise StageUnavailable("the resemblyzer backend uses the weights shipped in its wheel; "
-                                   "sim.model_path is for the wavlm / wavlm-ecapa backends (unset it or change the backend)")
+            raise StageUnavailable(
+                "the resemblyzer backend uses the weights shipped in its wheel; "
+                "sim.model_path is for the wavlm / wavlm-ecapa backends (unset it or change the backend)"
+            )
         _check_device(cls, device)
         return cls(device)
 
@@ -138,8 +143,10 @@ class ResemblyzerEncoder(SpeakerEncoder):
             "model": "Resemblyzer GE2E VoiceEncoder (pretrained.pt shipped in the wheel)",
             "weights_sha256": self._weights_sha256,
             "sample_rate": self.sample_rate,
-            "preprocessing": (f"scaled to {LEVEL_DBFS:g} dBFS RMS, long silences trimmed with webrtcvad "
-                              f"(resemblyzer.trim_long_silences), the remaining speech scaled to {LEVEL_DBFS:g} dBFS RMS"),
+            "preprocessing": (
+                f"scaled to {LEVEL_DBFS:g} dBFS RMS, long silences trimmed with webrtcvad "
+                f"(resemblyzer.trim_long_silences), the remaining speech scaled to {LEVEL_DBFS:g} dBFS RMS"
+            ),
             "embedding": "mean of 1.6-s partial embeddings, L2-normalised (embed_utterance defaults)",
         }
 
@@ -147,8 +154,10 @@ class ResemblyzerEncoder(SpeakerEncoder):
         # Fixing the level before the VAD makes its int16 input, and so its decisions, level-independent.
         wav = self._trim(normalise_level(audio))
         if wav.size < self.sample_rate // 10:
-            raise NoSpeech(f"less than 0.1 s of speech left after resemblyzer's VAD trimming "
-                             f"({wav.size} samples at {self.sample_rate} Hz): silent or non-speech audio")
+            raise NoSpeech(
+                f"less than 0.1 s of speech left after resemblyzer's VAD trimming "
+                f"({wav.size} samples at {self.sample_rate} Hz): silent or non-speech audio"
+            )
         wav = normalise_level(wav)
         import torch
 
@@ -171,8 +180,10 @@ class WavLMEncoder(SpeakerEncoder):
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
         model_path = expand_model_path(model_path)
         source = model_path or WAVLM_DEFAULT
-        fetch = (f"fetch one once with `huggingface-cli download {WAVLM_DEFAULT} --local-dir DIR` "
-                 f"and pass --sim-model-path DIR (or set sim.model_path)")
+        fetch = (
+            f"fetch one once with `huggingface-cli download {WAVLM_DEFAULT} --local-dir DIR` "
+            f"and pass --sim-model-path DIR (or set sim.model_path)"
+        )
         try:
             import torch
             from transformers import AutoFeatureExtractor, WavLMForXVector
@@ -182,7 +193,8 @@ class WavLMEncoder(SpeakerEncoder):
                 f"(or pip install transformers); then {fetch}"
             ) from None
         self._extractor, self._model = from_local_pretrained(
-            (AutoFeatureExtractor, WavLMForXVector), source, model_path, "WavLM speaker-verification model", fetch)
+            (AutoFeatureExtractor, WavLMForXVector), source, model_path, "WavLM speaker-verification model", fetch
+        )
         self._torch = torch
         self._device = device
         self._model.to(device).eval()
@@ -199,19 +211,27 @@ class WavLMEncoder(SpeakerEncoder):
         return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "model": f"WavLMForXVector {self._source}", "sample_rate": self.sample_rate,
-                "preprocessing": f"scaled to {LEVEL_DBFS:g} dBFS RMS, then the feature extractor's defaults; no silence trimming",
-                "embedding": "x-vector embeddings output",
-                "batching": (f"up to {self._batch_size} clips per forward pass (zero-padded, attention mask)"
-                             if self._batches else "one clip per forward pass (group-norm feature extractor)")}
+        return {
+            "backend": self.name,
+            "model": f"WavLMForXVector {self._source}",
+            "sample_rate": self.sample_rate,
+            "preprocessing": f"scaled to {LEVEL_DBFS:g} dBFS RMS, then the feature extractor's defaults; no silence trimming",
+            "embedding": "x-vector embeddings output",
+            "batching": (
+                f"up to {self._batch_size} clips per forward pass (zero-padded, attention mask)"
+                if self._batches
+                else "one clip per forward pass (group-norm feature extractor)"
+            ),
+        }
 
     def _inputs(self, clips: list[np.ndarray]) -> dict:
         arrays = [normalise_level(a).astype(np.float32) for a in clips]
         if len(arrays) == 1:
             inputs = self._extractor(arrays[0], sampling_rate=self.sample_rate, return_tensors="pt")
         else:
-            inputs = self._extractor(arrays, sampling_rate=self.sample_rate, return_tensors="pt",
-                                     padding=True, return_attention_mask=True)
+            inputs = self._extractor(
+                arrays, sampling_rate=self.sample_rate, return_tensors="pt", padding=True, return_attention_mask=True
+            )
         return {k: v.to(self._device) for k, v in inputs.items()}
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
@@ -232,8 +252,9 @@ class WavLMEncoder(SpeakerEncoder):
         weighted = bool(model.config.use_weighted_layer_sum)
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # torch's MHA on transformers' mixed mask types
-            outputs = model.wavlm(inputs["input_values"], attention_mask=inputs["attention_mask"],
-                                  output_hidden_states=weighted)
+            outputs = model.wavlm(
+                inputs["input_values"], attention_mask=inputs["attention_mask"], output_hidden_states=weighted
+            )
             if weighted:
                 weights = torch.softmax(model.layer_weights, dim=-1)
                 hidden = (torch.stack(outputs.hidden_states, dim=1) * weights.view(-1, 1, 1)).sum(dim=1)
@@ -242,7 +263,7 @@ class WavLMEncoder(SpeakerEncoder):
             frames = model._get_feat_extract_output_lengths(inputs["attention_mask"].sum(dim=1)).tolist()
             embeddings = []
             for row, count in enumerate(frames):
-                x = model.projector(hidden[row:row + 1, : int(count)])
+                x = model.projector(hidden[row : row + 1, : int(count)])
                 for layer in model.tdnn:
                     x = layer(x)
                 pooled = torch.cat([x[0].mean(dim=0), x[0].std(dim=0)])[None]
@@ -252,8 +273,11 @@ class WavLMEncoder(SpeakerEncoder):
     def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
         if not self._batches:
             return [self.embed(a) for a in audios]
-        return [e for chunk in batched(list(audios), self._batch_size)
-                for e in (self._embed_padded(chunk) if len(chunk) > 1 else [self.embed(chunk[0])])]
+        return [
+            e
+            for chunk in batched(list(audios), self._batch_size)
+            for e in (self._embed_padded(chunk) if len(chunk) > 1 else [self.embed(chunk[0])])
+        ]
 
 
 class WavLMECAPAEncoder(SpeakerEncoder):
@@ -263,8 +287,10 @@ class WavLMECAPAEncoder(SpeakerEncoder):
     devices = ("cpu", "cuda")
 
     def __init__(self, checkpoint: str | None, device: str = "cpu", batch_size: int = 8) -> None:
-        fetch = (f"download wavlm_large_finetune.pth once (the seed-tts-eval README links it: {SEED_TTS_SV_URL}) "
-                 "and pass --sim-model-path /path/to/wavlm_large_finetune.pth (or set sim.model_path)")
+        fetch = (
+            f"download wavlm_large_finetune.pth once (the seed-tts-eval README links it: {SEED_TTS_SV_URL}) "
+            "and pass --sim-model-path /path/to/wavlm_large_finetune.pth (or set sim.model_path)"
+        )
         if not checkpoint:
             raise StageUnavailable(f"SIM backend wavlm-ecapa needs its checkpoint file: {fetch}")
         path = Path(checkpoint).expanduser()
@@ -273,8 +299,10 @@ class WavLMECAPAEncoder(SpeakerEncoder):
         try:
             import transformers  # noqa: F401  (the WavLM backbone)
         except ImportError:
-            raise StageUnavailable("SIM backend wavlm-ecapa needs the transformers package for its WavLM backbone: "
-                                   "pip install 'spatialeval[whisper]' (or pip install transformers)") from None
+            raise StageUnavailable(
+                "SIM backend wavlm-ecapa needs the transformers package for its WavLM backbone: "
+                "pip install 'spatialeval[whisper]' (or pip install transformers)"
+            ) from None
         from spatialeval.models.checkpoint import checkpoint_sha256
         from spatialeval.models.wavlm_ecapa import SVCheckpointError, WavLMECAPA, read_sv_state_dict
 
@@ -295,14 +323,19 @@ class WavLMECAPAEncoder(SpeakerEncoder):
         arch = self._model.arch
         return {
             "backend": self.name,
-            "model": ("UniSpeech WavLM-Large + ECAPA-TDNN speaker verification (seed-tts-eval SIM)"
-                      if arch.is_wavlm_large else f"NOT WavLM-Large: {arch.summary()} (a stand-in?)"),
+            "model": (
+                "UniSpeech WavLM-Large + ECAPA-TDNN speaker verification (seed-tts-eval SIM)"
+                if arch.is_wavlm_large
+                else f"NOT WavLM-Large: {arch.summary()} (a stand-in?)"
+            ),
             "architecture": arch.summary(),
             "checkpoint": self._path,
             "checkpoint_sha256": self._sha256,
             "sample_rate": self.sample_rate,
-            "preprocessing": (f"scaled to {LEVEL_DBFS:g} dBFS RMS, then zero mean / unit variance over the clip "
-                              "(F.layer_norm, s3prl normalize=True); no silence trimming"),
+            "preprocessing": (
+                f"scaled to {LEVEL_DBFS:g} dBFS RMS, then zero mean / unit variance over the clip "
+                "(F.layer_norm, s3prl normalize=True); no silence trimming"
+            ),
             "embedding": "softmax-weighted sum of the L+1 WavLM hidden states -> ECAPA-TDNN -> 256-d",
             "batching": f"up to {self._batch_size} clips per WavLM forward pass (zero-padded, attention mask)",
         }
@@ -316,7 +349,9 @@ class WavLMECAPAEncoder(SpeakerEncoder):
         clips = [normalise_level(a) for a in audios]
         for clip in clips:
             if clip.size < min_samples():
-                raise ValueError(f"clip of {clip.size} samples is shorter than WavLM's {min_samples()}-sample receptive field")
+                raise ValueError(
+                    f"clip of {clip.size} samples is shorter than WavLM's {min_samples()}-sample receptive field"
+                )
         # Similar lengths together: less padding per forward pass.
         order = sorted(range(len(clips)), key=lambda i: clips[i].size)
         out: list[np.ndarray | None] = [None] * len(clips)
@@ -324,8 +359,6 @@ class WavLMECAPAEncoder(SpeakerEncoder):
             for index, embedding in zip(chunk, self._model.embed_batch([clips[i] for i in chunk])):
                 out[index] = embedding
         return out  # type: ignore[return-value]
-
-
 
 
 def load_speaker_encoder(config, device: str = "cpu") -> SpeakerEncoder:
@@ -360,8 +393,10 @@ def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int 
     if encoder is None:
         encoder = _default_encoder(ResemblyzerEncoder)
     rate = encoder.sample_rate
-    embeddings = [encoder.embed(downmix_resample(as_time_channels(audio, "sim"), sr, rate))
-                  for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))]
+    embeddings = [
+        encoder.embed(downmix_resample(as_time_channels(audio, "sim"), sr, rate))
+        for audio, sr in ((gen, gen_sample_rate or sample_rate), (gt, sample_rate))
+    ]
     return speaker_similarity(*embeddings)
 
 

@@ -22,6 +22,7 @@ s3prl's ``hidden_states``), then the ECAPA head. Batches are zero-padded with an
 mask; the head runs on each utterance's own frames, so a batch gives the one-by-one result
 up to float rounding.
 """
+
 from __future__ import annotations
 
 import re
@@ -96,19 +97,24 @@ def map_backbone_key(name: str) -> str | None:
     """
     if match := _CONV.fullmatch(name):
         index, rest = match.groups()
-        conv_parts = {"0.weight": "conv.weight", "0.bias": "conv.bias",
-                      "2.1.weight": "layer_norm.weight", "2.1.bias": "layer_norm.bias",  # layer_norm mode
-                      "2.weight": "layer_norm.weight", "2.bias": "layer_norm.bias"}      # group norm (layer 0)
+        conv_parts = {
+            "0.weight": "conv.weight",
+            "0.bias": "conv.bias",
+            "2.1.weight": "layer_norm.weight",
+            "2.1.bias": "layer_norm.bias",  # layer_norm mode
+            "2.weight": "layer_norm.weight",
+            "2.bias": "layer_norm.bias",
+        }  # group norm (layer 0)
         return f"feature_extractor.conv_layers.{index}.{conv_parts[rest]}" if rest in conv_parts else None
     if match := _LAYER.fullmatch(name):
         index, rest = match.groups()
         for old, new in _LAYER_PARTS.items():
             if rest.startswith(old) or rest == old:
-                return f"encoder.layers.{index}.{new}{rest[len(old):]}"
+                return f"encoder.layers.{index}.{new}{rest[len(old) :]}"
         return None
     for old, new in _TOP_PARTS.items():
         if name == old or (old.endswith(".") and name.startswith(old)):
-            return new + name[len(old):]
+            return new + name[len(old) :]
     return None
 
 
@@ -122,7 +128,7 @@ class Architecture:
     heads: int
     conv_dims: tuple[int, ...]
     conv_bias: bool
-    feat_extract_norm: str          # "layer" (WavLM-Large) or "group"
+    feat_extract_norm: str  # "layer" (WavLM-Large) or "group"
     pos_kernel: int
     pos_groups: int
     num_buckets: int
@@ -131,27 +137,40 @@ class Architecture:
     emb_dim: int
 
     def summary(self) -> str:
-        return (f"WavLM {self.layers} layers x {self.hidden} (ffn {self.ffn}, {self.heads} heads) + "
-                f"ECAPA-TDNN {self.ecapa_channels} channels -> {self.emb_dim}-d")
+        return (
+            f"WavLM {self.layers} layers x {self.hidden} (ffn {self.ffn}, {self.heads} heads) + "
+            f"ECAPA-TDNN {self.ecapa_channels} channels -> {self.emb_dim}-d"
+        )
 
     @property
     def is_wavlm_large(self) -> bool:
-        return (self.layers, self.hidden, self.ffn, self.heads, self.ecapa_channels, self.emb_dim) == (24, 1024, 4096, 16, 512, 256)
+        return (self.layers, self.hidden, self.ffn, self.heads, self.ecapa_channels, self.emb_dim) == (
+            24,
+            1024,
+            4096,
+            16,
+            512,
+            256,
+        )
 
 
 def _shape(state: dict[str, torch.Tensor], key: str) -> tuple[int, ...]:
     if key not in state:
-        raise SVCheckpointError(f"missing tensor {key!r}: not a UniSpeech WavLM + ECAPA-TDNN speaker-verification checkpoint")
+        raise SVCheckpointError(
+            f"missing tensor {key!r}: not a UniSpeech WavLM + ECAPA-TDNN speaker-verification checkpoint"
+        )
     return tuple(state[key].shape)
 
 
 def infer_architecture(state: dict[str, torch.Tensor]) -> Architecture:
     """Read the model's sizes from the tensor shapes of a checkpoint's ``model`` state dict."""
     p = BACKBONE_PREFIX
-    layer_ids = {int(m.group(1)) for k in state if (m := _LAYER.fullmatch(k[len(p):]) if k.startswith(p) else None)}
+    layer_ids = {int(m.group(1)) for k in state if (m := _LAYER.fullmatch(k[len(p) :]) if k.startswith(p) else None)}
     if not layer_ids:
         raise SVCheckpointError(f"no '{p}encoder.layers.N.*' tensors: not a UniSpeech WavLM + ECAPA-TDNN checkpoint")
-    conv_ids = sorted({int(m.group(1)) for k in state if (m := _CONV.fullmatch(k[len(p):]) if k.startswith(p) else None)})
+    conv_ids = sorted(
+        {int(m.group(1)) for k in state if (m := _CONV.fullmatch(k[len(p) :]) if k.startswith(p) else None)}
+    )
     conv_shapes = [_shape(state, f"{p}feature_extractor.conv_layers.{i}.0.weight") for i in conv_ids]
     kernels = tuple(s[2] for s in conv_shapes)
     if kernels != CONV_KERNELS:
@@ -182,13 +201,23 @@ def wavlm_config(arch: Architecture):
     from transformers import WavLMConfig
 
     return WavLMConfig(
-        hidden_size=arch.hidden, num_hidden_layers=arch.layers, num_attention_heads=arch.heads,
-        intermediate_size=arch.ffn, hidden_act="gelu", layer_norm_eps=1e-5,
-        conv_dim=arch.conv_dims, conv_kernel=CONV_KERNELS, conv_stride=CONV_STRIDES, conv_bias=arch.conv_bias,
-        feat_extract_norm=arch.feat_extract_norm, feat_extract_activation="gelu",
+        hidden_size=arch.hidden,
+        num_hidden_layers=arch.layers,
+        num_attention_heads=arch.heads,
+        intermediate_size=arch.ffn,
+        hidden_act="gelu",
+        layer_norm_eps=1e-5,
+        conv_dim=arch.conv_dims,
+        conv_kernel=CONV_KERNELS,
+        conv_stride=CONV_STRIDES,
+        conv_bias=arch.conv_bias,
+        feat_extract_norm=arch.feat_extract_norm,
+        feat_extract_activation="gelu",
         do_stable_layer_norm=True,  # WavLM-Large is pre-LN (layer_norm_first)
-        num_conv_pos_embeddings=arch.pos_kernel, num_conv_pos_embedding_groups=arch.pos_groups,
-        num_buckets=arch.num_buckets, max_bucket_distance=MAX_BUCKET_DISTANCE,
+        num_conv_pos_embeddings=arch.pos_kernel,
+        num_conv_pos_embedding_groups=arch.pos_groups,
+        num_buckets=arch.num_buckets,
+        max_bucket_distance=MAX_BUCKET_DISTANCE,
         mask_time_prob=0.05,  # keeps masked_spec_embed (the checkpoint's mask_emb); never applied in eval mode
     )
 
@@ -198,8 +227,13 @@ def build_modules(arch: Architecture):
     from transformers import WavLMModel
 
     backbone = WavLMModel(wavlm_config(arch))
-    head = ECAPAHead(feat_dim=arch.hidden, num_hidden_states=arch.layers + 1, channels=arch.ecapa_channels,
-                     emb_dim=arch.emb_dim, pooled_channels=arch.ecapa_pooled)
+    head = ECAPAHead(
+        feat_dim=arch.hidden,
+        num_hidden_states=arch.layers + 1,
+        channels=arch.ecapa_channels,
+        emb_dim=arch.emb_dim,
+        pooled_channels=arch.ecapa_pooled,
+    )
     return backbone, head
 
 
@@ -213,7 +247,7 @@ def split_state_dict(state: dict[str, torch.Tensor], backbone_keys, head_keys) -
         if key.startswith(IGNORED_PREFIXES):
             continue
         if key.startswith(BACKBONE_PREFIX):
-            target = map_backbone_key(key[len(BACKBONE_PREFIX):])
+            target = map_backbone_key(key[len(BACKBONE_PREFIX) :])
             if target is None or target not in backbone_keys:
                 unknown.append(key)
             else:
@@ -222,13 +256,18 @@ def split_state_dict(state: dict[str, torch.Tensor], backbone_keys, head_keys) -
             head[key] = tensor
         else:
             unknown.append(key)
-    missing = sorted({f"(backbone) {k}" for k in set(backbone_keys) - set(backbone)}
-                     | {k for k in set(head_keys) - set(head)})
+    missing = sorted(
+        {f"(backbone) {k}" for k in set(backbone_keys) - set(backbone)} | {k for k in set(head_keys) - set(head)}
+    )
     if missing or unknown:
+
         def listing(keys):
             return f"{keys[:8]}{' ...' if len(keys) > 8 else ''} ({len(keys)} in all)"
-        raise SVCheckpointError(f"tensors do not match WavLM + ECAPA-TDNN: missing {listing(missing) if missing else 'none'}; "
-                                f"unexpected {listing(sorted(unknown)) if unknown else 'none'}")
+
+        raise SVCheckpointError(
+            f"tensors do not match WavLM + ECAPA-TDNN: missing {listing(missing) if missing else 'none'}; "
+            f"unexpected {listing(sorted(unknown)) if unknown else 'none'}"
+        )
     return backbone, head
 
 
@@ -252,8 +291,12 @@ class WavLMECAPA:
         backbone, head = build_modules(self.arch)
         backbone_state, head_state = split_state_dict(state, backbone.state_dict().keys(), head.state_dict().keys())
         try:
-            backbone.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in backbone_state.items()}, strict=True)
-            head.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in head_state.items()}, strict=True)
+            backbone.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in backbone_state.items()}, strict=True
+            )
+            head.load_state_dict(
+                {k: v.float() if v.is_floating_point() else v for k, v in head_state.items()}, strict=True
+            )
         except RuntimeError as exc:
             raise SVCheckpointError(f"tensor shapes do not match WavLM + ECAPA-TDNN ({exc})") from exc
         self.device = torch.device(device)

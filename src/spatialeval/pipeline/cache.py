@@ -9,6 +9,7 @@ malformed array, whatever exception reading it raises — is deleted and recompu
 trusted; :attr:`FeatureCache.stats` counts hits, misses, writes and discarded entries for the
 run summary.
 """
+
 from __future__ import annotations
 
 import hashlib

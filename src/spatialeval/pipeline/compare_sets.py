@@ -20,6 +20,7 @@ silent) is named under ``itd_left_out`` and the clip counts printed are those us
 that cannot be computed (e.g. a Fréchet distance of one embedding per set) is NaN with the reason
 under ``not_computable``; the others are still computed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ FD_DISTANCES = ("fd_direction", "fd_distance")
 
 @dataclass
 class SetOptions:
-    covariance: str = "shrinkage"   # sample | shrinkage | diagonal (768-d embeddings need many clips for "sample")
+    covariance: str = "shrinkage"  # sample | shrinkage | diagonal (768-d embeddings need many clips for "sample")
     n_resamples_fd: int = 100
     n_resamples_itd: int = 1000
     confidence: float = 0.95
@@ -51,7 +52,7 @@ class ClipSet:
 
     folder: str
     itds_us: list[float] = field(default_factory=list)
-    itd_left_out: dict[str, str] = field(default_factory=dict)   # clip file → why its ITD is unmeasurable
+    itd_left_out: dict[str, str] = field(default_factory=dict)  # clip file → why its ITD is unmeasurable
     direction: list[np.ndarray] = field(default_factory=list)
     distance: list[np.ndarray] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
@@ -80,8 +81,9 @@ def _read_set(folder: str | Path, encoder, config, options: SetOptions) -> ClipS
                 result.itd_left_out[_file_name(path, folder)] = _why_no_itd(clip.samples)
             if encoder is not None:
                 bat = config.bat
-                windows = encoder_inputs(clip, encoder, bat.mode, bat.normalize_dbfs, bat.segment_seconds,
-                                         bat.window_seconds)
+                windows = encoder_inputs(
+                    clip, encoder, bat.mode, bat.normalize_dbfs, bat.segment_seconds, bat.window_seconds
+                )
                 embedded = encoder.embed(windows, bat.batch_size, bat.autocast)
                 result.direction.extend(embedded["azi"])
                 result.distance.extend(embedded["dis"])
@@ -111,7 +113,9 @@ def _why_no_itd(samples: np.ndarray) -> str:
     return "no measurable ITD"
 
 
-def compare_sets(generated: str | Path, reference: str | Path, config, options: SetOptions | None = None) -> dict[str, Any]:
+def compare_sets(
+    generated: str | Path, reference: str | Path, config, options: SetOptions | None = None
+) -> dict[str, Any]:
     """Set-level distances of ``generated`` against ``reference`` (folders of binaural clips, unpaired)."""
     from spatialeval.metrics.set_distances import (
         INTERVAL_MEANING,
@@ -129,33 +133,54 @@ def compare_sets(generated: str | Path, reference: str | Path, config, options: 
         encoder, skipped = None, f"Fréchet distances of BAT embeddings need its checkpoint: {exc}"
     ref, gen = _read_set(reference, encoder, config, options), _read_set(generated, encoder, config, options)
     summary: dict[str, Any] = {
-        "reference": str(reference), "generated": str(generated),
-        "n_reference_clips": len(ref.itds_us), "n_generated_clips": len(gen.itds_us),
+        "reference": str(reference),
+        "generated": str(generated),
+        "n_reference_clips": len(ref.itds_us),
+        "n_generated_clips": len(gen.itds_us),
         "n_reference_read": len(ref.itds_us) + len(ref.itd_left_out),
         "n_generated_read": len(gen.itds_us) + len(gen.itd_left_out),
         "failed": {"reference": ref.failed, "generated": gen.failed},
         "itd_left_out": {"reference": ref.itd_left_out, "generated": gen.itd_left_out},
-        "settings": {"covariance": options.covariance, "confidence": options.confidence, "seed": options.seed,
-                     "n_resamples_fd": options.n_resamples_fd, "n_resamples_itd": options.n_resamples_itd,
-                     "itd": f"median GCC-PHAT ITD per clip at {options.itd_rate} Hz",
-                     "embeddings": (f"{encoder.name} windows ({config.bat.mode} mode)" if encoder else skipped),
-                     "interval": INTERVAL_MEANING, "null": NULL_MEANING},
+        "settings": {
+            "covariance": options.covariance,
+            "confidence": options.confidence,
+            "seed": options.seed,
+            "n_resamples_fd": options.n_resamples_fd,
+            "n_resamples_itd": options.n_resamples_itd,
+            "itd": f"median GCC-PHAT ITD per clip at {options.itd_rate} Hz",
+            "embeddings": (f"{encoder.name} windows ({config.bat.mode} mode)" if encoder else skipped),
+            "interval": INTERVAL_MEANING,
+            "null": NULL_MEANING,
+        },
         "not_computable": {},
     }
     try:
-        summary.update(compare_itd_sets(ref.itds_us, gen.itds_us, n_resamples=options.n_resamples_itd,
-                                        confidence=options.confidence, seed=options.seed))
-    except ValueError as exc:   # e.g. every clip of one set silent: the embeddings may still be compared
+        summary.update(
+            compare_itd_sets(
+                ref.itds_us,
+                gen.itds_us,
+                n_resamples=options.n_resamples_itd,
+                confidence=options.confidence,
+                seed=options.seed,
+            )
+        )
+    except ValueError as exc:  # e.g. every clip of one set silent: the embeddings may still be compared
         summary["not_computable"].update({name: f"ITD histograms: {exc}" for name in ITD_DISTANCES})
     if encoder is not None:
         summary["checkpoint_sha256"] = encoder.sha256
         for name, a, b in (("fd_direction", ref.direction, gen.direction), ("fd_distance", ref.distance, gen.distance)):
             try:
-                summary.update(compare_embedding_sets(np.stack(a) if a else np.zeros((0, 0)),
-                                                      np.stack(b) if b else np.zeros((0, 0)), name=name,
-                                                      covariance=options.covariance,
-                                                      n_resamples=options.n_resamples_fd,
-                                                      confidence=options.confidence, seed=options.seed))
+                summary.update(
+                    compare_embedding_sets(
+                        np.stack(a) if a else np.zeros((0, 0)),
+                        np.stack(b) if b else np.zeros((0, 0)),
+                        name=name,
+                        covariance=options.covariance,
+                        n_resamples=options.n_resamples_fd,
+                        confidence=options.confidence,
+                        seed=options.seed,
+                    )
+                )
             except ValueError as exc:  # too few embeddings for a covariance: the ITD distances still stand
                 summary[name] = float("nan")
                 summary["not_computable"][name] = f"{exc} ({len(a)} reference and {len(b)} generated embeddings)"
@@ -174,10 +199,16 @@ def _set_header(summary: dict[str, Any], side: str) -> str:
 def format_comparison(summary: dict[str, Any]) -> str:
     """The printed table of :func:`compare_sets`, with what its interval and null columns mean."""
     level = f"{summary['settings']['confidence'] * 100:g}%"
-    lines = [f"reference: {_set_header(summary, 'reference')}   generated: {_set_header(summary, 'generated')}",
-             f"{'distance':<22} {'value':>10}   {level + ' interval':<22} {'no-diff ' + level:>12}   p"]
-    rows = [("ITD KL (nats)", "itd_kl", "itd_kl_p_value"), ("ITD W1 (µs)", "itd_wasserstein_us", "itd_wasserstein_p_value"),
-            ("FD direction (BAT)", "fd_direction", None), ("FD distance (BAT)", "fd_distance", None)]
+    lines = [
+        f"reference: {_set_header(summary, 'reference')}   generated: {_set_header(summary, 'generated')}",
+        f"{'distance':<22} {'value':>10}   {level + ' interval':<22} {'no-diff ' + level:>12}   p",
+    ]
+    rows = [
+        ("ITD KL (nats)", "itd_kl", "itd_kl_p_value"),
+        ("ITD W1 (µs)", "itd_wasserstein_us", "itd_wasserstein_p_value"),
+        ("FD direction (BAT)", "fd_direction", None),
+        ("FD distance (BAT)", "fd_distance", None),
+    ]
     warnings = []
     for label, key, p_key in rows:
         if key in summary["not_computable"]:
@@ -193,8 +224,10 @@ def format_comparison(summary: dict[str, Any]) -> str:
         null = summary.get(f"{key}_null_high")
         null_text = f"≤ {null:.4g}" if null is not None and null == null else "—"
         p = summary.get(p_key) if p_key else None
-        lines.append(f"{label:<22} {summary[key]:10.4g}   {interval:<22} {null_text:>12}"
-                     + (f"   {p:.3g}" if p is not None and p == p else ""))
+        lines.append(
+            f"{label:<22} {summary[key]:10.4g}   {interval:<22} {null_text:>12}"
+            + (f"   {p:.3g}" if p is not None and p == p else "")
+        )
     lines.extend(warnings)
     if "fd_direction" not in summary:
         lines.append(f"skipped: {summary['settings']['embeddings']}")
@@ -204,8 +237,12 @@ def format_comparison(summary: dict[str, Any]) -> str:
     failed = {side: len(items) for side, items in summary["failed"].items() if items}
     if failed:
         lines.append("clips that could not be analysed: " + ", ".join(f"{n} {side}" for side, n in failed.items()))
-    lines.append(f"interval: the {level} bootstrap quantiles of the distance, moved so that their median sits on the "
-                 "value (small-sample bias removed; it contains the value)")
-    lines.append(f"no-diff {level}: the distance between random re-splits of the pooled clips (no difference) stays "
-                 f"at or below this in {level} of splits; a value at or below it reads as no difference")
+    lines.append(
+        f"interval: the {level} bootstrap quantiles of the distance, moved so that their median sits on the "
+        "value (small-sample bias removed; it contains the value)"
+    )
+    lines.append(
+        f"no-diff {level}: the distance between random re-splits of the pooled clips (no difference) stays "
+        f"at or below this in {level} of splits; a value at or below it reads as no difference"
+    )
     return "\n".join(lines)

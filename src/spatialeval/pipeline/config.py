@@ -5,6 +5,7 @@ its settings with it: ``config.<stage>.<name>`` in Python, ``<stage>: {<name>: .
 ``--set <stage>.<name>=VALUE`` (or the stage's own flag) on the command line. Loadable from YAML,
 overridable from the CLI, validated against each setting's declared choices.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,10 +35,14 @@ DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe", "cues")
 _SHARD = Rule(lambda v: _shard_ok(v), "look like K/N with 1 <= K <= N (e.g. 2/8)", ("0/4", "5/4", "half"))
 
 
-_DEVICE = Rule(lambda v: re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v) is not None, "be cpu, cuda, cuda:N, mps or auto",
-               ("gpu", "cuda:x"))
-_METRIC = Rule(lambda v: v in _metric_names(), "name known metrics (`spatialeval metrics` lists them)",
-               (["no_such_metric"],))
+_DEVICE = Rule(
+    lambda v: re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", v) is not None,
+    "be cpu, cuda, cuda:N, mps or auto",
+    ("gpu", "cuda:x"),
+)
+_METRIC = Rule(
+    lambda v: v in _metric_names(), "name known metrics (`spatialeval metrics` lists them)", (["no_such_metric"],)
+)
 
 
 def _metric_names() -> list[str]:
@@ -55,36 +60,88 @@ def _shard_ok(text: str) -> bool:
 class RunSettings:
     """Settings of the run itself (the top level of the YAML file)."""
 
-    protocol: str = setting("isdrama", help="isdrama: the released ISDrama definitions; strict: the defects fixed",
-                            cli="--protocol", choices=PROTOCOLS)
+    protocol: str = setting(
+        "isdrama",
+        help="isdrama: the released ISDrama definitions; strict: the defects fixed",
+        cli="--protocol",
+        choices=PROTOCOLS,
+    )
     # null: the default stages, each skipped with a reason when it cannot run here; a stage named
     # here (or computing a metric named in `metrics`) must run, else the run stops with exit 2.
-    stages: list[str] | None = setting(None, cli="--stages", choices=stage_names, kind="list",
-                                       help="comma list of stages to run (default: " + ", ".join(DEFAULT_STAGES)
-                                            + ", those that cannot run here skipped; a named stage must run)",
-                                       metavar="STAGE,...")
-    metrics: list[str] | None = setting(None, cli="--metrics", kind="list", metavar="METRIC,...", check=_METRIC,
-                                        help="comma list of metrics to compute; the stages that compute them run "
-                                             "(overrides --stages; each must be computable, else exit 2)")
-    device: str = setting("auto", help="cpu, cuda, cuda:N or auto (cuda when available)", cli="--device",
-                          affects_numbers=False, check=_DEVICE)
-    tf32: bool = setting(False, cli="--tf32",
-                         help="allow TF32 for float32 convolutions and matmuls on CUDA (faster; off in parity mode, "
-                              "which keeps IEEE float32)")
-    device_kernels: str = setting("auto", choices=("auto", "on", "off"), affects_numbers=False,
-                                  help="batched device kernels for resampling, IPD/ILD and encoder inputs: auto = on "
-                                       "a CUDA device; on = also on the CPU (equal to the reference path to float "
-                                       "rounding); off = the per-clip reference path")
-    allow_partial: bool = setting(False, help="evaluate matched pairs when some files have no partner",
-                                  cli="--allow-partial", affects_numbers=False)
-    workers: int = setting(0, help="worker processes decoding audio ahead of the metrics (0: one background "
-                                   "thread)", cli="--workers", affects_numbers=False, check=at_least(0))
-    chunk_size: int = setting(4, help="pairs decoded and evaluated together (encoder batches span a chunk)",
-                              cli="--chunk-size", affects_numbers=False, check=positive())
-    shard: str | None = setting(None, help="K/N: evaluate the K-th of N deterministic slices", cli="--shard",
-                                affects_numbers=False, check=_SHARD)
-    cache_dir: str | None = setting(None, help="content-keyed feature cache (gt features computed once)",
-                                    cli="--cache-dir", affects_numbers=False, check=non_empty())
+    stages: list[str] | None = setting(
+        None,
+        cli="--stages",
+        choices=stage_names,
+        kind="list",
+        help="comma list of stages to run (default: "
+        + ", ".join(DEFAULT_STAGES)
+        + ", those that cannot run here skipped; a named stage must run)",
+        metavar="STAGE,...",
+    )
+    metrics: list[str] | None = setting(
+        None,
+        cli="--metrics",
+        kind="list",
+        metavar="METRIC,...",
+        check=_METRIC,
+        help="comma list of metrics to compute; the stages that compute them run "
+        "(overrides --stages; each must be computable, else exit 2)",
+    )
+    device: str = setting(
+        "auto",
+        help="cpu, cuda, cuda:N or auto (cuda when available)",
+        cli="--device",
+        affects_numbers=False,
+        check=_DEVICE,
+    )
+    tf32: bool = setting(
+        False,
+        cli="--tf32",
+        help="allow TF32 for float32 convolutions and matmuls on CUDA (faster; off in parity mode, "
+        "which keeps IEEE float32)",
+    )
+    device_kernels: str = setting(
+        "auto",
+        choices=("auto", "on", "off"),
+        affects_numbers=False,
+        help="batched device kernels for resampling, IPD/ILD and encoder inputs: auto = on "
+        "a CUDA device; on = also on the CPU (equal to the reference path to float "
+        "rounding); off = the per-clip reference path",
+    )
+    allow_partial: bool = setting(
+        False,
+        help="evaluate matched pairs when some files have no partner",
+        cli="--allow-partial",
+        affects_numbers=False,
+    )
+    workers: int = setting(
+        0,
+        help="worker processes decoding audio ahead of the metrics (0: one background thread)",
+        cli="--workers",
+        affects_numbers=False,
+        check=at_least(0),
+    )
+    chunk_size: int = setting(
+        4,
+        help="pairs decoded and evaluated together (encoder batches span a chunk)",
+        cli="--chunk-size",
+        affects_numbers=False,
+        check=positive(),
+    )
+    shard: str | None = setting(
+        None,
+        help="K/N: evaluate the K-th of N deterministic slices",
+        cli="--shard",
+        affects_numbers=False,
+        check=_SHARD,
+    )
+    cache_dir: str | None = setting(
+        None,
+        help="content-keyed feature cache (gt features computed once)",
+        cli="--cache-dir",
+        affects_numbers=False,
+        check=non_empty(),
+    )
 
 
 RUN_FIELDS = tuple(f.name for f in dataclasses.fields(RunSettings))
@@ -158,8 +215,10 @@ class EvalConfig:
         return {stage: [] for stage in self.stages or ()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self._run),
-                **{name: dataclasses.asdict(section) for name, section in self._sections.items()}}
+        return {
+            **dataclasses.asdict(self._run),
+            **{name: dataclasses.asdict(section) for name, section in self._sections.items()},
+        }
 
     def resolved_device(self) -> str:
         """``auto`` → cuda when available, else cpu; an unavailable explicit cuda device is a clear error."""
@@ -168,8 +227,10 @@ class EvalConfig:
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device {self.device!r} requested, but this torch build sees no CUDA device "
-                             f"(torch {torch.__version__}); use --device cpu or auto")
+            raise ValueError(
+                f"device {self.device!r} requested, but this torch build sees no CUDA device "
+                f"(torch {torch.__version__}); use --device cpu or auto"
+            )
         return self.device
 
     def use_device_kernels(self) -> bool:
@@ -288,8 +349,10 @@ def _yaml_value(value: Any) -> str:
 
 def default_config_yaml() -> str:
     """Every setting with its default and help, as a commented YAML file (``spatialeval config``)."""
-    lines = ["# spatialeval settings: every value here is the default the code uses (`spatialeval config`).",
-             "# Any of them can be given in a --config file, with --set SECTION.NAME=VALUE, or with its flag."]
+    lines = [
+        "# spatialeval settings: every value here is the default the code uses (`spatialeval config`).",
+        "# Any of them can be given in a --config file, with --set SECTION.NAME=VALUE, or with its flag.",
+    ]
 
     def emit(settings_cls, indent: str) -> None:
         instance = settings_cls()

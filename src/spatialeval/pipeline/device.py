@@ -4,6 +4,7 @@ Clips of one sample rate are zero-padded into one ``(B, 2, T)`` float32 tensor w
 ``lengths`` (every batched kernel treats item b as ``waves[b, :, :lengths[b]]``, reflecting at its
 own end). On CUDA the host copy is page-locked first, so the transfer is asynchronous.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -43,5 +44,5 @@ def padded_batch(clips: list[AudioClip], device: str | torch.device) -> tuple[to
     longest = max(clip.frames for clip in clips)
     host = np.zeros((len(clips), 2, longest), dtype=np.float32)
     for row, clip in enumerate(clips):
-        host[row, :, :clip.frames] = clip.samples.T
+        host[row, :, : clip.frames] = clip.samples.T
     return to_device(host, device), torch.tensor([clip.frames for clip in clips], dtype=torch.int64)

@@ -1,4 +1,5 @@
 """Human-readable renderings of a summary (the CLI prints these; no logic lives in the CLI)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,13 +50,22 @@ def format_table(summary: dict[str, Any]) -> str:
         weighted = extra.get(f"{name}_sample_weighted")
         if name in summary and weighted is not None and weighted == weighted:
             scale = info.scale_for(protocol)
-            rows.append((f"{info.label_for(protocol)}, sample-weighted", f"{weighted * scale:.4f}", "", "",
-                         f"{info.direction} is better"))
+            rows.append(
+                (
+                    f"{info.label_for(protocol)}, sample-weighted",
+                    f"{weighted * scale:.4f}",
+                    "",
+                    "",
+                    f"{info.direction} is better",
+                )
+            )
     if "cer_corpus" in extra and extra["cer_corpus"] is not None:
         rows.append(("CER (corpus)", f"{extra['cer_corpus']:.4f}", "", "", "lower is better"))
-    for key, label, note in (("bewo_released_kl", "BEWO 'KL' (as released)", "see the warning below"),
-                             ("bewo_itd_kl_hist", "BEWO ITD KL (histograms)", "lower is better"),
-                             ("bewo_itd_w1_us", "BEWO ITD W1 [us]", "lower is better")):
+    for key, label, note in (
+        ("bewo_released_kl", "BEWO 'KL' (as released)", "see the warning below"),
+        ("bewo_itd_kl_hist", "BEWO ITD KL (histograms)", "lower is better"),
+        ("bewo_itd_w1_us", "BEWO ITD W1 [us]", "lower is better"),
+    ):
         if extra.get(key) is not None:
             rows.append((label, f"{extra[key]:.4f}", "", "", note))
     if not rows:
@@ -64,11 +74,13 @@ def format_table(summary: dict[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows + [names]) for i in range(4)]
     if not any(r[3] for r in rows):  # the column only appears when some metric could not be measured
         widths[3] = -2
+
     def line(cells):
         text = f"  {cells[0]:<{widths[0]}}  {cells[1]:>{widths[1]}}  {cells[2]:>{widths[2]}}"
         if widths[3] >= 0:
             text += f"  {cells[3]:>{widths[3]}}"
         return text + (f"  {cells[4]}" if len(cells) > 4 else "")
+
     return "\n".join([line(names), *(line(r) for r in rows)])
 
 
@@ -77,26 +89,41 @@ def _cer_notes(extra: dict[str, Any]) -> list[str]:
     lines = []
     kinds = extra.get("cer_reference_sources") or {}
     if kinds.get("text") and kinds.get("gt_asr"):
-        lines.append(f"CER references are mixed: {kinds['text']} items scored against a reference text, "
-                     f"{kinds['gt_asr']} against the ASR transcript of their gt audio (no text found); the mean "
-                     "averages both kinds (ref_source per item; give every item a text for a comparable number)")
+        lines.append(
+            f"CER references are mixed: {kinds['text']} items scored against a reference text, "
+            f"{kinds['gt_asr']} against the ASR transcript of their gt audio (no text found); the mean "
+            "averages both kinds (ref_source per item; give every item a text for a comparable number)"
+        )
     mismatch = extra.get("cer_language_mismatch") or 0
     if mismatch:
-        lines.append(f"CER language: {mismatch} items scored in cer.language although their reference text looks like "
-                     "another language (cer_language per item; set cer.language=auto to detect it)")
+        lines.append(
+            f"CER language: {mismatch} items scored in cer.language although their reference text looks like "
+            "another language (cer_language per item; set cer.language=auto to detect it)"
+        )
     return lines
 
 
 def format_report(summary: dict[str, Any]) -> str:
     precision = summary.get("precision") or {}
-    numbers = (f"   precision: {precision.get('precision')} (TF32 {'on' if precision.get('tf32') else 'off'})"
-               if precision else "")
-    parts = [f"protocol: {summary.get('protocol')}   items: {summary.get('n_items')}   failed: {summary.get('n_failed')}"
-             + numbers,
-             "stages:", format_stages(summary), "results:", format_table(summary)]
+    numbers = (
+        f"   precision: {precision.get('precision')} (TF32 {'on' if precision.get('tf32') else 'off'})"
+        if precision
+        else ""
+    )
+    parts = [
+        f"protocol: {summary.get('protocol')}   items: {summary.get('n_items')}   failed: {summary.get('n_failed')}"
+        + numbers,
+        "stages:",
+        format_stages(summary),
+        "results:",
+        format_table(summary),
+    ]
     # a stage's summary may carry warnings about what a reproduced number means (``*_warning`` in extra)
-    parts += [f"warning: {text}" for key, text in sorted((summary.get("extra") or {}).items())
-              if key.endswith("_warning") and text]
+    parts += [
+        f"warning: {text}"
+        for key, text in sorted((summary.get("extra") or {}).items())
+        if key.endswith("_warning") and text
+    ]
     failed = summary.get("failed_items") or {}
     if failed:
         parts.append(f"failed items ({len(failed)}):")
@@ -114,15 +141,19 @@ def format_report(summary: dict[str, Any]) -> str:
     resume = (summary.get("run") or {}).get("resume") or {}
     if resume.get("recomputed_changed") or resume.get("recomputed_invalid"):
         changed, invalid = resume.get("recomputed_changed", []), resume.get("recomputed_invalid", [])
-        parts.append(f"resume: reused {resume.get('reused', 0)} stored results; recomputed {len(changed)} whose audio "
-                     f"or reference changed ({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''}) and "
-                     f"{len(invalid)} whose stored row was not a valid result")
+        parts.append(
+            f"resume: reused {resume.get('reused', 0)} stored results; recomputed {len(changed)} whose audio "
+            f"or reference changed ({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''}) and "
+            f"{len(invalid)} whose stored row was not a valid result"
+        )
     cache = (summary.get("run") or {}).get("cache") or {}
     if cache.get("discarded"):
         parts.append(f"cache: {cache['discarded']} damaged entries discarded and recomputed")
     left = summary.get("left_out") or {}
     if left.get("only_gt") or left.get("only_infer"):
-        parts.append(f"left out (no partner): {len(left.get('only_gt', []))} gt, {len(left.get('only_infer', []))} infer")
+        parts.append(
+            f"left out (no partner): {len(left.get('only_gt', []))} gt, {len(left.get('only_infer', []))} infer"
+        )
     return "\n".join(parts)
 
 
@@ -163,12 +194,24 @@ def format_metric_list(protocol: str = "isdrama", as_json: bool = False) -> str:
     if as_json:
         return json.dumps(entries, indent=2, ensure_ascii=False)
     header = ("metric", "better", "unit", "stage", "backend", "checkpoint", "text", "gpu")
-    rows = [header] + [(e["name"], e["better"], e["unit"] + (f" x{e['scale']:g}" if e["scale"] != 1 else ""),
-                        e["stage"], e["backend"], "yes" if e["requires_checkpoint"] else "",
-                        "yes" if e["requires_text"] else "", "yes" if e["gpu"] else "") for e in entries]
+    rows = [header] + [
+        (
+            e["name"],
+            e["better"],
+            e["unit"] + (f" x{e['scale']:g}" if e["scale"] != 1 else ""),
+            e["stage"],
+            e["backend"],
+            "yes" if e["requires_checkpoint"] else "",
+            "yes" if e["requires_text"] else "",
+            "yes" if e["gpu"] else "",
+        )
+        for e in entries
+    ]
     lines = plain_table(rows)
-    lines.append(f"\n(units and scales under the {protocol!r} protocol; `spatialeval metrics --json` gives every field, "
-                 "descriptions and references included; select with `spatialeval run --metrics NAME,...`)")
+    lines.append(
+        f"\n(units and scales under the {protocol!r} protocol; `spatialeval metrics --json` gives every field, "
+        "descriptions and references included; select with `spatialeval run --metrics NAME,...`)"
+    )
     return "\n".join(lines)
 
 

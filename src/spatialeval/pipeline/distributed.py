@@ -6,6 +6,7 @@ on a Dask cluster, ``ray.util.multiprocessing.Pool`` wrapped, or one SLURM array
 (``scripts/slurm_shards.sh``). Each shard writes its own output directory (so a failed shard
 is simply rerun and resumes), then :func:`merge_results` combines them.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import Executor
@@ -24,8 +25,15 @@ def _run_shard(gt: str, infer: str | None, config: dict[str, Any], out_dir: str,
     return out_dir
 
 
-def evaluate_sharded(gt: str | Path, infer: str | Path | None, config: EvalConfig | dict | None, out_dir: str | Path,
-                     n_shards: int, executor: Executor, checkpoint: str | None = None) -> dict:
+def evaluate_sharded(
+    gt: str | Path,
+    infer: str | Path | None,
+    config: EvalConfig | dict | None,
+    out_dir: str | Path,
+    n_shards: int,
+    executor: Executor,
+    checkpoint: str | None = None,
+) -> dict:
     """Evaluate ``n_shards`` slices in parallel on ``executor``; merge into ``out_dir``; return the summary.
 
     Shard outputs go to ``out_dir/shards/K-of-N``.
@@ -35,8 +43,16 @@ def evaluate_sharded(gt: str | Path, infer: str | Path | None, config: EvalConfi
     futures = []
     for k in range(1, n_shards + 1):
         shard_dir = out_dir / "shards" / f"{k}-of-{n_shards}"
-        futures.append(executor.submit(_run_shard, str(gt), str(infer) if infer else None,
-                                       {**base, "shard": f"{k}/{n_shards}"}, str(shard_dir), checkpoint))
+        futures.append(
+            executor.submit(
+                _run_shard,
+                str(gt),
+                str(infer) if infer else None,
+                {**base, "shard": f"{k}/{n_shards}"},
+                str(shard_dir),
+                checkpoint,
+            )
+        )
     shard_dirs = [f.result() for f in futures]
     return merge_results(shard_dirs, out_dir)
 
@@ -47,8 +63,14 @@ def _limit_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def evaluate_parallel(gt: str | Path, infer: str | Path | None, config: EvalConfig | dict | None, out_dir: str | Path,
-                      jobs: int, checkpoint: str | None = None) -> dict:
+def evaluate_parallel(
+    gt: str | Path,
+    infer: str | Path | None,
+    config: EvalConfig | dict | None,
+    out_dir: str | Path,
+    jobs: int,
+    checkpoint: str | None = None,
+) -> dict:
     """All stages in ``jobs`` local worker processes (one shard each, CPU threads split between them), merged."""
     import multiprocessing
     import os
@@ -57,6 +79,10 @@ def evaluate_parallel(gt: str | Path, infer: str | Path | None, config: EvalConf
     threads = max(1, (os.cpu_count() or 1) // jobs)
     # spawn, not fork: forking a process whose torch/OpenMP threads are running can deadlock the children.
     context = multiprocessing.get_context("spawn")
-    with DirectoryLock(out_dir), ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)) as pool:
+    with (
+        DirectoryLock(out_dir),
+        ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)
+        ) as pool,
+    ):
         return evaluate_sharded(gt, infer, config, out_dir, jobs, pool, checkpoint)

@@ -5,6 +5,7 @@ embedding sets) all embed clips with the configured spatial encoder (:data:`spat
 SPATIAL_ENCODERS`); they depend on this module, not on each other, and share cache entries through
 :func:`embedding_key`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,17 +13,26 @@ import numpy as np
 from spatialeval.pipeline.cache import FeatureCache
 
 
-def encoder_inputs(clip, encoder, mode: str, normalize_dbfs: float | None, segment_seconds: float = 1.0,
-                   window_seconds: float = 10.0) -> np.ndarray:
+def encoder_inputs(
+    clip, encoder, mode: str, normalize_dbfs: float | None, segment_seconds: float = 1.0, window_seconds: float = 10.0
+) -> np.ndarray:
     """A binaural clip as the encoder's (n, 2, window) inputs (resample, loudness, windows: see
     :mod:`spatialeval.metrics.embedding_cosine`)."""
     from spatialeval.features.resample import resample_polyphase
     from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
 
     clip.require_channels(2)
-    samples = loudness_normalize(resample_polyphase(clip.samples, clip.sample_rate, encoder.sample_rate), normalize_dbfs)
-    return encoder_windows(samples, mode, segment_seconds, window_seconds, sample_rate=encoder.sample_rate,
-                           window_samples=encoder.window_samples)
+    samples = loudness_normalize(
+        resample_polyphase(clip.samples, clip.sample_rate, encoder.sample_rate), normalize_dbfs
+    )
+    return encoder_windows(
+        samples,
+        mode,
+        segment_seconds,
+        window_seconds,
+        sample_rate=encoder.sample_rate,
+        window_samples=encoder.window_samples,
+    )
 
 
 def embedding_key(settings, encoder, mode: str, segment_seconds: float) -> dict:
@@ -32,15 +42,32 @@ def embedding_key(settings, encoder, mode: str, segment_seconds: float) -> dict:
     stage passes its own mode and segment length, the trajectory stage ``"segments"`` and its segment
     length; the rest comes from the ``bat`` settings, so both stages share entries.
     """
-    key = {"ckpt": encoder.sha256, "mode": mode, "segment": segment_seconds, "window": settings.window_seconds,
-           "dbfs": settings.normalize_dbfs, "autocast": settings.autocast, "v": 1}
+    key = {
+        "ckpt": encoder.sha256,
+        "mode": mode,
+        "segment": segment_seconds,
+        "window": settings.window_seconds,
+        "dbfs": settings.normalize_dbfs,
+        "autocast": settings.autocast,
+        "v": 1,
+    }
     if settings.encoder != "bat":  # keys of the default encoder stay as they were (existing caches remain valid)
         key["encoder"] = settings.encoder
     return key
 
 
-def clip_embeddings(cache: FeatureCache, encoder, clips, key_fields: dict, windows, *, batch_size: int,
-                    autocast: str | None, windows_on_device=None, nonfinite=None) -> list:
+def clip_embeddings(
+    cache: FeatureCache,
+    encoder,
+    clips,
+    key_fields: dict,
+    windows,
+    *,
+    batch_size: int,
+    autocast: str | None,
+    windows_on_device=None,
+    nonfinite=None,
+) -> list:
     """Encoder embeddings of each clip, cached by content under ``FeatureCache.key(sha256, **key_fields)``.
 
     Cached entries are reused; the windows of the other clips (``windows(clip)`` each, or
@@ -74,7 +101,7 @@ def clip_embeddings(cache: FeatureCache, encoder, clips, key_fields: dict, windo
         embedded = encoder.embed(windows_all, batch_size, autocast)
         offset = 0
         for index, clip_windows in pending:
-            entry = {name: embedded[name][offset:offset + len(clip_windows)] for name in names}
+            entry = {name: embedded[name][offset : offset + len(clip_windows)] for name in names}
             offset += len(clip_windows)
             if not all(np.isfinite(values).all() for values in entry.values()):
                 results[index] = nonfinite(clips[index]) if nonfinite is not None else entry

@@ -4,6 +4,7 @@ pairs → shard → (resume: skip finished ids) → decode each pair once → ev
 chunk of pairs → rows appended to ``items.jsonl`` as they finish → summary.
 A bad item gets an ``error`` message and NaN metrics; it never stops the run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -75,8 +76,12 @@ def versions() -> dict[str, str]:
 
     from spatialeval._version import __version__
 
-    return {"spatialeval": __version__, "python": platform.python_version(), "torch": torch.__version__,
-            "numpy": np.__version__}
+    return {
+        "spatialeval": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def prepare_stages(config: EvalConfig, context: RunContext | None = None) -> tuple[list[Stage], dict[str, StageStatus]]:
@@ -90,8 +95,11 @@ def prepare_stages(config: EvalConfig, context: RunContext | None = None) -> tup
             statuses[name] = StageStatus(name, "skipped", str(exc))
             continue
         except ImportError as exc:
-            statuses[name] = StageStatus(name, "skipped", f"optional dependency missing: {exc}. "
-                                         "Install it with: pip install 'spatialeval[speech]'")
+            statuses[name] = StageStatus(
+                name,
+                "skipped",
+                f"optional dependency missing: {exc}. Install it with: pip install 'spatialeval[speech]'",
+            )
             continue
         ready.append(stage)
         statuses[name] = StageStatus(name, "ran", details=stage.describe())
@@ -175,9 +183,14 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[str, StageStatus],
-              config: EvalConfig, left_out: dict[str, list[str]] | None = None,
-              run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+def summarize(
+    rows: list[dict[str, Any]],
+    stages: list[Stage],
+    statuses: dict[str, StageStatus],
+    config: EvalConfig,
+    left_out: dict[str, list[str]] | None = None,
+    run_info: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Means of every metric over the items that have a value; failed and unmeasurable items are counted.
 
     ``counts[m]`` is the number of items in the mean of ``m``; ``n_unmeasurable[m]`` the number of
@@ -204,13 +217,23 @@ def summarize(rows: list[dict[str, Any]], stages: list[Stage], statuses: dict[st
         headline = stage.fields[0]
         extra.update(stage.summarize([r for r in rows if _is_number(r.get(headline))]))
     failed = {r["id"]: r["error"] for r in rows if r.get("error")}
-    summary.update({
-        "protocol": config.protocol, "n_items": len(rows), "n_failed": len(failed), "failed_items": failed,
-        "counts": counts, "n_unmeasurable": unmeasurable, "unmeasurable_reasons": reasons,
-        "extra": extra, "stages": {n: s.as_dict() for n, s in statuses.items()},
-        "left_out": left_out or {}, "shard": config.shard, "versions": versions(),
-        "config": config.to_dict(),
-    })
+    summary.update(
+        {
+            "protocol": config.protocol,
+            "n_items": len(rows),
+            "n_failed": len(failed),
+            "failed_items": failed,
+            "counts": counts,
+            "n_unmeasurable": unmeasurable,
+            "unmeasurable_reasons": reasons,
+            "extra": extra,
+            "stages": {n: s.as_dict() for n, s in statuses.items()},
+            "left_out": left_out or {},
+            "shard": config.shard,
+            "versions": versions(),
+            "config": config.to_dict(),
+        }
+    )
     # What resume compares, stored so `spatialeval check` can refuse a baseline made under other settings.
     summary["identity"] = run_identity(summary["config"], summary["stages"])
     summary["fingerprint"] = identity_fingerprint(summary["identity"])
@@ -240,8 +263,9 @@ def run_identity(config: dict[str, Any], stages: dict[str, dict[str, Any]]) -> d
             speed = _stage_speed_settings(key)
             value = {k: v for k, v in value.items() if k not in speed}
         settings[key] = value
-    provenance = {name: {k: v for k, v in status.items() if k not in SPEED_PROVENANCE}
-                  for name, status in stages.items()}
+    provenance = {
+        name: {k: v for k, v in status.items() if k not in SPEED_PROVENANCE} for name, status in stages.items()
+    }
     return {"config": settings, "stages": provenance}
 
 
@@ -271,8 +295,10 @@ def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, Sta
         except (json.JSONDecodeError, AttributeError):
             previous = None
         if previous != fingerprint:
-            raise UsageError(f"{out_dir} holds results of a run with other settings or models; "
-                             "choose another --out directory or delete it")
+            raise UsageError(
+                f"{out_dir} holds results of a run with other settings or models; "
+                "choose another --out directory or delete it"
+            )
     else:
         atomic_write_text(marker, json.dumps({"fingerprint": fingerprint}) + "\n")
 
@@ -310,8 +336,9 @@ def _row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) ->
     return None
 
 
-def _plan_resume(pairs: list[Pair], stored: list[dict[str, Any]], stages: list[Stage]
-                 ) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+def _plan_resume(
+    pairs: list[Pair], stored: list[dict[str, Any]], stages: list[Stage]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Stored rows that may be reused: valid, and made from the same audio (and reference text, prompt).
 
     Returns the reusable rows by id and a report: how many were reused, the ids recomputed because
@@ -335,8 +362,12 @@ def _plan_resume(pairs: list[Pair], stored: list[dict[str, Any]], stages: list[S
             changed.append(pair.id)
             continue
         reused[pair.id] = {**row, "gt": pair.gt, "infer": pair.infer}
-    return reused, {"reused": len(reused), "recomputed_changed": changed, "recomputed_invalid": invalid,
-                    "retried_failed": retried}
+    return reused, {
+        "reused": len(reused),
+        "recomputed_changed": changed,
+        "recomputed_invalid": invalid,
+        "retried_failed": retried,
+    }
 
 
 def _input_identity(pair: Pair, stages: list[Stage]) -> dict[str, str | None]:
@@ -352,9 +383,17 @@ def _input_identity(pair: Pair, stages: list[Stage]) -> dict[str, str | None]:
     return identity
 
 
-def evaluate(gt: str | Path, infer: str | Path | None = None, config: EvalConfig | dict | None = None, *,
-             out_dir: str | Path | None = None, checkpoint: str | None = None, save_embeddings: bool = False,
-             progress: Callable[[int, int], None] | None = None, pairs: list[Pair] | None = None) -> EvaluationResult:
+def evaluate(
+    gt: str | Path,
+    infer: str | Path | None = None,
+    config: EvalConfig | dict | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    checkpoint: str | None = None,
+    save_embeddings: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    pairs: list[Pair] | None = None,
+) -> EvaluationResult:
     """Evaluate generated binaural speech against ground truth.
 
     ``gt``/``infer`` are two directories (matched by relative path and stem), or ``gt`` is a

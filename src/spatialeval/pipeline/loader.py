@@ -7,6 +7,7 @@ threads run can deadlock), two chunks in flight per worker. A pair that cannot b
 its exception, recorded against that item only. Stages copy to the device from page-locked memory
 (see :func:`spatialeval.pipeline.device.to_device`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -23,8 +24,11 @@ MIN_CLIP_SECONDS = 0.02  # shorter clips cannot hold one 1024-point STFT frame a
 def load_pair(pair: Pair) -> LoadedPair | Exception:
     """Both sides of ``pair`` decoded and validated, or the exception saying why not."""
     try:
-        return LoadedPair(pair=pair, gt=load_audio(pair.gt, min_seconds=MIN_CLIP_SECONDS),
-                          infer=load_audio(pair.infer, min_seconds=MIN_CLIP_SECONDS))
+        return LoadedPair(
+            pair=pair,
+            gt=load_audio(pair.gt, min_seconds=MIN_CLIP_SECONDS),
+            infer=load_audio(pair.infer, min_seconds=MIN_CLIP_SECONDS),
+        )
     except Exception as exc:
         return exc
 
@@ -68,10 +72,17 @@ def _process_chunks(pairs: list[Pair], chunk_size: int, workers: int) -> Iterato
 
     from torch.utils.data import DataLoader
 
-    loader = DataLoader(_PairDataset(pairs), batch_size=chunk_size, shuffle=False, num_workers=workers,
-                        collate_fn=_as_list, prefetch_factor=2, persistent_workers=False,
-                        multiprocessing_context=multiprocessing.get_context("spawn"),
-                        worker_init_fn=_limit_worker_threads)
+    loader = DataLoader(
+        _PairDataset(pairs),
+        batch_size=chunk_size,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=_as_list,
+        prefetch_factor=2,
+        persistent_workers=False,
+        multiprocessing_context=multiprocessing.get_context("spawn"),
+        worker_init_fn=_limit_worker_threads,
+    )
     for chunk, loaded in zip(batched(pairs, chunk_size), loader):
         yield chunk, loaded
 

@@ -1,4 +1,5 @@
 """Combining shard outputs into the summary a single run over all items gives."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,11 +36,17 @@ def _merge_locked(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
     rows.sort(key=lambda r: r["id"])
     config = config_from_dict({**summaries[0]["config"], "shard": None})
     stage_info = summaries[0]["stages"]
-    statuses = {n: StageStatus(n, s["status"], s.get("reason", ""), {k: v for k, v in s.items() if k not in ("status", "reason")})
-                for n, s in stage_info.items()}
+    statuses = {
+        n: StageStatus(
+            n, s["status"], s.get("reason", ""), {k: v for k, v in s.items() if k not in ("status", "reason")}
+        )
+        for n, s in stage_info.items()
+    }
     ran = [stage_class(n)(config) for n, s in stage_info.items() if s["status"] == "ran"]
-    left_out = {"only_gt": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_gt", [])}),
-                "only_infer": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_infer", [])})}
+    left_out = {
+        "only_gt": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_gt", [])}),
+        "only_infer": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_infer", [])}),
+    }
     summary = summarize(rows, ran, statuses, config, left_out)
     write_outputs(out_dir, rows, summary)
     return summary

@@ -4,6 +4,7 @@ Every setting declared with ``setting(..., cli="--flag")`` — in :class:`RunSet
 stage's ``Settings`` — becomes an option of ``spatialeval run``; the values given become a nested
 override of the configuration. Every other setting is reachable with ``--set section.name=VALUE``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,8 +40,16 @@ def _options_of(settings_cls: type, prefix: tuple[str, ...]) -> list[Option]:
         if not flag:
             continue
         choices = choices_of(item)
-        options.append(Option(flag, (*prefix, item.name), kind_of(item), tuple(choices) if choices else None,
-                               item.metadata.get("help", ""), item.metadata.get("metavar")))
+        options.append(
+            Option(
+                flag,
+                (*prefix, item.name),
+                kind_of(item),
+                tuple(choices) if choices else None,
+                item.metadata.get("help", ""),
+                item.metadata.get("metavar"),
+            )
+        )
     return options
 
 
@@ -52,8 +61,10 @@ def run_options() -> list[Option]:
     seen: dict[str, Option] = {}
     for option in options:
         if option.flag in seen:
-            raise ValueError(f"two settings claim the option {option.flag}: {'.'.join(seen[option.flag].path)} "
-                             f"and {'.'.join(option.path)}")
+            raise ValueError(
+                f"two settings claim the option {option.flag}: {'.'.join(seen[option.flag].path)} "
+                f"and {'.'.join(option.path)}"
+            )
         seen[option.flag] = option
     return options
 

@@ -12,6 +12,7 @@ Everything else — the configuration tree, the CLI's options and choices, ``--m
 selection, the summary, ``spatialeval check`` and ``spatialeval metrics`` — is derived from the
 registered stage classes, so adding a metric is one module plus one registration.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -87,8 +88,10 @@ class _MetricTable(Mapping):
             for cls in stage_classes().values():
                 for info in cls.metrics:
                     if info.name in table:
-                        raise ValueError(f"metric {info.name!r} is declared by two stages "
-                                         f"({table[info.name].stage} and {info.stage})")
+                        raise ValueError(
+                            f"metric {info.name!r} is declared by two stages "
+                            f"({table[info.name].stage} and {info.stage})"
+                        )
                     table[info.name] = info
             self._table, self._built_at = table, _generation
         return self._table
@@ -115,7 +118,8 @@ def stages_for_metrics(names: list[str]) -> list[str]:
     """The stages that compute ``names`` (registry order); unknown names raise ValueError listing the known ones."""
     unknown = [name for name in names if name not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; `spatialeval metrics` lists them "
-                         f"(known: {', '.join(METRICS)})")
+        raise ValueError(
+            f"unknown metric(s) {', '.join(unknown)}; `spatialeval metrics` lists them (known: {', '.join(METRICS)})"
+        )
     wanted = {METRICS[name].stage for name in names}
     return [name for name in stage_names() if name in wanted]

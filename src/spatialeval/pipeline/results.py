@@ -3,6 +3,7 @@
 Files other than the append-only ``items.jsonl`` are written atomically (temp file +
 rename), so an interrupted run never leaves a half-written summary or table.
 """
+
 from __future__ import annotations
 
 import csv
@@ -136,8 +137,10 @@ def write_outputs(out_dir: str | os.PathLike, rows: list[dict[str, Any]], summar
     # structured values (unmeasurable reasons, direction tracks) are written as JSON text.
     frame = rows_to_frame(rows)
     for column in frame.columns[frame.dtypes == object]:  # noqa: E721 (a pandas Series comparison)
-        frame[column] = [json.dumps(clean(v), ensure_ascii=False) if isinstance(v, (dict, list)) else v
-                         for v in frame[column]]
+        frame[column] = [
+            json.dumps(clean(v), ensure_ascii=False) if isinstance(v, (dict, list)) else v for v in frame[column]
+        ]
     atomic_write_text(out_dir / "items.csv", frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL))
-    atomic_write_text(out_dir / "summary.json", json.dumps(clean(summary), indent=2, ensure_ascii=False,
-                                                           allow_nan=False) + "\n")
+    atomic_write_text(
+        out_dir / "summary.json", json.dumps(clean(summary), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    )

@@ -4,6 +4,7 @@ A results directory holds ``summary.json`` (written last, atomically), ``items.j
 as items finish; a torn last line from a killed run is skipped), ``items.csv`` (every field
 quoted) and ``run.json`` (the fingerprint of the settings that change numbers).
 """
+
 from __future__ import annotations
 
 import csv
@@ -73,8 +74,10 @@ def summary_file(path: str | os.PathLike, what: str = "results") -> Path:
     if path.is_dir():
         summary = path / "summary.json"
         if not summary.is_file():
-            raise ResultsError(f"{what} directory {path} has no summary.json "
-                               "(is it a `spatialeval run --out` directory, and did that run finish?)")
+            raise ResultsError(
+                f"{what} directory {path} has no summary.json "
+                "(is it a `spatialeval run --out` directory, and did that run finish?)"
+            )
         return summary
     if not path.exists():
         raise ResultsError(f"{what} {path} not found")
@@ -104,7 +107,9 @@ class RunDirectory:
     rows: list[dict[str, Any]]
 
     @classmethod
-    def open(cls, path: str | os.PathLike, what: str = "results", numeric: frozenset[str] = frozenset()) -> "RunDirectory":
+    def open(
+        cls, path: str | os.PathLike, what: str = "results", numeric: frozenset[str] = frozenset()
+    ) -> "RunDirectory":
         """Read ``summary.json`` and ``items.jsonl`` (or ``items.csv``, parsing ``numeric`` fields)."""
         directory = Path(path)
         if not directory.is_dir():

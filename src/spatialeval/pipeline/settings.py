@@ -8,6 +8,7 @@ Example (a stage's settings)::
         method: str = setting("dio", help="F0 tracker", cli="--ffe-method", choices=("dio", "harvest"))
         batch: int = setting(16, help="clips per call", affects_numbers=False)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,8 +47,7 @@ def in_range(low: float, high: float, *, low_open: bool = False, high_open: bool
     """Within [low, high] (``low_open``/``high_open``: that end excluded)."""
     text = f"lie in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     invalid = (low - 1, high + 1) + ((low,) if low_open else ()) + ((high,) if high_open else ())
-    return Rule(lambda v: (low < v if low_open else low <= v) and (v < high if high_open else v <= high),
-                text, invalid)
+    return Rule(lambda v: (low < v if low_open else low <= v) and (v < high if high_open else v <= high), text, invalid)
 
 
 def non_empty() -> Rule:
@@ -55,10 +55,18 @@ def non_empty() -> Rule:
     return Rule(lambda v: v.strip() != "", "not be empty (use null for none)", ("", "  "))
 
 
-def setting(default: Any = MISSING, *, default_factory: Callable[[], Any] | Any = MISSING, help: str = "",
-            cli: str | None = None, choices: Iterable[str] | Callable[[], Iterable[str]] | None = None,
-            affects_numbers: bool = True, metavar: str | None = None, kind: str | None = None,
-            check: Rule | Iterable[Rule] | None = None) -> Any:
+def setting(
+    default: Any = MISSING,
+    *,
+    default_factory: Callable[[], Any] | Any = MISSING,
+    help: str = "",
+    cli: str | None = None,
+    choices: Iterable[str] | Callable[[], Iterable[str]] | None = None,
+    affects_numbers: bool = True,
+    metavar: str | None = None,
+    kind: str | None = None,
+    check: Rule | Iterable[Rule] | None = None,
+) -> Any:
     """A dataclass field with the metadata the config tree and CLI are built from.
 
     ``cli``: the flag that sets it on ``spatialeval run`` (every setting is also reachable with
@@ -70,8 +78,15 @@ def setting(default: Any = MISSING, *, default_factory: Callable[[], Any] | Any 
     enforced with the value's type when the configuration is built (:func:`check_settings`).
     """
     rules = () if check is None else ((check,) if isinstance(check, Rule) else tuple(check))
-    metadata = {"help": help, "cli": cli, "choices": choices, "affects_numbers": affects_numbers,
-                "metavar": metavar, "kind": kind, "rules": rules}
+    metadata = {
+        "help": help,
+        "cli": cli,
+        "choices": choices,
+        "affects_numbers": affects_numbers,
+        "metavar": metavar,
+        "kind": kind,
+        "rules": rules,
+    }
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -145,8 +160,9 @@ def parse_value(item: dataclasses.Field, raw: str) -> Any:
         try:
             return int(text) if kind == "int" else float(text)
         except ValueError:
-            raise ValueError(f"{item.name}: expected {'an integer' if kind == 'int' else 'a number'}, "
-                             f"got {raw!r}") from None
+            raise ValueError(
+                f"{item.name}: expected {'an integer' if kind == 'int' else 'a number'}, got {raw!r}"
+            ) from None
     if text.startswith("["):
         import yaml
 
@@ -177,12 +193,16 @@ def _type_problem(item: dataclasses.Field, value: Any) -> str | None:
         return None if optional(item) else "be given (null is not allowed)"
     kind = kind_of(item)
     if isinstance(value, bool) and kind != "bool":
-        return (f"be {'a string' if kind == 'str' else 'a ' + kind}, not the boolean {value} (YAML reads "
-                "on/off/yes/no as booleans: quote the value)")
+        return (
+            f"be {'a string' if kind == 'str' else 'a ' + kind}, not the boolean {value} (YAML reads "
+            "on/off/yes/no as booleans: quote the value)"
+        )
     expected = {"bool": (bool,), "int": (int,), "float": (int, float), "str": (str,), "list": (list,)}[kind]
     if not isinstance(value, expected):
-        return f"be {'a string' if kind == 'str' else 'an integer' if kind == 'int' else 'a ' + kind}, " \
-               f"not {type(value).__name__} {value!r}"
+        return (
+            f"be {'a string' if kind == 'str' else 'an integer' if kind == 'int' else 'a ' + kind}, "
+            f"not {type(value).__name__} {value!r}"
+        )
     if kind == "float" and value != value:
         return "be a number, not NaN"
     if kind == "list" and not all(isinstance(v, str) for v in value):

@@ -20,6 +20,7 @@ front/back sensitivity (fraction of mirrored pairs above the floor's 95th percen
 itself and the smallest change detected (above that percentile). Every statistic that cannot be
 computed is NaN with its reason in :attr:`ValidationResult.reasons`.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,19 +44,52 @@ SAMPLE_RATE = 32000
 #: words of a clip do not depend on its direction, so a whole sweep would only re-measure the recogniser.
 SLOW_BY_DEFAULT = ("cer", "wer")
 #: Columns of :attr:`ValidationResult.table`, in order, with the sweep each is measured on.
-COLUMNS = ("rho_azimuth", "monotonic_azimuth", "lr_asymmetry", "front_back", "rho_elevation", "rho_level",
-           "rho_drr", "floor_p95", "min_azimuth_deg", "front_back_above_floor", "min_elevation_deg", "min_level_db",
-           "min_drr_db")
+COLUMNS = (
+    "rho_azimuth",
+    "monotonic_azimuth",
+    "lr_asymmetry",
+    "front_back",
+    "rho_elevation",
+    "rho_level",
+    "rho_drr",
+    "floor_p95",
+    "min_azimuth_deg",
+    "front_back_above_floor",
+    "min_elevation_deg",
+    "min_level_db",
+    "min_drr_db",
+)
 #: Short printed headers (see :func:`format_table`).
-HEADERS = {"rho_azimuth": "ρ az", "monotonic_azimuth": "mono az", "lr_asymmetry": "L/R asym",
-           "front_back": "front/back", "rho_elevation": "ρ elev", "rho_level": "ρ level", "rho_drr": "ρ DRR",
-           "floor_p95": "floor p95", "min_azimuth_deg": "min Δaz°", "min_elevation_deg": "min Δel°",
-           "min_level_db": "min Δlevel dB", "min_drr_db": "max DRR dB seen", "front_back_above_floor": "f/b > floor"}
+HEADERS = {
+    "rho_azimuth": "ρ az",
+    "monotonic_azimuth": "mono az",
+    "lr_asymmetry": "L/R asym",
+    "front_back": "front/back",
+    "rho_elevation": "ρ elev",
+    "rho_level": "ρ level",
+    "rho_drr": "ρ DRR",
+    "floor_p95": "floor p95",
+    "min_azimuth_deg": "min Δaz°",
+    "min_elevation_deg": "min Δel°",
+    "min_level_db": "min Δlevel dB",
+    "min_drr_db": "max DRR dB seen",
+    "front_back_above_floor": "f/b > floor",
+}
 #: The columns the command line prints (the rest are in the CSV/HTML outputs).
 PRINTED = COLUMNS[:9]
 
-__all__ = ["COLUMNS", "HEADERS", "PRINTED", "SweepPlan", "ValidationResult", "format_cell", "format_table", "make_pairs",
-           "metric_statistics", "validate"]
+__all__ = [
+    "COLUMNS",
+    "HEADERS",
+    "PRINTED",
+    "SweepPlan",
+    "ValidationResult",
+    "format_cell",
+    "format_table",
+    "make_pairs",
+    "metric_statistics",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -78,9 +112,17 @@ class SweepPlan:
     @classmethod
     def quick(cls) -> SweepPlan:
         """A reduced plan (20 pairs of 1.5-s clips) for tests and CI."""
-        return cls(azimuth_step_deg=30.0, azimuth_max_deg=90.0, mirror_laterals_deg=(45.0,),
-                   elevations_deg=(0.0, 30.0, 60.0), levels_db=(0.0, 6.0, 12.0), drrs_db=(10.0, 0.0),
-                   floor_azimuths_deg=(30.0,), floor_sentences=("glue",), clip_seconds=1.5)
+        return cls(
+            azimuth_step_deg=30.0,
+            azimuth_max_deg=90.0,
+            mirror_laterals_deg=(45.0,),
+            elevations_deg=(0.0, 30.0, 60.0),
+            levels_db=(0.0, 6.0, 12.0),
+            drrs_db=(10.0, 0.0),
+            floor_azimuths_deg=(30.0,),
+            floor_sentences=("glue",),
+            clip_seconds=1.5,
+        )
 
 
 @dataclass
@@ -103,20 +145,30 @@ class ValidationResult:
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        rows = {m: {c: (None if not math.isfinite(v) else v) for c, v in row.items()}
-                for m, row in self.table.to_dict(orient="index").items()}
-        return {"head": self.head, "plan": asdict(self.plan), "n_pairs": self.n_pairs, "seconds": self.seconds,
-                "table": rows, "reasons": self.reasons, "skipped": self.skipped, "notes": self.notes}
+        rows = {
+            m: {c: (None if not math.isfinite(v) else v) for c, v in row.items()}
+            for m, row in self.table.to_dict(orient="index").items()
+        }
+        return {
+            "head": self.head,
+            "plan": asdict(self.plan),
+            "n_pairs": self.n_pairs,
+            "seconds": self.seconds,
+            "table": rows,
+            "reasons": self.reasons,
+            "skipped": self.skipped,
+            "notes": self.notes,
+        }
 
 
 @dataclass(frozen=True)
 class _Condition:
     sweep: str
-    change: float        # the true change (degrees, dB attenuation, reverberant energy fraction)
-    side: str            # "+", "-" or "" (azimuth and mirror sweeps have two sides)
-    gt: tuple            # (utterance, azimuth, elevation)
-    infer: tuple         # (utterance, azimuth, elevation, gain_db, drr_db or None)
-    label: float         # what the plots' x axis shows (signed Δaz, DRR dB, ...)
+    change: float  # the true change (degrees, dB attenuation, reverberant energy fraction)
+    side: str  # "+", "-" or "" (azimuth and mirror sweeps have two sides)
+    gt: tuple  # (utterance, azimuth, elevation)
+    infer: tuple  # (utterance, azimuth, elevation, gain_db, drr_db or None)
+    label: float  # what the plots' x axis shows (signed Δaz, DRR dB, ...)
 
 
 def _conditions(plan: SweepPlan) -> list[_Condition]:
@@ -124,13 +176,14 @@ def _conditions(plan: SweepPlan) -> list[_Condition]:
     steps = np.arange(0.0, plan.azimuth_max_deg + 1e-9, plan.azimuth_step_deg)
     for utt in plan.sweep_utterances:
         for delta in steps:
-            for side in (("+",) if delta == 0 else ("+", "-")):
+            for side in ("+",) if delta == 0 else ("+", "-"):
                 az = delta if side == "+" else -delta
                 out.append(_Condition("azimuth", float(delta), side, (utt, 0.0, 0.0), (utt, az, 0.0, 0.0, None), az))
         for lateral in plan.mirror_laterals_deg:
             for side, az in (("+", lateral), ("-", -lateral)):
-                out.append(_Condition("mirror", float(lateral), side, (utt, az, 0.0),
-                                      (utt, 180.0 - az, 0.0, 0.0, None), az))
+                out.append(
+                    _Condition("mirror", float(lateral), side, (utt, az, 0.0), (utt, 180.0 - az, 0.0, 0.0, None), az)
+                )
         for el in plan.elevations_deg:
             out.append(_Condition("elevation", float(el), "", (utt, 0.0, 0.0), (utt, 0.0, el, 0.0, None), el))
         ref = plan.distance_azimuth_deg
@@ -138,14 +191,20 @@ def _conditions(plan: SweepPlan) -> list[_Condition]:
             out.append(_Condition("level", float(db), "", (utt, ref, 0.0), (utt, ref, 0.0, -db, None), db))
         out.append(_Condition("drr", 0.0, "", (utt, ref, 0.0), (utt, ref, 0.0, 0.0, None), math.inf))
         for drr in plan.drrs_db:
-            out.append(_Condition("drr", 1.0 / (1.0 + 10.0 ** (drr / 10.0)), "", (utt, ref, 0.0),
-                                  (utt, ref, 0.0, 0.0, drr), drr))
+            out.append(
+                _Condition(
+                    "drr", 1.0 / (1.0 + 10.0 ** (drr / 10.0)), "", (utt, ref, 0.0), (utt, ref, 0.0, 0.0, drr), drr
+                )
+            )
     voices = ("rms", "slt")
     for sentence in plan.floor_sentences:
         for az in plan.floor_azimuths_deg:
             for a, b in (voices, voices[::-1]):
-                out.append(_Condition("floor", 0.0, "", (f"{a}_{sentence}", az, 0.0),
-                                      (f"{b}_{sentence}", az, 0.0, 0.0, None), az))
+                out.append(
+                    _Condition(
+                        "floor", 0.0, "", (f"{a}_{sentence}", az, 0.0), (f"{b}_{sentence}", az, 0.0, 0.0, None), az
+                    )
+                )
     return out
 
 
@@ -162,15 +221,18 @@ def _renderer(head: str, hrir_file: str | Path | None):
             raise UsageError(f"reading SOFA files needs sofar ({exc}); pip install 'spatialeval[sofa]'") from None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        return f"SOFA {path.name}", lambda mono, az, el, **kw: render(mono, SAMPLE_RATE, az, el, hrir_set=hrir_set, **kw)
+        return f"SOFA {path.name}", lambda mono, az, el, **kw: render(
+            mono, SAMPLE_RATE, az, el, hrir_set=hrir_set, **kw
+        )
     head = head.replace("-", "_")
     if head not in ALL_HEADS:
         raise UsageError(f"--head must be one of {', '.join(ALL_HEADS)}, got {head!r}")
     return head, lambda mono, az, el, **kw: render(mono, SAMPLE_RATE, az, el, head=head, **kw)
 
 
-def make_pairs(plan: SweepPlan, folder: str | Path, head: str = "kemar",
-               hrir_file: str | Path | None = None) -> tuple[str, list[Pair], list[_Condition]]:
+def make_pairs(
+    plan: SweepPlan, folder: str | Path, head: str = "kemar", hrir_file: str | Path | None = None
+) -> tuple[str, list[Pair], list[_Condition]]:
     """Render every condition of ``plan`` as float WAV pairs under ``folder``; returns (head name, pairs, conditions).
 
     gt and generated clip of a pair share one gain (peak 0.8 over both), so their level difference is kept.
@@ -214,11 +276,18 @@ def _select_metrics(metrics: list[str] | None, checkpoint: str | None) -> tuple[
             raise UsageError(f"{', '.join(needs)} need(s) a checkpoint: pass --ckpt PATH")
         return list(metrics), []
     chosen = [m for m in METRICS if (checkpoint or not METRICS[m].requires_checkpoint) and m not in SLOW_BY_DEFAULT]
-    notes = [(f"{', '.join(SLOW_BY_DEFAULT)} left out by default (ASR costs seconds per clip on a CPU and a clip's "
-              "words do not depend on its direction); name them with --metrics to include them")]
+    notes = [
+        (
+            f"{', '.join(SLOW_BY_DEFAULT)} left out by default (ASR costs seconds per clip on a CPU and a clip's "
+            "words do not depend on its direction); name them with --metrics to include them"
+        )
+    ]
     if not checkpoint:
-        notes.append("checkpoint metrics (" + ", ".join(m for m in METRICS if METRICS[m].requires_checkpoint)
-                     + ") join with --ckpt")
+        notes.append(
+            "checkpoint metrics ("
+            + ", ".join(m for m in METRICS if METRICS[m].requires_checkpoint)
+            + ") join with --ckpt"
+        )
     return chosen, notes
 
 
@@ -283,9 +352,17 @@ def metric_statistics(values: pd.DataFrame) -> tuple[dict[str, float], dict[str,
     found = sanity.smallest_detected(drr.index.to_numpy(), drr["bad"].to_numpy(), threshold)
     # report the highest DRR (dB) detected: the smallest reverberant fraction above the floor
     put("min_drr_db", (float(drr.loc[found[0], "label"]) if math.isfinite(found[0]) else math.nan, found[1]))
-    sweep_of = {"rho_azimuth": "azimuth", "monotonic_azimuth": "azimuth", "lr_asymmetry": "azimuth",
-                "front_back": "mirror", "front_back_above_floor": "mirror", "rho_elevation": "elevation",
-                "rho_level": "level", "rho_drr": "drr", "floor_p95": "floor"}
+    sweep_of = {
+        "rho_azimuth": "azimuth",
+        "monotonic_azimuth": "azimuth",
+        "lr_asymmetry": "azimuth",
+        "front_back": "mirror",
+        "front_back_above_floor": "mirror",
+        "rho_elevation": "elevation",
+        "rho_level": "level",
+        "rho_drr": "drr",
+        "floor_p95": "floor",
+    }
     for column, sweep in sweep_of.items():  # say why points were missing: the stage's own reason
         why = by[sweep]["reason"].dropna()
         if column in reasons and not why.empty and reasons[column].startswith(("only", "no ")):
@@ -293,9 +370,16 @@ def metric_statistics(values: pd.DataFrame) -> tuple[dict[str, float], dict[str,
     return {c: stats.get(c, math.nan) for c in COLUMNS}, reasons
 
 
-def validate(metrics: list[str] | None = None, *, head: str = "kemar", hrir_file: str | Path | None = None,
-             checkpoint: str | None = None, plan: SweepPlan | None = None, work_dir: str | Path | None = None,
-             config: dict | None = None) -> ValidationResult:
+def validate(
+    metrics: list[str] | None = None,
+    *,
+    head: str = "kemar",
+    hrir_file: str | Path | None = None,
+    checkpoint: str | None = None,
+    plan: SweepPlan | None = None,
+    work_dir: str | Path | None = None,
+    config: dict | None = None,
+) -> ValidationResult:
     """Render the sweeps of ``plan`` through a head, score them with :func:`evaluate` and summarise each metric.
 
     Args:
@@ -347,21 +431,38 @@ def validate(metrics: list[str] | None = None, *, head: str = "kemar", hrir_file
             value = float(items.at[pair.id, name])
             why = items.at[pair.id, "unmeasurable"] if "unmeasurable" in items else None
             why = why.get(name) if isinstance(why, dict) else None
-            long.append({"metric": name, "sweep": cond.sweep, "change": cond.change, "side": cond.side,
-                         "label": cond.label, "value": value, "reason": why if not math.isfinite(value) else None,
-                         "bad": float(sanity.badness(value, info.higher_is_better))})
+            long.append(
+                {
+                    "metric": name,
+                    "sweep": cond.sweep,
+                    "change": cond.change,
+                    "side": cond.side,
+                    "label": cond.label,
+                    "value": value,
+                    "reason": why if not math.isfinite(value) else None,
+                    "bad": float(sanity.badness(value, info.higher_is_better)),
+                }
+            )
         frame = pd.DataFrame([row for row in long if row["metric"] == name])
         rows[name], reasons[name] = metric_statistics(frame)
         if frame["value"].isna().all():
             why = _unmeasurable_reason(items, name)
             reasons[name] = {c: f"never measurable: {why}" for c in COLUMNS}
     if result.failed.shape[0]:
-        notes.append(f"{result.failed.shape[0]} rendered pairs failed to evaluate: "
-                     f"{result.failed['error'].iloc[0]}")
+        notes.append(f"{result.failed.shape[0]} rendered pairs failed to evaluate: {result.failed['error'].iloc[0]}")
     table = pd.DataFrame.from_dict(rows, orient="index", columns=list(COLUMNS))
-    return ValidationResult(table=table, reasons=reasons, values=pd.DataFrame(long), skipped=skipped,
-                            higher_is_better={m: METRICS[m].higher_is_better for m in rows}, head=head_name,
-                            plan=plan, n_pairs=len(pairs), seconds=time.perf_counter() - started, notes=notes)
+    return ValidationResult(
+        table=table,
+        reasons=reasons,
+        values=pd.DataFrame(long),
+        skipped=skipped,
+        higher_is_better={m: METRICS[m].higher_is_better for m in rows},
+        head=head_name,
+        plan=plan,
+        n_pairs=len(pairs),
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
 
 
 def _unmeasurable_reason(items: pd.DataFrame, metric: str) -> str:
@@ -395,11 +496,13 @@ def format_table(result: ValidationResult, columns: tuple[str, ...] = PRINTED) -
     text = [f"spatialeval validate: head {result.head}, {result.n_pairs} rendered pairs, {result.seconds:.0f} s", ""]
     text += plain_table(lines)
     text.append("")
-    text.append("ρ: Spearman rank correlation with the true change (+1: worse exactly as the change grows); mono: "
-                "fraction of azimuth steps that get worse; L/R asym: |m(+θ) − m(−θ)| relative to m; front/back: "
-                "median change a front/back mirror causes as a fraction of a 90° azimuth change's (0 = blind to "
-                "front/back); floor p95: 95th percentile (worse side) on same-direction "
-                "pairs of different utterances; min Δaz: smallest azimuth change above that floor.")
+    text.append(
+        "ρ: Spearman rank correlation with the true change (+1: worse exactly as the change grows); mono: "
+        "fraction of azimuth steps that get worse; L/R asym: |m(+θ) − m(−θ)| relative to m; front/back: "
+        "median change a front/back mirror causes as a fraction of a 90° azimuth change's (0 = blind to "
+        "front/back); floor p95: 95th percentile (worse side) on same-direction "
+        "pairs of different utterances; min Δaz: smallest azimuth change above that floor."
+    )
     seen: dict[str, list[str]] = {}
     for metric, columns_reasons in result.reasons.items():
         for column, reason in columns_reasons.items():

@@ -5,6 +5,7 @@ metric registry), stage statuses and provenance, failed items, per-item metric
 distributions, and IPD/ILD time × frequency maps of the worst (or chosen) items.
 matplotlib and torch are imported only when the plots are drawn.
 """
+
 from spatialeval.report.build import run_report, write_report
 from spatialeval.report.data import ReportInputError
 

@@ -1,4 +1,5 @@
 """Assemble the Markdown/HTML report of a results directory (see :func:`write_report`)."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -17,10 +18,14 @@ MAX_FAILED_ROWS = 100
 MAX_LEFT_OUT = 20
 
 PROTOCOL_NOTES = {
-    "isdrama": ("IPD/ILD MAE follow the released ISDrama code (mel-projected cues, mean error divided by "
-                "the frame count, IPD not wrapped); tables print them ×100."),
-    "strict": ("IPD/ILD MAE use the strict protocol: wrapped IPD error in radians and ILD error in dB, "
-               "averaged over the time-frequency bins where the ground truth has energy."),
+    "isdrama": (
+        "IPD/ILD MAE follow the released ISDrama code (mel-projected cues, mean error divided by "
+        "the frame count, IPD not wrapped); tables print them ×100."
+    ),
+    "strict": (
+        "IPD/ILD MAE use the strict protocol: wrapped IPD error in radians and ILD error in dB, "
+        "averaged over the time-frequency bins where the ground truth has energy."
+    ),
 }
 
 
@@ -88,12 +93,26 @@ def _summary_table(data: ResultsData) -> tuple[Table, list[str]]:
             worst_id, stats = "—", ["—", "—", "—"]
         n_valid = counts.get(metric, len(numbers))
         scale = info.scale_for(protocol)
-        rows.append([info.label, f"`{metric}`", "↑ higher" if info.higher_is_better else "↓ lower", mean_text,
-                     *stats, str(n_valid), f"×{scale:g}" if scale != 1 else "", info.unit_for(protocol), worst_id])
+        rows.append(
+            [
+                info.label,
+                f"`{metric}`",
+                "↑ higher" if info.higher_is_better else "↓ lower",
+                mean_text,
+                *stats,
+                str(n_valid),
+                f"×{scale:g}" if scale != 1 else "",
+                info.unit_for(protocol),
+                worst_id,
+            ]
+        )
     if any(METRICS[m].scale_for(protocol) != 1 for m in data.metric_names()):
         notes.append("Values in rows with a scale are printed multiplied by it (summary.json stores them unscaled).")
-    table = Table(["Metric", "Field", "Better", "Mean", "Median", "Min", "Max", "n", "Scale", "Unit", "Worst item"],
-                  rows, align_right={3, 4, 5, 6, 7})
+    table = Table(
+        ["Metric", "Field", "Better", "Mean", "Median", "Min", "Max", "n", "Scale", "Unit", "Worst item"],
+        rows,
+        align_right={3, 4, 5, 6, 7},
+    )
     return table, notes
 
 
@@ -112,11 +131,13 @@ def _overview(data: ResultsData) -> list[Block]:
     versions = summary.get("versions") or {}
     n_items = summary.get("n_items", len(data.rows))
     n_failed = summary.get("n_failed", len(data.failed()))
-    lines = [f"Results: `{data.directory}`",
-             f"Protocol: `{data.protocol}` · items: {n_items} · failed: {n_failed}"
-             + (f" · shard {summary['shard']}" if summary.get("shard") else ""),
-             f"spatialeval {versions.get('spatialeval', '?')} · report written "
-             f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}"]
+    lines = [
+        f"Results: `{data.directory}`",
+        f"Protocol: `{data.protocol}` · items: {n_items} · failed: {n_failed}"
+        + (f" · shard {summary['shard']}" if summary.get("shard") else ""),
+        f"spatialeval {versions.get('spatialeval', '?')} · report written "
+        f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+    ]
     blocks: list[Block] = [Heading("spatialeval report", 1), Paragraph("  \n".join(lines))]
     if data.protocol in PROTOCOL_NOTES:
         blocks.append(Paragraph(PROTOCOL_NOTES[data.protocol]))
@@ -127,9 +148,15 @@ def _stages(data: ResultsData) -> list[Block]:
     stages = data.summary.get("stages") or {}
     if not stages:
         return []
-    rows = [[name, str(info.get("status", "?")) if isinstance(info, dict) else str(info),
-             str(info.get("reason") or "") if isinstance(info, dict) else "",
-             _provenance_text(info) if isinstance(info, dict) else ""] for name, info in stages.items()]
+    rows = [
+        [
+            name,
+            str(info.get("status", "?")) if isinstance(info, dict) else str(info),
+            str(info.get("reason") or "") if isinstance(info, dict) else "",
+            _provenance_text(info) if isinstance(info, dict) else "",
+        ]
+        for name, info in stages.items()
+    ]
     return [Heading("Stages"), Table(["Stage", "Status", "Reason", "Provenance"], rows)]
 
 
@@ -161,56 +188,96 @@ def _extra(data: ResultsData) -> list[Block]:
     extra = data.summary.get("extra") or {}
     if not extra:
         return []
-    rows = [[f"`{key}`", json.dumps(value, default=str) if isinstance(value, (dict, list)) else _fmt(value, 6)]
-            for key, value in extra.items()]
+    rows = [
+        [f"`{key}`", json.dumps(value, default=str) if isinstance(value, (dict, list)) else _fmt(value, 6)]
+        for key, value in extra.items()
+    ]
     return [Heading("Corpus-level values"), Table(["Name", "Value"], rows, align_right={1})]
 
 
 def _unmeasurable(data: ResultsData) -> list[Block]:
     reasons = data.summary.get("unmeasurable_reasons") or {}
     counts = data.summary.get("n_unmeasurable") or {}
-    rows = [[METRICS[m].label if m in METRICS else m, f"`{m}`", str(counts.get(m, sum(per_reason.values()))), why, str(n)]
-            for m, per_reason in reasons.items() for why, n in per_reason.items()]
+    rows = [
+        [METRICS[m].label if m in METRICS else m, f"`{m}`", str(counts.get(m, sum(per_reason.values()))), why, str(n)]
+        for m, per_reason in reasons.items()
+        for why, n in per_reason.items()
+    ]
     if not rows:
         return []
-    return [Heading("Unmeasurable"),
-            Paragraph("Valid audio on which a metric had nothing to measure: counted here, left out of that metric's "
-                      "mean (and gated by `spatialeval check`), never scored as a confident value."),
-            Table(["Metric", "Field", "Items", "Reason", "With this reason"], rows, align_right={2, 4})]
+    return [
+        Heading("Unmeasurable"),
+        Paragraph(
+            "Valid audio on which a metric had nothing to measure: counted here, left out of that metric's "
+            "mean (and gated by `spatialeval check`), never scored as a confident value."
+        ),
+        Table(["Metric", "Field", "Items", "Reason", "With this reason"], rows, align_right={2, 4}),
+    ]
 
 
-DOA_COLUMNS = ("doa_gt_azimuth_deg", "doa_gen_azimuth_deg", "doa_gt_lateral_deg", "doa_gen_lateral_deg",
-               "doa_gt_reliability", "doa_gen_reliability", "front_back", "doa_error_scope", "doa_error_deg")
+DOA_COLUMNS = (
+    "doa_gt_azimuth_deg",
+    "doa_gen_azimuth_deg",
+    "doa_gt_lateral_deg",
+    "doa_gen_lateral_deg",
+    "doa_gt_reliability",
+    "doa_gen_reliability",
+    "front_back",
+    "doa_error_scope",
+    "doa_error_deg",
+)
 
 
 def _largest_first(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """``rows`` by ``metric``, largest first; rows without a finite value last (stable)."""
+
     def key(row: dict[str, Any]) -> float:
         value = as_number(row.get(metric))
         return value if math.isfinite(value) else -1.0
+
     return sorted(rows, key=key, reverse=True)
 
 
 def _directions(data: ResultsData, limit: int = 30) -> list[Block]:
     """The checkpoint-free direction estimates per item, with their reliability (cues stage)."""
-    rows_with = _largest_first([row for row in data.rows if any(column in row for column in DOA_COLUMNS)],
-                               "doa_error_deg")
+    rows_with = _largest_first(
+        [row for row in data.rows if any(column in row for column in DOA_COLUMNS)], "doa_error_deg"
+    )
     if not rows_with:
         return []
     table = [[f"`{row['id']}`", *(_fmt(row.get(column)) for column in DOA_COLUMNS)] for row in rows_with[:limit]]
     more = f" (the {limit} largest DoA errors of {len(rows_with)})" if len(rows_with) > limit else ""
-    return [Heading("Direction of arrival per item"),
-            Paragraph("Checkpoint-free estimates (cues stage) with their reliability: azimuth is empty where "
-                      "front/back could not be told (the lateral angle, from the median plane, is still given) "
-                      f"and the DoA error then covers the lateral angle only (scope `lateral`){more}."),
-            Table(["Item", "gt az", "gen az", "gt lateral", "gen lateral", "gt reliability", "gen reliability",
-                   "front/back", "scope", "DoA err"], table, align_right=set(range(1, 7)) | {9})]
+    return [
+        Heading("Direction of arrival per item"),
+        Paragraph(
+            "Checkpoint-free estimates (cues stage) with their reliability: azimuth is empty where "
+            "front/back could not be told (the lateral angle, from the median plane, is still given) "
+            f"and the DoA error then covers the lateral angle only (scope `lateral`){more}."
+        ),
+        Table(
+            [
+                "Item",
+                "gt az",
+                "gen az",
+                "gt lateral",
+                "gen lateral",
+                "gt reliability",
+                "gen reliability",
+                "front/back",
+                "scope",
+                "DoA err",
+            ],
+            table,
+            align_right=set(range(1, 7)) | {9},
+        ),
+    ]
 
 
 def _trajectories(data: ResultsData, out_dir: Path, written: dict[str, Path], limit: int = 6) -> list[Block]:
     """Azimuth over time, gt vs generated, for the items with direction tracks (trajectory stage)."""
-    items = _largest_first([row for row in data.rows if isinstance(row.get("cues_track_gt"), dict)],
-                           "cues_trajectory_error_deg")
+    items = _largest_first(
+        [row for row in data.rows if isinstance(row.get("cues_track_gt"), dict)], "cues_trajectory_error_deg"
+    )
     if not items:
         return []
     try:
@@ -219,9 +286,13 @@ def _trajectories(data: ResultsData, out_dir: Path, written: dict[str, Path], li
         return []
     from spatialeval.report import plots
 
-    blocks: list[Block] = [Heading("Direction trajectories"),
-                           Paragraph(f"Per-segment directions of moving sources, gt vs. generated (the {min(limit, len(items))} "
-                                     "largest checkpoint-free trajectory errors).")]
+    blocks: list[Block] = [
+        Heading("Direction trajectories"),
+        Paragraph(
+            f"Per-segment directions of moving sources, gt vs. generated (the {min(limit, len(items))} "
+            "largest checkpoint-free trajectory errors)."
+        ),
+    ]
     taken: set[str] = set()
     for row in items[:limit]:
         tracks = {"checkpoint-free DoA": (row["cues_track_gt"], row["cues_track_gen"])}
@@ -232,9 +303,16 @@ def _trajectories(data: ResultsData, out_dir: Path, written: dict[str, Path], li
         path.write_bytes(png)
         written[f"trajectory:{row['id']}"] = path
         text = _item_metric_text(data, str(row["id"]), [m for m in METRICS if "trajectory" in m])
-        blocks += [Heading(f"`{row['id']}`", 3), Paragraph(text or "no trajectory error could be measured"),
-                   Image(f"direction trajectory of {row['id']}", path.name, png, "filled: azimuth; hollow: lateral "
-                         "angle where front/back is ambiguous")]
+        blocks += [
+            Heading(f"`{row['id']}`", 3),
+            Paragraph(text or "no trajectory error could be measured"),
+            Image(
+                f"direction trajectory of {row['id']}",
+                path.name,
+                png,
+                "filled: azimuth; hollow: lateral angle where front/back is ambiguous",
+            ),
+        ]
     return blocks
 
 
@@ -258,13 +336,14 @@ def _item_metric_text(data: ResultsData, item_id: str, metrics: list[str] | None
         value = row.get(metric)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             scale = METRICS[metric].scale_for(data.protocol)
-            parts.append(f"{METRICS[metric].label}{'' if scale == 1 else f' ×{scale:g}'} = "
-                         f"{_scaled(metric, value, data.protocol)}")
+            parts.append(
+                f"{METRICS[metric].label}{'' if scale == 1 else f' ×{scale:g}'} = "
+                f"{_scaled(metric, value, data.protocol)}"
+            )
     return ", ".join(parts)
 
 
-def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path,
-             written: dict[str, Path]) -> list[Block]:
+def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path, written: dict[str, Path]) -> list[Block]:
     """The plot sections; PNGs are written to ``out_dir`` and recorded in ``written``."""
     blocks: list[Block] = [Heading("Per-item distributions")]
     try:
@@ -284,10 +363,18 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path,
         path = out_dir / "distributions.png"
         path.write_bytes(png)
         written["distributions"] = path
-        caption = (f"One dot per item with a box of the quartiles and the worst item labelled (a histogram where "
-                   f"a metric has more than {plots.STRIP_LIMIT} items)")
-        blocks.append(Image("Per-item metric distributions", path.name, png,
-                            f"{caption}; red line: summary mean. Values on the table scale."))
+        caption = (
+            f"One dot per item with a box of the quartiles and the worst item labelled (a histogram where "
+            f"a metric has more than {plots.STRIP_LIMIT} items)"
+        )
+        blocks.append(
+            Image(
+                "Per-item metric distributions",
+                path.name,
+                png,
+                f"{caption}; red line: summary mean. Values on the table scale.",
+            )
+        )
     else:
         blocks.append(Paragraph("No metric has a per-item value to plot."))
     if empty:
@@ -296,9 +383,13 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path,
     blocks.append(Heading("IPD / ILD maps"))
     if not chosen:
         return blocks + [Paragraph("No items to draw.")]
-    blocks.append(Paragraph(f"Items: {why}. Time × frequency maps of the interaural phase difference "
-                            "(IPD, wrapped to ±π) and level difference (ILD) of the ground truth and the generated "
-                            "clip, and their difference; 1024-point STFT, hop 320 at 32 kHz, as the metrics use."))
+    blocks.append(
+        Paragraph(
+            f"Items: {why}. Time × frequency maps of the interaural phase difference "
+            "(IPD, wrapped to ±π) and level difference (ILD) of the ground truth and the generated "
+            "clip, and their difference; 1024-point STFT, hop 320 at 32 kHz, as the metrics use."
+        )
+    )
     from spatialeval.report.maps import MapUnavailable, compute_maps
 
     floor_db = float(((data.summary.get("config") or {}).get("interaural") or {}).get("floor_db", 60.0))
@@ -310,11 +401,16 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path,
         if metric_text:
             blocks.append(Paragraph(metric_text))
         gt_path, infer_path = data.resolve_audio(row.get("gt")), data.resolve_audio(row.get("infer"))
-        missing = [f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("infer", infer_path))
-                   if path is None]
+        missing = [
+            f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("infer", infer_path)) if path is None
+        ]
         if missing:
-            blocks.append(Paragraph(f"Maps skipped: {' and '.join(missing)} not found "
-                                    f"(looked as stored, and relative to `{data.directory}` and its parent)."))
+            blocks.append(
+                Paragraph(
+                    f"Maps skipped: {' and '.join(missing)} not found "
+                    f"(looked as stored, and relative to `{data.directory}` and its parent)."
+                )
+            )
             continue
         try:
             maps = compute_maps(gt_path, infer_path, floor_db=floor_db)
@@ -325,13 +421,13 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path,
         path = out_dir / _safe_name(item_id, taken)
         path.write_bytes(png)
         written[f"maps:{item_id}"] = path
-        blocks.append(Image(f"IPD/ILD maps of {item_id}", path.name, png,
-                            f"gt: {gt_path} · generated: {infer_path}"))
+        blocks.append(Image(f"IPD/ILD maps of {item_id}", path.name, png, f"gt: {gt_path} · generated: {infer_path}"))
     return blocks
 
 
-def write_report(results_dir: str | Path, out_dir: str | Path | None = None, items: list[str] | None = None,
-                 max_items: int = 3) -> dict[str, Path]:
+def write_report(
+    results_dir: str | Path, out_dir: str | Path | None = None, items: list[str] | None = None, max_items: int = 3
+) -> dict[str, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` (plots embedded) for a results directory.
 
     ``out_dir`` defaults to ``RESULTS/report``. IPD/ILD maps are drawn for ``items`` (ids from

@@ -1,4 +1,5 @@
 """Reading a results directory for the report: summary, per-item rows, metric values, item choice."""
+
 from __future__ import annotations
 
 import difflib
@@ -44,8 +45,7 @@ class ResultsData(RunDirectory):
 
     def metric_names(self) -> list[str]:
         """Registry metrics that the summary or any item holds, in registry order."""
-        return [name for name in METRICS
-                if name in self.summary or any(name in row for row in self.rows)]
+        return [name for name in METRICS if name in self.summary or any(name in row for row in self.rows)]
 
     def values(self, metric: str) -> list[tuple[str, float]]:
         """(item id, value) for every item with a finite value of ``metric``."""

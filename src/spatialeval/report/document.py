@@ -3,6 +3,7 @@
 The report is assembled once as a list of blocks; :func:`to_markdown` links images as
 PNG files beside ``report.md`` and :func:`to_html` embeds them as base64 data URIs.
 """
+
 from __future__ import annotations
 
 import base64
@@ -64,7 +65,9 @@ def to_markdown(blocks: list[Block]) -> str:
             out.append(block.text)
         elif isinstance(block, Table):
             out.append("| " + " | ".join(_md_cell(h) for h in block.headers) + " |")
-            out.append("|" + "|".join("---:" if i in block.align_right else "---" for i in range(len(block.headers))) + "|")
+            out.append(
+                "|" + "|".join("---:" if i in block.align_right else "---" for i in range(len(block.headers))) + "|"
+            )
             out.extend("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows)
         elif isinstance(block, Bullets):
             out.extend(f"- {item}" for item in block.items)
@@ -108,8 +111,16 @@ def _html_text(text: str) -> str:
 
 def to_html(blocks: list[Block], title: str) -> str:
     """Render blocks as one standalone HTML page; images are embedded as base64 PNG data URIs."""
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-           f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
     for block in blocks:
         if isinstance(block, Heading):
             out.append(f"<h{block.level}>{_html_text(block.text)}</h{block.level}>")
@@ -119,8 +130,10 @@ def to_html(blocks: list[Block], title: str) -> str:
             out.append("<table>")
             out.append("<tr>" + "".join(f"<th>{_html_text(h)}</th>" for h in block.headers) + "</tr>")
             for row in block.rows:
-                cells = "".join(f'<td class="num">{_html_text(c)}</td>' if i in block.align_right
-                                else f"<td>{_html_text(c)}</td>" for i, c in enumerate(row))
+                cells = "".join(
+                    f'<td class="num">{_html_text(c)}</td>' if i in block.align_right else f"<td>{_html_text(c)}</td>"
+                    for i, c in enumerate(row)
+                )
                 out.append(f"<tr>{cells}</tr>")
             out.append("</table>")
         elif isinstance(block, Bullets):
@@ -128,10 +141,14 @@ def to_html(blocks: list[Block], title: str) -> str:
         elif isinstance(block, Image):
             data = base64.b64encode(block.png).decode("ascii")
             caption = f"<figcaption>{_html_text(block.caption)}</figcaption>" if block.caption else ""
-            out.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt, quote=True)}" '
-                       f'data-file="{html.escape(block.filename, quote=True)}">{caption}</figure>')
+            out.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt, quote=True)}" '
+                f'data-file="{html.escape(block.filename, quote=True)}">{caption}</figure>'
+            )
         elif isinstance(block, Code):
             pre = f"<pre>{html.escape(block.text)}</pre>"
-            out.append(f"<details><summary>{_html_text(block.summary)}</summary>{pre}</details>" if block.summary else pre)
+            out.append(
+                f"<details><summary>{_html_text(block.summary)}</summary>{pre}</details>" if block.summary else pre
+            )
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"

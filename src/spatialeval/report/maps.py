@@ -5,6 +5,7 @@ bins. For display, IPD is wrapped to (−π, π] and the IPD difference is the w
 phase difference; bins more than ``floor_db`` below a clip's peak power are masked
 (NaN), because their phase and level ratio are noise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -103,9 +104,14 @@ def compute_maps(gt_path: str | Path, infer_path: str | Path, floor_db: float = 
 
     hop_seconds = ISDRAMA_ANALYSIS.hop_length / ISDRAMA_ANALYSIS.sample_rate
     return InterauralMaps(
-        ipd_gt=show(wrap_phase(ipd_gt), gt_valid), ipd_infer=show(wrap_phase(ipd_infer), infer_valid),
+        ipd_gt=show(wrap_phase(ipd_gt), gt_valid),
+        ipd_infer=show(wrap_phase(ipd_infer), infer_valid),
         ipd_diff=ipd_diff.T.astype(np.float32),
-        ild_gt=show(ild_gt, gt_valid), ild_infer=show(ild_infer, infer_valid), ild_diff=ild_diff.T.astype(np.float32),
-        seconds_gt=gt_seconds, seconds_infer=infer_seconds, seconds_common=frames * hop_seconds,
+        ild_gt=show(ild_gt, gt_valid),
+        ild_infer=show(ild_infer, infer_valid),
+        ild_diff=ild_diff.T.astype(np.float32),
+        seconds_gt=gt_seconds,
+        seconds_infer=infer_seconds,
+        seconds_common=frames * hop_seconds,
         floor_db=floor_db,
     )

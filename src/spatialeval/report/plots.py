@@ -2,6 +2,7 @@
 
 matplotlib is imported inside the functions so importing spatialeval stays light.
 """
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,9 @@ def axis_label(metric: str, protocol: str | None = None) -> str:
     return f"{info.label}{scale_suffix(info.scale_for(protocol))} ({info.unit_for(protocol)})"
 
 
-def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[str, float | None],
-                      protocol: str | None = None) -> bytes:
+def distributions_png(
+    values: dict[str, list[tuple[str, float]]], means: dict[str, float | None], protocol: str | None = None
+) -> bytes:
     """One panel per metric: the per-item values (strip plot with a box, or a histogram for many items).
 
     ``values`` maps metric → [(item id, value)] with finite values only; values are drawn on the
@@ -79,10 +81,17 @@ def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[st
             # Label above the box, with a thin line down to the point, so it never covers other dots.
             # When every item scores the same there is no worst item to name.
             if span > 0:
-                axis.annotate(f"worst: {ids[worst]}", (data[worst], jitter[worst]), xytext=(data[worst], 1.4),
-                              textcoords="data", ha="right" if at_right else "left" if at_left else "center",
-                              va="center", fontsize=7.5, color="#444444",
-                              arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6, "shrinkB": 3})
+                axis.annotate(
+                    f"worst: {ids[worst]}",
+                    (data[worst], jitter[worst]),
+                    xytext=(data[worst], 1.4),
+                    textcoords="data",
+                    ha="right" if at_right else "left" if at_left else "center",
+                    va="center",
+                    fontsize=7.5,
+                    color="#444444",
+                    arrowprops={"arrowstyle": "-", "color": "#aaaaaa", "linewidth": 0.6, "shrinkB": 3},
+                )
         mean = means.get(metric)
         if mean is not None and math.isfinite(mean):
             axis.axvline(mean * scale, color="#c44e52", linewidth=1.4, zorder=4)
@@ -109,8 +118,14 @@ def distributions_png(values: dict[str, list[tuple[str, float]]], means: dict[st
 
 
 def _horizontal_box(axis, data: np.ndarray) -> None:
-    style = dict(widths=0.5, showfliers=False, medianprops={"color": "#333333"}, boxprops={"color": "#888888"},
-                 whiskerprops={"color": "#888888"}, capprops={"color": "#888888"})
+    style = dict(
+        widths=0.5,
+        showfliers=False,
+        medianprops={"color": "#333333"},
+        boxprops={"color": "#888888"},
+        whiskerprops={"color": "#888888"},
+        capprops={"color": "#888888"},
+    )
     try:
         axis.boxplot(data, orientation="horizontal", **style)  # matplotlib ≥ 3.10
     except TypeError:
@@ -147,22 +162,74 @@ def maps_png(item_id: str, maps, metric_text: str = "") -> bytes:
     ild_limit = _robust_limit(maps.ild_gt, maps.ild_infer, floor=3.0, cap=40.0)
     ild_diff_limit = _robust_limit(maps.ild_diff, floor=1.0, cap=40.0)
     panels = [
-        (maps.ipd_gt, maps.seconds_gt, "IPD, ground truth", cmap("twilight"), (-math.pi, math.pi), "IPD ∠R−∠L (rad)", True),
-        (maps.ipd_infer, maps.seconds_infer, "IPD, generated", cmap("twilight"), (-math.pi, math.pi), "IPD ∠R−∠L (rad)", True),
-        (maps.ipd_diff, maps.seconds_common, "IPD difference, generated − gt (wrapped)", cmap("twilight_shifted"),
-         (-math.pi, math.pi), "ΔIPD (rad)", True),
-        (maps.ild_gt, maps.seconds_gt, "ILD, ground truth", cmap("RdBu_r"), (-ild_limit, ild_limit),
-         "ILD (dB, + = right louder)", False),
-        (maps.ild_infer, maps.seconds_infer, "ILD, generated", cmap("RdBu_r"), (-ild_limit, ild_limit),
-         "ILD (dB, + = right louder)", False),
-        (maps.ild_diff, maps.seconds_common, "ILD difference, generated − gt", cmap("PuOr_r"),
-         (-ild_diff_limit, ild_diff_limit), "ΔILD (dB)", False),
+        (
+            maps.ipd_gt,
+            maps.seconds_gt,
+            "IPD, ground truth",
+            cmap("twilight"),
+            (-math.pi, math.pi),
+            "IPD ∠R−∠L (rad)",
+            True,
+        ),
+        (
+            maps.ipd_infer,
+            maps.seconds_infer,
+            "IPD, generated",
+            cmap("twilight"),
+            (-math.pi, math.pi),
+            "IPD ∠R−∠L (rad)",
+            True,
+        ),
+        (
+            maps.ipd_diff,
+            maps.seconds_common,
+            "IPD difference, generated − gt (wrapped)",
+            cmap("twilight_shifted"),
+            (-math.pi, math.pi),
+            "ΔIPD (rad)",
+            True,
+        ),
+        (
+            maps.ild_gt,
+            maps.seconds_gt,
+            "ILD, ground truth",
+            cmap("RdBu_r"),
+            (-ild_limit, ild_limit),
+            "ILD (dB, + = right louder)",
+            False,
+        ),
+        (
+            maps.ild_infer,
+            maps.seconds_infer,
+            "ILD, generated",
+            cmap("RdBu_r"),
+            (-ild_limit, ild_limit),
+            "ILD (dB, + = right louder)",
+            False,
+        ),
+        (
+            maps.ild_diff,
+            maps.seconds_common,
+            "ILD difference, generated − gt",
+            cmap("PuOr_r"),
+            (-ild_diff_limit, ild_diff_limit),
+            "ΔILD (dB)",
+            False,
+        ),
     ]
     for axis, (image, _, title, colour_map, (vmin, vmax), bar_label, is_phase) in zip(axes.ravel(), panels):
         frames = image.shape[1]
         extent = (0.0, frames * maps.hop_length / maps.sample_rate, 0.0, top_khz)
-        drawn = axis.imshow(image, origin="lower", aspect="auto", extent=extent, cmap=colour_map,
-                            vmin=vmin, vmax=vmax, interpolation="nearest")
+        drawn = axis.imshow(
+            image,
+            origin="lower",
+            aspect="auto",
+            extent=extent,
+            cmap=colour_map,
+            vmin=vmin,
+            vmax=vmax,
+            interpolation="nearest",
+        )
         colourbar = figure.colorbar(drawn, ax=axis, pad=0.01, fraction=0.05)
         colourbar.set_label(bar_label, fontsize=8)
         colourbar.ax.tick_params(labelsize=7.5)
@@ -175,10 +242,16 @@ def maps_png(item_id: str, maps, metric_text: str = "") -> bytes:
         axis.tick_params(labelsize=8)
     for axis in axes[:, 0]:
         axis.set_ylabel("frequency (kHz)", fontsize=9)
-    subtitle = (f"grey: bins more than {maps.floor_db:g} dB below the clip's peak"
-                f" (either clip's, in the differences); differences over the first {maps.seconds_common:.2f} s")
-    figure.suptitle(f"{item_id}: interaural cues, gt vs. generated" + (f"   [{metric_text}]" if metric_text else "")
-                    + f"\n{subtitle}", fontsize=11)
+    subtitle = (
+        f"grey: bins more than {maps.floor_db:g} dB below the clip's peak"
+        f" (either clip's, in the differences); differences over the first {maps.seconds_common:.2f} s"
+    )
+    figure.suptitle(
+        f"{item_id}: interaural cues, gt vs. generated"
+        + (f"   [{metric_text}]" if metric_text else "")
+        + f"\n{subtitle}",
+        fontsize=11,
+    )
     return _png(figure)
 
 

@@ -1,4 +1,5 @@
 """The ``spatialeval validate`` outputs: one PNG per metric, a report section (HTML + Markdown) and CSV tables."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ from spatialeval.report.document import Block, Bullets, Heading, Image, Paragrap
 from spatialeval.report.plots import DPI, axis_label
 
 #: (sweep, x-axis label) of the panels, left to right.
-PANELS = (("azimuth", "generated azimuth − gt azimuth (°)"), ("elevation", "elevation change (°)"),
-          ("level", "attenuation (dB)"), ("drr", "DRR of the generated clip (dB; right = dry)"))
+PANELS = (
+    ("azimuth", "generated azimuth − gt azimuth (°)"),
+    ("elevation", "elevation change (°)"),
+    ("level", "attenuation (dB)"),
+    ("drr", "DRR of the generated clip (dB; right = dry)"),
+)
 
 
 def sweep_png(result: ValidationResult, metric: str) -> bytes:
@@ -50,8 +55,10 @@ def sweep_png(result: ValidationResult, metric: str) -> bytes:
     box.set_xlim(-0.6, 1.6)
     if math.isfinite(line):
         box.axhline(line, color="0.5", ls="--", lw=1)
-    box.set_title(f"front/back: {format_cell(float(result.table.at[metric, 'front_back']), 'front_back')} of a 90° change",
-                  fontsize=9)
+    box.set_title(
+        f"front/back: {format_cell(float(result.table.at[metric, 'front_back']), 'front_back')} of a 90° change",
+        fontsize=9,
+    )
     figure.suptitle(f"{metric} — head {result.head} (dashed: noise floor, 95th percentile)", fontsize=10)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
@@ -61,28 +68,45 @@ def sweep_png(result: ValidationResult, metric: str) -> bytes:
 def validation_blocks(result: ValidationResult, images: dict[str, bytes]) -> list[Block]:
     """The report section: the table, the n/a reasons, and one figure per metric."""
     headers = ["Metric", "Better", *(HEADERS.get(c, c) for c in COLUMNS)]
-    rows = [[metric, "higher" if result.higher_is_better[metric] else "lower",
-             *(format_cell(float(row[c]), c) for c in COLUMNS)] for metric, row in result.table.iterrows()]
+    rows = [
+        [
+            metric,
+            "higher" if result.higher_is_better[metric] else "lower",
+            *(format_cell(float(row[c]), c) for c in COLUMNS),
+        ]
+        for metric, row in result.table.iterrows()
+    ]
     blocks: list[Block] = [
         Heading("Metric validation", 2),
-        Paragraph(f"Head `{result.head}`, {result.n_pairs} rendered pairs of the shipped speech, "
-                  f"{result.seconds:.0f} s. ρ: Spearman correlation of the metric (oriented so larger is worse) "
-                  "with the true change; mono: fraction of azimuth steps that get worse; L/R asym: relative "
-                  "|m(+θ) − m(−θ)|; front/back: median change a front/back mirror causes, as a fraction of a 90° "
-                  "azimuth change's; f/b > floor: fraction of mirrored pairs above the noise floor (95th "
-                  "percentile on same-direction pairs of different utterances); min: smallest change above it."),
+        Paragraph(
+            f"Head `{result.head}`, {result.n_pairs} rendered pairs of the shipped speech, "
+            f"{result.seconds:.0f} s. ρ: Spearman correlation of the metric (oriented so larger is worse) "
+            "with the true change; mono: fraction of azimuth steps that get worse; L/R asym: relative "
+            "|m(+θ) − m(−θ)|; front/back: median change a front/back mirror causes, as a fraction of a 90° "
+            "azimuth change's; f/b > floor: fraction of mirrored pairs above the noise floor (95th "
+            "percentile on same-direction pairs of different utterances); min: smallest change above it."
+        ),
         Table(headers, rows, align_right=set(range(2, len(headers)))),
     ]
-    reasons = [f"`{metric}` {HEADERS.get(column, column)}: {reason}"
-               for metric, by_column in result.reasons.items() for column, reason in by_column.items()
-               if not math.isfinite(float(result.table.at[metric, column]))]
+    reasons = [
+        f"`{metric}` {HEADERS.get(column, column)}: {reason}"
+        for metric, by_column in result.reasons.items()
+        for column, reason in by_column.items()
+        if not math.isfinite(float(result.table.at[metric, column]))
+    ]
     reasons += [f"`{metric}` skipped: {reason}" for metric, reason in result.skipped.items()]
     reasons += [f"note: {note}" for note in result.notes]
     if reasons:
         blocks += [Heading("Not available, and why", 3), Bullets(reasons)]
     for metric, png in images.items():
-        blocks.append(Image(f"{metric} along the sweeps", f"validate_{metric}.png", png,
-                            "the metric along each sweep; dashed: the noise floor's 95th percentile"))
+        blocks.append(
+            Image(
+                f"{metric} along the sweeps",
+                f"validate_{metric}.png",
+                png,
+                "the metric along each sweep; dashed: the noise floor's 95th percentile",
+            )
+        )
     return blocks
 
 
@@ -98,10 +122,13 @@ def write_validation(result: ValidationResult, out_dir: str | Path) -> list[Path
         path.write_bytes(images[metric])
         written.append(path)
     blocks = validation_blocks(result, images)
-    for name, text in (("validate.html", to_html(blocks, "spatialeval validate")), ("validate.md", to_markdown(blocks)),
-                       ("table.csv", result.table.to_csv(index_label="metric")),
-                       ("values.csv", result.values.to_csv(index=False)),
-                       ("validation.json", json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")):
+    for name, text in (
+        ("validate.html", to_html(blocks, "spatialeval validate")),
+        ("validate.md", to_markdown(blocks)),
+        ("table.csv", result.table.to_csv(index_label="metric")),
+        ("values.csv", result.values.to_csv(index=False)),
+        ("validation.json", json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n"),
+    ):
         atomic_write_text(out / name, text)
         written.append(out / name)
     return written

@@ -14,11 +14,12 @@ channel 0 = left ear; azimuth in degrees counter-clockwise seen from above, 0 = 
 ``load_kemar``, ``HRIRSet`` and ``angular_distance_deg`` live in :mod:`spatialeval.io.hrir`
 and are re-exported here for compatibility.
 """
+
 from spatialeval.io.hrir import (
-           KEMAR_ELEVATION_RANGE,
-           HRIRSet,
-           angular_distance_deg,
-           load_kemar,
+    KEMAR_ELEVATION_RANGE,
+    HRIRSet,
+    angular_distance_deg,
+    load_kemar,
 )
 from spatialeval.synth.heads import render_head
 from spatialeval.synth.kemar import spatialize
@@ -26,14 +27,14 @@ from spatialeval.synth.scene import ALL_HEADS, render
 from spatialeval.synth.speech import pink_noise, speech_like
 
 __all__ = [
-           "ALL_HEADS",
-           "KEMAR_ELEVATION_RANGE",
-           "HRIRSet",
-           "angular_distance_deg",
-           "load_kemar",
-           "pink_noise",
-           "render",
-           "render_head",
-           "spatialize",
-           "speech_like",
+    "ALL_HEADS",
+    "KEMAR_ELEVATION_RANGE",
+    "HRIRSet",
+    "angular_distance_deg",
+    "load_kemar",
+    "pink_noise",
+    "render",
+    "render_head",
+    "spatialize",
+    "speech_like",
 ]

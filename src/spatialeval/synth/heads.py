@@ -42,6 +42,7 @@ they are causal (the ipsilateral ear hears the wave up to a/c before the centre)
 Both models are fore-aft symmetric with ears at ±90°: a source at θ and at 180° − θ
 gives identical ear signals, so no estimator can tell front from back on them.
 """
+
 from __future__ import annotations
 
 import math
@@ -55,8 +56,19 @@ HEAD_RADIUS_M = 0.0875
 PRE_DELAY_S = 0.0015
 HEADS = ("sphere", "brown_duda", "brown_duda_pinna", "sphere_pinna_notch")
 
-__all__ = ["HEADS", "HEAD_RADIUS_M", "SPEED_OF_SOUND", "brown_duda_transfer", "head_hrir", "incidence_deg",
-           "notch_pinna_transfer", "pinna_transfer", "render_head", "sphere_transfer", "woodworth_itd_s"]
+__all__ = [
+    "HEADS",
+    "HEAD_RADIUS_M",
+    "SPEED_OF_SOUND",
+    "brown_duda_transfer",
+    "head_hrir",
+    "incidence_deg",
+    "notch_pinna_transfer",
+    "pinna_transfer",
+    "render_head",
+    "sphere_transfer",
+    "woodworth_itd_s",
+]
 
 
 def woodworth_itd_s(azimuth_deg, radius_m: float = HEAD_RADIUS_M, c: float = SPEED_OF_SOUND):
@@ -90,8 +102,9 @@ def incidence_deg(azimuth_deg: float, elevation_deg: float = 0.0, ear_angle_deg:
     return angles[0], angles[1]
 
 
-def sphere_transfer(freqs_hz, incidence: float, radius_m: float = HEAD_RADIUS_M,
-                    c: float = SPEED_OF_SOUND) -> np.ndarray:
+def sphere_transfer(
+    freqs_hz, incidence: float, radius_m: float = HEAD_RADIUS_M, c: float = SPEED_OF_SOUND
+) -> np.ndarray:
     """Exact rigid-sphere surface pressure / free-field centre pressure (plane wave), FFT phase convention.
 
     ``incidence`` is the ear-to-source angle in degrees. Tends to 1 at low frequency;
@@ -117,12 +130,18 @@ def sphere_transfer(freqs_hz, incidence: float, radius_m: float = HEAD_RADIUS_M,
         total += term
         if m > xs.max() + 5 and np.all(np.abs(term) <= 1e-12 * np.maximum(np.abs(total), 1e-300)):
             break
-    out[positive] = np.conj(1j / xs ** 2 * total)
+    out[positive] = np.conj(1j / xs**2 * total)
     return out
 
 
-def brown_duda_transfer(freqs_hz, incidence: float, radius_m: float = HEAD_RADIUS_M, c: float = SPEED_OF_SOUND,
-                        alpha_min: float = 0.1, theta_min_deg: float = 150.0) -> np.ndarray:
+def brown_duda_transfer(
+    freqs_hz,
+    incidence: float,
+    radius_m: float = HEAD_RADIUS_M,
+    c: float = SPEED_OF_SOUND,
+    alpha_min: float = 0.1,
+    theta_min_deg: float = 150.0,
+) -> np.ndarray:
     """Brown & Duda's head-shadow filter times its Woodworth delay, relative to the head centre (FFT convention).
 
     >>> h = brown_duda_transfer([0.0, 30000.0], 0.0)
@@ -142,8 +161,9 @@ def brown_duda_transfer(freqs_hz, incidence: float, radius_m: float = HEAD_RADIU
     return shadow * np.exp(-1j * omega * delay)
 
 
-_PINNA = np.array([[0.5, 1.0, 2.0, 1.0], [-1.0, 5.0, 4.0, 0.5], [0.5, 5.0, 7.0, 0.5],
-                   [-0.25, 5.0, 11.0, 0.5], [0.25, 5.0, 13.0, 0.5]])  # ρ, A, B, D (Brown & Duda 1998, table I)
+_PINNA = np.array(
+    [[0.5, 1.0, 2.0, 1.0], [-1.0, 5.0, 4.0, 0.5], [0.5, 5.0, 7.0, 0.5], [-0.25, 5.0, 11.0, 0.5], [0.25, 5.0, 13.0, 0.5]]
+)  # ρ, A, B, D (Brown & Duda 1998, table I)
 
 
 def pinna_transfer(freqs_hz, lateral_deg: float, polar_deg: float) -> np.ndarray:
@@ -156,7 +176,9 @@ def pinna_transfer(freqs_hz, lateral_deg: float, polar_deg: float) -> np.ndarray
     freqs = np.asarray(freqs_hz, dtype=np.float64)
     out = np.ones(freqs.shape, dtype=np.complex128)
     for rho, a, b, d in _PINNA:
-        delay = (a * math.cos(math.radians(lateral_deg) / 2.0) * math.sin(math.radians(d * (90.0 - polar_deg))) + b) / 44100.0
+        delay = (
+            a * math.cos(math.radians(lateral_deg) / 2.0) * math.sin(math.radians(d * (90.0 - polar_deg))) + b
+        ) / 44100.0
         out = out + rho * np.exp(-2j * math.pi * freqs * delay)
     return out
 
@@ -179,8 +201,9 @@ def notch_pinna_transfer(freqs_hz, lateral_deg: float, polar_deg: float) -> np.n
 
 
 @lru_cache(maxsize=4096)
-def _hrir_cached(head: str, sr: int, azimuth_deg: float, elevation_deg: float, radius_m: float,
-                 ear_angle_deg: float, taps: int) -> np.ndarray:
+def _hrir_cached(
+    head: str, sr: int, azimuth_deg: float, elevation_deg: float, radius_m: float, ear_angle_deg: float, taps: int
+) -> np.ndarray:
     nfft = 4 * taps  # evaluate on a finer grid, then keep the first ``taps`` samples (the rest is ~0)
     freqs = np.fft.rfftfreq(nfft, 1.0 / sr)
     transfer = sphere_transfer if head in ("sphere", "sphere_pinna_notch") else brown_duda_transfer
@@ -203,8 +226,16 @@ def _hrir_cached(head: str, sr: int, azimuth_deg: float, elevation_deg: float, r
     return hrir
 
 
-def head_hrir(head: str, sr: int, azimuth_deg: float, elevation_deg: float = 0.0, *,
-              radius_m: float = HEAD_RADIUS_M, ear_angle_deg: float = 90.0, taps_s: float = 0.008) -> np.ndarray:
+def head_hrir(
+    head: str,
+    sr: int,
+    azimuth_deg: float,
+    elevation_deg: float = 0.0,
+    *,
+    radius_m: float = HEAD_RADIUS_M,
+    ear_angle_deg: float = 90.0,
+    taps_s: float = 0.008,
+) -> np.ndarray:
     """Impulse response pair ``(taps, 2)`` (left, right) of a head model for one direction (cached).
 
     >>> hrir = head_hrir("sphere", 32000, 90.0)
@@ -216,12 +247,21 @@ def head_hrir(head: str, sr: int, azimuth_deg: float, elevation_deg: float = 0.0
     if sr <= 0 or radius_m <= 0:
         raise ValueError(f"need a positive sample rate and radius, got {sr} and {radius_m}")
     taps = int(round(taps_s * sr))
-    return _hrir_cached(head, int(sr), float(azimuth_deg) % 360.0, float(elevation_deg), float(radius_m),
-                        float(ear_angle_deg), taps)
+    return _hrir_cached(
+        head, int(sr), float(azimuth_deg) % 360.0, float(elevation_deg), float(radius_m), float(ear_angle_deg), taps
+    )
 
 
-def render_head(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float = 0.0, *,
-                head: str = "sphere", radius_m: float = HEAD_RADIUS_M, ear_angle_deg: float = 90.0) -> np.ndarray:
+def render_head(
+    mono: np.ndarray,
+    sr: int,
+    azimuth_deg: float,
+    elevation_deg: float = 0.0,
+    *,
+    head: str = "sphere",
+    radius_m: float = HEAD_RADIUS_M,
+    ear_angle_deg: float = 90.0,
+) -> np.ndarray:
     """Render ``mono`` binaurally ``(len(mono), 2)`` with a head model at the exact direction requested.
 
     The output is aligned with the source (the model's bulk delay of ``PRE_DELAY_S`` is removed, the

@@ -1,4 +1,5 @@
 """Binaural rendering with the MIT KEMAR HRIRs shipped with spatialeval (see :mod:`spatialeval.io.hrir`)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,9 @@ def nearest_hrir(sr: int, azimuth_deg: float, elevation_deg: float = 0.0) -> np.
     return kemar.hrir[kemar.nearest(float(azimuth_deg) % 360.0, float(elevation_deg))]
 
 
-def spatialize(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float = 0.0,
-               *, keep_length: bool = True) -> np.ndarray:
+def spatialize(
+    mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float = 0.0, *, keep_length: bool = True
+) -> np.ndarray:
     """Render ``mono`` at a direction by convolving it with the nearest measured KEMAR HRIR pair.
 
     ``out[:, ear] = fftconvolve(mono, hrir_ear)`` with the HRIR resampled to ``sr``. The

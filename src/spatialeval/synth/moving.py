@@ -19,6 +19,7 @@ Rendering method (stated, because it shapes what the metrics can recover):
 
 There is no propagation delay, Doppler shift or distance change: only the direction moves.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -63,7 +64,9 @@ def _ring(elevation_deg: float, sr: int) -> tuple[np.ndarray, np.ndarray]:
     return indices[order], kemar.azimuth_deg[indices][order]
 
 
-def _bracketing_weights(azimuth_deg: np.ndarray, ring_azimuths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bracketing_weights(
+    azimuth_deg: np.ndarray, ring_azimuths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each azimuth: positions (lower, upper) in the ring and the upper one's linear weight, with wrap-around."""
     a = np.mod(azimuth_deg, 360.0)
     upper = np.searchsorted(ring_azimuths, a, side="right") % len(ring_azimuths)
@@ -74,8 +77,9 @@ def _bracketing_weights(azimuth_deg: np.ndarray, ring_azimuths: np.ndarray) -> t
     return lower, upper, weight_upper
 
 
-def render_moving_source(mono: np.ndarray, sr: int, azimuth_deg: Trajectory | float, elevation_deg: float = 0.0,
-                         *, frame_s: float = 0.02) -> np.ndarray:
+def render_moving_source(
+    mono: np.ndarray, sr: int, azimuth_deg: Trajectory | float, elevation_deg: float = 0.0, *, frame_s: float = 0.02
+) -> np.ndarray:
     """Binaural rendering of ``mono`` moving along ``azimuth_deg(t)`` (t in seconds), same length as ``mono``.
 
     See the module docstring for the method (bracketing KEMAR HRIRs, linear weights,
@@ -131,9 +135,9 @@ def render_moving_source(mono: np.ndarray, sr: int, azimuth_deg: Trajectory | fl
     gains = np.zeros((len(ring_azimuths), n + 3 * hop))
     for frame, centre in enumerate(centres):
         start = centre  # gains index is shifted by +hop so that frame 0 may start before sample 0
-        gains[lower[frame], start:start + 2 * hop] += window * (1.0 - weight_upper[frame])
-        gains[upper[frame], start:start + 2 * hop] += window * weight_upper[frame]
-    gains = gains[:, hop:hop + n]
+        gains[lower[frame], start : start + 2 * hop] += window * (1.0 - weight_upper[frame])
+        gains[upper[frame], start : start + 2 * hop] += window * weight_upper[frame]
+    gains = gains[:, hop : hop + n]
 
     out = np.zeros((n, 2))
     for position in np.flatnonzero(np.any(gains > 0, axis=1)):
@@ -142,8 +146,9 @@ def render_moving_source(mono: np.ndarray, sr: int, azimuth_deg: Trajectory | fl
     return out
 
 
-def segment_mean_azimuths(trajectory: Trajectory, duration_s: float, segment_s: float = 1.0,
-                          resolution_s: float = 0.001) -> np.ndarray:
+def segment_mean_azimuths(
+    trajectory: Trajectory, duration_s: float, segment_s: float = 1.0, resolution_s: float = 0.001
+) -> np.ndarray:
     """The true direction of each ``segment_s`` segment: circular mean of ``trajectory`` sampled every ``resolution_s``.
 
     Segments are [k·segment_s, (k+1)·segment_s) clipped to ``duration_s`` (the last may be

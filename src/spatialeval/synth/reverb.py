@@ -16,6 +16,7 @@ room. ``g`` sets the direct-to-reverberant ratio on the impulse responses,
 This is a late-reverberation model only (no discrete early reflections); it is what the
 tests and ``scripts/benchmark_cues.py`` use to check the cue metrics under reverberation.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,9 @@ EAR_DISTANCE_M = 0.18
 __all__ = ["EAR_DISTANCE_M", "diffuse_tail", "reverberant_brir"]
 
 
-def diffuse_tail(sr: int, rt60_s: float, *, seed: int = 0, length_s: float | None = None,
-                 ear_distance_m: float = EAR_DISTANCE_M) -> np.ndarray:
+def diffuse_tail(
+    sr: int, rt60_s: float, *, seed: int = 0, length_s: float | None = None, ear_distance_m: float = EAR_DISTANCE_M
+) -> np.ndarray:
     """A unit-energy (both ears together) diffuse binaural tail ``(taps, 2)`` decaying with ``rt60_s``.
 
     ``length_s`` defaults to RT60 (the tail is then 60 dB down at its end).
@@ -49,15 +51,16 @@ def diffuse_tail(sr: int, rt60_s: float, *, seed: int = 0, length_s: float | Non
     spectra = np.fft.rfft(rng.standard_normal((2, taps)), axis=1)
     freqs = np.fft.rfftfreq(taps, 1.0 / sr)
     coherence = np.sinc(2.0 * freqs * ear_distance_m / SPEED_OF_SOUND)  # np.sinc(x) = sin(πx)/(πx)
-    right = coherence * spectra[0] + np.sqrt(1.0 - coherence ** 2) * spectra[1]
+    right = coherence * spectra[0] + np.sqrt(1.0 - coherence**2) * spectra[1]
     noise = np.stack([np.fft.irfft(spectra[0], taps), np.fft.irfft(right, taps)], axis=1)
     t = np.arange(taps) / sr
     tail = noise * np.exp(-3.0 * math.log(10.0) * t / rt60_s)[:, None]
-    return tail / math.sqrt(float(np.sum(tail ** 2)))
+    return tail / math.sqrt(float(np.sum(tail**2)))
 
 
-def reverberant_brir(hrir: np.ndarray, sr: int, rt60_s: float, drr_db: float, *, seed: int = 0,
-                     predelay_s: float = 0.004) -> np.ndarray:
+def reverberant_brir(
+    hrir: np.ndarray, sr: int, rt60_s: float, drr_db: float, *, seed: int = 0, predelay_s: float = 0.004
+) -> np.ndarray:
     """``hrir`` (taps, 2) plus a diffuse tail at ``drr_db`` starting ``predelay_s`` after the direct sound.
 
     The direct sound's time is the peak of the ear-summed squared HRIR.
@@ -73,9 +76,9 @@ def reverberant_brir(hrir: np.ndarray, sr: int, rt60_s: float, drr_db: float, *,
     if hrir.ndim != 2 or hrir.shape[1] != 2:
         raise ValueError(f"hrir must be (taps, 2), got {hrir.shape}")
     tail = diffuse_tail(sr, rt60_s, seed=seed)
-    start = int(np.argmax(np.sum(hrir ** 2, axis=1))) + int(round(predelay_s * sr))
+    start = int(np.argmax(np.sum(hrir**2, axis=1))) + int(round(predelay_s * sr))
     out = np.zeros((max(hrir.shape[0], start + tail.shape[0]), 2))
     out[: hrir.shape[0]] = hrir
-    gain = math.sqrt(float(np.sum(hrir ** 2)) * 10.0 ** (-drr_db / 10.0))
-    out[start: start + tail.shape[0]] += gain * tail
+    gain = math.sqrt(float(np.sum(hrir**2)) * 10.0 ** (-drr_db / 10.0))
+    out[start : start + tail.shape[0]] += gain * tail
     return out

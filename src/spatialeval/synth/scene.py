@@ -1,4 +1,5 @@
 """One entry point for rendering a mono source at a direction, with a chosen head and optional reverberation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,10 +15,20 @@ ALL_HEADS = ("kemar", *HEADS)
 __all__ = ["ALL_HEADS", "render"]
 
 
-def render(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float = 0.0, *, head: str = "kemar",
-           rt60_s: float | None = None, drr_db: float | None = None, seed: int = 0,
-           radius_m: float = HEAD_RADIUS_M, ear_angle_deg: float = 90.0,
-           hrir_set: HRIRSet | None = None) -> np.ndarray:
+def render(
+    mono: np.ndarray,
+    sr: int,
+    azimuth_deg: float,
+    elevation_deg: float = 0.0,
+    *,
+    head: str = "kemar",
+    rt60_s: float | None = None,
+    drr_db: float | None = None,
+    seed: int = 0,
+    radius_m: float = HEAD_RADIUS_M,
+    ear_angle_deg: float = 90.0,
+    hrir_set: HRIRSet | None = None,
+) -> np.ndarray:
     """Binaural ``(len(mono), 2)`` rendering of ``mono`` with ``head`` in {"kemar", "sphere", "brown_duda"}.
 
     KEMAR uses the nearest measured direction (5° grid at ear level); the sphere models use the
@@ -40,16 +51,19 @@ def render(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float =
         raise ValueError(f"render expects a non-empty, finite 1-D mono source, got shape {mono.shape}")
     if hrir_set is not None:
         if head != "kemar" or hrir_set.sample_rate != sr:
-            raise ValueError(f"hrir_set replaces the KEMAR head at its own rate: need head='kemar' and sr="
-                             f"{hrir_set.sample_rate}, got head={head!r}, sr={sr}")
+            raise ValueError(
+                f"hrir_set replaces the KEMAR head at its own rate: need head='kemar' and sr="
+                f"{hrir_set.sample_rate}, got head={head!r}, sr={sr}"
+            )
         hrir = np.asarray(hrir_set.hrir[hrir_set.nearest(float(azimuth_deg) % 360.0, float(elevation_deg))])
         shift = 0
     elif head == "kemar":
         hrir = np.asarray(nearest_hrir(sr, azimuth_deg, elevation_deg))
         shift = 0
     elif head in HEADS:
-        hrir = np.asarray(head_hrir(head, sr, azimuth_deg, elevation_deg, radius_m=radius_m,
-                                    ear_angle_deg=ear_angle_deg))
+        hrir = np.asarray(
+            head_hrir(head, sr, azimuth_deg, elevation_deg, radius_m=radius_m, ear_angle_deg=ear_angle_deg)
+        )
         shift = int(round(PRE_DELAY_S * sr))
     else:
         raise ValueError(f"head must be one of {ALL_HEADS}, got {head!r}")
@@ -58,4 +72,4 @@ def render(mono: np.ndarray, sr: int, azimuth_deg: float, elevation_deg: float =
     if rt60_s is not None:
         hrir = reverberant_brir(hrir, sr, float(rt60_s), float(drr_db), seed=seed)
     out = signal.fftconvolve(mono[:, None], hrir, axes=0)
-    return out[shift: shift + mono.size]
+    return out[shift : shift + mono.size]

@@ -3,6 +3,7 @@
 Nothing here downloads data or depends on a random global state: the same seed gives
 the same samples.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,10 @@ def _resonator(freq: float, bandwidth: float, sr: int) -> tuple[np.ndarray, np.n
 
 
 # Formant targets (F1, F2, F3) of a few vowels, Hz; F4 fixed at 3500 Hz.
-_VOWELS = np.array([[730, 1090, 2440], [270, 2290, 3010], [300, 870, 2240],
-                    [530, 1840, 2480], [570, 840, 2410], [660, 1720, 2410]], dtype=np.float64)
+_VOWELS = np.array(
+    [[730, 1090, 2440], [270, 2290, 3010], [300, 870, 2240], [530, 1840, 2480], [570, 840, 2410], [660, 1720, 2410]],
+    dtype=np.float64,
+)
 _BANDWIDTHS = (80.0, 100.0, 140.0, 200.0)
 
 
@@ -81,7 +84,7 @@ def speech_like(seconds: float, sr: int, f0: float = 120.0, seed: int = 0) -> np
     pulses = np.zeros(n)
     pulses[1:][np.diff(np.floor(cycles)) > 0] = 1.0
     glottal = signal.lfilter([1.0], [1.0, -1.9, 0.9025], pulses)  # double pole at 0.95: −12 dB/oct
-    glottal -= signal.lfilter([0.01], [1.0, -0.99], glottal)      # remove the DC build-up
+    glottal -= signal.lfilter([0.01], [1.0, -0.99], glottal)  # remove the DC build-up
 
     source = glottal / (np.max(np.abs(glottal)) + 1e-12) + 0.02 * rng.standard_normal(n)
 
@@ -94,12 +97,12 @@ def speech_like(seconds: float, sr: int, f0: float = 120.0, seed: int = 0) -> np
     states = [np.zeros(2) for _ in range(4)]
     nyquist_guard = 0.45 * sr
     for start in range(0, n, block):
-        chunk = source[start:start + block]
+        chunk = source[start : start + block]
         formants = (*smooth[start], 3500.0)
         for k, (freq, bandwidth) in enumerate(zip(formants, _BANDWIDTHS)):
             b, a = _resonator(min(freq, nyquist_guard), bandwidth, sr)
             chunk, states[k] = signal.lfilter(b, a, chunk, zi=states[k])
-        voiced[start:start + block] = chunk
+        voiced[start : start + block] = chunk
 
     # Fricative bursts: high-passed noise at about a third of the syllable onsets.
     fricative = np.zeros(n)

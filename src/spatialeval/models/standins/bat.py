@@ -11,6 +11,7 @@ kernels and mel matrix hold their true values without a draw; the 3×3 downsampl
 ~ N(0, 0.1); LayerNorm/BatchNorm weights ~ 1 + N(0, 0.02); BatchNorm running means
 ~ N(0, 0.1) and running variances ~ 1 + U(0, 0.5); everything else ~ N(0, 0.02).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,10 @@ def _dft_kernels() -> tuple[np.ndarray, np.ndarray]:
     root_of_unity = np.exp(-2j * np.pi / N_FFT)
     exponents = np.outer(np.arange(N_FFT), np.arange(N_FFT // 2 + 1))
     windowed = np.power(root_of_unity, exponents) * get_window("hann", N_FFT, fftbins=True)[:, None]
-    return (np.ascontiguousarray(windowed.real.T.astype(np.float32)[:, None, :]),
-            np.ascontiguousarray(windowed.imag.T.astype(np.float32)[:, None, :]))
+    return (
+        np.ascontiguousarray(windowed.real.T.astype(np.float32)[:, None, :]),
+        np.ascontiguousarray(windowed.imag.T.astype(np.float32)[:, None, :]),
+    )
 
 
 def _draw(key: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
@@ -52,8 +55,11 @@ def _draw(key: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndar
 def build_test_state_dict(seed: int = 0) -> "OrderedDict[str, torch.Tensor]":
     template = SpatialAST().state_dict()
     real, imag = _dft_kernels()
-    fixed = {"spectrogram_extractor.conv_real.weight": real, "spectrogram_extractor.conv_imag.weight": imag,
-             "logmel_extractor.melW": mel_matrix()}
+    fixed = {
+        "spectrogram_extractor.conv_real.weight": real,
+        "spectrogram_extractor.conv_imag.weight": imag,
+        "logmel_extractor.melW": mel_matrix(),
+    }
     rng = np.random.default_rng(seed)
     values = {}
     for key in sorted(template):
@@ -72,7 +78,10 @@ def write_test_checkpoint(path: str | Path, seed: int = 0) -> Path:
     """Write the seed's stand-in checkpoint to ``path`` (about 350 MB) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"model": build_test_state_dict(seed), "epoch": 0,
-               "args": argparse.Namespace(model="build_AST", nb_classes=355)}
+    payload = {
+        "model": build_test_state_dict(seed),
+        "epoch": 0,
+        "args": argparse.Namespace(model="build_AST", nb_classes=355),
+    }
     torch.save(payload, str(path))
     return path

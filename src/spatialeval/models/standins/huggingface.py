@@ -18,13 +18,24 @@ accuracy. Sizes are a few layers of width 32–64: a folder is written in about 
   encoder, Paraformer SANM decoder, CIF predictor v3, LSTM bias encoder, SeACo decoder)
   shrunk to two blocks of width 64 and a 40-symbol vocabulary.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-WHISPER_SPECIALS = ("<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|zh|>", "<|translate|>", "<|transcribe|>",
-                    "<|startoflm|>", "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>")
+WHISPER_SPECIALS = (
+    "<|endoftext|>",
+    "<|startoftranscript|>",
+    "<|en|>",
+    "<|zh|>",
+    "<|translate|>",
+    "<|transcribe|>",
+    "<|startoflm|>",
+    "<|startofprev|>",
+    "<|nospeech|>",
+    "<|notimestamps|>",
+)
 
 
 def _randomise(model, seed: int, scale: float) -> None:
@@ -61,17 +72,39 @@ def write_tiny_whisper(folder: str | Path, seed: int = 0) -> Path:
     processor = WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=80), tokenizer=tokenizer)
     eot, sot = ids["<|endoftext|>"], ids["<|startoftranscript|>"]
     config = WhisperConfig(
-        vocab_size=len(tokenizer), num_mel_bins=80, d_model=32, encoder_layers=1, decoder_layers=1,
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64,
-        max_source_positions=1500, max_target_positions=64, pad_token_id=eot, bos_token_id=eot, eos_token_id=eot,
-        decoder_start_token_id=sot, suppress_tokens=[], begin_suppress_tokens=[])
+        vocab_size=len(tokenizer),
+        num_mel_bins=80,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_source_positions=1500,
+        max_target_positions=64,
+        pad_token_id=eot,
+        bos_token_id=eot,
+        eos_token_id=eot,
+        decoder_start_token_id=sot,
+        suppress_tokens=[],
+        begin_suppress_tokens=[],
+    )
     model = WhisperForConditionalGeneration(config)
     _randomise(model, seed, scale=0.3)
     model.generation_config = GenerationConfig(
-        decoder_start_token_id=sot, eos_token_id=eot, pad_token_id=eot, bos_token_id=eot, max_length=24,
-        is_multilingual=True, lang_to_id={"<|en|>": ids["<|en|>"], "<|zh|>": ids["<|zh|>"]},
+        decoder_start_token_id=sot,
+        eos_token_id=eot,
+        pad_token_id=eot,
+        bos_token_id=eot,
+        max_length=24,
+        is_multilingual=True,
+        lang_to_id={"<|en|>": ids["<|en|>"], "<|zh|>": ids["<|zh|>"]},
         task_to_id={"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]},
-        no_timestamps_token_id=ids["<|notimestamps|>"], suppress_tokens=[], begin_suppress_tokens=[])
+        no_timestamps_token_id=ids["<|notimestamps|>"],
+        suppress_tokens=[],
+        begin_suppress_tokens=[],
+    )
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
@@ -85,51 +118,122 @@ def write_tiny_wavlm_xvector(folder: str | Path, seed: int = 0, feat_extract_nor
     from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
 
     folder = Path(folder)
-    config = WavLMConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-                         conv_dim=(16,) * 7, conv_bias=False, feat_extract_norm=feat_extract_norm,
-                         do_stable_layer_norm=feat_extract_norm == "layer", tdnn_dim=(32, 32, 32, 32, 64),
-                         xvector_output_dim=16, num_buckets=32, max_bucket_distance=100,
-                         use_weighted_layer_sum=feat_extract_norm == "layer")  # both head variants get exercised
+    config = WavLMConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16,) * 7,
+        conv_bias=False,
+        feat_extract_norm=feat_extract_norm,
+        do_stable_layer_norm=feat_extract_norm == "layer",
+        tdnn_dim=(32, 32, 32, 32, 64),
+        xvector_output_dim=16,
+        num_buckets=32,
+        max_bucket_distance=100,
+        use_weighted_layer_sum=feat_extract_norm == "layer",
+    )  # both head variants get exercised
     model = WavLMForXVector(config)
     _randomise(model, seed, scale=0.2)
     model.save_pretrained(folder)
-    Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True,
-                             return_attention_mask=feat_extract_norm == "layer").save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(
+        feature_size=1,
+        sampling_rate=16000,
+        padding_value=0.0,
+        do_normalize=True,
+        return_attention_mask=feat_extract_norm == "layer",
+    ).save_pretrained(folder)
     return folder
 
 
-PARAFORMER_TOKENS = ["<blank>", "<s>", "</s>", *"的一是不了人我在有他这中大来上个国和也子时道说们为到今天气很好语音合成",
-                     "<unk>"]
+PARAFORMER_TOKENS = [
+    "<blank>",
+    "<s>",
+    "</s>",
+    *"的一是不了人我在有他这中大来上个国和也子时道说们为到今天气很好语音合成",
+    "<unk>",
+]
 
 
 def paraformer_config(vocab_size: int) -> dict:
     """FunASR config of the SeACo-Paraformer stand-in (the released model's blocks, shrunk)."""
     width, ffn = 64, 128
-    attention = {"attention_heads": 4, "linear_units": ffn, "dropout_rate": 0.1, "positional_dropout_rate": 0.1,
-                 "self_attention_dropout_rate": 0.1, "src_attention_dropout_rate": 0.1, "sanm_shfit": 0}
+    attention = {
+        "attention_heads": 4,
+        "linear_units": ffn,
+        "dropout_rate": 0.1,
+        "positional_dropout_rate": 0.1,
+        "self_attention_dropout_rate": 0.1,
+        "src_attention_dropout_rate": 0.1,
+        "sanm_shfit": 0,
+    }
     return {
         "model": "SeacoParaformer",
-        "model_conf": {"ctc_weight": 0.0, "lsm_weight": 0.1, "length_normalized_loss": True, "predictor_weight": 1.0,
-                       "predictor_bias": 1, "sampling_ratio": 0.75, "inner_dim": width, "bias_encoder_type": "lstm",
-                       "bias_encoder_bid": False, "seaco_lsm_weight": 0.1, "seaco_length_normal": True,
-                       "train_decoder": True, "NO_BIAS": vocab_size - 2},
+        "model_conf": {
+            "ctc_weight": 0.0,
+            "lsm_weight": 0.1,
+            "length_normalized_loss": True,
+            "predictor_weight": 1.0,
+            "predictor_bias": 1,
+            "sampling_ratio": 0.75,
+            "inner_dim": width,
+            "bias_encoder_type": "lstm",
+            "bias_encoder_bid": False,
+            "seaco_lsm_weight": 0.1,
+            "seaco_length_normal": True,
+            "train_decoder": True,
+            "NO_BIAS": vocab_size - 2,
+        },
         "encoder": "SANMEncoder",
-        "encoder_conf": {"output_size": width, "attention_heads": 4, "linear_units": ffn, "num_blocks": 2,
-                         "dropout_rate": 0.1, "positional_dropout_rate": 0.1, "attention_dropout_rate": 0.1,
-                         "input_layer": "pe", "pos_enc_class": "SinusoidalPositionEncoder", "normalize_before": True,
-                         "kernel_size": 11, "sanm_shfit": 0, "selfattention_layer_type": "sanm"},
+        "encoder_conf": {
+            "output_size": width,
+            "attention_heads": 4,
+            "linear_units": ffn,
+            "num_blocks": 2,
+            "dropout_rate": 0.1,
+            "positional_dropout_rate": 0.1,
+            "attention_dropout_rate": 0.1,
+            "input_layer": "pe",
+            "pos_enc_class": "SinusoidalPositionEncoder",
+            "normalize_before": True,
+            "kernel_size": 11,
+            "sanm_shfit": 0,
+            "selfattention_layer_type": "sanm",
+        },
         "decoder": "ParaformerSANMDecoder",
         "decoder_conf": {**attention, "num_blocks": 2, "att_layer_num": 2, "kernel_size": 11},
         "seaco_decoder": "ParaformerSANMDecoder",
-        "seaco_decoder_conf": {**attention, "num_blocks": 1, "kernel_size": 21, "use_output_layer": False,
-                               "wo_input_layer": True},
+        "seaco_decoder_conf": {
+            **attention,
+            "num_blocks": 1,
+            "kernel_size": 21,
+            "use_output_layer": False,
+            "wo_input_layer": True,
+        },
         "predictor": "CifPredictorV3",
-        "predictor_conf": {"idim": width, "threshold": 1.0, "l_order": 1, "r_order": 1, "tail_threshold": 0.45,
-                           "smooth_factor2": 0.25, "noise_threshold2": 0.01, "upsample_times": 3,
-                           "use_cif1_cnn": False, "upsample_type": "cnn_blstm"},
+        "predictor_conf": {
+            "idim": width,
+            "threshold": 1.0,
+            "l_order": 1,
+            "r_order": 1,
+            "tail_threshold": 0.45,
+            "smooth_factor2": 0.25,
+            "noise_threshold2": 0.01,
+            "upsample_times": 3,
+            "use_cif1_cnn": False,
+            "upsample_type": "cnn_blstm",
+        },
         "frontend": "WavFrontend",
-        "frontend_conf": {"fs": 16000, "window": "hamming", "n_mels": 80, "frame_length": 25, "frame_shift": 10,
-                          "lfr_m": 7, "lfr_n": 6, "dither": 0.0},
+        "frontend_conf": {
+            "fs": 16000,
+            "window": "hamming",
+            "n_mels": 80,
+            "frame_length": 25,
+            "frame_shift": 10,
+            "lfr_m": 7,
+            "lfr_n": 6,
+            "dither": 0.0,
+        },
         "tokenizer": "CharTokenizer",
         "tokenizer_conf": {"unk_symbol": "<unk>", "split_with_space": True},
     }
@@ -152,7 +256,9 @@ def write_paraformer_standin(folder: str | Path, seed: int = 0) -> Path:
     zeros, ones = " ".join(["0"] * features), " ".join(["1"] * features)
     (folder / "am.mvn").write_text(
         f"<Nnet>\n<Splice> {features} {features}\n[ 0 ]\n<AddShift> {features} {features}\n<LearnRateCoef> 0 [ {zeros} ]\n"
-        f"<Rescale> {features} {features}\n<LearnRateCoef> 0 [ {ones} ]\n</Nnet>\n", encoding="utf-8")
+        f"<Rescale> {features} {features}\n<LearnRateCoef> 0 [ {ones} ]\n</Nnet>\n",
+        encoding="utf-8",
+    )
     arguments = {**config, **config["model_conf"], "vocab_size": len(PARAFORMER_TOKENS), "input_size": features}
     model = tables.model_classes["SeacoParaformer"](**arguments)
     _randomise(model, seed, scale=0.2)

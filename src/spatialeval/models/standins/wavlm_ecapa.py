@@ -20,6 +20,7 @@ norm's ``weight_g`` ~ 1 + N(0, 0.02); BatchNorm running means ~ N(0, 0.1), runni
 
 Command line: ``python -m spatialeval.models.standins.wavlm_ecapa OUT.pth [--small] [--seed N]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ import torch
 # WavLM-Large as s3prl configures it, and the released ECAPA-TDNN head.
 LARGE = dict(layers=24, dim=1024, ffn=4096, heads=16, conv_dim=512)
 SMALL = dict(layers=2, dim=64, ffn=128, heads=4, conv_dim=32)
-CONV_LAYERS = ((10, 5),) + ((3, 2),) * 4 + ((2, 2),) * 2   # (kernel, stride) of the 7 feature-extractor convs
+CONV_LAYERS = ((10, 5),) + ((3, 2),) * 4 + ((2, 2),) * 2  # (kernel, stride) of the 7 feature-extractor convs
 POS_CONV_KERNEL, POS_CONV_GROUPS, NUM_BUCKETS, GRU_REL_POS_DIM = 128, 16, 320, 8
 ECAPA_CHANNELS, ECAPA_POOLED, ECAPA_ATTENTION, SE_BOTTLENECK, RES2_SCALE, EMB_DIM = 512, 1536, 128, 128, 8, 256
 
@@ -62,7 +63,7 @@ def checkpoint_shapes(small: bool = False) -> "OrderedDict[str, tuple[int, ...]]
     shapes[w + "post_extract_proj.weight"] = (dim, conv_dim)
     shapes[w + "post_extract_proj.bias"] = (dim,)
     shapes[w + "encoder.pos_conv.0.bias"] = (dim,)
-    shapes[w + "encoder.pos_conv.0.weight_g"] = (1, 1, POS_CONV_KERNEL)        # weight_norm over dim=2
+    shapes[w + "encoder.pos_conv.0.weight_g"] = (1, 1, POS_CONV_KERNEL)  # weight_norm over dim=2
     shapes[w + "encoder.pos_conv.0.weight_v"] = (dim, dim // POS_CONV_GROUPS, POS_CONV_KERNEL)
     for layer in range(size["layers"]):
         a = f"{w}encoder.layers.{layer}."
@@ -162,7 +163,9 @@ def write_sv_test_checkpoint(path: str | Path, seed: int = 0, small: bool = True
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", help="where to write the .pth")
-    parser.add_argument("--small", action="store_true", help="2-layer, 64-wide WavLM (fast); default: full WavLM-Large shapes")
+    parser.add_argument(
+        "--small", action="store_true", help="2-layer, 64-wide WavLM (fast); default: full WavLM-Large shapes"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     print(write_sv_test_checkpoint(args.out, seed=args.seed, small=args.small))

@@ -1,4 +1,5 @@
 """Metric stages; the registry of them is :mod:`spatialeval.pipeline.registry`."""
+
 from __future__ import annotations
 
 from spatialeval.errors import StageUnavailable

@@ -5,6 +5,7 @@ can run here (a missing optional backend or checkpoint is a *skip with a reason*
 crash), describes the model/settings that produced its numbers, and computes a batch
 of items. Errors on one item are caught and recorded against that item only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,7 +48,9 @@ class LoadedPair:
         from spatialeval.features.resample import downmix_resample
 
         clip = getattr(self, side)
-        return self.derived(f"mono{rate // 1000}k:{side}", lambda: downmix_resample(clip.samples, clip.sample_rate, rate))
+        return self.derived(
+            f"mono{rate // 1000}k:{side}", lambda: downmix_resample(clip.samples, clip.sample_rate, rate)
+        )
 
 
 @dataclass

@@ -6,6 +6,7 @@ The metric definitions (resampling, loudness normalisation, windows, window-aver
 windows of a chunk of items go through the encoder together (every input is exactly one encoder
 window, so no padding is wasted), and embeddings are cached by audio content.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,70 +31,124 @@ def _encoders() -> list[str]:
 @dataclass
 class BATSettings:
     encoder: str = setting("bat", choices=_encoders, help="spatial encoder backend")
-    checkpoint: str | None = setting(None, cli="--ckpt", metavar="PATH", check=non_empty(),
-                                     help="BAT finetuned.pth (else $SPATIALEVAL_CKPT, ckpt/finetuned.pth)")
+    checkpoint: str | None = setting(
+        None,
+        cli="--ckpt",
+        metavar="PATH",
+        check=non_empty(),
+        help="BAT finetuned.pth (else $SPATIALEVAL_CKPT, ckpt/finetuned.pth)",
+    )
     # isdrama: first 10 s of each clip, as the release; segments: the paper's 1-s segments,
     # each zero-padded to the encoder's 10 s input, cosines averaged; windowed: 10-s windows
     # covering the whole clip, cosines averaged.
-    mode: str = setting("isdrama", cli="--bat-mode", choices=MODES,
-                        help="isdrama: first 10 s; segments: 1-s segments; windowed: 10-s windows over the clip")
+    mode: str = setting(
+        "isdrama",
+        cli="--bat-mode",
+        choices=MODES,
+        help="isdrama: first 10 s; segments: 1-s segments; windowed: 10-s windows over the clip",
+    )
     # Both are cut from (and zero-padded to) the encoder's 10-s input, so longer ones would lose audio.
-    segment_seconds: float = setting(1.0, help="segment length in segments mode",
-                                     check=in_range(0, 10, low_open=True))
+    segment_seconds: float = setting(1.0, help="segment length in segments mode", check=in_range(0, 10, low_open=True))
     window_seconds: float = setting(10.0, help="window length in windowed mode", check=in_range(0, 10, low_open=True))
-    normalize_dbfs: float | None = setting(-14.0, help="RMS level each clip is scaled to before the encoder",
-                                           check=in_range(-100, 0))
-    batch_size: int = setting(8, cli="--batch-size", affects_numbers=False, help="encoder inputs per forward pass",
-                              check=positive())
-    autocast: str | None = setting(None, cli="--autocast", choices=("bf16", "fp16"),
-                                   help="mixed precision for the encoder")
-    save_embeddings: bool = setting(False, cli="--save-embeddings", affects_numbers=False,
-                                    help="write OUT/embeddings/<id>.npz")
+    normalize_dbfs: float | None = setting(
+        -14.0, help="RMS level each clip is scaled to before the encoder", check=in_range(-100, 0)
+    )
+    batch_size: int = setting(
+        8, cli="--batch-size", affects_numbers=False, help="encoder inputs per forward pass", check=positive()
+    )
+    autocast: str | None = setting(
+        None, cli="--autocast", choices=("bf16", "fp16"), help="mixed precision for the encoder"
+    )
+    save_embeddings: bool = setting(
+        False, cli="--save-embeddings", affects_numbers=False, help="write OUT/embeddings/<id>.npz"
+    )
 
 
 BAT_PAPER = "Zheng et al., BAT (arXiv 2402.01591); ISDrama (arXiv 2504.20630) ANG/Dis Cos"
-SPATIAL_AST_EVAL = ("BAT's trained heads, scored as Spatial-AST's engine_finetune.py evaluate does, with the gt "
-                    "clip's prediction as label")
+SPATIAL_AST_EVAL = (
+    "BAT's trained heads, scored as Spatial-AST's engine_finetune.py evaluate does, with the gt "
+    "clip's prediction as label"
+)
 
 
 # ANG/Dis cosines keep the released definition on any audio (the parity fixtures include a silent
 # generation); the heads' predictions for a clip without signal are not a direction, so their errors are
 # unmeasurable there.
-COSINE_DEGENERATE = degenerate_outcomes("scored: the cosine of the embeddings the encoder gives that audio, "
-                                        "as the released code computes it")
-HEAD_DEGENERATE = degenerate_outcomes("scored: the disagreement of the heads' predictions",
-                                      silent="unmeasurable", dc="unmeasurable")
+COSINE_DEGENERATE = degenerate_outcomes(
+    "scored: the cosine of the embeddings the encoder gives that audio, as the released code computes it"
+)
+HEAD_DEGENERATE = degenerate_outcomes(
+    "scored: the disagreement of the heads' predictions", silent="unmeasurable", dc="unmeasurable"
+)
 
 
 def _bat_metric(name: str, label: str, higher: bool, description: str, unit: str, reference: str) -> MetricInfo:
     degenerate = COSINE_DEGENERATE if reference == BAT_PAPER else HEAD_DEGENERATE
-    return MetricInfo(name, label, "bat", higher, description, unit=unit, requires_checkpoint=True,
-                      devices=("cpu", "cuda"), reference=reference, degenerate=degenerate)
+    return MetricInfo(
+        name,
+        label,
+        "bat",
+        higher,
+        description,
+        unit=unit,
+        requires_checkpoint=True,
+        devices=("cpu", "cuda"),
+        reference=reference,
+        degenerate=degenerate,
+    )
 
 
 class BATStage(Stage):
     name = "bat"
     Settings = BATSettings
     metrics = (
-        _bat_metric("ang_cos", "ANG Cos", True, "cosine of BAT direction embeddings, gt vs. generated", "cosine",
-                    BAT_PAPER),
-        _bat_metric("dis_cos", "Dis Cos", True, "cosine of BAT distance embeddings, gt vs. generated", "cosine",
-                    BAT_PAPER),
-        _bat_metric("bat_angle_error_deg", "BAT angle err", False,
-                    "great-circle angle between BAT's direction-head predictions for gt and generated, mean over windows",
-                    "degrees", SPATIAL_AST_EVAL),
-        _bat_metric("bat_angle_error_rate", "BAT angle >20°", False,
-                    "fraction of windows whose BAT angle error exceeds 20° (Spatial-AST's doa_error)", "fraction",
-                    SPATIAL_AST_EVAL),
-        _bat_metric("bat_distance_error_m", "BAT dist err", False,
-                    "|distance-head prediction of generated − of gt|, mean over windows", "m", SPATIAL_AST_EVAL),
-        _bat_metric("bat_distance_agreement", "BAT dist ±0.5m", True,
-                    "fraction of windows whose distance classes differ by at most one (Spatial-AST's distance accuracy)",
-                    "fraction", SPATIAL_AST_EVAL),
+        _bat_metric(
+            "ang_cos", "ANG Cos", True, "cosine of BAT direction embeddings, gt vs. generated", "cosine", BAT_PAPER
+        ),
+        _bat_metric(
+            "dis_cos", "Dis Cos", True, "cosine of BAT distance embeddings, gt vs. generated", "cosine", BAT_PAPER
+        ),
+        _bat_metric(
+            "bat_angle_error_deg",
+            "BAT angle err",
+            False,
+            "great-circle angle between BAT's direction-head predictions for gt and generated, mean over windows",
+            "degrees",
+            SPATIAL_AST_EVAL,
+        ),
+        _bat_metric(
+            "bat_angle_error_rate",
+            "BAT angle >20°",
+            False,
+            "fraction of windows whose BAT angle error exceeds 20° (Spatial-AST's doa_error)",
+            "fraction",
+            SPATIAL_AST_EVAL,
+        ),
+        _bat_metric(
+            "bat_distance_error_m",
+            "BAT dist err",
+            False,
+            "|distance-head prediction of generated − of gt|, mean over windows",
+            "m",
+            SPATIAL_AST_EVAL,
+        ),
+        _bat_metric(
+            "bat_distance_agreement",
+            "BAT dist ±0.5m",
+            True,
+            "fraction of windows whose distance classes differ by at most one (Spatial-AST's distance accuracy)",
+            "fraction",
+            SPATIAL_AST_EVAL,
+        ),
     )
-    extra_fields = ("bat_windows", *(f"bat_{side}_{name}" for side in ("gt", "gen") for name in
-                                     ("azimuth_deg", "elevation_deg", "distance_m", "azimuth_confidence",
-                                      "distance_confidence")))
+    extra_fields = (
+        "bat_windows",
+        *(
+            f"bat_{side}_{name}"
+            for side in ("gt", "gen")
+            for name in ("azimuth_deg", "elevation_deg", "distance_m", "azimuth_confidence", "distance_confidence")
+        ),
+    )
     #: embedding name → the metric its window-averaged cosine fills
     EMBEDDING_METRICS = {"azi": "ang_cos", "dis": "dis_cos"}
 
@@ -110,10 +165,16 @@ class BATStage(Stage):
 
     def describe(self):
         s = self.settings
-        return {**self.encoder.describe(), "mode": s.mode, "normalize_dbfs": s.normalize_dbfs,
-                "resampler": f"scipy.signal.resample_poly to {self.encoder.sample_rate // 1000} kHz",
-                "cosine": "isdrama (wrap heuristic, eps 1e-8)" if self.config.protocol == "isdrama" else "plain",
-                "device": self.device, "autocast": s.autocast, "batch_size": s.batch_size}
+        return {
+            **self.encoder.describe(),
+            "mode": s.mode,
+            "normalize_dbfs": s.normalize_dbfs,
+            "resampler": f"scipy.signal.resample_poly to {self.encoder.sample_rate // 1000} kHz",
+            "cosine": "isdrama (wrap heuristic, eps 1e-8)" if self.config.protocol == "isdrama" else "plain",
+            "device": self.device,
+            "autocast": s.autocast,
+            "batch_size": s.batch_size,
+        }
 
     def _settings_key(self) -> dict:
         s = self.settings
@@ -144,8 +205,15 @@ class BATStage(Stage):
         for rate, members in by_rate([clips[i] for i in usable]).items():
             group = [usable[m] for m in members]
             waves, lengths = padded_batch([clips[i] for i in group], device)
-            inputs = bat_inputs(waves, rate, lengths.to(device), mode=s.mode, normalize_dbfs=s.normalize_dbfs,
-                                segment_seconds=s.segment_seconds, window_seconds=s.window_seconds)
+            inputs = bat_inputs(
+                waves,
+                rate,
+                lengths.to(device),
+                mode=s.mode,
+                normalize_dbfs=s.normalize_dbfs,
+                segment_seconds=s.segment_seconds,
+                window_seconds=s.window_seconds,
+            )
             owner = inputs.item.cpu()
             for row, index in enumerate(group):
                 selected = inputs.windows[owner == row]
@@ -156,23 +224,34 @@ class BATStage(Stage):
     def _clip_embeddings(self, clips) -> list[dict[str, np.ndarray] | Exception]:
         """Embeddings for each clip (cached by content), encoding all uncached windows in shared batches."""
         s = self.settings
-        return clip_embeddings(self.cache, self.encoder, clips, self._settings_key(), self._windows,
-                               batch_size=s.batch_size, autocast=s.autocast,
-                               windows_on_device=self._windows_on_device if self.config.use_device_kernels() else None,
-                               nonfinite=self._nonfinite)
+        return clip_embeddings(
+            self.cache,
+            self.encoder,
+            clips,
+            self._settings_key(),
+            self._windows,
+            batch_size=s.batch_size,
+            autocast=s.autocast,
+            windows_on_device=self._windows_on_device if self.config.use_device_kernels() else None,
+            nonfinite=self._nonfinite,
+        )
 
     def _nonfinite(self, clip) -> FloatingPointError:
         return FloatingPointError(
             f"{clip.path}: the {self.encoder.name} encoder returned NaN/Inf embeddings (the "
-            "checkpoint's weights or the input produce invalid values); ANG/Dis cannot be computed")
+            "checkpoint's weights or the input produce invalid values); ANG/Dis cannot be computed"
+        )
 
     def _save(self, item_id: str, gt: dict, infer: dict) -> None:
         from spatialeval.io.files import atomic_write_bytes
         from spatialeval.io.ids import item_file
 
         squeeze = (lambda a: a[0]) if self.settings.mode == "isdrama" else (lambda a: a)
-        arrays = {f"{side}_{name}": squeeze(values[name]) for side, values in (("gt", gt), ("infer", infer))
-                  for name in self.encoder.embeddings}
+        arrays = {
+            f"{side}_{name}": squeeze(values[name])
+            for side, values in (("gt", gt), ("infer", infer))
+            for name in self.encoder.embeddings
+        }
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         atomic_write_bytes(item_file(self.embeddings_dir, item_id, ".npz"), buffer.getvalue())
@@ -190,8 +269,10 @@ class BATStage(Stage):
                 continue
             if self.embeddings_dir is not None:
                 self._save(item.id, gt, infer)
-            row = {metric: window_cosine(gt[name], infer[name], self.config.protocol)
-                   for name, metric in self.EMBEDDING_METRICS.items()}
+            row = {
+                metric: window_cosine(gt[name], infer[name], self.config.protocol)
+                for name, metric in self.EMBEDDING_METRICS.items()
+            }
             row.update(self._head_errors(gt, infer, item))
             results.append(row)
         return results
@@ -209,14 +290,20 @@ class BATStage(Stage):
         if gt_logits is None or gen_logits is None:
             reason = f"the {self.encoder.name} encoder has no direction/distance heads"
         else:
-            silent = [side for side, clip in (("ground-truth", item.gt), ("generated", item.infer))
-                      if not has_signal(clip.samples)]
+            silent = [
+                side
+                for side, clip in (("ground-truth", item.gt), ("generated", item.infer))
+                if not has_signal(clip.samples)
+            ]
             if silent:
-                reason = (f"the {' and '.join(silent)} clip has no signal (AC level below {NO_SIGNAL_DBFS:g} dBFS): "
-                          "the heads' prediction is not a direction")
+                reason = (
+                    f"the {' and '.join(silent)} clip has no signal (AC level below {NO_SIGNAL_DBFS:g} dBFS): "
+                    "the heads' prediction is not a direction"
+                )
         if reason:
             names = [info.name for info in self.metrics[2:]]
             return {**{name: float("nan") for name in names}, "unmeasurable": {name: reason for name in names}}
-        return head_errors(decode_heads(gt_logits["azimuth"], gt_logits["elevation"], gt_logits["distance"]),
-                           decode_heads(gen_logits["azimuth"], gen_logits["elevation"], gen_logits["distance"]))
-
+        return head_errors(
+            decode_heads(gt_logits["azimuth"], gt_logits["elevation"], gt_logits["distance"]),
+            decode_heads(gen_logits["azimuth"], gen_logits["elevation"], gen_logits["distance"]),
+        )

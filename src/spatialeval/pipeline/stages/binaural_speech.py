@@ -17,6 +17,7 @@ Handling of inputs the released code cannot score (it raises or prints NaN):
 The summary's plain means weight every item equally; ``summarize`` adds the released code's
 sample-weighted means (``<metric>_sample_weighted``), which the papers print.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,11 +30,17 @@ from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 @dataclass
 class BinauralSpeechSettings:
-    ignore_below: float = setting(0.2, help="phase error: bins below this fraction of the gt's mean "
-                                            "|re|+|im| are ignored (evaluate.py: 0.2)", check=at_least(0))
-    max_length_difference_s: float = setting(0.0, help="pairs whose lengths differ by at most this are cut to "
-                                                       "the common length; 0: equal lengths only, as released",
-                                           check=at_least(0))
+    ignore_below: float = setting(
+        0.2,
+        help="phase error: bins below this fraction of the gt's mean |re|+|im| are ignored (evaluate.py: 0.2)",
+        check=at_least(0),
+    )
+    max_length_difference_s: float = setting(
+        0.0,
+        help="pairs whose lengths differ by at most this are cut to "
+        "the common length; 0: equal lengths only, as released",
+        check=at_least(0),
+    )
 
 
 RICHARD = "Richard et al. ICLR 2021, facebookresearch/BinauralSpeechSynthesis evaluate.py + src/losses.py"
@@ -46,10 +53,21 @@ DEGENERATE = degenerate_outcomes("scored: the released definition", short="unmea
 SILENCE_UNMEASURABLE = {**DEGENERATE, "silent": "unmeasurable"}
 
 
-def _metric(name, label, description, reference, unit="", scale=1.0, higher=False, deps=("torch",),
-            degenerate=DEGENERATE):
-    return MetricInfo(name, label, "binaural_speech", higher, description, unit=unit, scale=scale,
-                      dependencies=deps, reference=reference, degenerate=degenerate)
+def _metric(
+    name, label, description, reference, unit="", scale=1.0, higher=False, deps=("torch",), degenerate=DEGENERATE
+):
+    return MetricInfo(
+        name,
+        label,
+        "binaural_speech",
+        higher,
+        description,
+        unit=unit,
+        scale=scale,
+        dependencies=deps,
+        reference=reference,
+        degenerate=degenerate,
+    )
 
 
 class BinauralSpeechStage(Stage):
@@ -57,23 +75,45 @@ class BinauralSpeechStage(Stage):
     Settings = BinauralSpeechSettings
     metrics = (
         _metric("wave_l2", "Wave L2", "mean squared waveform error, both channels", RICHARD, scale=1000.0),
-        _metric("amplitude_l2", "Amplitude", "mean | |STFT gen| − |STFT gt| | (2048 FFT, 40 ms, 100 Hz, 48 kHz)",
-                RICHARD),
-        _metric("phase_l2", "Phase", "mean wrapped phase difference over bins above 0.2 × mean gt energy",
-                RICHARD, unit="rad", degenerate=SILENCE_UNMEASURABLE),
-        _metric("mrstft", "MRSTFT", "auraloss default multi-resolution STFT loss (spectral convergence + log mag)",
-                BINAURALGRAD),
-        _metric("pesq", "PESQ", "wide-band PESQ, left channel, first 5 s at 16 kHz (resampy kaiser_best)",
-                BINAURALGRAD, higher=True, deps=("pesq", "resampy"), degenerate=SILENCE_UNMEASURABLE),
+        _metric(
+            "amplitude_l2", "Amplitude", "mean | |STFT gen| − |STFT gt| | (2048 FFT, 40 ms, 100 Hz, 48 kHz)", RICHARD
+        ),
+        _metric(
+            "phase_l2",
+            "Phase",
+            "mean wrapped phase difference over bins above 0.2 × mean gt energy",
+            RICHARD,
+            unit="rad",
+            degenerate=SILENCE_UNMEASURABLE,
+        ),
+        _metric(
+            "mrstft",
+            "MRSTFT",
+            "auraloss default multi-resolution STFT loss (spectral convergence + log mag)",
+            BINAURALGRAD,
+        ),
+        _metric(
+            "pesq",
+            "PESQ",
+            "wide-band PESQ, left channel, first 5 s at 16 kHz (resampy kaiser_best)",
+            BINAURALGRAD,
+            higher=True,
+            deps=("pesq", "resampy"),
+            degenerate=SILENCE_UNMEASURABLE,
+        ),
     )
     extra_fields = ("samples_compared",)
 
     def describe(self):
         s = self.settings
-        return {"method": "mono-to-binaural speech table (BinauralSpeechSynthesis evaluate.py; BinauralGrad metric.py)",
-                "analysis_rate": 48000, "resampler": "soxr HQ to 48 kHz; PESQ: resampy kaiser_best to 16 kHz",
-                "ignore_below": s.ignore_below, "max_length_difference_s": s.max_length_difference_s,
-                "headline": "sample-weighted means (<metric>_sample_weighted), as the released code prints"}
+        return {
+            "method": "mono-to-binaural speech table (BinauralSpeechSynthesis evaluate.py; BinauralGrad metric.py)",
+            "analysis_rate": 48000,
+            "resampler": "soxr HQ to 48 kHz; PESQ: resampy kaiser_best to 16 kHz",
+            "ignore_below": s.ignore_below,
+            "max_length_difference_s": s.max_length_difference_s,
+            "headline": "sample-weighted means (<metric>_sample_weighted), as the released code prints",
+        }
 
     def compute_one(self, item: LoadedPair):
         from spatialeval.metrics import binaural_speech as bs
@@ -84,8 +124,10 @@ class BinauralSpeechStage(Stage):
         unmeasurable: dict[str, str] = {}
         difference_s = abs(gt_clip.frames / gt_clip.sample_rate - gen_clip.frames / gen_clip.sample_rate)
         if difference_s > self.settings.max_length_difference_s + 0.5 / bs.RATE:
-            reason = (f"lengths differ by {difference_s:.4f} s (> binaural_speech.max_length_difference_s = "
-                      f"{self.settings.max_length_difference_s}); the released evaluation needs equal lengths")
+            reason = (
+                f"lengths differ by {difference_s:.4f} s (> binaural_speech.max_length_difference_s = "
+                f"{self.settings.max_length_difference_s}); the released evaluation needs equal lengths"
+            )
             return {**result, "samples_compared": 0, "unmeasurable": dict.fromkeys(bs.METRIC_NAMES, reason)}
         n = min(gt48.shape[1], gen48.shape[1])
         gt48, gen48 = gt48[:, :n], gen48[:, :n]
@@ -97,8 +139,10 @@ class BinauralSpeechStage(Stage):
         else:
             result["amplitude_l2"], result["phase_l2"] = bs.spectral_errors(gen48, gt48, self.settings.ignore_below)
             if math.isnan(result["phase_l2"]):
-                unmeasurable["phase_l2"] = ("no time-frequency bin of both gt and generated above "
-                                            f"{self.settings.ignore_below} × the gt's mean energy (silent clip)")
+                unmeasurable["phase_l2"] = (
+                    "no time-frequency bin of both gt and generated above "
+                    f"{self.settings.ignore_below} × the gt's mean energy (silent clip)"
+                )
             result["mrstft"] = bs.mrstft(gen48, gt48)
         result["pesq"], reason = _pesq(gen_clip, gt_clip)
         if reason:

@@ -14,6 +14,7 @@ The headline ``cer`` in the summary is the mean of per-utterance CERs (as seed-t
 and ISDrama report it); the pooled corpus CER ``Σ edits / Σ reference characters`` is
 reported beside it as ``cer_corpus``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,9 +51,20 @@ def _text_protocols() -> list[str]:
 
     return list(PROTOCOLS)
 
+
 # whisper: float32 | float16 | bfloat16; faster-whisper: CTranslate2's compute types; auto: per backend and device.
-COMPUTE_TYPES = ("auto", "default", "float32", "float16", "bfloat16", "int8", "int8_float32", "int8_float16",
-                 "int8_bfloat16", "int16")
+COMPUTE_TYPES = (
+    "auto",
+    "default",
+    "float32",
+    "float16",
+    "bfloat16",
+    "int8",
+    "int8_float32",
+    "int8_float16",
+    "int8_bfloat16",
+    "int16",
+)
 
 
 @dataclass
@@ -61,28 +73,48 @@ class CERSettings:
     # en | zh: the ASR's language and the scoring language. auto: the ASR's language is the
     # backend's only one (pocketsphinx en, paraformer-zh zh; whisper needs en or zh) and each
     # item is scored in the language detected from its reference (CJK → zh), recorded per item.
-    language: str = setting("en", cli="--language", choices=CER_LANGUAGES,
-                            help="en, zh, or auto (detected per item from the reference text)")
-    model_path: str | None = setting(None, cli="--cer-model-path", metavar="DIR", check=non_empty(),
-                                     help="local model directory for whisper / faster-whisper / paraformer-zh")
+    language: str = setting(
+        "en",
+        cli="--language",
+        choices=CER_LANGUAGES,
+        help="en, zh, or auto (detected per item from the reference text)",
+    )
+    model_path: str | None = setting(
+        None,
+        cli="--cer-model-path",
+        metavar="DIR",
+        check=non_empty(),
+        help="local model directory for whisper / faster-whisper / paraformer-zh",
+    )
     # auto: whisper float32 on CPU / float16 on CUDA; faster-whisper int8 on CPU / float16 on CUDA.
     # whisper also takes float32 | float16 | bfloat16; faster-whisper any CTranslate2 compute type.
-    compute_type: str = setting("auto", help="numeric precision of the Whisper backends (recorded in the summary)",
-                                choices=COMPUTE_TYPES)
-    batch_size: int = setting(8, affects_numbers=False, check=positive(),
-                              help="30-s windows (Whisper) or clips (Paraformer) per forward pass")
-    beam_size: int = setting(1, help="Whisper backends: 1 = greedy (deterministic, as seed-tts-eval decodes)",
-                             check=positive())
-    transcripts: str | None = setting(None, cli="--transcripts", metavar="FILE", check=non_empty(),
-                                      help="reference texts: JSON id→text, or CSV/TSV with id,text")
+    compute_type: str = setting(
+        "auto", help="numeric precision of the Whisper backends (recorded in the summary)", choices=COMPUTE_TYPES
+    )
+    batch_size: int = setting(
+        8, affects_numbers=False, check=positive(), help="30-s windows (Whisper) or clips (Paraformer) per forward pass"
+    )
+    beam_size: int = setting(
+        1, help="Whisper backends: 1 = greedy (deterministic, as seed-tts-eval decodes)", check=positive()
+    )
+    transcripts: str | None = setting(
+        None,
+        cli="--transcripts",
+        metavar="FILE",
+        check=non_empty(),
+        help="reference texts: JSON id→text, or CSV/TSV with id,text",
+    )
     # seed-tts-eval always converts Mandarin ASR output to simplified; true also converts the
     # reference. spatialeval-text-1: true converts both sides.
     traditional_to_simplified: bool = setting(False, help="also convert the reference to simplified Chinese")
     # seed-tts-eval | whisper-en | spatialeval-text-1 (docs/text-normalisation.md);
     # null: by protocol (isdrama → seed-tts-eval, strict → spatialeval-text-1)
-    normalizer: str | None = setting(None, cli="--cer-normalizer", choices=_text_protocols,
-                                     help="text normalisation (default: seed-tts-eval under isdrama, "
-                                          "spatialeval-text-1 under strict)")
+    normalizer: str | None = setting(
+        None,
+        cli="--cer-normalizer",
+        choices=_text_protocols,
+        help="text normalisation (default: seed-tts-eval under isdrama, spatialeval-text-1 under strict)",
+    )
 
 
 def normalizer_for(config) -> str:
@@ -94,21 +126,41 @@ SEED_TTS = "seed-tts-eval (BytedanceSpeech/seed-tts-eval run_wer.py), as the ISD
 
 
 # A generation without speech is an empty transcript: every reference unit deleted.
-DEGENERATE = degenerate_outcomes("scored: the recogniser's transcript of that audio", silent="value:1.0",
-                                 dc="value:1.0", noise="value:1.0")
+DEGENERATE = degenerate_outcomes(
+    "scored: the recogniser's transcript of that audio", silent="value:1.0", dc="value:1.0", noise="value:1.0"
+)
 
 
 class CERStage(Stage):
     name = "cer"
     Settings = CERSettings
     metrics = (
-        MetricInfo("cer", "CER", "cer", False, "character error rate of ASR(generated) vs. reference text",
-                   unit="fraction", requires_text=True, devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"),
-                   reference=SEED_TTS, degenerate=DEGENERATE),
-        MetricInfo("wer", "WER", "cer", False, "word error rate of ASR(generated) vs. reference text (Mandarin "
-                   "under seed-tts-eval: the character rate)", unit="fraction", requires_text=True,
-                   devices=("cpu", "cuda"), dependencies=("jiwer", "pocketsphinx"), reference=SEED_TTS,
-                   degenerate=DEGENERATE),
+        MetricInfo(
+            "cer",
+            "CER",
+            "cer",
+            False,
+            "character error rate of ASR(generated) vs. reference text",
+            unit="fraction",
+            requires_text=True,
+            devices=("cpu", "cuda"),
+            dependencies=("jiwer", "pocketsphinx"),
+            reference=SEED_TTS,
+            degenerate=DEGENERATE,
+        ),
+        MetricInfo(
+            "wer",
+            "WER",
+            "cer",
+            False,
+            "word error rate of ASR(generated) vs. reference text (Mandarin under seed-tts-eval: the character rate)",
+            unit="fraction",
+            requires_text=True,
+            devices=("cpu", "cuda"),
+            dependencies=("jiwer", "pocketsphinx"),
+            reference=SEED_TTS,
+            degenerate=DEGENERATE,
+        ),
     )
     extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language", "cer_note")
     identity_fields = ("ref_text_sha256",)
@@ -142,11 +194,14 @@ class CERStage(Stage):
         if settings.language == "auto":  # the recogniser still needs one language
             languages = getattr(ASR_BACKENDS.get(settings.backend), "languages", ())
             if len(languages) != 1:
-                raise StageUnavailable(f"the {settings.backend} backend transcribes in one forced language: "
-                                       "set cer.language to en or zh (auto needs a single-language backend)")
+                raise StageUnavailable(
+                    f"the {settings.backend} backend transcribes in one forced language: "
+                    "set cer.language to en or zh (auto needs a single-language backend)"
+                )
             self._asr_language = languages[0]
-        self._asr = ASR_BACKENDS.build(dataclasses.replace(settings, language=self._asr_language),
-                                       self.config.resolved_device())
+        self._asr = ASR_BACKENDS.build(
+            dataclasses.replace(settings, language=self._asr_language), self.config.resolved_device()
+        )
 
     def _protocol(self):
         """The text normalisation protocol: cer.normalizer, else the evaluation protocol's default."""
@@ -159,16 +214,21 @@ class CERStage(Stage):
         if settings.transcripts:
             reference = f"transcripts file {settings.transcripts} (every item must be listed)"
         else:
-            reference = ("per item: manifest text, else a .txt/.lab beside the gt audio, else the ASR "
-                         "transcript of the gt audio (see ref_source per item)")
+            reference = (
+                "per item: manifest text, else a .txt/.lab beside the gt audio, else the ASR "
+                "transcript of the gt audio (see ref_source per item)"
+            )
         protocol = self._protocol().describe()
         return {
             "asr": self._asr.describe(),
             "language": settings.language,
             "asr_language": getattr(self, "_asr_language", settings.language),  # set by setup()
-            "language_rule": ("detected per item from the reference: zh when CJK characters are at least as many "
-                              "as other-letter words, else en (cer_language)" if settings.language == "auto"
-                              else "as configured (cer_language per item)"),
+            "language_rule": (
+                "detected per item from the reference: zh when CJK characters are at least as many "
+                "as other-letter words, else en (cer_language)"
+                if settings.language == "auto"
+                else "as configured (cer_language per item)"
+            ),
             "normalizer": protocol["name"],
             "normalizer_version": protocol["version"],
             "normalizer_packages": protocol["packages"],
@@ -179,11 +239,13 @@ class CERStage(Stage):
             "headline": "cer = mean of per-utterance CER; cer_corpus = total edits / total reference characters",
             "wer": {language: units["word"] for language, units in protocol["units"].items()},
             "speech_presence": SPEECH_RULE,
-            "no_speech": ("generated clip without speech: not transcribed, scored as an empty transcript (every "
-                          "reference character deleted: CER 1, WER 1; cer_note says why); gt without speech when its "
-                          "ASR transcript is the reference: unmeasurable"),
+            "no_speech": (
+                "generated clip without speech: not transcribed, scored as an empty transcript (every "
+                "reference character deleted: CER 1, WER 1; cer_note says why); gt without speech when its "
+                "ASR transcript is the reference: unmeasurable"
+            ),
             "empty_reference": "unmeasurable (an empty reference has no characters to err on); "
-                               "an empty ASR transcript of the generated clip scores every reference character as deleted",
+            "an empty ASR transcript of the generated clip scores every reference character as deleted",
         }
 
     def input_identity(self, pair) -> dict[str, str | None]:
@@ -196,7 +258,11 @@ class CERStage(Stage):
 
     def _key(self, item: LoadedPair, side: str) -> str | None:
         clip = getattr(item, side)
-        return FeatureCache.key(clip.sha256, asr=self._asr.describe(), rate=self._asr.sample_rate, v=1) if clip.sha256 else None
+        return (
+            FeatureCache.key(clip.sha256, asr=self._asr.describe(), rate=self._asr.sample_rate, v=1)
+            if clip.sha256
+            else None
+        )
 
     def _known(self, key: str | None) -> str | None:
         if key in self._memo:
@@ -260,8 +326,12 @@ class CERStage(Stage):
             gt_speech = self._speech(item, "gt")
             if not gt_speech.has_speech:
                 reason = f"the gt audio holds no speech to transcribe as the reference: {gt_speech.reason}"
-                return {"cer": math.nan, "wer": math.nan, "ref_source": source,
-                        "unmeasurable": {"cer": reason, "wer": reason}}
+                return {
+                    "cer": math.nan,
+                    "wer": math.nan,
+                    "ref_source": source,
+                    "unmeasurable": {"cer": reason, "wer": reason},
+                }
             reference = item.derived(f"asr:{self._asr.name}:gt", lambda: self._transcribe(item, "gt"))
         generated = self._speech(item, "infer")
         if generated.has_speech:
@@ -273,8 +343,13 @@ class CERStage(Stage):
             # An explicit cer.language that the reference's script contradicts is honoured and counted
             # (cer_language_mismatch in the summary, one console line), not warned about once per item.
             warnings.simplefilter("ignore", LanguageMismatchWarning)
-            counts = text_error_counts(reference, hypothesis, None if settings.language == "auto" else settings.language,
-                                       protocol=self._protocol(), traditional_to_simplified=settings.traditional_to_simplified)
+            counts = text_error_counts(
+                reference,
+                hypothesis,
+                None if settings.language == "auto" else settings.language,
+                protocol=self._protocol(),
+                traditional_to_simplified=settings.traditional_to_simplified,
+            )
         edits, ref_chars = counts["char"]
         unmeasurable = {}
         if ref_chars == 0:
@@ -285,8 +360,9 @@ class CERStage(Stage):
             cer_value = error_rate(edits, ref_chars)
             wer_value = math.nan if counts["word"] is None else error_rate(*counts["word"])
             if counts["word"] is None:
-                unmeasurable["wer"] = (f"the {self._protocol()} protocol defines no word rate for "
-                                       f"{counts['language']} (read cer)")
+                unmeasurable["wer"] = (
+                    f"the {self._protocol()} protocol defines no word rate for {counts['language']} (read cer)"
+                )
         result = {
             "cer": float(cer_value),
             "wer": float(wer_value),
@@ -314,10 +390,15 @@ class CERStage(Stage):
             # text vs. the gt's ASR transcript: two kinds of reference in one mean (the console says so)
             "cer_reference_sources": {
                 "text": sum(1 for r in rows if r.get("ref_source") not in (None, "asr_gt")),
-                "gt_asr": sum(1 for r in rows if r.get("ref_source") == "asr_gt")},
+                "gt_asr": sum(1 for r in rows if r.get("ref_source") == "asr_gt"),
+            },
             "cer_languages": dict(sorted(Counter(r["cer_language"] for r in rows if "cer_language" in r).items())),
             # items scored in a language their reference's script contradicts (an explicit cer.language)
-            "cer_language_mismatch": sum(1 for r in rows if "cer_language" in r
-                                         and any(ch.isalpha() for ch in r["ref_text"])
-                                         and detect_language(r["ref_text"]) != r["cer_language"]),
+            "cer_language_mismatch": sum(
+                1
+                for r in rows
+                if "cer_language" in r
+                and any(ch.isalpha() for ch in r["ref_text"])
+                and detect_language(r["ref_text"]) != r["cer_language"]
+            ),
         }

@@ -1,4 +1,5 @@
 """IPD/ILD MAE stage (see :mod:`spatialeval.metrics.ipd_ild` for the two protocols)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,43 +14,75 @@ ISDRAMA_PAPER = "ISDrama (ACM MM 2025, arXiv 2504.20630), released evaluation co
 
 @dataclass
 class InterauralSettings:
-    floor_db: float = setting(60.0, cli="--floor-db", check=positive(),
-                              help="strict protocol: time-frequency bins within this many dB of the gt's peak count")
+    floor_db: float = setting(
+        60.0,
+        cli="--floor-db",
+        check=positive(),
+        help="strict protocol: time-frequency bins within this many dB of the gt's peak count",
+    )
     # Changes the FFT batch shape, and with it the float rounding (ild_mae moved by 2.6e-11 between
     # 2048 and 64): part of the run identity, so resumed rows never mix block sizes.
-    block_frames: int = setting(2048, check=positive(),
-                                help="STFT frames analysed at once: bounds memory on long clips (values equal to "
-                                     "float rounding)")
+    block_frames: int = setting(
+        2048,
+        check=positive(),
+        help="STFT frames analysed at once: bounds memory on long clips (values equal to float rounding)",
+    )
 
 
 # The released definition applies to any audio: a generation without interaural cues (silence, DC,
 # noise) is scored by how far the gt's cues are from its own; a shorter one over the common frames.
-DEGENERATE = degenerate_outcomes("scored: the error against the generation's own cues (zero for silence), over "
-                                 "the frames both clips have")
+DEGENERATE = degenerate_outcomes(
+    "scored: the error against the generation's own cues (zero for silence), over the frames both clips have"
+)
 
 
 class InterauralStage(Stage):
     name = "interaural"
     Settings = InterauralSettings
     metrics = (
-        MetricInfo("ipd_mae", "IPD MAE", "interaural", False,
-                   "mean absolute interaural phase difference error vs. gt",
-                   unit={"isdrama": "ISDrama units", "strict": "rad"}, scale={"isdrama": 100.0, "strict": 1.0},
-                   devices=("cpu", "cuda"), reference=ISDRAMA_PAPER, degenerate=DEGENERATE),
-        MetricInfo("ild_mae", "ILD MAE", "interaural", False,
-                   "mean absolute interaural level difference error vs. gt",
-                   unit={"isdrama": "ISDrama units", "strict": "dB"}, scale={"isdrama": 100.0, "strict": 1.0},
-                   devices=("cpu", "cuda"), reference=ISDRAMA_PAPER, degenerate=DEGENERATE),
+        MetricInfo(
+            "ipd_mae",
+            "IPD MAE",
+            "interaural",
+            False,
+            "mean absolute interaural phase difference error vs. gt",
+            unit={"isdrama": "ISDrama units", "strict": "rad"},
+            scale={"isdrama": 100.0, "strict": 1.0},
+            devices=("cpu", "cuda"),
+            reference=ISDRAMA_PAPER,
+            degenerate=DEGENERATE,
+        ),
+        MetricInfo(
+            "ild_mae",
+            "ILD MAE",
+            "interaural",
+            False,
+            "mean absolute interaural level difference error vs. gt",
+            unit={"isdrama": "ISDrama units", "strict": "dB"},
+            scale={"isdrama": 100.0, "strict": 1.0},
+            devices=("cpu", "cuda"),
+            reference=ISDRAMA_PAPER,
+            degenerate=DEGENERATE,
+        ),
     )
 
     def describe(self):
         if self.config.protocol == "isdrama":
-            return {"protocol": "isdrama", "definition": "mean |Δ(mel-projected IPD/ILD)| over the common frames, "
-                    "divided by the frame count; tables show ×100", "stft": "32 kHz, n_fft 1024, hop 320, Hann",
-                    "resampler": "Hann-windowed sinc (torchaudio default equivalent)", "precision": "float32"}
-        return {"protocol": "strict", "definition": "mean wrapped |ΔIPD| (rad) and |ΔILD| (dB) over common frames "
-                f"in STFT bins within {self.settings.floor_db} dB of the gt's peak",
-                "stft": "32 kHz, n_fft 1024, hop 320, Hann", "precision": "float64"}
+            return {
+                "protocol": "isdrama",
+                "definition": "mean |Δ(mel-projected IPD/ILD)| over the common frames, "
+                "divided by the frame count; tables show ×100",
+                "stft": "32 kHz, n_fft 1024, hop 320, Hann",
+                "resampler": "Hann-windowed sinc (torchaudio default equivalent)",
+                "precision": "float32",
+            }
+        return {
+            "protocol": "strict",
+            "definition": "mean wrapped |ΔIPD| (rad) and |ΔILD| (dB) over common frames "
+            f"in STFT bins within {self.settings.floor_db} dB of the gt's peak",
+            "stft": "32 kHz, n_fft 1024, hop 320, Hann",
+            "precision": "float64",
+        }
 
     @staticmethod
     def _feature_key(clip) -> str | None:
@@ -78,8 +111,14 @@ class InterauralStage(Stage):
         item.gt.require_channels(2)
         item.infer.require_channels(2)
         if self.config.protocol == "strict":
-            return strict_ipd_ild_mae(item.gt.samples, item.infer.samples, item.gt.sample_rate, item.infer.sample_rate,
-                                      floor_db=self.settings.floor_db, block_frames=self.settings.block_frames)
+            return strict_ipd_ild_mae(
+                item.gt.samples,
+                item.infer.samples,
+                item.gt.sample_rate,
+                item.infer.sample_rate,
+                floor_db=self.settings.floor_db,
+                block_frames=self.settings.block_frames,
+            )
         gt_ipd, gt_ild = self._isdrama_features(item.gt)
         inf_ipd, inf_ild = self._isdrama_features(item.infer)
         return {"ipd_mae": mae_over_time(gt_ipd, inf_ipd), "ild_mae": mae_over_time(gt_ild, inf_ild)}
@@ -100,7 +139,8 @@ class InterauralStage(Stage):
                 results[index] = exc
         try:
             computed = (self._strict_on_device if self.config.protocol == "strict" else self._isdrama_on_device)(
-                [items[i] for i in usable])
+                [items[i] for i in usable]
+            )
         except Exception:  # a batch the kernels refuse (e.g. a clip too short): every item alone, with its own error
             computed = super().compute_batch([items[i] for i in usable])
         for index, result in zip(usable, computed):
@@ -126,8 +166,13 @@ class InterauralStage(Stage):
                 ild = batch.ild[row, :frames].cpu().numpy()
                 features[index] = (ipd, ild)
                 self.cache.put("interaural", keys[index], {"ipd": ipd, "ild": ild})  # no-op without a key
-        return [{"ipd_mae": mae_over_time(features[2 * i][0], features[2 * i + 1][0]),
-                 "ild_mae": mae_over_time(features[2 * i][1], features[2 * i + 1][1])} for i in range(len(items))]
+        return [
+            {
+                "ipd_mae": mae_over_time(features[2 * i][0], features[2 * i + 1][0]),
+                "ild_mae": mae_over_time(features[2 * i][1], features[2 * i + 1][1]),
+            }
+            for i in range(len(items))
+        ]
 
     def _strict_on_device(self, items: list[LoadedPair]) -> list:
         import math
@@ -145,8 +190,15 @@ class InterauralStage(Stage):
         for (gt_rate, gen_rate), members in groups.items():
             gt, gt_lengths = padded_batch([items[i].gt for i in members], device)
             gen, gen_lengths = padded_batch([items[i].infer for i in members], device)
-            mae = strict_ipd_ild_mae_batch(gt.double(), gen.double(), gt_rate, gen_rate, gt_lengths.to(device),
-                                           gen_lengths.to(device), self.settings.floor_db)
+            mae = strict_ipd_ild_mae_batch(
+                gt.double(),
+                gen.double(),
+                gt_rate,
+                gen_rate,
+                gt_lengths.to(device),
+                gen_lengths.to(device),
+                self.settings.floor_db,
+            )
             for row, index in enumerate(members):
                 ipd, ild = float(mae["ipd_mae"][row]), float(mae["ild_mae"][row])
                 result = {"ipd_mae": ipd, "ild_mae": ild}

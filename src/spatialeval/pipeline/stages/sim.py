@@ -5,6 +5,7 @@ Both clips are downmixed to mono (mean of channels) and resampled to the encoder
 rate (16 kHz) with ``scipy.signal.resample_poly``; see :mod:`spatialeval.metrics.sim` and
 :mod:`spatialeval.models.speaker`. The encoder is loaded once per stage instance.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,26 +33,45 @@ class SIMSettings:
     backend: str = setting("resemblyzer", cli="--sim-backend", choices=_speaker_backends, help="speaker encoder")
     # wavlm: a local Hugging Face WavLMForXVector folder; wavlm-ecapa: the path of seed-tts-eval's
     # wavlm_large_finetune.pth (the paper's SIM model). resemblyzer takes none.
-    model_path: str | None = setting(None, cli="--sim-model-path", metavar="PATH", check=non_empty(),
-                                     help="wavlm: a local WavLMForXVector folder; wavlm-ecapa: wavlm_large_finetune.pth")
-    batch_size: int = setting(8, affects_numbers=False, help="clips per WavLM forward pass (wavlm, wavlm-ecapa)",
-                              check=positive())
+    model_path: str | None = setting(
+        None,
+        cli="--sim-model-path",
+        metavar="PATH",
+        check=non_empty(),
+        help="wavlm: a local WavLMForXVector folder; wavlm-ecapa: wavlm_large_finetune.pth",
+    )
+    batch_size: int = setting(
+        8, affects_numbers=False, help="clips per WavLM forward pass (wavlm, wavlm-ecapa)", check=positive()
+    )
     use_prompt: bool = setting(False, help="compare with the manifest's prompt audio instead of gt")
 
 
 # A generation without speech has no speaker: SIM 0 (sim_note says why).
-DEGENERATE = degenerate_outcomes("scored: the speaker-embedding cosine", silent="value:0.0", dc="value:0.0",
-                                 noise="value:0.0", short="value:0.0 (too little speech to embed)")
+DEGENERATE = degenerate_outcomes(
+    "scored: the speaker-embedding cosine",
+    silent="value:0.0",
+    dc="value:0.0",
+    noise="value:0.0",
+    short="value:0.0 (too little speech to embed)",
+)
 
 
 class SIMStage(Stage):
     name = "sim"
     Settings = SIMSettings
     metrics = (
-        MetricInfo("sim", "SIM", "sim", True, "speaker-embedding cosine, generated vs. gt (or prompt)",
-                   unit="cosine", devices=("cpu", "cuda"), dependencies=("resemblyzer",),
-                   reference="seed-tts-eval SIM; ISDrama reports it (WavLM-large speaker verification)",
-                   degenerate=DEGENERATE),
+        MetricInfo(
+            "sim",
+            "SIM",
+            "sim",
+            True,
+            "speaker-embedding cosine, generated vs. gt (or prompt)",
+            unit="cosine",
+            devices=("cpu", "cuda"),
+            dependencies=("resemblyzer",),
+            reference="seed-tts-eval SIM; ISDrama reports it (WavLM-large speaker verification)",
+            degenerate=DEGENERATE,
+        ),
     )
     extra_fields = ("sim_reference", "sim_note")
     identity_fields = ("prompt_sha256",)
@@ -69,7 +89,7 @@ class SIMStage(Stage):
             "formula": "cosine of speaker embeddings, generated vs. reference",
             "speech_presence": SPEECH_RULE,
             "no_speech": "generated clip without speech (speech_presence, or nothing left after the encoder's VAD): "
-                         "SIM = 0 (scored, with sim_note); reference without speech: unmeasurable",
+            "SIM = 0 (scored, with sim_note); reference without speech: unmeasurable",
         }
 
     def input_identity(self, pair) -> dict[str, str | None]:
@@ -81,11 +101,13 @@ class SIMStage(Stage):
     def _audio(self, item: LoadedPair, side: str, path: str):
         rate = self._encoder.sample_rate
         if side == "prompt":
+
             def prompt_audio():
                 clip = load_audio(path)
                 from spatialeval.features.resample import downmix_resample
 
                 return downmix_resample(clip.samples, clip.sample_rate, rate)
+
             return item.derived(f"mono{rate // 1000}k:prompt", prompt_audio)
         return item.mono(side, rate)
 
@@ -141,14 +163,19 @@ class SIMStage(Stage):
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         if self.settings.use_prompt and not item.pair.prompt:
-            raise ValueError(f"{item.pair.gt}: sim.use_prompt is set but item {item.id!r} has no prompt "
-                             "audio in the manifest (add a 'prompt' column)")
+            raise ValueError(
+                f"{item.pair.gt}: sim.use_prompt is set but item {item.id!r} has no prompt "
+                "audio in the manifest (add a 'prompt' column)"
+            )
         (side, path), (_, infer_path) = self._sides(item)
         try:
             reference = self._embedding(item, side, path)
         except NoSpeech as exc:
-            return {"sim": math.nan, "sim_reference": side,
-                    "unmeasurable": {"sim": f"the reference ({side}) has no speech to compare with: {exc}"}}
+            return {
+                "sim": math.nan,
+                "sim_reference": side,
+                "unmeasurable": {"sim": f"the reference ({side}) has no speech to compare with: {exc}"},
+            }
         try:
             generated = self._embedding(item, "infer", infer_path)
         except NoSpeech as exc:

@@ -21,6 +21,7 @@ The trajectory error is the mean per-segment angle error over the segments measu
 clips, with the worst segment beside it (:mod:`spatialeval.metrics.trajectory`); the tracks
 themselves are kept per item for the report's azimuth-over-time plot.
 """
+
 from __future__ import annotations
 
 import functools
@@ -35,51 +36,85 @@ from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 @dataclass
 class TrajectorySettings:
-    segment_seconds: float = setting(1.0, help="segment length of the direction tracks (the paper's 1 s)",
-                                     check=positive())
+    segment_seconds: float = setting(
+        1.0, help="segment length of the direction tracks (the paper's 1 s)", check=positive()
+    )
     min_segment_seconds: float = setting(0.5, help="a shorter last segment is unmeasurable", check=positive())
     bat: bool = setting(True, help="also track BAT's direction head per segment when a checkpoint is configured")
 
     def validate(self, config) -> None:
         if not self.min_segment_seconds <= self.segment_seconds:
-            raise ValueError(f"config.trajectory.min_segment_seconds ({self.min_segment_seconds}) must not exceed "
-                             f"config.trajectory.segment_seconds ({self.segment_seconds})")
+            raise ValueError(
+                f"config.trajectory.min_segment_seconds ({self.min_segment_seconds}) must not exceed "
+                f"config.trajectory.segment_seconds ({self.segment_seconds})"
+            )
 
 
 TRACKS = "per-segment direction tracks (ISDrama's 1-s segmentation), gt vs. generated"
 
 
 # Both tracks compare the same segments: those long enough and with a measurable direction in both clips.
-DEGENERATE = degenerate_outcomes("unmeasurable", clipped="scored: the per-segment direction errors",
-                                 long_gap="scored: over the segments measurable in both clips")
+DEGENERATE = degenerate_outcomes(
+    "unmeasurable",
+    clipped="scored: the per-segment direction errors",
+    long_gap="scored: over the segments measurable in both clips",
+)
 # BAT's head answers for any sound that is not silent: on noise it is the direction BAT hears (the cue
 # track finds no coherent direct sound there, so it stays unmeasurable).
 BAT_DEGENERATE = {**DEGENERATE, "noise": "scored: BAT's per-segment directions of the noise"}
 
 
 def _metric(name: str, label: str, description: str, checkpoint: bool) -> MetricInfo:
-    return MetricInfo(name, label, "trajectory", False, description, unit="degrees", requires_checkpoint=checkpoint,
-                      devices=("cpu", "cuda") if checkpoint else ("cpu",), reference=TRACKS,
-                      degenerate=BAT_DEGENERATE if checkpoint else DEGENERATE)
+    return MetricInfo(
+        name,
+        label,
+        "trajectory",
+        False,
+        description,
+        unit="degrees",
+        requires_checkpoint=checkpoint,
+        devices=("cpu", "cuda") if checkpoint else ("cpu",),
+        reference=TRACKS,
+        degenerate=BAT_DEGENERATE if checkpoint else DEGENERATE,
+    )
 
 
 class TrajectoryStage(Stage):
     name = "trajectory"
     Settings = TrajectorySettings
     metrics = (
-        _metric("cues_trajectory_error_deg", "Cue traj err", "mean per-segment angle error of the checkpoint-free "
-                "DoA (lateral angle where front/back is ambiguous)", False),
-        _metric("cues_trajectory_worst_deg", "Cue traj worst", "largest per-segment angle error (checkpoint-free)",
-                False),
-        _metric("bat_trajectory_error_deg", "BAT traj err", "mean per-segment great-circle error of BAT's "
-                "direction head", True),
-        _metric("bat_trajectory_worst_deg", "BAT traj worst", "largest per-segment error of BAT's direction head",
-                True),
+        _metric(
+            "cues_trajectory_error_deg",
+            "Cue traj err",
+            "mean per-segment angle error of the checkpoint-free DoA (lateral angle where front/back is ambiguous)",
+            False,
+        ),
+        _metric(
+            "cues_trajectory_worst_deg", "Cue traj worst", "largest per-segment angle error (checkpoint-free)", False
+        ),
+        _metric(
+            "bat_trajectory_error_deg",
+            "BAT traj err",
+            "mean per-segment great-circle error of BAT's direction head",
+            True,
+        ),
+        _metric(
+            "bat_trajectory_worst_deg", "BAT traj worst", "largest per-segment error of BAT's direction head", True
+        ),
     )
-    extra_fields = tuple(f"{source}_{name}" for source in ("cues", "bat") for name in
-                         ("trajectory_worst_segment_s", "trajectory_segments", "trajectory_unmeasurable_segments",
-                          "trajectory_unpaired_segments", "trajectory_lateral_segments", "track_gt", "track_gen")
-                         ) + ("cues_track_front_back",)
+    extra_fields = tuple(
+        f"{source}_{name}"
+        for source in ("cues", "bat")
+        for name in (
+            "trajectory_worst_segment_s",
+            "trajectory_segments",
+            "trajectory_unmeasurable_segments",
+            "trajectory_unpaired_segments",
+            "trajectory_lateral_segments",
+            "track_gt",
+            "track_gen",
+        )
+    ) + ("cues_track_front_back",)
 
     def setup(self) -> None:
         s = self.settings
@@ -89,8 +124,9 @@ class TrajectoryStage(Stage):
             from spatialeval.models.registry import SPATIAL_ENCODERS
 
             try:
-                self.encoder = SPATIAL_ENCODERS.build(self.config.bat, self.config.resolved_device(),
-                                                      self.config.bat.encoder)
+                self.encoder = SPATIAL_ENCODERS.build(
+                    self.config.bat, self.config.resolved_device(), self.config.bat.encoder
+                )
             except StageUnavailable as exc:  # no checkpoint: the checkpoint-free tracks still run
                 self._no_bat = f"BAT trajectories need the spatial encoder: {exc}"
 
@@ -101,28 +137,41 @@ class TrajectoryStage(Stage):
 
     def describe(self):
         s, cues = self.settings, self.config.cues
-        return {"segment_seconds": s.segment_seconds, "min_segment_seconds": s.min_segment_seconds,
-                "cues": f"metrics.doa.estimate_direction per segment (elevations {cues.elevations}, min reliability "
-                        f"{cues.min_doa_reliability:g}); where a segment's front/back is ambiguous, the pair comparison of the "
-                        "two segments' pinna-band spectra decides (cues.pair_front_back), else the lateral-angle error",
-                "bat": (self.encoder.describe() if self.encoder else self._no_bat)}
+        return {
+            "segment_seconds": s.segment_seconds,
+            "min_segment_seconds": s.min_segment_seconds,
+            "cues": f"metrics.doa.estimate_direction per segment (elevations {cues.elevations}, min reliability "
+            f"{cues.min_doa_reliability:g}); where a segment's front/back is ambiguous, the pair comparison of the "
+            "two segments' pinna-band spectra decides (cues.pair_front_back), else the lateral-angle error",
+            "bat": (self.encoder.describe() if self.encoder else self._no_bat),
+        }
 
     def _estimator(self):
         from spatialeval.metrics.doa import estimate_direction
 
         cues = self.config.cues
-        return functools.partial(estimate_direction, elevations=cues.elevations, gate_db=cues.gate_db,
-                                 max_itd_s=cues.max_itd_s, analysis_rate=int(cues.analysis_rate),
-                                 min_reliability=cues.min_doa_reliability,
-                                 min_front_back_confidence=cues.min_front_back_confidence)
+        return functools.partial(
+            estimate_direction,
+            elevations=cues.elevations,
+            gate_db=cues.gate_db,
+            max_itd_s=cues.max_itd_s,
+            analysis_rate=int(cues.analysis_rate),
+            min_reliability=cues.min_doa_reliability,
+            min_front_back_confidence=cues.min_front_back_confidence,
+        )
 
     def _validity(self, clip) -> tuple:
         """The segment-validity rule both tracks of ``clip`` share."""
         from spatialeval.metrics.trajectory import segment_validity
 
         s = self.settings
-        return segment_validity(clip.samples, clip.sample_rate, segment_s=s.segment_seconds,
-                                min_segment_s=s.min_segment_seconds, gate_db=self.config.cues.gate_db)
+        return segment_validity(
+            clip.samples,
+            clip.sample_rate,
+            segment_s=s.segment_seconds,
+            min_segment_s=s.min_segment_seconds,
+            gate_db=self.config.cues.gate_db,
+        )
 
     def _segment_front_back(self, item: LoadedPair, gt, gen) -> list:
         """Per paired segment, the pair-relative front/back ('same', 'mirrored' or None when not decided or not
@@ -138,22 +187,31 @@ class TrajectoryStage(Stage):
             return relations
         rate = int(cues.analysis_rate)
         limit = 0.45 * min(item.gt.sample_rate, item.infer.sample_rate, rate)
-        bounds = [list(segment_bounds(clip.samples.shape[0], clip.sample_rate, self.settings.segment_seconds))
-                  for clip in (item.gt, item.infer)]
+        bounds = [
+            list(segment_bounds(clip.samples.shape[0], clip.sample_rate, self.settings.segment_seconds))
+            for clip in (item.gt, item.infer)
+        ]
         for index in range(n):
             lateral = (gt.lateral_deg[index], gen.lateral_deg[index])
             known = math.isfinite(gt.azimuth_deg[index]) and math.isfinite(gen.azimuth_deg[index])
             if known or not all(math.isfinite(value) for value in lateral):
                 continue
             try:
-                spectra = [pair_spectrum(clip.samples[start:stop], clip.sample_rate, analysis_rate=rate, fmax=limit,
-                                         gate_db=cues.gate_db)
-                           for clip, (start, stop) in zip((item.gt, item.infer), (b[index] for b in bounds))]
+                spectra = [
+                    pair_spectrum(
+                        clip.samples[start:stop], clip.sample_rate, analysis_rate=rate, fmax=limit, gate_db=cues.gate_db
+                    )
+                    for clip, (start, stop) in zip((item.gt, item.infer), (b[index] for b in bounds))
+                ]
             except CueError:
                 continue
-            relation = pair_front_back(*spectra, *lateral, lateral_tolerance_deg=cues.pair_lateral_tolerance_deg,
-                                       max_source_difference_db=cues.max_source_difference_db,
-                                       min_confidence=cues.min_pair_confidence).relation
+            relation = pair_front_back(
+                *spectra,
+                *lateral,
+                lateral_tolerance_deg=cues.pair_lateral_tolerance_deg,
+                max_source_difference_db=cues.max_source_difference_db,
+                min_confidence=cues.min_pair_confidence,
+            ).relation
             relations[index] = relation if relation in ("same", "mirrored") else None
         return relations
 
@@ -168,9 +226,14 @@ class TrajectoryStage(Stage):
         s, bat = self.settings, self.config.bat
         clips = (item.gt, item.infer)
         embedded = clip_embeddings(
-            self.cache, self.encoder, clips, embedding_key(bat, self.encoder, "segments", s.segment_seconds),
+            self.cache,
+            self.encoder,
+            clips,
+            embedding_key(bat, self.encoder, "segments", s.segment_seconds),
             lambda clip: encoder_inputs(clip, self.encoder, "segments", bat.normalize_dbfs, s.segment_seconds),
-            batch_size=bat.batch_size, autocast=bat.autocast)
+            batch_size=bat.batch_size,
+            autocast=bat.autocast,
+        )
         tracks = []
         for side, clip, embeddings in zip(("gt", "infer"), clips, embedded):
             if isinstance(embeddings, Exception):
@@ -181,11 +244,18 @@ class TrajectoryStage(Stage):
             windows = len(next(iter(embeddings.values())))
             durations = [min(s.segment_seconds, clip.seconds - k * s.segment_seconds) for k in range(windows)]
             if len(validity[side]) != windows:
-                raise ValueError(f"{windows} BAT windows but {len(validity[side])} segments of "
-                                 f"{s.segment_seconds:g} s in the {side} clip")
-            tracks.append(track_from_bat(decode_heads(logits["azimuth"], logits["elevation"], logits["distance"]),
-                                         segment_s=s.segment_seconds, durations_s=durations,
-                                         validity=validity[side]))
+                raise ValueError(
+                    f"{windows} BAT windows but {len(validity[side])} segments of "
+                    f"{s.segment_seconds:g} s in the {side} clip"
+                )
+            tracks.append(
+                track_from_bat(
+                    decode_heads(logits["azimuth"], logits["elevation"], logits["distance"]),
+                    segment_s=s.segment_seconds,
+                    durations_s=durations,
+                    validity=validity[side],
+                )
+            )
         return tracks
 
     def compute_one(self, item: LoadedPair):
@@ -196,14 +266,27 @@ class TrajectoryStage(Stage):
         s = self.settings
         estimate = self._estimator()
         validity = {side: self._validity(getattr(item, side)) for side in ("gt", "infer")}
-        tracks = {side: track_from_estimator(getattr(item, side).samples, getattr(item, side).sample_rate, estimate,
-                                             segment_s=s.segment_seconds, min_segment_s=s.min_segment_seconds,
-                                             source="cues", validity=validity[side]) for side in ("gt", "infer")}
+        tracks = {
+            side: track_from_estimator(
+                getattr(item, side).samples,
+                getattr(item, side).sample_rate,
+                estimate,
+                segment_s=s.segment_seconds,
+                min_segment_s=s.min_segment_seconds,
+                source="cues",
+                validity=validity[side],
+            )
+            for side in ("gt", "infer")
+        }
         front_back = self._segment_front_back(item, tracks["gt"], tracks["infer"])
-        result = self._renamed(trajectory_error(tracks["gt"], tracks["infer"], prefix="cues_", front_back=front_back),
-                               "cues")
-        result.update(cues_track_gt=tracks["gt"].to_dict(), cues_track_gen=tracks["infer"].to_dict(),
-                      cues_track_front_back=front_back)
+        result = self._renamed(
+            trajectory_error(tracks["gt"], tracks["infer"], prefix="cues_", front_back=front_back), "cues"
+        )
+        result.update(
+            cues_track_gt=tracks["gt"].to_dict(),
+            cues_track_gen=tracks["infer"].to_dict(),
+            cues_track_front_back=front_back,
+        )
         if self.encoder is None:
             names = ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")
             result.update({name: math.nan for name in names})
