@@ -33,6 +33,7 @@ BUILTIN_STAGES: dict[str, str] = {
     "binaural_gen": "spatialeval.pipeline.stages.binaural_gen:BinauralGenStage",
     "binaural_speech": "spatialeval.pipeline.stages.binaural_speech:BinauralSpeechStage",
     "bewo": "spatialeval.pipeline.stages.bewo:BEWOStage",
+    "intelligibility": "spatialeval.pipeline.stages.intelligibility:IntelligibilityStage",
 }
 
 _stages = LazyRegistry(ENTRY_POINT_GROUP, BUILTIN_STAGES)

@@ -1,0 +1,136 @@
+"""Binaural speech intelligibility of the generated clip, with the gt clip as the clean reference.
+
+``mbstoi``: MBSTOI (Andersen et al. 2018), the Clarity challenge's binaural intelligibility
+measure, as :mod:`spatialeval.metrics.mbstoi` computes it (equal to Clarity's implementation to
+float64 rounding). Each metric of this stage is one entry of :data:`SCORERS`: a function of the
+two ``(2, n)`` clips at one rate, aligned and cut to a common length here; a second binaural
+intelligibility metric is one more ``MetricInfo`` and one more scorer.
+
+Inputs the definition cannot score, and what this stage does with them:
+
+* other rates: each clip is resampled from its own rate to the metric's rate (MBSTOI: FFT
+  resampling to 10 kHz, Clarity's rule), so gt and generated clip may differ in rate;
+* lengths that differ by at most ``max_length_difference_s``: both are cut to the shorter
+  duration (the end of the longer is dropped; the released code needs equal lengths); a longer
+  difference leaves the stage's metrics unmeasurable — the clips are not aligned;
+* a silent gt (no speech reference) or a generated clip more than 100 dB below the gt
+  (digital silence: every correlation is 0/0): unmeasurable;
+* less than 30 frames (384 ms) of speech at 10 kHz left after MBSTOI's silent-frame removal:
+  unmeasurable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
+from spatialeval.pipeline.settings import at_least, setting
+from spatialeval.pipeline.stages.base import LoadedPair, Stage
+
+
+@dataclass
+class IntelligibilitySettings:
+    max_length_difference_s: float = setting(
+        0.05,
+        help="pairs whose durations differ by at most this are cut to the shorter one; longer differences are "
+        "unmeasurable (the measures compare time-aligned clips)",
+        check=at_least(0),
+    )
+
+
+ANDERSEN = (
+    "Andersen, de Haan, Tan, Jensen 2018, Speech Communication 102 (MBSTOI); parity with "
+    "pyclarity 0.9 clarity.evaluator.mbstoi"
+)
+#: A generated clip this far below the gt (RMS over both ears, 5 orders of magnitude as Clarity's
+#: own zero-signal test) is digital silence for the measures: their correlations are 0/0.
+SILENCE_RATIO = 1e-5
+
+DEGENERATE = degenerate_outcomes(
+    "scored: the correlation of the gt's and the generation's speech envelopes (≈ 0: no speech)",
+    silent="unmeasurable",
+    short="unmeasurable",
+    long_gap="unmeasurable",
+    clipped="scored: intelligibility of the distorted speech",
+)
+
+
+def _score_mbstoi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int) -> float:
+    """Each clip FFT-resampled to 10 kHz from its own rate (Clarity's rule), cut to one length, scored."""
+    from spatialeval.metrics.mbstoi import RATE, mbstoi, to_analysis_rate
+
+    gt, gen = to_analysis_rate(gt, gt_rate), to_analysis_rate(gen, gen_rate)
+    n = min(gt.shape[1], gen.shape[1])
+    return mbstoi(gt[:, :n], gen[:, :n], RATE)
+
+
+#: metric name → function of (gt, gt_rate, gen, gen_rate) → value, the clips ``(2, n)`` float64 cut to
+#: one duration. A ValueError (e.g. ``TooShortForMBSTOI``) makes the metric unmeasurable, with its message.
+SCORERS = {"mbstoi": _score_mbstoi}
+
+
+class IntelligibilityStage(Stage):
+    name = "intelligibility"
+    Settings = IntelligibilitySettings
+    metrics = (
+        MetricInfo(
+            "mbstoi",
+            "MBSTOI",
+            "intelligibility",
+            True,
+            "binaural intelligibility of the generation against the gt (modified binaural STOI, EC + better ear)",
+            reference=ANDERSEN,
+            degenerate=DEGENERATE,
+        ),
+    )
+    extra_fields = ("intelligibility_seconds",)
+
+    def describe(self):
+        return {
+            "method": "MBSTOI (Andersen et al. 2018) as the Clarity challenge computes it, gt as clean reference",
+            "analysis_rate": 10000,
+            "resampler": "scipy.signal.resample (FFT) to int(n · 10000 / rate + 1) samples, per clip",
+            "max_length_difference_s": self.settings.max_length_difference_s,
+        }
+
+    def compute_one(self, item: LoadedPair):
+        gt_clip, gen_clip = item.gt.require_channels(2), item.infer.require_channels(2)
+        names = [info.name for info in self.metrics]
+        result = {name: math.nan for name in names}
+        difference_s = abs(gt_clip.seconds - gen_clip.seconds)
+        limit = self.settings.max_length_difference_s
+        if difference_s > limit + 0.5 / min(gt_clip.sample_rate, gen_clip.sample_rate):
+            reason = (
+                f"durations differ by {difference_s:.4f} s (> intelligibility.max_length_difference_s = {limit}): "
+                "the clips are not time-aligned"
+            )
+            return {**result, "intelligibility_seconds": 0.0, "unmeasurable": dict.fromkeys(names, reason)}
+        seconds = min(gt_clip.seconds, gen_clip.seconds)
+        result["intelligibility_seconds"] = seconds
+        unmeasurable = {}
+        gt = gt_clip.samples[: int(round(seconds * gt_clip.sample_rate))].astype(np.float64).T
+        gen = gen_clip.samples[: int(round(seconds * gen_clip.sample_rate))].astype(np.float64).T
+        reason = _silence_reason(gt, gen)
+        for name in names:
+            if reason:
+                unmeasurable[name] = reason
+                continue
+            try:
+                result[name] = SCORERS[name](gt, gt_clip.sample_rate, gen, gen_clip.sample_rate)
+            except ValueError as exc:  # too little speech left to analyse
+                unmeasurable[name] = str(exc)
+        if unmeasurable:
+            result["unmeasurable"] = unmeasurable
+        return result
+
+
+def _silence_reason(gt: np.ndarray, gen: np.ndarray) -> str:
+    gt_rms, gen_rms = float(np.sqrt(np.mean(gt**2))), float(np.sqrt(np.mean(gen**2)))
+    if gt_rms == 0.0:
+        return "the gt clip is silent: there is no speech to be intelligible"
+    if gen_rms <= SILENCE_RATIO * gt_rms:
+        return "the generated clip is silent (more than 100 dB below the gt): every envelope correlation is 0/0"
+    return ""
