@@ -35,10 +35,10 @@ Given the clean binaural reference ``x = (x_l, x_r)`` and the processed (here: g
 7. **Combination**: per band and segment the better-ear d replaces d_EC where its variance
    ratio exceeds the EC stage's maximum ratio. MBSTOI is the mean over bands and segments.
 
-Two details of the Clarity code are kept for parity (they change the last digit at most on
-clips of a few seconds): the better-ear step skips the last segment (so that segment always
-takes d_EC), and the one-third-octave powers are not square-rooted (power envelopes, as in
-the paper's EC derivation; STOI uses magnitudes).
+Envelopes are band *powers* (as the paper's EC derivation needs; STOI uses magnitudes). One
+detail of the Clarity code is kept for parity: its better-ear step skips the last segment, so that
+segment always takes d_EC (on the 2.3-s fixture pair noise_0db scoring it too moves MBSTOI by
+2.7e-7). Cost: about 1.5 s of CPU per 10 s of audio (Clarity's loop: about 14 s).
 """
 
 from __future__ import annotations
