@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spatialeval.pipeline.registry import METRICS
+from spatialeval.pipeline.registry import METRICS, stage_classes
 
 
 def _headline(status: dict[str, Any]) -> str:
@@ -59,15 +59,9 @@ def format_table(summary: dict[str, Any]) -> str:
                     f"{info.direction} is better",
                 )
             )
-    if "cer_corpus" in extra and extra["cer_corpus"] is not None:
-        rows.append(("CER (corpus)", f"{extra['cer_corpus']:.4f}", "", "", "lower is better"))
-    for key, label, note in (
-        ("bewo_released_kl", "BEWO 'KL' (as released)", "see the warning below"),
-        ("bewo_itd_kl_hist", "BEWO ITD KL (histograms)", "lower is better"),
-        ("bewo_itd_w1_us", "BEWO ITD W1 [us]", "lower is better"),
-    ):
-        if extra.get(key) is not None:
-            rows.append((label, f"{extra[key]:.4f}", "", "", note))
+    for stage in stage_classes().values():  # corpus-level values a stage declares lines for
+        for line in stage.summary_lines(extra, protocol):
+            rows.append((line.label, f"{line.value:.4f}", "", "", line.note))
     if not rows:
         return "  (no metric ran)"
     names = ("metric", "value", "n", "unmeasurable")
@@ -82,25 +76,6 @@ def format_table(summary: dict[str, Any]) -> str:
         return text + (f"  {cells[4]}" if len(cells) > 4 else "")
 
     return "\n".join([line(names), *(line(r) for r in rows)])
-
-
-def _cer_notes(extra: dict[str, Any]) -> list[str]:
-    """Console lines for what the CER mean hides: references of two kinds, and scored-language mismatches."""
-    lines = []
-    kinds = extra.get("cer_reference_sources") or {}
-    if kinds.get("text") and kinds.get("gt_asr"):
-        lines.append(
-            f"CER references are mixed: {kinds['text']} items scored against a reference text, "
-            f"{kinds['gt_asr']} against the ASR transcript of their gt audio (no text found); the mean "
-            "averages both kinds (ref_source per item; give every item a text for a comparable number)"
-        )
-    mismatch = extra.get("cer_language_mismatch") or 0
-    if mismatch:
-        lines.append(
-            f"CER language: {mismatch} items scored in cer.language although their reference text looks like "
-            "another language (cer_language per item; set cer.language=auto to detect it)"
-        )
-    return lines
 
 
 def format_report(summary: dict[str, Any]) -> str:
@@ -130,7 +105,8 @@ def format_report(summary: dict[str, Any]) -> str:
         parts += [f"  {item}: {message}" for item, message in list(failed.items())[:20]]
         if len(failed) > 20:
             parts.append(f"  ... and {len(failed) - 20} more (see items.jsonl)")
-    parts += _cer_notes(summary.get("extra") or {})
+    for stage in stage_classes().values():  # what a stage's mean hides, in its own words
+        parts += stage.summary_notes(summary.get("extra") or {})
     reasons = summary.get("unmeasurable_reasons") or {}
     if reasons:
         parts.append("unmeasurable (counted, not in the means):")
@@ -181,8 +157,6 @@ def plain_table(rows: list[tuple]) -> list[str]:
 def format_metric_list(protocol: str = "isdrama", as_json: bool = False) -> str:
     """Every registered metric with its direction, unit (under ``protocol``), stage, backend and needs."""
     import json
-
-    from spatialeval.pipeline.registry import stage_classes
 
     stages = stage_classes()
     entries = []

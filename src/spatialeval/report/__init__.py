@@ -2,8 +2,9 @@
 
 :func:`write_report` builds a summary table (labels, directions and table scale from the
 metric registry), stage statuses and provenance, failed items, per-item metric
-distributions, and IPD/ILD time × frequency maps of the worst (or chosen) items.
-matplotlib and torch are imported only when the plots are drawn.
+distributions, and the sections each registered stage declares (e.g. IPD/ILD time × frequency
+maps of the worst or chosen items); it names no stage itself. matplotlib and torch are imported
+only when the plots are drawn.
 """
 
 from spatialeval.report.build import run_report, write_report

@@ -10,23 +10,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from spatialeval.pipeline.registry import METRICS
-from spatialeval.report.data import ReportInputError, ResultsData, as_number, choose_items, load_results_dir
+from spatialeval.pipeline.presentation import Figure, Section, Subheading, Text
+from spatialeval.pipeline.presentation import Table as StageTable
+from spatialeval.pipeline.registry import METRICS, stage_classes
+from spatialeval.report.data import ReportInputError, ResultsData, choose_items, load_results_dir
 from spatialeval.report.document import Block, Bullets, Code, Heading, Image, Paragraph, Table, to_html, to_markdown
 
 MAX_FAILED_ROWS = 100
 MAX_LEFT_OUT = 20
-
-PROTOCOL_NOTES = {
-    "isdrama": (
-        "IPD/ILD MAE follow the released ISDrama code (mel-projected cues, mean error divided by "
-        "the frame count, IPD not wrapped); tables print them ×100."
-    ),
-    "strict": (
-        "IPD/ILD MAE use the strict protocol: wrapped IPD error in radians and ILD error in dB, "
-        "averaged over the time-frequency bins where the ground truth has energy."
-    ),
-}
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -53,15 +44,6 @@ def _median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
-
-
-def _safe_name(item_id: str, taken: set[str]) -> str:
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", item_id).strip("._") or "item"
-    name, counter = f"maps_{stem}.png", 2
-    while name in taken:
-        name, counter = f"maps_{stem}_{counter}.png", counter + 1
-    taken.add(name)
-    return name
 
 
 def _stage_reason(data: ResultsData, metric: str) -> str:
@@ -139,8 +121,9 @@ def _overview(data: ResultsData) -> list[Block]:
         f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
     ]
     blocks: list[Block] = [Heading("spatialeval report", 1), Paragraph("  \n".join(lines))]
-    if data.protocol in PROTOCOL_NOTES:
-        blocks.append(Paragraph(PROTOCOL_NOTES[data.protocol]))
+    for stage in stage_classes().values():
+        if data.protocol in stage.protocol_notes:
+            blocks.append(Paragraph(stage.protocol_notes[data.protocol]))
     return blocks
 
 
@@ -215,105 +198,72 @@ def _unmeasurable(data: ResultsData) -> list[Block]:
     ]
 
 
-DOA_COLUMNS = (
-    "doa_gt_azimuth_deg",
-    "doa_gen_azimuth_deg",
-    "doa_gt_lateral_deg",
-    "doa_gen_lateral_deg",
-    "doa_gt_reliability",
-    "doa_gen_reliability",
-    "front_back",
-    "doa_error_scope",
-    "doa_error_deg",
-)
+class _View:
+    """The :class:`~spatialeval.pipeline.presentation.ReportView` handed to the stages' report hooks."""
+
+    def __init__(self, data: ResultsData, chosen: list[str], why: str) -> None:
+        self._data, self.chosen_items, self.chosen_why = data, chosen, why
+        self.rows, self.summary = data.rows, data.summary
+
+    @property
+    def protocol(self) -> str:
+        return self._data.protocol
+
+    @property
+    def directory(self) -> Path:
+        return self._data.directory
+
+    def row(self, item_id: str) -> dict[str, Any] | None:
+        return self._data.row(item_id)
+
+    def values(self, metric: str) -> list[tuple[str, float]]:
+        return self._data.values(metric)
+
+    def resolve_audio(self, path_value: Any) -> Path | None:
+        return self._data.resolve_audio(path_value)
+
+    def metric_text(self, item_id: str, metrics: list[str] | None = None) -> str:
+        return _item_metric_text(self._data, item_id, metrics)
+
+    def number(self, value: Any) -> str:
+        return _fmt(value)
 
 
-def _largest_first(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
-    """``rows`` by ``metric``, largest first; rows without a finite value last (stable)."""
-
-    def key(row: dict[str, Any]) -> float:
-        value = as_number(row.get(metric))
-        return value if math.isfinite(value) else -1.0
-
-    return sorted(rows, key=key, reverse=True)
-
-
-def _directions(data: ResultsData, limit: int = 30) -> list[Block]:
-    """The checkpoint-free direction estimates per item, with their reliability (cues stage)."""
-    rows_with = _largest_first(
-        [row for row in data.rows if any(column in row for column in DOA_COLUMNS)], "doa_error_deg"
-    )
-    if not rows_with:
-        return []
-    table = [[f"`{row['id']}`", *(_fmt(row.get(column)) for column in DOA_COLUMNS)] for row in rows_with[:limit]]
-    more = f" (the {limit} largest DoA errors of {len(rows_with)})" if len(rows_with) > limit else ""
-    return [
-        Heading("Direction of arrival per item"),
-        Paragraph(
-            "Checkpoint-free estimates (cues stage) with their reliability: azimuth is empty where "
-            "front/back could not be told (the lateral angle, from the median plane, is still given) "
-            f"and the DoA error then covers the lateral angle only (scope `lateral`){more}."
-        ),
-        Table(
-            [
-                "Item",
-                "gt az",
-                "gen az",
-                "gt lateral",
-                "gen lateral",
-                "gt reliability",
-                "gen reliability",
-                "front/back",
-                "scope",
-                "DoA err",
-            ],
-            table,
-            align_right=set(range(1, 7)) | {9},
-        ),
-    ]
+def _safe_name(kind: str, item_id: str, taken: set[str]) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", item_id).strip("._") or "item"
+    name, counter = f"{kind}_{stem}.png", 2
+    while name in taken:
+        name, counter = f"{kind}_{stem}_{counter}.png", counter + 1
+    taken.add(name)
+    return name
 
 
-def _trajectories(data: ResultsData, out_dir: Path, written: dict[str, Path], limit: int = 6) -> list[Block]:
-    """Azimuth over time, gt vs generated, for the items with direction tracks (trajectory stage)."""
-    items = _largest_first(
-        [row for row in data.rows if isinstance(row.get("cues_track_gt"), dict)], "cues_trajectory_error_deg"
-    )
-    if not items:
-        return []
-    try:
-        import matplotlib  # noqa: F401  (the per-item distributions section already says plots are left out)
-    except ImportError:
-        return []
-    from spatialeval.report import plots
-
-    blocks: list[Block] = [
-        Heading("Direction trajectories"),
-        Paragraph(
-            f"Per-segment directions of moving sources, gt vs. generated (the {min(limit, len(items))} "
-            "largest checkpoint-free trajectory errors)."
-        ),
-    ]
-    taken: set[str] = set()
-    for row in items[:limit]:
-        tracks = {"checkpoint-free DoA": (row["cues_track_gt"], row["cues_track_gen"])}
-        if isinstance(row.get("bat_track_gt"), dict):
-            tracks["BAT direction head"] = (row["bat_track_gt"], row["bat_track_gen"])
-        png = plots.trajectory_png(str(row["id"]), tracks)
-        path = out_dir / _safe_name(str(row["id"]), taken).replace("maps_", "trajectory_")
-        path.write_bytes(png)
-        written[f"trajectory:{row['id']}"] = path
-        text = _item_metric_text(data, str(row["id"]), [m for m in METRICS if "trajectory" in m])
-        blocks += [
-            Heading(f"`{row['id']}`", 3),
-            Paragraph(text or "no trajectory error could be measured"),
-            Image(
-                f"direction trajectory of {row['id']}",
-                path.name,
-                png,
-                "filled: azimuth; hollow: lateral angle where front/back is ambiguous",
-            ),
-        ]
+def _render(sections: list[Section], out_dir: Path, written: dict[str, Path]) -> list[Block]:
+    """Report blocks of stage sections; each figure is saved beside the report and recorded in ``written``."""
+    blocks: list[Block] = []
+    for section in sections:
+        blocks.append(Heading(section.title))
+        for block in section.blocks:
+            if isinstance(block, Text):
+                blocks.append(Paragraph(block.text))
+            elif isinstance(block, Subheading):
+                blocks.append(Heading(block.text, 3))
+            elif isinstance(block, StageTable):
+                blocks.append(Table(block.headers, block.rows, align_right=set(block.align_right)))
+            elif isinstance(block, Figure):
+                taken = {path.name for path in written.values()}
+                path = out_dir / _safe_name(block.kind, block.item, taken)
+                path.write_bytes(block.png)
+                written[f"{block.kind}:{block.item}"] = path
+                blocks.append(Image(block.alt, path.name, block.png, block.caption))
+            else:
+                raise TypeError(f"a report section holds {type(block).__name__}, not a presentation block")
     return blocks
+
+
+def _stage_sections(hook: str, view: _View, out_dir: Path, written: dict[str, Path]) -> list[Block]:
+    """The sections every registered stage returns from ``hook`` (registry order), rendered."""
+    return _render([s for stage in stage_classes().values() for s in getattr(stage, hook)(view)], out_dir, written)
 
 
 def _provenance(data: ResultsData) -> list[Block]:
@@ -343,8 +293,9 @@ def _item_metric_text(data: ResultsData, item_id: str, metrics: list[str] | None
     return ", ".join(parts)
 
 
-def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path, written: dict[str, Path]) -> list[Block]:
-    """The plot sections; PNGs are written to ``out_dir`` and recorded in ``written``."""
+def _distributions(data: ResultsData, out_dir: Path, written: dict[str, Path]) -> tuple[list[Block], bool]:
+    """The per-item distributions section (its PNG written to ``out_dir``, recorded in ``written``), and
+    whether figures can be drawn at all (False without matplotlib: the section then says so)."""
     blocks: list[Block] = [Heading("Per-item distributions")]
     try:
         import matplotlib  # noqa: F401  (only to fail early with a clear note)
@@ -353,7 +304,8 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path, writ
     except ImportError:
         note = "Plots left out: matplotlib is not installed (pip install 'spatialeval[report]')."
         print(f"spatialeval report: {note}", file=sys.stderr)
-        return blocks + [Paragraph(note)]
+        blocks.append(Paragraph(note))
+        return blocks, False
 
     values = {metric: data.values(metric) for metric in data.metric_names()}
     plotted = {metric: pairs for metric, pairs in values.items() if pairs}
@@ -379,50 +331,7 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path, writ
         blocks.append(Paragraph("No metric has a per-item value to plot."))
     if empty:
         blocks.append(Paragraph(f"No per-item values for: {', '.join(f'`{m}`' for m in empty)}."))
-
-    blocks.append(Heading("IPD / ILD maps"))
-    if not chosen:
-        return blocks + [Paragraph("No items to draw.")]
-    blocks.append(
-        Paragraph(
-            f"Items: {why}. Time × frequency maps of the interaural phase difference "
-            "(IPD, wrapped to ±π) and level difference (ILD) of the ground truth and the generated "
-            "clip, and their difference; 1024-point STFT, hop 320 at 32 kHz, as the metrics use."
-        )
-    )
-    from spatialeval.report.maps import MapUnavailable, compute_maps
-
-    floor_db = float(((data.summary.get("config") or {}).get("interaural") or {}).get("floor_db", 60.0))
-    taken: set[str] = set()
-    for item_id in chosen:
-        blocks.append(Heading(f"`{item_id}`", 3))
-        row = data.row(item_id) or {}
-        metric_text = _item_metric_text(data, item_id)
-        if metric_text:
-            blocks.append(Paragraph(metric_text))
-        gt_path, infer_path = data.resolve_audio(row.get("gt")), data.resolve_audio(row.get("infer"))
-        missing = [
-            f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("infer", infer_path)) if path is None
-        ]
-        if missing:
-            blocks.append(
-                Paragraph(
-                    f"Maps skipped: {' and '.join(missing)} not found "
-                    f"(looked as stored, and relative to `{data.directory}` and its parent)."
-                )
-            )
-            continue
-        try:
-            maps = compute_maps(gt_path, infer_path, floor_db=floor_db)
-        except (MapUnavailable, ValueError, RuntimeError, OSError) as exc:
-            blocks.append(Paragraph(f"Maps skipped: {exc}"))
-            continue
-        png = plots.maps_png(item_id, maps, _item_metric_text(data, item_id, ["ipd_mae", "ild_mae"]))
-        path = out_dir / _safe_name(item_id, taken)
-        path.write_bytes(png)
-        written[f"maps:{item_id}"] = path
-        blocks.append(Image(f"IPD/ILD maps of {item_id}", path.name, png, f"gt: {gt_path} · generated: {infer_path}"))
-    return blocks
+    return blocks, True
 
 
 def write_report(
@@ -430,12 +339,14 @@ def write_report(
 ) -> dict[str, Path]:
     """Write ``report.md`` and a self-contained ``report.html`` (plots embedded) for a results directory.
 
-    ``out_dir`` defaults to ``RESULTS/report``. IPD/ILD maps are drawn for ``items`` (ids from
-    items.jsonl) or, by default, up to ``max_items`` worst items by ``ipd_mae``/``ild_mae``; the PNGs
-    are saved beside the reports. Returns the written files: ``"markdown"``, ``"html"``,
-    ``"distributions"`` and ``"maps:<item id>"`` (plots only when matplotlib is installed and there
-    is something to draw). Raises :class:`ReportInputError` for an unusable results directory or
-    unknown item ids.
+    ``out_dir`` defaults to ``RESULTS/report``. Besides the run's own tables and the per-item
+    distributions, every registered stage adds the sections it declares
+    (:meth:`~spatialeval.pipeline.stages.base.Stage.report_tables`, ``report_figures``); per-item
+    figures are drawn for ``items`` (ids from items.jsonl) or, by default, up to ``max_items`` worst
+    items by the stages' ``item_ranking``; the PNGs are saved beside the reports. Returns the written
+    files: ``"markdown"``, ``"html"``, ``"distributions"`` and ``"<kind>:<item id>"`` per stage figure
+    (plots only when matplotlib is installed and there is something to draw). Raises
+    :class:`ReportInputError` for an unusable results directory or unknown item ids.
     """
     data = load_results_dir(results_dir)
     chosen, why = choose_items(data, items, max_items)
@@ -449,9 +360,12 @@ def write_report(
     blocks.append(table if table.rows else Paragraph("No metric fields in these results."))
     blocks += [Paragraph(note) for note in table_notes]
     blocks += _extra(data) + _stages(data) + _failures(data) + _unmeasurable(data) + _left_out(data)
-    blocks += _directions(data)
-    blocks += _figures(data, chosen, why, out, written)
-    blocks += _trajectories(data, out, written)
+    view = _View(data, chosen, why)
+    blocks += _stage_sections("report_tables", view, out, written)
+    distributions, can_draw = _distributions(data, out, written)
+    blocks += distributions
+    if can_draw:
+        blocks += _stage_sections("report_figures", view, out, written)
     blocks += _provenance(data)
 
     markdown_path, html_path = out / "report.md", out / "report.html"

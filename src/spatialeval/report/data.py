@@ -7,29 +7,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from spatialeval.pipeline.registry import METRICS
+from spatialeval.pipeline.presentation import as_number
+from spatialeval.pipeline.registry import METRICS, stage_classes
 from spatialeval.pipeline.rundir import ResultsError, RunDirectory
-
-#: Metrics that rank items for the default IPD/ILD map selection, in order of preference.
-MAP_RANKING = ("ipd_mae", "ild_mae")
-#: Used when neither of the above has values (e.g. only the cue stage ran).
-FALLBACK_RANKING = ("ild_band_error_db", "itd_error_us", "iacc_error", "doa_error_deg")
 
 
 class ReportInputError(ValueError):
     """The results directory cannot be reported on; the message says why."""
-
-
-def as_number(value: Any) -> float:
-    """A metric value as float; null, strings and booleans become NaN."""
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 class ResultsData(RunDirectory):
@@ -92,9 +76,9 @@ def choose_items(data: ResultsData, items: list[str] | None, max_items: int) -> 
     """Items to draw IPD/ILD maps for, and a sentence saying why these.
 
     Given ``items``, they are validated against the results (unknown ids raise
-    :class:`ReportInputError` with close matches). Otherwise the worst items are taken,
-    alternating between the worst by ``ipd_mae`` and by ``ild_mae`` (falling back to the
-    checkpoint-free cue errors when neither ran), up to ``max_items``.
+    :class:`ReportInputError` with close matches). Otherwise the worst items are taken, up to
+    ``max_items``, alternating between the metrics of the first registered stage whose
+    ``item_ranking`` metrics have values (:attr:`~spatialeval.pipeline.stages.base.Stage.item_ranking`).
     """
     if items:
         known = [str(row["id"]) for row in data.rows]
@@ -108,7 +92,7 @@ def choose_items(data: ResultsData, items: list[str] | None, max_items: int) -> 
         return list(dict.fromkeys(items)), "chosen on the command line"
     if max_items <= 0:
         return [], "no items requested"
-    for ranking in (MAP_RANKING, FALLBACK_RANKING):
+    for ranking in (stage.item_ranking for stage in stage_classes().values() if stage.item_ranking):
         ranked = []
         for metric in ranking:
             info = METRICS[metric]

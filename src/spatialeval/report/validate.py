@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from spatialeval.io.files import atomic_write_text
+from spatialeval.pipeline.presentation import DPI
 from spatialeval.pipeline.validate import COLUMNS, HEADERS, ValidationResult, format_cell
 from spatialeval.report.document import Block, Bullets, Heading, Image, Paragraph, Table, to_html, to_markdown
-from spatialeval.report.plots import DPI, axis_label
+from spatialeval.report.plots import axis_label
 
 #: (sweep, x-axis label) of the panels, left to right.
 PANELS = (

@@ -16,6 +16,7 @@ from spatialeval.errors import StageUnavailable  # noqa: F401  (re-exported)
 from spatialeval.io.audio import AudioClip
 from spatialeval.io.pairing import Pair
 from spatialeval.metrics.registry import MetricInfo
+from spatialeval.pipeline.presentation import ReportView, Section, SummaryLine
 from spatialeval.pipeline.settings import NoSettings, speed_settings
 
 DOWNMIX_RULE = "mean of channels, resampled to {rate} Hz with scipy.signal.resample_poly"
@@ -78,6 +79,11 @@ class Stage:
     and implement :meth:`compute_one` (or :meth:`compute_batch` when it batches across items),
     optionally :meth:`setup`, :meth:`describe`, :meth:`summarize` and :meth:`input_identity`.
 
+    What the report and the console show beyond the per-metric table is declared here too (the
+    report and the console name no stage): ``protocol_notes`` and ``item_ranking`` (below),
+    :meth:`report_tables` and :meth:`report_figures` (report sections from the stage's own rows),
+    :meth:`summary_lines` and :meth:`summary_notes` (console lines from its :meth:`summarize` values).
+
     A result dict holds the stage's ``fields`` (metrics: a number, or NaN when the metric
     cannot be measured on this item), any of its declared ``extra_fields``, and optionally
     ``"unmeasurable": {field: reason}`` for every metric left NaN on purpose. A metric that
@@ -98,6 +104,12 @@ class Stage:
     #: Settings that run the same code on a small budget (e.g. fewer analysis frames), for suites that
     #: evaluate the stage many times (``tests/test_conformance.py``); never used by a normal run.
     light_settings: ClassVar[dict[str, Any]] = {}
+    #: A sentence per evaluation protocol (``config.protocol``) on how this stage's numbers are defined
+    #: under it; the report prints it under its title.
+    protocol_notes: ClassVar[dict[str, str]] = {}
+    #: Metrics whose worst items the report draws per-item figures of (alternating between them), unless
+    #: ``--items`` names them; the first registered stage with values of its ranking metrics decides.
+    item_ranking: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -151,3 +163,29 @@ class Stage:
             except Exception as exc:  # one bad item must never lose the others
                 results.append(exc)
         return results
+
+    # --- presentation: plain data (spatialeval.pipeline.presentation) that the report and console render
+
+    @classmethod
+    def report_tables(cls, view: ReportView) -> list[Section]:
+        """Report sections of tables and text built from ``view.rows`` (this stage's fields), placed after
+        the run's own tables (failures, unmeasurable, unpaired files). Return ``[]`` when the rows hold
+        nothing of this stage. Called for every registered stage, with or without matplotlib."""
+        return []
+
+    @classmethod
+    def report_figures(cls, view: ReportView) -> list[Section]:
+        """Report sections with figures (:class:`~spatialeval.pipeline.presentation.Figure`, PNG bytes),
+        placed after the per-item distributions; called only when matplotlib is installed."""
+        return []
+
+    @classmethod
+    def summary_lines(cls, extra: dict[str, Any], protocol: str | None) -> list[SummaryLine]:
+        """Rows under the console's per-metric table for corpus-level values this stage's :meth:`summarize`
+        put in ``extra`` (the summary's ``"extra"``); ``[]`` when they are absent."""
+        return []
+
+    @classmethod
+    def summary_notes(cls, extra: dict[str, Any]) -> list[str]:
+        """Console lines on what a mean hides (e.g. mixed reference kinds), from the summary's ``"extra"``."""
+        return []

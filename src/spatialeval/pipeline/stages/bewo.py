@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
+from spatialeval.pipeline.presentation import SummaryLine
 from spatialeval.pipeline.settings import positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -102,6 +103,16 @@ class BEWOStage(Stage):
         else:
             result["bewo_itd_mse"] = bewo_itd_squared_error(values["gt"]["itd_ms"], values["infer"]["itd_ms"])
         return result
+
+    @classmethod
+    def summary_lines(cls, extra, protocol):
+        """The corpus-level ITD distribution comparisons of :meth:`summarize`, the released 'KL' flagged."""
+        lines = (
+            ("bewo_released_kl", "BEWO 'KL' (as released)", "see the warning below"),
+            ("bewo_itd_kl_hist", "BEWO ITD KL (histograms)", "lower is better"),
+            ("bewo_itd_w1_us", "BEWO ITD W1 [us]", "lower is better"),
+        )
+        return [SummaryLine(label, extra[key], note) for key, label, note in lines if extra.get(key) is not None]
 
     def summarize(self, rows):
         from spatialeval.metrics.bewo import bewo_released_kl

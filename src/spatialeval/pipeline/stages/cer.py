@@ -32,6 +32,7 @@ from spatialeval.features.speech import SpeechPresence, speech_presence
 from spatialeval.io.transcripts import TranscriptError, load_transcripts, resolve_reference
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
+from spatialeval.pipeline.presentation import SummaryLine
 from spatialeval.pipeline.settings import non_empty, positive, setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
@@ -402,3 +403,29 @@ class CERStage(Stage):
                 and detect_language(r["ref_text"]) != r["cer_language"]
             ),
         }
+
+    @classmethod
+    def summary_lines(cls, extra: dict[str, Any], protocol: str | None) -> list[SummaryLine]:
+        """The corpus CER (total edits over total reference characters) under the per-utterance mean."""
+        if extra.get("cer_corpus") is None:
+            return []
+        return [SummaryLine("CER (corpus)", extra["cer_corpus"], "lower is better")]
+
+    @classmethod
+    def summary_notes(cls, extra: dict[str, Any]) -> list[str]:
+        """What the CER mean hides: references of two kinds, and scored-language mismatches."""
+        lines = []
+        kinds = extra.get("cer_reference_sources") or {}
+        if kinds.get("text") and kinds.get("gt_asr"):
+            lines.append(
+                f"CER references are mixed: {kinds['text']} items scored against a reference text, "
+                f"{kinds['gt_asr']} against the ASR transcript of their gt audio (no text found); the mean "
+                "averages both kinds (ref_source per item; give every item a text for a comparable number)"
+            )
+        mismatch = extra.get("cer_language_mismatch") or 0
+        if mismatch:
+            lines.append(
+                f"CER language: {mismatch} items scored in cer.language although their reference text looks like "
+                "another language (cer_language per item; set cer.language=auto to detect it)"
+            )
+        return lines

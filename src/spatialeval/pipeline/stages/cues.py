@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from spatialeval.errors import StageUnavailable
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
+from spatialeval.pipeline.presentation import ReportView, Section, Table, Text, largest_first
 from spatialeval.pipeline.settings import in_range, positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -140,6 +141,39 @@ class CuesStage(Stage):
             for name in ("azimuth_deg", "lateral_deg", "reliability", "front_back_confidence", "elevation_deg")
         ),
     )
+
+    # per-item figures fall back to the worst items by these when no stage ranked before ran
+    item_ranking = ("ild_band_error_db", "itd_error_us", "iacc_error", "doa_error_deg")
+    #: The direction table of the report: (field, column header), largest DoA error first.
+    DIRECTION_COLUMNS = (
+        ("doa_gt_azimuth_deg", "gt az"),
+        ("doa_gen_azimuth_deg", "gen az"),
+        ("doa_gt_lateral_deg", "gt lateral"),
+        ("doa_gen_lateral_deg", "gen lateral"),
+        ("doa_gt_reliability", "gt reliability"),
+        ("doa_gen_reliability", "gen reliability"),
+        ("front_back", "front/back"),
+        ("doa_error_scope", "scope"),
+        ("doa_error_deg", "DoA err"),
+    )
+
+    @classmethod
+    def report_tables(cls, view: ReportView, limit: int = 30) -> list[Section]:
+        """The checkpoint-free direction estimates per item, with their reliability."""
+        columns = [name for name, _ in cls.DIRECTION_COLUMNS]
+        rows = largest_first([row for row in view.rows if any(c in row for c in columns)], "doa_error_deg")
+        if not rows:
+            return []
+        table = [[f"`{row['id']}`", *(view.number(row.get(c)) for c in columns)] for row in rows[:limit]]
+        more = f" (the {limit} largest DoA errors of {len(rows)})" if len(rows) > limit else ""
+        text = (
+            f"Checkpoint-free estimates ({cls.name} stage) with their reliability: azimuth is empty where "
+            "front/back could not be told (the lateral angle, from the median plane, is still given) "
+            f"and the DoA error then covers the lateral angle only (scope `lateral`){more}."
+        )
+        headers = ["Item", *(header for _, header in cls.DIRECTION_COLUMNS)]
+        align = frozenset(range(1, 7)) | {9}
+        return [Section("Direction of arrival per item", [Text(text), Table(headers, table, align)])]
 
     def setup(self):
         from spatialeval.metrics.doa import kemar_templates

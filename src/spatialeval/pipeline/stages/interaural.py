@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.cache import FeatureCache
+from spatialeval.pipeline.presentation import Figure, ReportView, Section, Subheading, Text
 from spatialeval.pipeline.settings import positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -65,6 +66,62 @@ class InterauralStage(Stage):
             degenerate=DEGENERATE,
         ),
     )
+
+    protocol_notes = {
+        "isdrama": (
+            "IPD/ILD MAE follow the released ISDrama code (mel-projected cues, mean error divided by "
+            "the frame count, IPD not wrapped); tables print them ×100."
+        ),
+        "strict": (
+            "IPD/ILD MAE use the strict protocol: wrapped IPD error in radians and ILD error in dB, "
+            "averaged over the time-frequency bins where the ground truth has energy."
+        ),
+    }
+    item_ranking = ("ipd_mae", "ild_mae")
+
+    @classmethod
+    def report_figures(cls, view: ReportView) -> list[Section]:
+        """IPD/ILD time × frequency maps of the chosen items, drawn from their audio (any results with audio)."""
+        if not view.chosen_items:
+            return [Section("IPD / ILD maps", [Text("No items to draw.")])]
+        blocks: list = [
+            Text(
+                f"Items: {view.chosen_why}. Time × frequency maps of the interaural phase difference "
+                "(IPD, wrapped to ±π) and level difference (ILD) of the ground truth and the generated "
+                "clip, and their difference; 1024-point STFT, hop 320 at 32 kHz, as the metrics use."
+            )
+        ]
+        floor_db = float(((view.summary.get("config") or {}).get(cls.name) or {}).get("floor_db", 60.0))
+        for item_id in view.chosen_items:
+            blocks += [Subheading(f"`{item_id}`")] + cls._item_maps(view, item_id, floor_db)
+        return [Section("IPD / ILD maps", blocks)]
+
+    @classmethod
+    def _item_maps(cls, view: ReportView, item_id: str, floor_db: float) -> list:
+        from spatialeval.features.cue_maps import MapUnavailable, compute_maps
+        from spatialeval.pipeline.stages.figures import maps_png
+
+        row = view.row(item_id) or {}
+        metric_text = view.metric_text(item_id)
+        blocks: list = [Text(metric_text)] if metric_text else []
+        gt_path, infer_path = view.resolve_audio(row.get("gt")), view.resolve_audio(row.get("infer"))
+        missing = [
+            f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("infer", infer_path)) if path is None
+        ]
+        if missing:
+            return blocks + [
+                Text(
+                    f"Maps skipped: {' and '.join(missing)} not found "
+                    f"(looked as stored, and relative to `{view.directory}` and its parent)."
+                )
+            ]
+        try:
+            maps = compute_maps(gt_path, infer_path, floor_db=floor_db)
+        except (MapUnavailable, ValueError, RuntimeError, OSError) as exc:
+            return blocks + [Text(f"Maps skipped: {exc}")]
+        png = maps_png(item_id, maps, view.metric_text(item_id, list(cls.fields)))
+        caption = f"gt: {gt_path} · generated: {infer_path}"
+        return blocks + [Figure("maps", item_id, png, f"IPD/ILD maps of {item_id}", caption)]
 
     def describe(self):
         if self.config.protocol == "isdrama":

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from spatialeval.errors import StageUnavailable
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
+from spatialeval.pipeline.presentation import Figure, ReportView, Section, Subheading, Text, largest_first
 from spatialeval.pipeline.settings import positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
@@ -115,6 +116,41 @@ class TrajectoryStage(Stage):
             "track_gen",
         )
     ) + ("cues_track_front_back",)
+
+    @classmethod
+    def report_figures(cls, view: ReportView, limit: int = 6) -> list[Section]:
+        """Direction over time, gt vs generated, of the items with the largest checkpoint-free trajectory errors."""
+        from spatialeval.pipeline.stages.figures import trajectory_png
+
+        items = largest_first(
+            [row for row in view.rows if isinstance(row.get("cues_track_gt"), dict)], "cues_trajectory_error_deg"
+        )
+        if not items:
+            return []
+        blocks: list = [
+            Text(
+                f"Per-segment directions of moving sources, gt vs. generated (the {min(limit, len(items))} "
+                "largest checkpoint-free trajectory errors)."
+            )
+        ]
+        for row in items[:limit]:
+            tracks = {"checkpoint-free DoA": (row["cues_track_gt"], row["cues_track_gen"])}
+            if isinstance(row.get("bat_track_gt"), dict):
+                tracks["BAT direction head"] = (row["bat_track_gt"], row["bat_track_gen"])
+            item_id = str(row["id"])
+            text = view.metric_text(item_id, list(cls.fields))
+            blocks += [
+                Subheading(f"`{item_id}`"),
+                Text(text or "no trajectory error could be measured"),
+                Figure(
+                    "trajectory",
+                    item_id,
+                    trajectory_png(item_id, tracks),
+                    f"direction trajectory of {item_id}",
+                    "filled: azimuth; hollow: lateral angle where front/back is ambiguous",
+                ),
+            ]
+        return [Section("Direction trajectories", blocks)]
 
     def setup(self) -> None:
         s = self.settings
