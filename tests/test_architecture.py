@@ -160,13 +160,11 @@ def _pairs(root: Path) -> Path:
 
 @pytest.fixture
 def level_metric():
+    from plugins import registered_stages
     from plugins.level_metric import LevelStage
 
-    from spatialeval.pipeline import registry
-
-    registry.register_stage(LevelStage)  # the one registration
-    yield LevelStage
-    registry.unregister_stage("level")
+    with registered_stages(LevelStage):  # the one registration (register_stage), undone after the test
+        yield LevelStage
 
 
 def test_a_new_metric_is_one_module_plus_one_registration(level_metric, tmp_path, capsys):
@@ -220,10 +218,10 @@ def test_a_plugin_stage_with_inputs_of_its_own_resumes(tmp_path):
     reuses its rows while that input is unchanged and recomputes them when it changes."""
     import hashlib
 
+    from plugins import registered_stages
     from plugins.level_metric import LevelStage
 
     from spatialeval.metrics.registry import MetricInfo
-    from spatialeval.pipeline import registry
     from spatialeval.pipeline.evaluate import evaluate
 
     calibration = tmp_path / "calibration.txt"
@@ -251,8 +249,7 @@ def test_a_plugin_stage_with_inputs_of_its_own_resumes(tmp_path):
             computed.append(item.id)
             return {"calibrated_level_db": 1.0}
 
-    registry.register_stage(CalibratedLevel)
-    try:
+    with registered_stages(CalibratedLevel):
         root, out = _pairs(tmp_path), tmp_path / "out"
         config = {"stages": ["calibrated_level"]}
         evaluate(root / "gt", root / "infer", config, out_dir=out)
@@ -261,8 +258,6 @@ def test_a_plugin_stage_with_inputs_of_its_own_resumes(tmp_path):
         calibration.write_text("+3 dB")
         changed = evaluate(root / "gt", root / "infer", config, out_dir=out)
         assert computed == ["a", "a"] and changed.summary["run"]["resume"]["recomputed_changed"] == ["a"]
-    finally:
-        registry.unregister_stage("calibrated_level")
 
 
 def _run_help() -> str:
