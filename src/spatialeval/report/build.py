@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from spatialeval.numbers import format_number, parse_number
 from spatialeval.pipeline.registry import METRICS
-from spatialeval.report.data import ReportInputError, ResultsData, as_number, choose_items, load_results_dir
+from spatialeval.report.data import ReportInputError, ResultsData, choose_items, load_results_dir
 from spatialeval.report.document import Block, Bullets, Code, Heading, Image, Paragraph, Table, to_html, to_markdown
 
 MAX_FAILED_ROWS = 100
@@ -29,24 +30,10 @@ PROTOCOL_NOTES = {
 }
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return "—"
-        if isinstance(value, int):
-            return str(value)
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
 def _scaled(metric: str, value: Any, protocol: str | None) -> str:
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return "—"
-    return _fmt(float(value) * METRICS[metric].scale_for(protocol))
+    return format_number(float(value) * METRICS[metric].scale_for(protocol))
 
 
 def _median(values: list[float]) -> float:
@@ -121,7 +108,11 @@ def _provenance_text(details: dict[str, Any]) -> str:
     for key, value in details.items():
         if key in ("status", "reason"):
             continue
-        text = json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (dict, list)) else _fmt(value, 6)
+        text = (
+            json.dumps(value, ensure_ascii=False, default=str)
+            if isinstance(value, (dict, list))
+            else format_number(value, 6)
+        )
         parts.append(f"{key}: {text}")
     return "; ".join(parts) or "—"
 
@@ -189,7 +180,7 @@ def _extra(data: ResultsData) -> list[Block]:
     if not extra:
         return []
     rows = [
-        [f"`{key}`", json.dumps(value, default=str) if isinstance(value, (dict, list)) else _fmt(value, 6)]
+        [f"`{key}`", json.dumps(value, default=str) if isinstance(value, (dict, list)) else format_number(value, 6)]
         for key, value in extra.items()
     ]
     return [Heading("Corpus-level values"), Table(["Name", "Value"], rows, align_right={1})]
@@ -232,7 +223,7 @@ def _largest_first(rows: list[dict[str, Any]], metric: str) -> list[dict[str, An
     """``rows`` by ``metric``, largest first; rows without a finite value last (stable)."""
 
     def key(row: dict[str, Any]) -> float:
-        value = as_number(row.get(metric))
+        value = parse_number(row.get(metric), default=math.nan)
         return value if math.isfinite(value) else -1.0
 
     return sorted(rows, key=key, reverse=True)
@@ -245,7 +236,9 @@ def _directions(data: ResultsData, limit: int = 30) -> list[Block]:
     )
     if not rows_with:
         return []
-    table = [[f"`{row['id']}`", *(_fmt(row.get(column)) for column in DOA_COLUMNS)] for row in rows_with[:limit]]
+    table = [
+        [f"`{row['id']}`", *(format_number(row.get(column)) for column in DOA_COLUMNS)] for row in rows_with[:limit]
+    ]
     more = f" (the {limit} largest DoA errors of {len(rows_with)})" if len(rows_with) > limit else ""
     return [
         Heading("Direction of arrival per item"),

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from spatialeval.numbers import parse_number
 from spatialeval.pipeline.registry import METRICS
 from spatialeval.pipeline.rundir import ResultsError, RunDirectory
 
@@ -18,18 +19,6 @@ FALLBACK_RANKING = ("ild_band_error_db", "itd_error_us", "iacc_error", "doa_erro
 
 class ReportInputError(ValueError):
     """The results directory cannot be reported on; the message says why."""
-
-
-def as_number(value: Any) -> float:
-    """A metric value as float; null, strings and booleans become NaN."""
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 class ResultsData(RunDirectory):
@@ -51,7 +40,7 @@ class ResultsData(RunDirectory):
         """(item id, value) for every item with a finite value of ``metric``."""
         out = []
         for row in self.rows:
-            value = as_number(row.get(metric))
+            value = parse_number(row.get(metric), default=math.nan)
             if math.isfinite(value):
                 out.append((str(row["id"]), value))
         return out
