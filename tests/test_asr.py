@@ -13,7 +13,8 @@ from spatialeval.io.audio import load_audio
 from spatialeval.io.pairing import Pair
 from spatialeval.metrics.cer import cer
 from spatialeval.metrics.sim import downmix_resample
-from spatialeval.models.asr import load_asr, to_pcm16
+from spatialeval.models.asr import to_pcm16
+from spatialeval.models.registry import ASR_BACKENDS
 from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.stages.base import LoadedPair, StageUnavailable
 
@@ -29,7 +30,7 @@ def audio16k(name: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def sphinx():
     pytest.importorskip("pocketsphinx")
-    return load_asr(EvalConfig().cer)
+    return ASR_BACKENDS.build(EvalConfig().cer)
 
 
 @pytest.mark.slow
@@ -118,7 +119,7 @@ def test_whisper_absent_message(monkeypatch, tmp_path):
     config = EvalConfig().cer
     config.backend = "whisper"
     with pytest.raises(StageUnavailable) as info:
-        load_asr(config)  # transformers missing, or the model not in the local cache
+        ASR_BACKENDS.build(config)  # transformers missing, or the model not in the local cache
     message = str(info.value)
     assert "huggingface-cli download openai/whisper-large-v3 --local-dir DIR" in message
     assert "--cer-model-path DIR" in message
@@ -139,17 +140,17 @@ def test_whisper_absent_message(monkeypatch, tmp_path):
         match=r"Whisper model openai/whisper-large-v3 not found in the local "
         r"Hugging Face cache \(OSError\); fetch it once with",
     ):
-        load_asr(config)
+        ASR_BACKENDS.build(config)
     config.model_path = str(tmp_path / "nowhere")
     with pytest.raises(StageUnavailable, match=r"Whisper model folder .*nowhere does not exist; fetch it once"):
-        load_asr(config)
+        ASR_BACKENDS.build(config)
 
 
 def test_paraformer_absent_message(monkeypatch, tmp_path):
     config = EvalConfig().cer
     config.backend, config.language = "paraformer-zh", "zh"
     with pytest.raises(StageUnavailable) as info:
-        load_asr(config)
+        ASR_BACKENDS.build(config)
     message = str(info.value)
     assert (
         "modelscope download --model iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common-vocab8404-pytorch"
@@ -163,23 +164,23 @@ def test_paraformer_absent_message(monkeypatch, tmp_path):
     monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(StageUnavailable, match="not found in the local ModelScope cache; fetch it once"):
-        load_asr(config)
+        ASR_BACKENDS.build(config)
     config.model_path = str(tmp_path)
     with pytest.raises(StageUnavailable, match="has no model.pt"):
-        load_asr(config)
+        ASR_BACKENDS.build(config)
 
 
 def test_backend_language_mismatches():
     config = EvalConfig().cer
     config.language = "zh"
     with pytest.raises(StageUnavailable, match="pocketsphinx ships only an English model"):
-        load_asr(config)
+        ASR_BACKENDS.build(config)
     config.backend, config.language = "paraformer-zh", "en"
     with pytest.raises(StageUnavailable, match="Mandarin only"):
-        load_asr(config)
+        ASR_BACKENDS.build(config)
     config.backend = "kaldi"
     with pytest.raises(StageUnavailable, match="unknown CER backend 'kaldi'"):
-        load_asr(config)
+        ASR_BACKENDS.build(config)
 
 
 def _history() -> dict[str, np.ndarray]:
@@ -201,7 +202,7 @@ def test_pocketsphinx_transcript_does_not_depend_on_what_was_decoded_before(sphi
     write_example_pairs(tmp_path)
     clip = load_audio(tmp_path / "infer" / "spk1" / "utt004_pitch_up_30pct.wav")
     x = downmix_resample(clip.samples, clip.sample_rate, 16000)
-    alone = load_asr(EvalConfig().cer).transcribe(x)
+    alone = ASR_BACKENDS.build(EvalConfig().cer).transcribe(x)
     for name, before in _history().items():
         sphinx.transcribe(before)
         assert sphinx.transcribe(x) == alone, name  # the same computation: exact equality

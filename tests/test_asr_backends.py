@@ -22,7 +22,7 @@ from spatialeval.io.audio import load_audio
 from spatialeval.io.pairing import Pair
 from spatialeval.metrics.cer import cer
 from spatialeval.metrics.sim import downmix_resample
-from spatialeval.models.asr import load_asr, windows
+from spatialeval.models.asr import windows
 from spatialeval.models.registry import ASR_BACKENDS
 from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.stages.base import LoadedPair, StageUnavailable
@@ -63,7 +63,7 @@ def tiny_en_folder() -> str:
 
 @pytest.fixture(scope="module")
 def faster_whisper(tiny_en_folder):
-    return load_asr(CERConfig(backend="faster-whisper", model_path=tiny_en_folder, batch_size=4))
+    return ASR_BACKENDS.build(CERConfig(backend="faster-whisper", model_path=tiny_en_folder, batch_size=4))
 
 
 @pytest.mark.slow
@@ -103,13 +103,16 @@ def test_faster_whisper_deterministic_batched_and_as_faster_whisper_decodes(fast
 
 def test_faster_whisper_refusals(tiny_en_folder, tmp_path):
     with pytest.raises(StageUnavailable, match="English-only"):
-        load_asr(CERConfig(backend="faster-whisper", model_path=tiny_en_folder, language="zh"))
+        ASR_BACKENDS.build(CERConfig(backend="faster-whisper", model_path=tiny_en_folder, language="zh"))
     with pytest.raises(StageUnavailable, match="does not exist"):
-        load_asr(CERConfig(backend="faster-whisper", model_path=str(tmp_path / "nowhere")))
+        ASR_BACKENDS.build(CERConfig(backend="faster-whisper", model_path=str(tmp_path / "nowhere")))
     with pytest.raises(StageUnavailable, match="holds no CTranslate2 model.bin"):
-        load_asr(CERConfig(backend="faster-whisper", model_path=str(tmp_path)))
+        ASR_BACKENDS.build(CERConfig(backend="faster-whisper", model_path=str(tmp_path)))
     # A device the backend cannot use falls back to the CPU (the registry's rule for every backend).
-    assert load_asr(CERConfig(backend="faster-whisper", model_path=tiny_en_folder), device="mps")._device == "cpu"
+    assert (
+        ASR_BACKENDS.build(CERConfig(backend="faster-whisper", model_path=tiny_en_folder), device="mps")._device
+        == "cpu"
+    )
 
 
 def test_faster_whisper_default_model_is_never_downloaded(monkeypatch, tmp_path):
@@ -117,7 +120,7 @@ def test_faster_whisper_default_model_is_never_downloaded(monkeypatch, tmp_path)
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(StageUnavailable, match=r"Systran/faster-whisper-large-v3 in the local Hugging Face cache"):
-        load_asr(CERConfig(backend="faster-whisper"))
+        ASR_BACKENDS.build(CERConfig(backend="faster-whisper"))
 
 
 @pytest.mark.slow
@@ -157,7 +160,7 @@ def tiny_whisper_folder(tmp_path_factory):
 
 
 def test_transformers_whisper_mechanics(tiny_whisper_folder):
-    asr = load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=3))
+    asr = ASR_BACKENDS.build(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=3))
     rng = np.random.default_rng(0)
     t = np.arange(16000 * 2) / 16000
     clips = [
@@ -178,7 +181,7 @@ def test_transformers_whisper_mechanics(tiny_whisper_folder):
 
 @pytest.mark.parametrize("language, token", [("en", "<|en|>"), ("zh", "<|zh|>")])
 def test_transformers_whisper_forces_the_language(tiny_whisper_folder, language, token):
-    asr = load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, language=language))
+    asr = ASR_BACKENDS.build(CERConfig(backend="whisper", model_path=tiny_whisper_folder, language=language))
     prompts = []
 
     def record(module, args, kwargs):
@@ -198,7 +201,7 @@ def test_transformers_whisper_forces_the_language(tiny_whisper_folder, language,
 
 def test_transformers_whisper_refusals(tiny_whisper_folder):
     with pytest.raises(StageUnavailable, match="compute_type 'int8' is not one the whisper backend takes"):
-        load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, compute_type="int8"))
+        ASR_BACKENDS.build(CERConfig(backend="whisper", model_path=tiny_whisper_folder, compute_type="int8"))
     with pytest.raises(StageUnavailable, match="recognises en/zh, not cer.language='de'"):
         from spatialeval.models.asr import WhisperASR
 
@@ -222,7 +225,9 @@ def test_paraformer_standin_runs_through_funasr(paraformer_folder):
     from spatialeval.models.standins.huggingface import PARAFORMER_TOKENS
 
     threads = torch.get_num_threads()
-    asr = load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder, batch_size=2))
+    asr = ASR_BACKENDS.build(
+        CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder, batch_size=2)
+    )
     assert torch.get_num_threads() == threads  # FunASR did not reset the process's thread count
     rng = np.random.default_rng(1)
     clips = [0.1 * rng.standard_normal(n) for n in (16000, 24000, 40000)]
@@ -250,7 +255,7 @@ def test_paraformer_loader_arguments(monkeypatch, tmp_path):
     fake.AutoModel = FakeAutoModel
     monkeypatch.setitem(sys.modules, "funasr", fake)
     (tmp_path / "model.pt").write_bytes(b"")
-    asr = load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=str(tmp_path), batch_size=2))
+    asr = ASR_BACKENDS.build(CERConfig(backend="paraformer-zh", language="zh", model_path=str(tmp_path), batch_size=2))
     assert calls["init"] == {
         "model": str(tmp_path),
         "device": "cpu",
@@ -263,14 +268,14 @@ def test_paraformer_loader_arguments(monkeypatch, tmp_path):
     assert [(n, kw["batch_size"]) for n, kw in calls["generate"]] == [(2, 2), (1, 1)]
     # "~" in a configured path (configs/mandarin.yaml uses one) is the home folder
     monkeypatch.setenv("HOME", str(tmp_path.parent))
-    load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=f"~/{tmp_path.name}"))
+    ASR_BACKENDS.build(CERConfig(backend="paraformer-zh", language="zh", model_path=f"~/{tmp_path.name}"))
     assert calls["init"]["model"] == str(tmp_path)
 
 
 def test_backend_registry():
     assert ASR_BACKENDS.names() == ["pocketsphinx", "whisper", "faster-whisper", "paraformer-zh"]
     with pytest.raises(StageUnavailable, match="unknown CER backend 'kaldi'"):
-        load_asr(CERConfig(backend="kaldi"))
+        ASR_BACKENDS.build(CERConfig(backend="kaldi"))
 
 
 # ---- issue 16 item 1: a transcript depends on its utterance alone ------------------------------
@@ -296,7 +301,7 @@ def assert_history_free(asr, x: np.ndarray) -> None:
 
 def test_transformers_whisper_transcript_does_not_depend_on_history(tiny_whisper_folder):
     assert_history_free(
-        load_asr(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=2)),
+        ASR_BACKENDS.build(CERConfig(backend="whisper", model_path=tiny_whisper_folder, batch_size=2)),
         audio16k("en_slt_well")[:32000],
     )
 
@@ -315,6 +320,8 @@ def test_faster_whisper_transcript_does_not_depend_on_history(faster_whisper):
 @pytest.mark.slow
 def test_paraformer_transcript_does_not_depend_on_history(paraformer_folder):
     assert_history_free(
-        load_asr(CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder, batch_size=2)),
+        ASR_BACKENDS.build(
+            CERConfig(backend="paraformer-zh", language="zh", model_path=paraformer_folder, batch_size=2)
+        ),
         audio16k("en_slt_well")[:24000],
     )

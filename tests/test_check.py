@@ -141,6 +141,8 @@ def test_yaml_tolerances_and_metric_restriction(tmp_path):
     [
         ("tolerances: {cerr: {abs: 0.01}}\n", "unknown metric 'cerr'"),
         ("tolerances: {cer: {abs: -1}}\n", "≥ 0"),
+        # a YAML boolean is no tolerance (it was read as 1.0: any CER rise up to 1 passed)
+        ("tolerances: {cer: {abs: true}}\n", "tolerance must be a number, got True"),
         ("tolerances: {cer: {absolute: 0.1}}\n", "unknown key"),
         ("metrics: cer\n", "non-empty list"),
         ("tolerance: {}\n", "unknown top-level"),

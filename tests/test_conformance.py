@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from conformance_audio import degenerate_generation, speech_pair, write_degenerate_pairs, write_pair
+from plugins import registered_stages
 from plugins.level_metric import LevelStage
 from plugins.tiny_encoder import TinySpatialEncoder
 from rowcompare import differences
@@ -52,13 +53,10 @@ def plugins():
     not BAT's weights (tests/test_parity.py and tests/test_robustness.py run those)."""
     from spatialeval.models.registry import SPATIAL_ENCODERS
 
-    for cls in PLUGIN_STAGES:
-        registry.register_stage(cls)
     SPATIAL_ENCODERS.register("tiny", TinySpatialEncoder)
-    yield
+    with registered_stages(*PLUGIN_STAGES):
+        yield
     SPATIAL_ENCODERS.unregister("tiny")
-    for cls in PLUGIN_STAGES:
-        registry.unregister_stage(cls.name)
 
 
 def all_stages_config(**run) -> dict:

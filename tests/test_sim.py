@@ -97,15 +97,15 @@ def test_downmix_resample_is_mean_then_rate():
 
 
 def test_wavlm_missing_model_message(monkeypatch, tmp_path):
-    from spatialeval.models.speaker import load_speaker_encoder
+    from spatialeval.models.registry import SPEAKER_BACKENDS
 
     config = EvalConfig()
     config.sim.backend = "wavlm"
     config.sim.model_path = str(tmp_path / "nowhere")
     with pytest.raises(StageUnavailable) as info:
-        load_speaker_encoder(config)
+        SPEAKER_BACKENDS.build(config.sim)
     message = str(info.value)
     assert "huggingface-cli download microsoft/wavlm-base-plus-sv" in message and "--sim-model-path" in message
     config.sim.backend = "ecapa"
     with pytest.raises(StageUnavailable, match="unknown SIM backend 'ecapa'"):
-        load_speaker_encoder(config)
+        SPEAKER_BACKENDS.build(config.sim)

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from spatialeval.io.audio import load_audio
 from spatialeval.metrics.sim import downmix_resample, speaker_similarity
 from spatialeval.models.registry import SPEAKER_BACKENDS
-from spatialeval.models.speaker import load_speaker_encoder, normalise_level
+from spatialeval.models.speaker import normalise_level
 from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.stages.base import StageUnavailable
 from spatialeval.pipeline.stages.sim import SIMSettings as SIMConfig
@@ -96,7 +96,7 @@ def test_normalise_level_rejects_silence_and_stereo():
 @pytest.fixture(scope="module")
 def resemblyzer():
     pytest.importorskip("resemblyzer")
-    return load_speaker_encoder(SIMConfig())
+    return SPEAKER_BACKENDS.build(SIMConfig())
 
 
 @pytest.mark.slow
@@ -142,7 +142,7 @@ def xvector_folders(tmp_path_factory):
 def test_wavlm_xvector_batches_equal_one_by_one(xvector_folders, vox):
     clips = [vox[name][:n] for name, n in zip(sorted(vox)[:4], (8000, 20000, 28000, 12000))]
     for norm, folder in xvector_folders.items():
-        encoder = load_speaker_encoder(SIMConfig(backend="wavlm", model_path=str(folder), batch_size=3))
+        encoder = SPEAKER_BACKENDS.build(SIMConfig(backend="wavlm", model_path=str(folder), batch_size=3))
         batch = encoder.embed_batch(clips)
         single = [encoder.embed(c) for c in clips]
         assert all(b.shape == (16,) and np.allclose(b, s, atol=1e-5) for b, s in zip(batch, single)), norm
@@ -190,7 +190,7 @@ def standin_checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ecapa(standin_checkpoint):
-    return load_speaker_encoder(SIMConfig(backend="wavlm-ecapa", model_path=str(standin_checkpoint), batch_size=3))
+    return SPEAKER_BACKENDS.build(SIMConfig(backend="wavlm-ecapa", model_path=str(standin_checkpoint), batch_size=3))
 
 
 def test_wavlm_ecapa_standin_loads_and_describes_itself(ecapa, standin_checkpoint):
@@ -226,7 +226,7 @@ def test_wavlm_ecapa_strict_loading(tmp_path, standin_checkpoint):
     def load(payload, name):
         path = tmp_path / name
         torch.save(payload, path)
-        return load_speaker_encoder(SIMConfig(backend="wavlm-ecapa", model_path=str(path)))
+        return SPEAKER_BACKENDS.build(SIMConfig(backend="wavlm-ecapa", model_path=str(path)))
 
     # the released file's training-only loss head is tolerated
     extra = dict(state, **{"loss_calculator.projection.weight": torch.zeros(10, 256)})
@@ -250,9 +250,9 @@ def test_wavlm_ecapa_strict_loading(tmp_path, standin_checkpoint):
     with pytest.raises(StageUnavailable, match="cannot load as a weights-only torch checkpoint"):
         load({"model": state, "extra": Evil()}, "evil.pth")
     with pytest.raises(StageUnavailable, match="needs its checkpoint file: download wavlm_large_finetune.pth"):
-        load_speaker_encoder(SIMConfig(backend="wavlm-ecapa"))
+        SPEAKER_BACKENDS.build(SIMConfig(backend="wavlm-ecapa"))
     with pytest.raises(StageUnavailable, match="does not exist"):
-        load_speaker_encoder(SIMConfig(backend="wavlm-ecapa", model_path=str(tmp_path / "absent.pth")))
+        SPEAKER_BACKENDS.build(SIMConfig(backend="wavlm-ecapa", model_path=str(tmp_path / "absent.pth")))
 
 
 def test_sim_stage_batches_like_one_by_one(ecapa):
@@ -308,9 +308,9 @@ def test_attentive_stats_pool_and_layer_mix_match_numpy():
 def test_backend_registry_and_messages(tmp_path):
     assert SPEAKER_BACKENDS.names() == ["resemblyzer", "wavlm", "wavlm-ecapa"]
     with pytest.raises(StageUnavailable, match="weights shipped in its wheel"):
-        load_speaker_encoder(SIMConfig(backend="resemblyzer", model_path=str(tmp_path)))
+        SPEAKER_BACKENDS.build(SIMConfig(backend="resemblyzer", model_path=str(tmp_path)))
     # resemblyzer runs on the CPU only: asked for cuda, the registry builds it on the CPU.
-    assert load_speaker_encoder(SIMConfig(), device="cuda")._device == "cpu"
+    assert SPEAKER_BACKENDS.build(SIMConfig(), device="cuda")._device == "cpu"
 
 
 # ---- issue 16 item 1: an embedding depends on its utterance alone ------------------------------
@@ -347,7 +347,7 @@ def test_resemblyzer_embedding_does_not_depend_on_history(resemblyzer, vox):
 def test_wavlm_embeddings_do_not_depend_on_history(xvector_folders, vox):
     names = sorted(vox)
     for folder in xvector_folders.values():
-        encoder = load_speaker_encoder(SIMConfig(backend="wavlm", model_path=str(folder), batch_size=2))
+        encoder = SPEAKER_BACKENDS.build(SIMConfig(backend="wavlm", model_path=str(folder), batch_size=2))
         assert_history_free(encoder, vox[names[0]][:16000], vox[names[2]][:12000])
 
 

@@ -21,5 +21,5 @@ class EchoASR(ASRBackend):
     def describe(self):
         return {"backend": self.name, "model": "test-only echo recogniser"}
 
-    def transcribe(self, audio_16k_mono) -> str:
+    def one(self, audio_16k_mono) -> str:
         return self.heard

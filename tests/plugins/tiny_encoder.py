@@ -41,7 +41,7 @@ class TinySpatialEncoder(SpatialEncoder):
     def describe(self):
         return {"model": "tiny test encoder", "checkpoint_sha256": self.sha256}
 
-    def embed(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
+    def batch(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
         import torch
 
         out = {"azi": [], "dis": []}

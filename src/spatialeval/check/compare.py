@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spatialeval.check.identity import identity_differences
-from spatialeval.check.inputs import _as_float, _is_missing
-from spatialeval.check.render import _fmt, _fmt_signed
 from spatialeval.check.tolerances import UNMEASURABLE, CheckInputError, Tolerance, Tolerances
+from spatialeval.numbers import format_number, parse_number
 from spatialeval.pipeline.registry import METRICS
 
 #: Changes smaller than this fraction of the compared values are float rounding, not regressions.
@@ -48,6 +47,10 @@ class CheckRow:
     @property
     def failed(self) -> bool:
         return self.status in FAILING_STATUSES
+
+    @property
+    def improved(self) -> bool:
+        return self.status == STATUS_IMPROVED
 
     def as_dict(self) -> dict[str, Any]:
         """The row as plain JSON-serialisable values."""
@@ -93,6 +96,16 @@ class CheckReport:
         return format_report(self)
 
 
+def _as_float(value: Any) -> float | None:
+    """A summary value as float (NaN kept): a number, or a string spelling a non-finite one; else None."""
+    return parse_number(value, strings="nonfinite")
+
+
+def _is_missing(value: Any) -> bool:
+    number = _as_float(value)
+    return number is None or not math.isfinite(number)
+
+
 def _missing_reason(name: str, results: Mapping[str, Any]) -> str:
     info = METRICS.get(name)
     stages = results.get("stages") if isinstance(results.get("stages"), Mapping) else {}
@@ -130,7 +143,7 @@ def _compare(
             tolerance,
             allowed,
             STATUS_MISSING,
-            f"in the baseline ({_fmt(base)}) but {_missing_reason(name, results)}",
+            f"in the baseline ({format_number(base, 6)}) but {_missing_reason(name, results)}",
         )
     current = float(_as_float(current_raw))
     delta = current - base
@@ -141,12 +154,13 @@ def _compare(
         direction = "fell" if higher_is_better else "rose"
         rel_text = "" if relative is None else f", {relative * 100:+.2f}%"
         reason = (
-            f"{direction} from {_fmt(base)} to {_fmt(current)} ({_fmt_signed(delta)}{rel_text}); "
-            f"allowed worsening {_fmt(allowed, 4)} ({tolerance.describe()}), exceeded by {_fmt(worsening - allowed, 4)}"
+            f"{direction} from {format_number(base, 6)} to {format_number(current, 6)} "
+            f"({format_number(delta, signed=True)}{rel_text}); allowed worsening {format_number(allowed)} "
+            f"({tolerance.describe()}), exceeded by {format_number(worsening - allowed)}"
         )
         status = STATUS_REGRESSED
     elif -worsening > slack:
-        status, reason = STATUS_IMPROVED, f"improved by {_fmt(-worsening, 4)}"
+        status, reason = STATUS_IMPROVED, f"improved by {format_number(-worsening)}"
     else:
         status, reason = STATUS_OK, ""
     return CheckRow(name, label, higher_is_better, base, current, delta, relative, tolerance, allowed, status, reason)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from spatialeval.check.tolerances import COUNT_FIELDS, CheckInputError
+from spatialeval.numbers import parse_number
 from spatialeval.pipeline.registry import METRICS
 from spatialeval.pipeline.rundir import ResultsError, read_summary, summary_file
 
@@ -76,24 +76,8 @@ def load_baseline(path: str | Path) -> dict[str, Any]:
                 f"(known: {', '.join(METRICS)}, n_failed)"
             )
     for name in list(METRICS) + list(COUNT_FIELDS):
-        if name in data and data[name] is not None and _as_float(data[name]) is None:
+        if name in data and data[name] is not None and parse_number(data[name], strings="nonfinite") is None:
             raise CheckInputError(f"{summary}: {name} must be a number or null, got {data[name]!r}")
     if not any(name in data for name in METRICS):
         raise CheckInputError(f"{summary}: the baseline holds no metric values to check against")
     return data
-
-
-def _as_float(value: Any) -> float | None:
-    """A numeric value as float (NaN kept), or None when it is not a number at all."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "infinity", "-infinity"):
-        return float(value.strip())
-    return None
-
-
-def _is_missing(value: Any) -> bool:
-    number = _as_float(value)
-    return number is None or not math.isfinite(number)

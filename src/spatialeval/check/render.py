@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import math
 
+from spatialeval.numbers import format_number
 from spatialeval.pipeline.display import plain_table
-
-
-def _fmt(value: float | None, digits: int = 6) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:.{digits}g}"
-
-
-def _fmt_signed(value: float | None, digits: int = 4) -> str:
-    if value is None or math.isnan(value):
-        return "—"
-    return f"{value:+.{digits}g}"
 
 
 def format_report(report) -> str:
     """A plain-text table (one line per metric) followed by the verdict and what regressed by how much."""
-    from spatialeval.check.compare import STATUS_IMPROVED
-
     header = ("metric", "better", "baseline", "current", "delta", "rel.delta", "tolerance", "allowed", "status")
     lines = [header]
     for row in report.rows:
@@ -34,12 +21,12 @@ def format_report(report) -> str:
             (
                 row.metric,
                 "higher" if row.higher_is_better else "lower",
-                _fmt(row.baseline),
-                _fmt(row.current),
-                _fmt_signed(row.delta),
+                format_number(row.baseline, 6),
+                format_number(row.current, 6),
+                format_number(row.delta, signed=True),
                 rel,
                 row.tolerance.describe(),
-                _fmt(row.allowed, 4),
+                format_number(row.allowed),
                 status,
             )
         )
@@ -51,7 +38,7 @@ def format_report(report) -> str:
         for row in failures:
             text.append(f"  - {row.metric}: {row.reason}")
     else:
-        improved = [row.metric for row in report.rows if row.status == STATUS_IMPROVED]
+        improved = [row.metric for row in report.rows if row.improved]
         text.append(
             f"PASS: {len(report.rows)} checks within tolerance"
             + (f" ({', '.join(improved)} improved; consider updating the baseline)" if improved else "")

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spatialeval.check.render import _fmt
 from spatialeval.errors import UsageError
+from spatialeval.numbers import format_number, parse_number
 from spatialeval.pipeline.registry import METRICS
 
 #: Count fields a baseline may hold besides metrics; ``n_failed`` is gated (lower is better).
@@ -48,7 +48,7 @@ class Tolerance:
         """Short text such as ``abs 0.01``, ``rel 2%`` or ``abs 0.01 | rel 2%``."""
         parts = []
         if self.abs is not None:
-            parts.append(f"abs {_fmt(self.abs)}")
+            parts.append(f"abs {format_number(self.abs, 6)}")
         if self.rel is not None:
             parts.append(f"rel {self.rel * 100:g}%")
         return " | ".join(parts) if parts else "0"
@@ -93,15 +93,12 @@ def _known_name(name: str, where: str) -> str:
 
 
 def _tolerance_value(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise CheckInputError(f"{where}: tolerance must be a number, got {value!r}") from None
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        raise CheckInputError(f"{where}: tolerance must be a finite number ≥ 0, got {value!r}")
-    return value
+    number = parse_number(value)  # a YAML number, or the text after "=" on the command line
+    if number is None:
+        raise CheckInputError(f"{where}: tolerance must be a number, got {value!r}")
+    if not math.isfinite(number) or number < 0:
+        raise CheckInputError(f"{where}: tolerance must be a finite number ≥ 0, got {number!r}")
+    return number
 
 
 def _parse_assignment(entry: str, option: str) -> tuple[str, float]:

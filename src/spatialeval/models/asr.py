@@ -4,9 +4,10 @@ Every backend takes 16 kHz mono float audio and returns a plain transcript. Back
 are imported lazily and never download anything: a missing package or model raises
 :class:`~spatialeval.errors.StageUnavailable` with the exact command that
 fetches it, and the pipeline reports the CER stage as skipped with that message. Every
-backend declares ``name``, ``sample_rate``, ``devices`` and ``languages``, is built by
-``from_config(settings, device)`` from a :class:`~spatialeval.pipeline.stages.cer.CERSettings`,
-and has ``transcribe_batch`` (several clips per forward pass where the model allows it).
+backend keeps the :class:`~spatialeval.models.backend.Backend` contract (``load`` from a
+:class:`~spatialeval.pipeline.stages.cer.CERSettings`, ``describe``, ``one``/``batch``), declares
+the ``languages`` it recognises, and sets ``supports_batch`` when its ``batch`` puts several clips
+in one forward pass.
 
 * ``pocketsphinx`` (default, English only): CMU PocketSphinx 5 with the en-us acoustic
   model, language model and dictionary shipped inside the wheel — fully offline and
@@ -47,6 +48,7 @@ import numpy as np
 
 from spatialeval.errors import StageUnavailable
 from spatialeval.io.audio import as_mono_signal
+from spatialeval.models.backend import Backend
 from spatialeval.models.local_hf import batched, expand_model_path, from_local_pretrained
 
 ASR_RATE = 16000
@@ -57,28 +59,21 @@ PARAFORMER_DEFAULT = "iic/speech_seaco_paraformer_large_asr_nat-zh-cn-16k-common
 WHISPER_LANGUAGES = {"en": "english", "zh": "chinese"}
 
 
-class ASRBackend:
-    """A speech recogniser: ``transcribe`` 16 kHz mono float audio in [-1, 1] to text."""
+class ASRBackend(Backend):
+    """A speech recogniser (:class:`~spatialeval.models.backend.Backend`): ``one`` transcribes 16 kHz mono
+    float audio in [-1, 1] to text; ``transcribe``/``transcribe_batch`` are its callers' names for one/batch."""
 
-    name: ClassVar[str] = ""
+    label: ClassVar[str] = "CER"
     sample_rate: int = ASR_RATE
-    devices: ClassVar[tuple[str, ...]] = ("cpu",)
     languages: ClassVar[tuple[str, ...]] = ()
 
-    @classmethod
-    def from_config(cls, settings, device: str = "cpu") -> "ASRBackend":
-        """Build from a :class:`~spatialeval.pipeline.stages.cer.CERSettings`; StageUnavailable if it cannot run."""
-        raise NotImplementedError
-
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.name}
-
     def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        raise NotImplementedError
+        """The transcript of one clip (:meth:`one`)."""
+        return self.one(audio_16k_mono)
 
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
-        """Transcripts of several clips, in order (this default decodes them one by one)."""
-        return [self.transcribe(audio) for audio in audios]
+        """Transcripts of several clips, in order (:meth:`batch`)."""
+        return self.batch(audios)
 
 
 def _check(cls, settings, device: str) -> None:
@@ -87,8 +82,7 @@ def _check(cls, settings, device: str) -> None:
         raise StageUnavailable(
             f"CER backend {cls.name} recognises {'/'.join(cls.languages)}, not cer.language={settings.language!r}"
         )
-    if device.split(":")[0] not in cls.devices:
-        raise StageUnavailable(f"CER backend {cls.name} runs on {' or '.join(cls.devices)}, not {device!r}")
+    cls.check_device(device)
 
 
 class _WhisperSettings:
@@ -98,6 +92,7 @@ class _WhisperSettings:
 
     _batch_size: int
     _beam_size: int
+    supports_batch = True
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu"):
@@ -114,10 +109,10 @@ class _WhisperSettings:
     def _search(self) -> str:
         return "greedy decoding" if self._beam_size == 1 else f"beam search ({self._beam_size} beams)"
 
-    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        return self.transcribe_batch([audio_16k_mono])[0]
+    def one(self, audio_16k_mono: np.ndarray) -> str:
+        return self.batch([audio_16k_mono])[0]
 
-    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
+    def batch(self, audios: Sequence[np.ndarray]) -> list[str]:
         return _windowed_batches(audios, self._batch_size, self._decode)
 
 
@@ -208,7 +203,7 @@ class PocketSphinxASR(ASRBackend):
             "settings": "cmn=batch; a fresh decoder per utterance; input peak-normalised to -1 dBFS, 16-bit PCM at 16 kHz",
         }
 
-    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
+    def one(self, audio_16k_mono: np.ndarray) -> str:
         pcm = to_pcm16(audio_16k_mono)
         decoder = self._new_decoder()  # never one that has heard another clip (see the module docstring)
         decoder.start_utt()
@@ -417,6 +412,7 @@ class ParaformerASR(ASRBackend):
     name = "paraformer-zh"
     devices = ("cpu", "cuda")
     languages = ("zh",)
+    supports_batch = True
 
     def __init__(self, model_path: str | None, device: str = "cpu", batch_size: int = 8) -> None:
         model_path = expand_model_path(model_path)
@@ -477,10 +473,10 @@ class ParaformerASR(ASRBackend):
             "settings": f"FunASR AutoModel.generate, up to {self._batch_size} clips per call; CJK characters space-separated",
         }
 
-    def transcribe(self, audio_16k_mono: np.ndarray) -> str:
-        return self.transcribe_batch([audio_16k_mono])[0]
+    def one(self, audio_16k_mono: np.ndarray) -> str:
+        return self.batch([audio_16k_mono])[0]
 
-    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[str]:
+    def batch(self, audios: Sequence[np.ndarray]) -> list[str]:
         clips = [as_mono_signal(a, "ASR").astype(np.float32) for a in audios]
         texts: list[str] = []
         for chunk in batched(clips, self._batch_size):
@@ -499,15 +495,3 @@ def _dist_version(name: str) -> str | None:
         return version(name)
     except PackageNotFoundError:
         return None
-
-
-def load_asr(config, device: str = "cpu") -> ASRBackend:
-    """Build the recogniser named by ``config.backend`` (the CER stage's settings, or an
-    :class:`EvalConfig` whose ``.cer`` is used) from the backend registry
-    (:data:`spatialeval.models.registry.ASR_BACKENDS`). Raises StageUnavailable when it cannot run."""
-    from spatialeval.models.registry import ASR_BACKENDS
-
-    config = getattr(config, "cer", config)
-    if config.language not in ("en", "zh"):
-        raise StageUnavailable(f"cer.language must be 'en' or 'zh', not {config.language!r}")
-    return ASR_BACKENDS.build(config, device)

@@ -1,9 +1,8 @@
 """Registries of model backends: speech recognisers (CER), speaker encoders (SIM) and spatial encoders
 (ANG/Dis-style embedding cosines).
 
-A backend is a class that says its ``name``, the ``sample_rate`` it takes, the ``devices`` it runs on,
-and how to build itself from its stage's settings (``from_config(settings, device)``, loading only
-from local paths). It is registered by name with a ``module:Class`` path and imported on first use,
+A backend is a :class:`~spatialeval.models.backend.Backend` subclass (load / describe / one and batch;
+loading only from local paths). It is registered by name with a ``module:Class`` path and imported on first use,
 so the CLI's choices come from here without importing any model package. Adding a backend is one
 class plus one :meth:`BackendRegistry.register` call (or a line in the built-in table below, or an
 entry point in the group ``spatialeval.backends.<kind>`` with ``kind`` ``asr``, ``speaker`` or
@@ -74,12 +73,13 @@ class BackendRegistry(LazyRegistry):
         return self.load(name)
 
     def build(self, settings, device: str = "cpu", name: str | None = None):
-        """Instantiate backend ``name`` (default ``settings.backend``) from ``settings`` on ``device``
-        (CPU when the backend cannot use it)."""
-        cls = self.get(name or settings.backend)
-        if device.split(":")[0] not in getattr(cls, "devices", ("cpu",)):
-            device = "cpu"
-        return cls.from_config(settings, device)
+        """Backend ``name`` (default ``settings.backend``) loaded from its stage's ``settings`` on ``device``
+        (:meth:`~spatialeval.models.backend.Backend.load`: the CPU when the backend cannot use ``device``).
+
+        This is the loader the stages use, and the one for notebooks, e.g.
+        ``SPEAKER_BACKENDS.build(SIMSettings(backend="wavlm-ecapa", model_path=...))``.
+        Raises StageUnavailable for an unknown name or a backend that cannot run here."""
+        return self.get(name or settings.backend).load(settings, device)
 
 
 ASR_BACKENDS = BackendRegistry(

@@ -1,44 +1,52 @@
 """Spatial encoders: models that map fixed-length binaural windows to named embeddings.
 
-A :class:`SpatialEncoder` is the backend of the ANG/Dis-style cosine stage: it says its input
-``sample_rate`` and ``window_samples``, the ``embeddings`` it produces (by name, e.g. ``azi`` for
-direction and ``dis`` for distance), the ``devices`` it runs on, and how it loads from its stage's
-settings. A second encoder is one subclass registered in
-:data:`spatialeval.models.registry.SPATIAL_ENCODERS`; the stage needs no change.
+A :class:`SpatialEncoder` is the backend of the ANG/Dis-style cosine stage and keeps the
+:class:`~spatialeval.models.backend.Backend` contract (``load`` from the ``bat`` settings, ``describe``,
+``one``/``batch``): it says its input ``sample_rate`` and ``window_samples``, the ``embeddings`` it
+produces (by name, e.g. ``azi`` for direction and ``dis`` for distance) and the ``devices`` it runs on.
+Its ``batch`` takes an array of windows and returns one array per embedding, a row per window. A second
+encoder is one subclass registered in :data:`spatialeval.models.registry.SPATIAL_ENCODERS`; the stage
+needs no change.
 """
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from spatialeval.errors import StageUnavailable
+from spatialeval.models.backend import Backend
 
 _LOADED: dict = {}  # the last loaded BAT checkpoint, by (path, size, mtime, device)
 
 
-class SpatialEncoder:
-    name: str = ""
+class SpatialEncoder(Backend):
+    label: ClassVar[str] = "spatial encoder"
     sample_rate: int = 32000
     window_samples: int = 320000
     embeddings: tuple[str, ...] = ("azi", "dis")
-    devices: tuple[str, ...] = ("cpu",)
+    #: Encoders run windows through the model ``batch_size`` at a time.
+    supports_batch = True
     #: Hash of the weights, recorded in the summary and in cache keys.
     sha256: str = ""
-
-    @classmethod
-    def from_config(cls, settings, device: str = "cpu") -> "SpatialEncoder":
-        raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.name}
 
     def embed(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
+        """The embeddings of several windows (:meth:`batch`, under its callers' name)."""
+        return self.batch(windows, batch_size, autocast)
+
+    def one(self, window) -> dict[str, np.ndarray]:
+        """The embeddings of one (2, window_samples) window: ``{embedding name: (dim,) float32}``."""
+        return {name: rows[0] for name, rows in self.batch(window[None]).items()}
+
+    def batch(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
         """(n, 2, window_samples) float32 windows (numpy, or a tensor already on the device) →
-        ``{embedding name: (n, dim) float32}``."""
+        ``{embedding name: (n, dim) float32}``, ``batch_size`` windows per forward pass."""
         raise NotImplementedError
 
     def head_logits(self, embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
@@ -79,7 +87,7 @@ class BATEncoder(SpatialEncoder):
             "checkpoint_sha256": self.loaded.sha256,
         }
 
-    def embed(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
+    def batch(self, windows, batch_size: int = 8, autocast: str | None = None) -> dict[str, np.ndarray]:
         import torch
 
         from spatialeval.precision import AUTOCAST_DTYPES

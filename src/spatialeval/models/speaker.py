@@ -26,9 +26,9 @@ on playback level. Each backend then applies its own preprocessing:
 
 Nothing is ever downloaded: a missing package or checkpoint raises
 :class:`~spatialeval.errors.StageUnavailable` saying how to fetch it.
-Every backend declares ``name``, ``sample_rate`` and ``devices`` and is built by
-``from_config(settings, device)``; ``embed_batch`` embeds several clips at once (one padded
-forward pass for the WavLM backends).
+Every backend keeps the :class:`~spatialeval.models.backend.Backend` contract (``load`` from a
+:class:`~spatialeval.pipeline.stages.sim.SIMSettings`, ``describe``, ``one``/``batch``);
+``supports_batch`` is set where ``batch`` embeds several clips in one padded forward pass.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import numpy as np
 # NoSpeech lives in spatialeval.errors (the SIM stage catches it without importing this module); importable from here too.
 from spatialeval.errors import NoSpeech, StageUnavailable
 from spatialeval.io.audio import as_mono_signal, as_time_channels
+from spatialeval.models.backend import Backend
 from spatialeval.models.local_hf import batched, expand_model_path, from_local_pretrained
 
 WAVLM_DEFAULT = "microsoft/wavlm-base-plus-sv"
@@ -70,32 +71,20 @@ def normalise_level(audio: np.ndarray, target_dbfs: float = LEVEL_DBFS) -> np.nd
     return np.clip(audio * (10.0 ** (target_dbfs / 20.0) / rms), -1.0, 1.0)
 
 
-class SpeakerEncoder:
-    """Maps mono audio at ``sample_rate`` to a speaker embedding (1-D float array)."""
+class SpeakerEncoder(Backend):
+    """A speaker encoder (:class:`~spatialeval.models.backend.Backend`): ``one`` maps mono audio at
+    ``sample_rate`` to a speaker embedding (1-D float array); ``embed``/``embed_batch`` are its callers'
+    names for one/batch."""
 
-    name: ClassVar[str] = ""
-    sample_rate: int = 16000
-    devices: ClassVar[tuple[str, ...]] = ("cpu",)
-
-    @classmethod
-    def from_config(cls, settings, device: str = "cpu") -> "SpeakerEncoder":
-        """Build from a :class:`~spatialeval.pipeline.stages.sim.SIMSettings`; StageUnavailable if it cannot run."""
-        raise NotImplementedError
-
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.name}
+    label: ClassVar[str] = "SIM"
 
     def embed(self, audio: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The embedding of one clip (:meth:`one`)."""
+        return self.one(audio)
 
     def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Embeddings of several clips, in order (this default embeds them one by one)."""
-        return [self.embed(audio) for audio in audios]
-
-
-def _check_device(cls, device: str) -> None:
-    if device.split(":")[0] not in cls.devices:
-        raise StageUnavailable(f"SIM backend {cls.name} runs on {' or '.join(cls.devices)}, not {device!r}")
+        """Embeddings of several clips, in order (:meth:`batch`)."""
+        return self.batch(audios)
 
 
 class ResemblyzerEncoder(SpeakerEncoder):
@@ -134,7 +123,7 @@ class ResemblyzerEncoder(SpeakerEncoder):
                 "the resemblyzer backend uses the weights shipped in its wheel; "
                 "sim.model_path is for the wavlm / wavlm-ecapa backends (unset it or change the backend)"
             )
-        _check_device(cls, device)
+        cls.check_device(device)
         return cls(device)
 
     def describe(self) -> dict[str, Any]:
@@ -150,7 +139,7 @@ class ResemblyzerEncoder(SpeakerEncoder):
             "embedding": "mean of 1.6-s partial embeddings, L2-normalised (embed_utterance defaults)",
         }
 
-    def embed(self, audio: np.ndarray) -> np.ndarray:
+    def one(self, audio: np.ndarray) -> np.ndarray:
         # Fixing the level before the VAD makes its int16 input, and so its decisions, level-independent.
         wav = self._trim(normalise_level(audio))
         if wav.size < self.sample_rate // 10:
@@ -203,11 +192,11 @@ class WavLMEncoder(SpeakerEncoder):
         self._batch_size = int(batch_size)
         # Zero padding changes a group-norm feature extractor's statistics (the WavLM Base models use
         # one): such models embed one clip per forward pass; layer-norm ones batch with an attention mask.
-        self._batches = getattr(self._model.config, "feat_extract_norm", "group") == "layer"
+        self.supports_batch = getattr(self._model.config, "feat_extract_norm", "group") == "layer"
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "WavLMEncoder":
-        _check_device(cls, device)
+        cls.check_device(device)
         return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
@@ -219,7 +208,7 @@ class WavLMEncoder(SpeakerEncoder):
             "embedding": "x-vector embeddings output",
             "batching": (
                 f"up to {self._batch_size} clips per forward pass (zero-padded, attention mask)"
-                if self._batches
+                if self.supports_batch
                 else "one clip per forward pass (group-norm feature extractor)"
             ),
         }
@@ -234,7 +223,7 @@ class WavLMEncoder(SpeakerEncoder):
             )
         return {k: v.to(self._device) for k, v in inputs.items()}
 
-    def embed(self, audio: np.ndarray) -> np.ndarray:
+    def one(self, audio: np.ndarray) -> np.ndarray:
         with self._torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # torch's MHA on transformers' mixed mask types
             embedding = self._model(**self._inputs([audio])).embeddings[0]
@@ -270,13 +259,13 @@ class WavLMEncoder(SpeakerEncoder):
                 embeddings.append(model.feature_extractor(pooled)[0].detach().cpu().double().numpy())
         return embeddings
 
-    def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
-        if not self._batches:
-            return [self.embed(a) for a in audios]
+    def batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not self.supports_batch:
+            return [self.one(a) for a in audios]
         return [
             e
             for chunk in batched(list(audios), self._batch_size)
-            for e in (self._embed_padded(chunk) if len(chunk) > 1 else [self.embed(chunk[0])])
+            for e in (self._embed_padded(chunk) if len(chunk) > 1 else [self.one(chunk[0])])
         ]
 
 
@@ -285,6 +274,7 @@ class WavLMECAPAEncoder(SpeakerEncoder):
 
     name = "wavlm-ecapa"
     devices = ("cpu", "cuda")
+    supports_batch = True
 
     def __init__(self, checkpoint: str | None, device: str = "cpu", batch_size: int = 8) -> None:
         fetch = (
@@ -316,7 +306,7 @@ class WavLMECAPAEncoder(SpeakerEncoder):
 
     @classmethod
     def from_config(cls, settings, device: str = "cpu") -> "WavLMECAPAEncoder":
-        _check_device(cls, device)
+        cls.check_device(device)
         return cls(settings.model_path, device, batch_size=settings.batch_size)
 
     def describe(self) -> dict[str, Any]:
@@ -340,10 +330,10 @@ class WavLMECAPAEncoder(SpeakerEncoder):
             "batching": f"up to {self._batch_size} clips per WavLM forward pass (zero-padded, attention mask)",
         }
 
-    def embed(self, audio: np.ndarray) -> np.ndarray:
-        return self.embed_batch([audio])[0]
+    def one(self, audio: np.ndarray) -> np.ndarray:
+        return self.batch([audio])[0]
 
-    def embed_batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
+    def batch(self, audios: Sequence[np.ndarray]) -> list[np.ndarray]:
         from spatialeval.models.wavlm_ecapa import min_samples
 
         clips = [normalise_level(a) for a in audios]
@@ -361,15 +351,6 @@ class WavLMECAPAEncoder(SpeakerEncoder):
         return out  # type: ignore[return-value]
 
 
-def load_speaker_encoder(config, device: str = "cpu") -> SpeakerEncoder:
-    """Build the encoder named by ``config.backend`` (the SIM stage's settings, or an :class:`EvalConfig`
-    whose ``.sim`` is used) from the backend registry (:data:`spatialeval.models.registry.SPEAKER_BACKENDS`).
-    Raises StageUnavailable when it cannot run."""
-    from spatialeval.models.registry import SPEAKER_BACKENDS
-
-    return SPEAKER_BACKENDS.build(getattr(config, "sim", config), device)
-
-
 def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int | None = None, encoder=None) -> float:
     """Speaker similarity of two clips (numpy or torch, shaped (time,) or (time, channels)): cosine of resemblyzer embeddings.
 
@@ -378,7 +359,9 @@ def sim(gt: np.ndarray, gen: np.ndarray, sample_rate: int, gen_sample_rate: int 
     is :func:`spatialeval.metrics.sim.speaker_similarity`.)
 
     Both clips are downmixed (mean of channels) and resampled to the encoder's rate. Pass a
-    loaded ``encoder`` (:func:`load_speaker_encoder`) to reuse it across calls.
+    loaded ``encoder`` to reuse it, or to use another backend: built by name from the SIM stage's
+    settings with ``SPEAKER_BACKENDS.build(SIMSettings(backend="wavlm-ecapa", model_path=...))``
+    (:data:`spatialeval.models.registry.SPEAKER_BACKENDS`, the loader the SIM stage uses).
 
     Example:
         >>> import numpy as np

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from spatialeval.numbers import parse_number
+
 #: Resolution of every PNG in the report.
 DPI = 100
 
@@ -120,14 +122,7 @@ def as_number(value: Any) -> float:
     >>> as_number("2.5"), as_number(None), as_number(True)
     (2.5, nan, nan)
     """
-    if isinstance(value, bool) or value is None:
-        return math.nan
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
+    return parse_number(value, default=math.nan)
 
 
 def largest_first(rows: list[dict[str, Any]], field_name: str) -> list[dict[str, Any]]:

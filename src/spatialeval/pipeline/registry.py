@@ -53,13 +53,6 @@ def register_stage(stage: type | str, name: str | None = None) -> None:
     _generation += 1
 
 
-def unregister_stage(name: str) -> None:
-    """Remove a stage registered at run time (tests)."""
-    global _generation
-    _stages.unregister(name)
-    _generation += 1
-
-
 def stage_names() -> list[str]:
     return _stages.names()
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from spatialeval.numbers import format_number
 from spatialeval.pipeline.presentation import Figure, Section, Subheading, Text
 from spatialeval.pipeline.presentation import Table as StageTable
 from spatialeval.pipeline.registry import METRICS, stage_classes
@@ -20,24 +21,10 @@ MAX_FAILED_ROWS = 100
 MAX_LEFT_OUT = 20
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        if isinstance(value, float) and not math.isfinite(value):
-            return "—"
-        if isinstance(value, int):
-            return str(value)
-        return f"{value:.{digits}g}"
-    return str(value)
-
-
 def _scaled(metric: str, value: Any, protocol: str | None) -> str:
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return "—"
-    return _fmt(float(value) * METRICS[metric].scale_for(protocol))
+    return format_number(float(value) * METRICS[metric].scale_for(protocol))
 
 
 def _median(values: list[float]) -> float:
@@ -103,7 +90,11 @@ def _provenance_text(details: dict[str, Any]) -> str:
     for key, value in details.items():
         if key in ("status", "reason"):
             continue
-        text = json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, (dict, list)) else _fmt(value, 6)
+        text = (
+            json.dumps(value, ensure_ascii=False, default=str)
+            if isinstance(value, (dict, list))
+            else format_number(value, 6)
+        )
         parts.append(f"{key}: {text}")
     return "; ".join(parts) or "—"
 
@@ -172,7 +163,7 @@ def _extra(data: ResultsData) -> list[Block]:
     if not extra:
         return []
     rows = [
-        [f"`{key}`", json.dumps(value, default=str) if isinstance(value, (dict, list)) else _fmt(value, 6)]
+        [f"`{key}`", json.dumps(value, default=str) if isinstance(value, (dict, list)) else format_number(value, 6)]
         for key, value in extra.items()
     ]
     return [Heading("Corpus-level values"), Table(["Name", "Value"], rows, align_right={1})]
@@ -226,7 +217,7 @@ class _View:
         return _item_metric_text(self._data, item_id, metrics)
 
     def number(self, value: Any) -> str:
-        return _fmt(value)
+        return format_number(value)
 
 
 def _safe_name(kind: str, item_id: str, taken: set[str]) -> str:

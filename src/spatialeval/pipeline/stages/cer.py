@@ -298,11 +298,9 @@ class CERStage(Stage):
 
     def compute_batch(self, items: list[LoadedPair]) -> list:
         """Transcribe the chunk's generated clips with the recogniser's ``transcribe_batch`` (several clips
-        per forward pass on the Whisper and Paraformer backends), then score each item; any failure falls
+        per forward pass on the backends that ``supports_batch``), then score each item; any failure falls
         back to per-item transcription, which reports the error against its own item."""
-        from spatialeval.models.asr import ASRBackend
-
-        if type(self._asr).transcribe_batch is not ASRBackend.transcribe_batch:
+        if self._asr.supports_batch:
             wanted = {}
             for item in items:
                 key = self._key(item, "infer")

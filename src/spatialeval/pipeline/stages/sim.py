@@ -138,11 +138,9 @@ class SIMStage(Stage):
 
     def compute_batch(self, items: list[LoadedPair]) -> list:
         """Embed the chunk's clips with the encoder's ``embed_batch`` (several clips per forward pass on
-        the WavLM backends), then score each item; any failure falls back to per-item embedding, which
-        reports the error against its own item."""
-        from spatialeval.models.speaker import SpeakerEncoder
-
-        if type(self._encoder).embed_batch is not SpeakerEncoder.embed_batch:
+        the backends that ``supports_batch``), then score each item; any failure falls back to per-item
+        embedding, which reports the error against its own item."""
+        if self._encoder.supports_batch:
             wanted = []
             for item in items:
                 for side, path in self._sides(item):
