@@ -58,13 +58,11 @@ def test_the_scan_finds_stage_knowledge(tmp_path):
 
 @pytest.fixture
 def peak_stage():
+    from plugins import registered_stages
     from plugins.peak_metric import PeakStage
 
-    from spatialeval.pipeline import registry
-
-    registry.register_stage(PeakStage)  # the one registration
-    yield PeakStage
-    registry.unregister_stage("peak")
+    with registered_stages(PeakStage):  # the one registration (register_stage), undone after the test
+        yield PeakStage
 
 
 def _pairs(root: Path) -> Path:
