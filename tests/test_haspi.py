@@ -61,9 +61,10 @@ def test_snr0_pair_equals_pyclarity():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", sorted(set(EXPECTED) - {"snr0"}))
 def test_every_pair_equals_pyclarity(name):
-    _check(name, better_ear_too=True)
+    # The better-ear call is the max of the two ears except where the lengths differ: check it there.
+    _check(name, better_ear_too=name in ("shorter", "gain_delay"))
 
 
 def test_expected_values_span_the_scale():
