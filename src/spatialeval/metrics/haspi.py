@@ -280,7 +280,7 @@ def ear_model_envelopes(
     compressed = np.zeros((2, N_BANDS, len(x)))
     reference_bandwidths = np.zeros(N_BANDS)
     for band, centre in enumerate(centres):
-        # The released model generates this carrier by repeated rotation; its drift changes HASPI by ~4e-9.
+        # The released model generates this carrier by repeated rotation; its drift moves HASPI by up to 2e-8.
         carrier = np.exp(-1j * (2 * np.pi / MODEL_RATE * centre) * time)
         for side, signal in enumerate((x, y)):
             control = _gammatone_envelope(signal, carrier, widest[band], centre)
