@@ -2,14 +2,17 @@
 
 ``mbstoi``: MBSTOI (Andersen et al. 2018), the Clarity challenge's binaural intelligibility
 measure, as :mod:`spatialeval.metrics.mbstoi` computes it (equal to Clarity's implementation to
-float64 rounding). Each metric of this stage is one entry of :data:`SCORERS`: a function of the
+float64 rounding). ``haspi_be``: HASPI v2 better ear (Kates & Arehart 2021) for normal hearing, as
+:mod:`spatialeval.metrics.haspi` computes it (equal to Clarity's ``haspi_v2_be`` within 2e-8, with
+a fixed dither seed where Clarity draws from numpy's global state). Each metric of this stage is one entry of :data:`SCORERS`: a function of the
 two ``(2, n)`` clips at one rate, aligned and cut to a common length here; a second binaural
 intelligibility metric is one more ``MetricInfo`` and one more scorer.
 
 Inputs the definition cannot score, and what this stage does with them:
 
 * other rates: each clip is resampled from its own rate to the metric's rate (MBSTOI: FFT
-  resampling to 10 kHz, Clarity's rule), so gt and generated clip may differ in rate;
+  resampling to 10 kHz, Clarity's rule), so gt and generated clip may differ in rate; HASPI's ear
+  model takes one rate: the generated clip is resampled to the gt's (polyphase) first;
 * lengths that differ by at most ``max_length_difference_s``: both are cut to the shorter
   duration (the end of the longer is dropped; the released code needs equal lengths); a longer
   difference leaves the stage's metrics unmeasurable — the clips are not aligned;
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import at_least, setting
+from spatialeval.pipeline.settings import at_least, in_range, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
@@ -39,11 +42,20 @@ class IntelligibilitySettings:
         "unmeasurable (the measures compare time-aligned clips)",
         check=at_least(0),
     )
+    haspi_level_db: float = setting(
+        100.0,
+        help="HASPI: the sound level (dB SPL) of a clip whose RMS is 1 (Clarity's haspi_v2_be default: 100)",
+        check=in_range(0, 140),
+    )
 
 
 ANDERSEN = (
     "Andersen, de Haan, Tan, Jensen 2018, Speech Communication 102 (MBSTOI); parity with "
     "pyclarity 0.9 clarity.evaluator.mbstoi"
+)
+KATES = (
+    "Kates & Arehart 2021, Speech Communication 131 (HASPI v2); parity with pyclarity 0.9 "
+    "clarity.evaluator.haspi.haspi_v2_be (fixed dither seed)"
 )
 #: A generated clip this far below the gt (RMS over both ears, 5 orders of magnitude as Clarity's
 #: own zero-signal test) is digital silence for the measures: their correlations are 0/0.
@@ -56,6 +68,14 @@ DEGENERATE = degenerate_outcomes(
     long_gap="unmeasurable",
     clipped="scored: intelligibility of the distorted speech",
 )
+#: The stage's rules decide silence and length first (as for MBSTOI); the ear model scores the rest.
+HASPI_DEGENERATE = degenerate_outcomes(
+    "scored: noise or a constant has no speech envelope, about 0.02-0.03",
+    silent="unmeasurable",
+    short="unmeasurable",
+    long_gap="unmeasurable",
+    clipped="scored: clipping keeps the speech envelope, so HASPI stays about 1 (it does not measure distortion)",
+)
 
 
 def _score_mbstoi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int) -> float:
@@ -67,9 +87,19 @@ def _score_mbstoi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int) 
     return mbstoi(gt[:, :n], gen[:, :n], RATE)
 
 
+def _score_haspi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int, level_db: float) -> float:
+    """The generated clip resampled to the gt's rate (the ear model takes one), cut to one length, scored."""
+    from spatialeval.features.resample import resample_polyphase
+    from spatialeval.metrics.haspi import haspi_v2_better_ear
+
+    gen = resample_polyphase(gen.T, gen_rate, gt_rate)
+    n = min(gt.shape[1], gen.shape[0])
+    return haspi_v2_better_ear(gt[:, :n].T, gen[:n], gt_rate, level_db)
+
+
 #: metric name → function of (gt, gt_rate, gen, gen_rate) → value, the clips ``(2, n)`` float64 cut to
 #: one duration. A ValueError (e.g. ``TooShortForMBSTOI``) makes the metric unmeasurable, with its message.
-SCORERS = {"mbstoi": _score_mbstoi}
+SCORERS = {"mbstoi": _score_mbstoi, "haspi_be": _score_haspi}
 
 
 class IntelligibilityStage(Stage):
@@ -85,6 +115,15 @@ class IntelligibilityStage(Stage):
             reference=ANDERSEN,
             degenerate=DEGENERATE,
         ),
+        MetricInfo(
+            "haspi_be",
+            "HASPI v2 BE",
+            "intelligibility",
+            True,
+            "better-ear HASPI v2 (normal hearing) of the generation against the gt, as the Clarity challenge scores it",
+            reference=KATES,
+            degenerate=HASPI_DEGENERATE,
+        ),
     )
     extra_fields = ("intelligibility_seconds",)
 
@@ -94,6 +133,8 @@ class IntelligibilityStage(Stage):
             "analysis_rate": 10000,
             "resampler": "scipy.signal.resample (FFT) to int(n · 10000 / rate + 1) samples, per clip",
             "max_length_difference_s": self.settings.max_length_difference_s,
+            "haspi": "HASPI v2 better ear, normal hearing, dither seed 0, gen resampled to the gt's rate (polyphase)",
+            "haspi_level_db": self.settings.haspi_level_db,
         }
 
     def compute_one(self, item: LoadedPair):
@@ -119,7 +160,8 @@ class IntelligibilityStage(Stage):
                 unmeasurable[name] = reason
                 continue
             try:
-                result[name] = SCORERS[name](gt, gt_clip.sample_rate, gen, gen_clip.sample_rate)
+                settings = (self.settings.haspi_level_db,) if name == "haspi_be" else ()
+                result[name] = SCORERS[name](gt, gt_clip.sample_rate, gen, gen_clip.sample_rate, *settings)
             except ValueError as exc:  # too little speech left to analyse
                 unmeasurable[name] = str(exc)
         if unmeasurable:
