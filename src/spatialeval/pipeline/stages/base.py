@@ -98,6 +98,9 @@ class Stage:
     #: Settings that run the same code on a small budget (e.g. fewer analysis frames), for suites that
     #: evaluate the stage many times (``tests/test_conformance.py``); never used by a normal run.
     light_settings: ClassVar[dict[str, Any]] = {}
+    #: Keyword arguments of :func:`~spatialeval.pipeline.evaluate.evaluate` that stand for one of
+    #: this stage's settings (keyword → setting name), e.g. ``checkpoint=``; None or False sets nothing.
+    api_shorthands: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -134,6 +137,12 @@ class Stage:
     def describe(self) -> dict[str, Any]:
         """Provenance for the summary: model name, checkpoint hash, settings, downmix rule."""
         return {}
+
+    def autocast_mode(self) -> str | None:
+        """The autocast dtype (``"bf16"``/``"fp16"``) this stage's model runs under, or None (float32);
+        the summary's ``precision`` entry names it. Read from the settings alone: a merge of shards
+        asks stages that were never set up."""
+        return None
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         raise NotImplementedError
