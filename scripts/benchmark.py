@@ -91,8 +91,8 @@ def make_config(args, stages: list[str]):
 def time_stages(root: Path, config) -> dict[str, float]:
     """Seconds per pair of decoding and of each stage alone on decoded audio."""
     from spatialeval.io.pairing import pair_directories
-    from spatialeval.pipeline.evaluate import prepare_stages
     from spatialeval.pipeline.loader import load_pair
+    from spatialeval.pipeline.run.prepare import prepare_stages
 
     pairs = pair_directories(root / "gt", root / "infer").pairs
     start = time.perf_counter()

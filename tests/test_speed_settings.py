@@ -141,11 +141,12 @@ def test_a_speed_only_setting_changes_no_number(section, item, few_pairs, tmp_pa
 def test_interaural_block_frames_is_part_of_the_run_identity():
     """Issue 16 item 14: block_frames changes the FFT batch shape, which moved ild_mae by 2.6e-11 on
     another CPU; it was declared speed-only, so a resumed run could mix rows of two block sizes."""
-    from spatialeval.pipeline.evaluate import StageStatus, _fingerprint
+    from spatialeval.pipeline.run.identity import fingerprint
+    from spatialeval.pipeline.run.prepare import StageStatus
     from spatialeval.pipeline.stages.interaural import InterauralStage
 
     assert "block_frames" not in InterauralStage.speed_settings
     stages = {"interaural": StageStatus("interaural", "ran")}
-    assert _fingerprint(config_from_dict({"interaural": {"block_frames": 2048}}), stages) != _fingerprint(
+    assert fingerprint(config_from_dict({"interaural": {"block_frames": 2048}}), stages) != fingerprint(
         config_from_dict({"interaural": {"block_frames": 64}}), stages
     )

@@ -2,7 +2,7 @@
 
 Each summary stores ``identity`` — the settings that change numbers and each stage's provenance
 (models, checkpoint SHA-256, backends, normaliser), exactly what a resumed run compares
-(:func:`spatialeval.pipeline.evaluate.run_identity`). A gate comparing two runs made under
+(:func:`spatialeval.pipeline.run.identity.run_identity`). A gate comparing two runs made under
 different identities compares different measurements, so ``spatialeval check`` refuses it unless
 told otherwise. Only what both runs computed is compared: a stage that one of them did not run
 shows up as missing metrics instead. File locations are not compared (the files' content is:

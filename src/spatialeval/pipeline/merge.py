@@ -6,9 +6,11 @@ from pathlib import Path
 
 from spatialeval.io.files import DirectoryLock
 from spatialeval.pipeline.config import config_from_dict
-from spatialeval.pipeline.evaluate import StageStatus, run_identity, summarize
 from spatialeval.pipeline.registry import stage_class
 from spatialeval.pipeline.results import write_outputs
+from spatialeval.pipeline.run.identity import run_identity
+from spatialeval.pipeline.run.prepare import StageStatus
+from spatialeval.pipeline.run.summary import summarize
 from spatialeval.pipeline.rundir import RunDirectory
 
 
@@ -36,12 +38,7 @@ def _merge_locked(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
     rows.sort(key=lambda r: r["id"])
     config = config_from_dict({**summaries[0]["config"], "shard": None})
     stage_info = summaries[0]["stages"]
-    statuses = {
-        n: StageStatus(
-            n, s["status"], s.get("reason", ""), {k: v for k, v in s.items() if k not in ("status", "reason")}
-        )
-        for n, s in stage_info.items()
-    }
+    statuses = {n: StageStatus.from_dict(n, s) for n, s in stage_info.items()}
     ran = [stage_class(n)(config) for n, s in stage_info.items() if s["status"] == "ran"]
     left_out = {
         "only_gt": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_gt", [])}),

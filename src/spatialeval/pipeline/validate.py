@@ -293,7 +293,7 @@ def _select_metrics(metrics: list[str] | None, checkpoint: str | None) -> tuple[
 
 def _reason_kind(reason: str) -> str:
     """The kind of a stage's unmeasurable reason: its first clause, numbers masked (so reasons group)."""
-    from spatialeval.pipeline.evaluate import reason_kind
+    from spatialeval.pipeline.run.summary import reason_kind
 
     return reason_kind(str(reason).split(" (")[0].split(";")[0])
 

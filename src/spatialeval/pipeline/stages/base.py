@@ -110,6 +110,9 @@ class Stage:
     #: Metrics whose worst items the report draws per-item figures of (alternating between them), unless
     #: ``--items`` names them; the first registered stage with values of its ranking metrics decides.
     item_ranking: ClassVar[tuple[str, ...]] = ()
+    #: Keyword arguments of :func:`~spatialeval.pipeline.evaluate.evaluate` that stand for one of
+    #: this stage's settings (keyword → setting name), e.g. ``checkpoint=``; None or False sets nothing.
+    api_shorthands: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -146,6 +149,12 @@ class Stage:
     def describe(self) -> dict[str, Any]:
         """Provenance for the summary: model name, checkpoint hash, settings, downmix rule."""
         return {}
+
+    def autocast_mode(self) -> str | None:
+        """The autocast dtype (``"bf16"``/``"fp16"``) this stage's model runs under, or None (float32);
+        the summary's ``precision`` entry names it. Read from the settings alone: a merge of shards
+        asks stages that were never set up."""
+        return None
 
     def compute_one(self, item: LoadedPair) -> dict[str, Any]:
         raise NotImplementedError

@@ -151,6 +151,8 @@ class BATStage(Stage):
     )
     #: embedding name → the metric its window-averaged cosine fills
     EMBEDDING_METRICS = {"azi": "ang_cos", "dis": "dis_cos"}
+    #: ``evaluate(checkpoint=..., save_embeddings=True)`` set these settings
+    api_shorthands = {"checkpoint": "checkpoint", "save_embeddings": "save_embeddings"}
 
     def setup(self):
         from spatialeval.models.registry import SPATIAL_ENCODERS
@@ -175,6 +177,9 @@ class BATStage(Stage):
             "autocast": s.autocast,
             "batch_size": s.batch_size,
         }
+
+    def autocast_mode(self) -> str | None:
+        return self.settings.autocast
 
     def _settings_key(self) -> dict:
         s = self.settings
