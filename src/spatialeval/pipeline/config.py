@@ -238,7 +238,7 @@ class EvalConfig:
         """Whether stages run their batched device kernels (see ``device_kernels``).
 
         ``auto`` keeps the per-clip reference path on the CPU: there the batched kernels give the same values
-        to float rounding but were measured 3-4x slower (``scripts/benchmark.py --kernels``)."""
+        to float rounding but were measured 2-4x slower (``scripts/benchmark.py --kernels``)."""
         if self.device_kernels == "on":
             return True
         return self.device_kernels == "auto" and self.resolved_device().startswith("cuda")
