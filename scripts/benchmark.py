@@ -19,6 +19,8 @@ reports, for ``--device cpu|cuda|auto`` and ``--precision fp32|tf32|bf16``:
   * ``--frechet``: the Fréchet-distance part of ``compare-sets`` (both BAT distances with the default
     covariance and resamples) on random 768-d embeddings of 100 + 100 clips, against its goal (< 60 s);
   * ``--startup``: a fresh process importing the CLI, and loading the BAT checkpoint;
+  * ``--released-command CMD``: goal 3, whole processes against the released ISDrama code (interleaved
+    ``--rounds``, medians, speed-ups in fp32 parity mode and with bf16 autocast, ratios to ≥ 1.4× / ≥ 4×);
   * ``--kernels``: ``device_kernels`` on the CPU, reference path vs batched kernels (time and difference);
   * with ``--stage-timing``, the time each stage spends inside the spatial encoder and outside it; the
     all-stage ratio is printed against the bat stage's single pass and with every encoder pass counted;
@@ -212,8 +214,10 @@ def time_pipeline(root: Path, config) -> dict[str, float]:
     return figures
 
 
-def time_whole_process(root: Path, args, stages: list[str], checkpoint: str) -> float:
-    """Seconds per pair of `spatialeval run` as a fresh process (imports, model loading, writing included)."""
+def time_whole_process(root: Path, args, stages: list[str], checkpoint: str, precision: str | None = None) -> float:
+    """Seconds per pair of `spatialeval run` as a fresh process (imports, model loading, writing included),
+    in ``precision`` (default ``--precision``)."""
+    precision = precision or args.precision
     command = [
         sys.executable,
         "-m",
@@ -239,13 +243,48 @@ def time_whole_process(root: Path, args, stages: list[str], checkpoint: str) -> 
         "--out",
         str(root / f"cli_{time.perf_counter_ns()}"),
     ]
-    if args.precision == "bf16":
+    if precision == "bf16":
         command += ["--autocast", "bf16"]
-    if args.precision == "tf32":
+    if precision == "tf32":
         command += ["--tf32"]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return (time.perf_counter() - start) / args.pairs
+
+
+def compare_with_released(root: Path, args, stages: list[str], checkpoint: str) -> dict[str, float]:
+    """Goal 3: whole processes in interleaved rounds — the released code (``--released-command``, a shell
+    command with ``{gt}``, ``{infer}``, ``{ckpt}`` and ``{out}`` filled in, computing IPD/ILD and the BAT
+    cosines of the same pairs), ``spatialeval run`` in fp32 parity mode and with ``--autocast bf16``; the
+    median seconds per pair of each and the speed-ups over the released code."""
+    import shlex
+    import statistics
+
+    seconds: dict[str, list[float]] = {"released": [], "fp32": [], "bf16": []}
+    for round_index in range(args.rounds):
+        out = root / f"released_{round_index}"
+        command = args.released_command.format(
+            gt=shlex.quote(str(root / "gt")),
+            infer=shlex.quote(str(root / "infer")),
+            ckpt=shlex.quote(checkpoint),
+            out=shlex.quote(str(out)),
+        )
+        start = time.perf_counter()
+        subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
+        seconds["released"].append((time.perf_counter() - start) / args.pairs)
+        for precision in ("fp32", "bf16"):
+            seconds[precision].append(time_whole_process(root, args, stages, checkpoint, precision))
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    for name, values in seconds.items():
+        print(f"whole process, {name}: median {medians[name]:.3f} s/pair ({', '.join(f'{v:.3f}' for v in values)})")
+    for precision, goal in (("fp32", 1.4), ("bf16", 4.0)):
+        speedup = medians["released"] / medians[precision]
+        medians[f"speed-up {precision}"] = speedup
+        print(
+            f"  goal 3, {precision}: speed-up over the released code {speedup:.2f}×; goal ≥ {goal:g}×: "
+            f"{speedup / goal:.2f} of it"
+        )
+    return medians
 
 
 def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
@@ -471,6 +510,12 @@ def main() -> None:
     )
     parser.add_argument("--startup", action="store_true", help="time a fresh CLI import and the checkpoint load")
     parser.add_argument(
+        "--released-command",
+        help="goal 3: shell command running the released ISDrama evaluation (IPD/ILD + BAT cosines) on "
+        "{gt} {infer} with checkpoint {ckpt}, writing under {out}; timed against `spatialeval run` fp32 and bf16",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --released-command")
+    parser.add_argument(
         "--kernels",
         action="store_true",
         help="device_kernels on the CPU: time the reference path and the batched kernels, compare their outputs",
@@ -535,6 +580,8 @@ def main() -> None:
             if pipeline.get("gpu_utilisation_pct") is not None:
                 print(f"GPU utilisation during the pipeline: {pipeline['gpu_utilisation_pct']:.0f} %")
             figures.update(s_per_pair=rows, gpu_utilisation_pct=pipeline.get("gpu_utilisation_pct"))
+        if args.released_command and args.pairs:
+            figures["released_comparison"] = compare_with_released(root / "data", args, stages, checkpoint)
         if args.kernels and args.pairs:
             figures["kernels_cpu"] = time_kernels(root / "data")
             for name, value in figures["kernels_cpu"].items():
@@ -547,6 +594,8 @@ def main() -> None:
             for name, seconds in figures["startup_s"].items():
                 print(f"{name}: {seconds:.2f} s")
         print_goals(figures.get("s_per_pair", {}), stages, figures["device"], args.precision, frechet_s)
+        if "released_comparison" not in figures:
+            print("  goal 3 (whole process against the released ISDrama code): not measured: no --released-command")
         if args.memory_sizes:
             scan = {}
             for n in (int(v) for v in args.memory_sizes.split(",")):
