@@ -19,6 +19,11 @@ reports, for ``--device cpu|cuda|auto`` and ``--precision fp32|tf32|bf16``:
   * ``--frechet``: the Fréchet-distance part of ``compare-sets`` (both BAT distances with the default
     covariance and resamples) on random 768-d embeddings of 100 + 100 clips, against its goal (< 60 s);
   * ``--startup``: a fresh process importing the CLI, and loading the BAT checkpoint;
+  * ``--released-command CMD``: goal 3, whole processes against the released ISDrama code (interleaved
+    ``--rounds``, medians, speed-ups in fp32 parity mode and with bf16 autocast, ratios to ≥ 1.4× / ≥ 4×);
+  * ``--kernels``: ``device_kernels`` on the CPU, reference path vs batched kernels (time and difference);
+  * with ``--stage-timing``, the time each stage spends inside the spatial encoder and outside it; the
+    all-stage ratio is printed against the bat stage's single pass and with every encoder pass counted;
   * the issue-20 goals with the ratio of each figure to its goal (all-stage time ≤ 1.5× the bare
     encoder; the GPU throughput goals are only measured on a CUDA device).
 
@@ -88,8 +93,36 @@ def make_config(args, stages: list[str]):
     )
 
 
-def time_stages(root: Path, config) -> dict[str, float]:
-    """Seconds per pair of decoding and of each stage alone on decoded audio."""
+class EncoderClock:
+    """Wall seconds spent inside the spatial encoder's ``embed`` (every stage's encoder passes: bat,
+    trajectory's per-segment windows, ...) while the block runs; ``seconds`` accumulates."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __enter__(self):
+        from spatialeval.models import spatial_encoder
+
+        self._cls, self._embed = spatial_encoder.BATEncoder, spatial_encoder.BATEncoder.embed
+        clock, embed = self, self._embed
+
+        def timed(encoder, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return embed(encoder, *args, **kwargs)
+            finally:
+                clock.seconds += time.perf_counter() - start
+
+        self._cls.embed = timed
+        return self
+
+    def __exit__(self, *exc):
+        self._cls.embed = self._embed
+
+
+def time_stages(root: Path, config, encoder_rows: dict | None = None) -> dict[str, float]:
+    """Seconds per pair of decoding and of each stage alone on decoded audio; ``encoder_rows`` (when given)
+    receives each stage's seconds per pair inside the spatial encoder."""
     from spatialeval.io.pairing import pair_directories
     from spatialeval.pipeline.loader import load_pair
     from spatialeval.pipeline.run.prepare import prepare_stages
@@ -106,11 +139,14 @@ def time_stages(root: Path, config) -> dict[str, float]:
     for stage in stages:
         stage.compute_batch(loaded[:1])  # warm-up: model caches, numba compilation
         start = time.perf_counter()
-        for i in range(0, len(loaded), chunk):
-            for item in loaded[i : i + chunk]:
-                item.cache.clear()  # derived signals must be recomputed by every stage timed alone
-            stage.compute_batch(loaded[i : i + chunk])
+        with EncoderClock() as clock:
+            for i in range(0, len(loaded), chunk):
+                for item in loaded[i : i + chunk]:
+                    item.cache.clear()  # derived signals must be recomputed by every stage timed alone
+                stage.compute_batch(loaded[i : i + chunk])
         timings[stage.name] = (time.perf_counter() - start) / len(loaded)
+        if encoder_rows is not None:
+            encoder_rows[stage.name] = clock.seconds / len(loaded)
     return timings
 
 
@@ -155,28 +191,33 @@ def time_pipeline(root: Path, config) -> dict[str, float]:
     """In-process evaluate(): seconds per pair including model loading, and in steady state."""
     from spatialeval.pipeline.evaluate import evaluate
 
-    marks: list[tuple[float, int]] = []
+    marks: list[tuple[float, int, float]] = []  # (time, pairs done, encoder seconds so far)
+    clock = EncoderClock()
 
     def progress(advance: int, total: int) -> None:
         done = (marks[-1][1] if marks else 0) + advance
-        marks.append((time.perf_counter(), done))
+        marks.append((time.perf_counter(), done, clock.seconds))
 
     out = root / f"out_{time.perf_counter_ns()}"
     start = time.perf_counter()
-    with GPUSampler(config.resolved_device()) as sampler:
+    with GPUSampler(config.resolved_device()) as sampler, clock:
         result = evaluate(root / "gt", root / "infer", config, out_dir=out, progress=progress)
     total = time.perf_counter() - start
     n = result.summary["n_items"]
     figures = {"with_start_s_per_pair": total / n, "gpu_utilisation_pct": sampler.mean}
     # steady state: from the end of the first chunk to the end (warm-up and model loading excluded)
-    first = next(((t, d) for t, d in marks if d > 0), None)
+    first = next(((t, d, e) for t, d, e in marks if d > 0), None)
     if first and marks[-1][1] > first[1]:
-        figures["steady_s_per_pair"] = (marks[-1][0] - first[0]) / (marks[-1][1] - first[1])
+        pairs = marks[-1][1] - first[1]
+        figures["steady_s_per_pair"] = (marks[-1][0] - first[0]) / pairs
+        figures["steady_encoder_s_per_pair"] = (marks[-1][2] - first[2]) / pairs
     return figures
 
 
-def time_whole_process(root: Path, args, stages: list[str], checkpoint: str) -> float:
-    """Seconds per pair of `spatialeval run` as a fresh process (imports, model loading, writing included)."""
+def time_whole_process(root: Path, args, stages: list[str], checkpoint: str, precision: str | None = None) -> float:
+    """Seconds per pair of `spatialeval run` as a fresh process (imports, model loading, writing included),
+    in ``precision`` (default ``--precision``)."""
+    precision = precision or args.precision
     command = [
         sys.executable,
         "-m",
@@ -202,13 +243,48 @@ def time_whole_process(root: Path, args, stages: list[str], checkpoint: str) -> 
         "--out",
         str(root / f"cli_{time.perf_counter_ns()}"),
     ]
-    if args.precision == "bf16":
+    if precision == "bf16":
         command += ["--autocast", "bf16"]
-    if args.precision == "tf32":
+    if precision == "tf32":
         command += ["--tf32"]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return (time.perf_counter() - start) / args.pairs
+
+
+def compare_with_released(root: Path, args, stages: list[str], checkpoint: str) -> dict[str, float]:
+    """Goal 3: whole processes in interleaved rounds — the released code (``--released-command``, a shell
+    command with ``{gt}``, ``{infer}``, ``{ckpt}`` and ``{out}`` filled in, computing IPD/ILD and the BAT
+    cosines of the same pairs), ``spatialeval run`` in fp32 parity mode and with ``--autocast bf16``; the
+    median seconds per pair of each and the speed-ups over the released code."""
+    import shlex
+    import statistics
+
+    seconds: dict[str, list[float]] = {"released": [], "fp32": [], "bf16": []}
+    for round_index in range(args.rounds):
+        out = root / f"released_{round_index}"
+        command = args.released_command.format(
+            gt=shlex.quote(str(root / "gt")),
+            infer=shlex.quote(str(root / "infer")),
+            ckpt=shlex.quote(checkpoint),
+            out=shlex.quote(str(out)),
+        )
+        start = time.perf_counter()
+        subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
+        seconds["released"].append((time.perf_counter() - start) / args.pairs)
+        for precision in ("fp32", "bf16"):
+            seconds[precision].append(time_whole_process(root, args, stages, checkpoint, precision))
+    medians = {name: statistics.median(values) for name, values in seconds.items()}
+    for name, values in seconds.items():
+        print(f"whole process, {name}: median {medians[name]:.3f} s/pair ({', '.join(f'{v:.3f}' for v in values)})")
+    for precision, goal in (("fp32", 1.4), ("bf16", 4.0)):
+        speedup = medians["released"] / medians[precision]
+        medians[f"speed-up {precision}"] = speedup
+        print(
+            f"  goal 3, {precision}: speed-up over the released code {speedup:.2f}×; goal ≥ {goal:g}×: "
+            f"{speedup / goal:.2f} of it"
+        )
+    return medians
 
 
 def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
@@ -241,6 +317,67 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
         if device.startswith("cuda"):
             torch.cuda.synchronize()
     return (time.perf_counter() - start) / (len(inputs) / 2)
+
+
+def time_kernels(root: Path, rounds: int = 3) -> dict[str, float]:
+    """``device_kernels`` on the CPU: seconds per clip of the per-clip reference path and of the batched
+    kernels, for BAT's encoder inputs (resample, loudness, 10-s window) and the isdrama IPD/ILD maps
+    (median of ``rounds`` interleaved rounds), and the largest difference between the two paths' outputs."""
+    import torch
+
+    from spatialeval.features.resample import resample_polyphase
+    from spatialeval.io.audio import load_audio
+    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.metrics.ipd_ild import isdrama_features, isdrama_features_batch
+    from spatialeval.pipeline.device import padded_batch
+    from spatialeval.tensor import bat_inputs
+
+    clips = [load_audio(path) for path in sorted((root / "gt").glob("*.wav")) + sorted((root / "infer").glob("*.wav"))]
+    rate = clips[0].sample_rate
+
+    def windows_reference():
+        return np.concatenate(
+            [
+                encoder_windows(loudness_normalize(resample_polyphase(c.samples, c.sample_rate), -14.0), "isdrama")
+                for c in clips
+            ]
+        )
+
+    def windows_kernels():
+        waves, lengths = padded_batch(clips, "cpu")
+        return bat_inputs(waves, rate, lengths, mode="isdrama", normalize_dbfs=-14.0).windows.numpy()
+
+    def maps_reference():
+        return [isdrama_features(c.samples, c.sample_rate) for c in clips]
+
+    def maps_kernels():
+        waves, lengths = padded_batch(clips, "cpu")
+        batch = isdrama_features_batch(waves, lengths, rate)
+        return [
+            (batch.ipd[i, : int(batch.frames[i])].numpy(), batch.ild[i, : int(batch.frames[i])].numpy())
+            for i in range(len(clips))
+        ]
+
+    paths = (windows_reference, windows_kernels, maps_reference, maps_kernels)
+    times: dict[str, list[float]] = {path.__name__: [] for path in paths}
+    outputs = {path.__name__: path() for path in paths}  # warm-up, and the outputs compared below
+    with torch.no_grad():
+        for _ in range(rounds):
+            for path in paths:
+                start = time.perf_counter()
+                path()
+                times[path.__name__].append((time.perf_counter() - start) / len(clips))
+    figures = {f"{name} s/clip": float(np.median(values)) for name, values in times.items()}
+    a, b = outputs["windows_reference"], outputs["windows_kernels"]
+    figures["windows max |diff| / (eps32 · max |x|)"] = float(
+        np.abs(a - b).max() / (np.finfo(np.float32).eps * np.abs(a).max())
+    )
+    worst = 0.0
+    for (ipd_a, ild_a), (ipd_b, ild_b) in zip(outputs["maps_reference"], outputs["maps_kernels"]):
+        for x, y in ((ipd_a, ipd_b), (ild_a, ild_b)):
+            worst = max(worst, float(np.abs(x - y).max() / (np.finfo(np.float32).eps * max(np.abs(x).max(), 1e-30))))
+    figures["IPD/ILD maps max |diff| / (eps32 · max |x|)"] = worst
+    return figures
 
 
 def time_frechet(n_clips: int = 100, dim: int = 768) -> float:
@@ -289,11 +426,19 @@ def print_goals(
             f"  Fréchet part of compare-sets, 100 + 100 clips: {frechet_s:.1f} s; goal < 60 s: {frechet_s / 60:.2f} of it"
         )
     if {"bare BAT", "pipeline (steady)"} <= rows.keys():
-        ratio = rows["pipeline (steady)"] / rows["bare BAT"]
+        steady = rows["pipeline (steady)"]
+        ratio = steady / rows["bare BAT"]
         print(
-            f"  stages {','.join(stages)}: {rows['pipeline (steady)']:.2f} s/pair = {ratio:.2f}× the bare encoder; "
-            f"goal ≤ 1.5×: {ratio / 1.5:.2f} of it"
+            f"  stages {','.join(stages)}: {steady:.2f} s/pair = {ratio:.2f}× the bare encoder's one pass per clip "
+            f"(the bat stage's); goal ≤ 1.5×: {ratio / 1.5:.2f} of it"
         )
+        encoder = rows.get("encoder in pipeline")
+        if encoder:
+            print(
+                f"  the same, every encoder pass counted as encoder time (trajectory's per-segment windows "
+                f"included): {encoder:.2f} s/pair in the encoder, {steady - encoder:.2f} s/pair outside it = "
+                f"{steady / encoder:.2f}× the encoder's time; goal ≤ 1.5×: {steady / encoder / 1.5:.2f} of it"
+            )
     if not device.startswith("cuda"):
         print("  GPU throughput (≥ 500 pairs/s bf16, ≥ 150 pairs/s fp32): not measured: no CUDA device in this run")
     elif "pipeline (steady)" in rows:
@@ -364,6 +509,17 @@ def main() -> None:
         "--frechet", action="store_true", help="time the Fréchet part of compare-sets (100 + 100 clips)"
     )
     parser.add_argument("--startup", action="store_true", help="time a fresh CLI import and the checkpoint load")
+    parser.add_argument(
+        "--released-command",
+        help="goal 3: shell command running the released ISDrama evaluation (IPD/ILD + BAT cosines) on "
+        "{gt} {infer} with checkpoint {ckpt}, writing under {out}; timed against `spatialeval run` fp32 and bf16",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of --released-command")
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="device_kernels on the CPU: time the reference path and the batched kernels, compare their outputs",
+    )
     args = parser.parse_args()
 
     import torch
@@ -393,11 +549,19 @@ def main() -> None:
                 f"{args.pairs} pairs of {args.seconds:g} s at 44.1 kHz, batch {args.batch_size}, chunk "
                 f"{args.chunk_size}, workers {args.workers}, device kernels {args.device_kernels}"
             )
-            rows = {}
+            rows, encoder_rows = {}, {}
             if args.stage_timing:
-                rows.update(time_stages(root / "data", config))
+                rows.update(time_stages(root / "data", config, encoder_rows))
+                for name, seconds in encoder_rows.items():
+                    if seconds:
+                        print(
+                            f"  stage {name}: {rows[name]:.3f} s/pair, of which {seconds:.3f} in the encoder "
+                            f"and {rows[name] - seconds:.3f} outside it"
+                        )
             pipeline = time_pipeline(root / "data", config)
             rows["pipeline (steady)"] = pipeline.get("steady_s_per_pair", float("nan"))
+            if pipeline.get("steady_encoder_s_per_pair"):
+                rows["encoder in pipeline"] = pipeline["steady_encoder_s_per_pair"]
             rows["pipeline (+load)"] = pipeline["with_start_s_per_pair"]
             if args.whole_process:
                 rows["whole process"] = time_whole_process(root / "data", args, stages, checkpoint)
@@ -416,6 +580,12 @@ def main() -> None:
             if pipeline.get("gpu_utilisation_pct") is not None:
                 print(f"GPU utilisation during the pipeline: {pipeline['gpu_utilisation_pct']:.0f} %")
             figures.update(s_per_pair=rows, gpu_utilisation_pct=pipeline.get("gpu_utilisation_pct"))
+        if args.released_command and args.pairs:
+            figures["released_comparison"] = compare_with_released(root / "data", args, stages, checkpoint)
+        if args.kernels and args.pairs:
+            figures["kernels_cpu"] = time_kernels(root / "data")
+            for name, value in figures["kernels_cpu"].items():
+                print(f"device_kernels on the CPU: {name}: {value:.4g}")
         frechet_s = None
         if args.frechet:
             frechet_s = figures["frechet_s"] = time_frechet()
@@ -424,6 +594,8 @@ def main() -> None:
             for name, seconds in figures["startup_s"].items():
                 print(f"{name}: {seconds:.2f} s")
         print_goals(figures.get("s_per_pair", {}), stages, figures["device"], args.precision, frechet_s)
+        if "released_comparison" not in figures:
+            print("  goal 3 (whole process against the released ISDrama code): not measured: no --released-command")
         if args.memory_sizes:
             scan = {}
             for n in (int(v) for v in args.memory_sizes.split(",")):

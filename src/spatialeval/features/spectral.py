@@ -26,15 +26,68 @@ class AnalysisSettings:
 ISDRAMA_ANALYSIS = AnalysisSettings()
 
 
+# Slaney's auditory-toolbox mel scale (librosa's default, htk=False): linear below 1 kHz, logarithmic above.
+_MEL_HZ_PER_MEL = 200.0 / 3
+_MEL_LOG_HZ = 1000.0
+_MEL_LOG_MEL = _MEL_LOG_HZ / _MEL_HZ_PER_MEL
+_MEL_LOG_STEP = np.log(6.4) / 27.0
+
+
+def hz_to_slaney_mel(hz: np.ndarray) -> np.ndarray:
+    """Hz → Slaney mels: hz / (200/3) below 1 kHz, 15 + ln(hz / 1000) / (ln 6.4 / 27) above.
+
+    >>> hz_to_slaney_mel(np.array([0.0, 500.0, 1000.0, 6400.0])).round(6).tolist()
+    [0.0, 7.5, 15.0, 42.0]
+    """
+    hz = np.asarray(hz, dtype=np.float64)
+    mels = hz / _MEL_HZ_PER_MEL
+    log = hz >= _MEL_LOG_HZ
+    mels[log] = _MEL_LOG_MEL + np.log(hz[log] / _MEL_LOG_HZ) / _MEL_LOG_STEP
+    return mels
+
+
+def slaney_mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`hz_to_slaney_mel`.
+
+    >>> slaney_mel_to_hz(np.array([7.5, 42.0])).round(6).tolist()
+    [500.0, 6400.0]
+    """
+    mels = np.asarray(mels, dtype=np.float64)
+    hz = _MEL_HZ_PER_MEL * mels
+    log = mels >= _MEL_LOG_MEL
+    hz[log] = _MEL_LOG_HZ * np.exp(_MEL_LOG_STEP * (mels[log] - _MEL_LOG_MEL))
+    return hz
+
+
 @lru_cache(maxsize=8)
 def mel_matrix(settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> np.ndarray:
-    """librosa's Slaney mel filterbank, transposed to (n_bins, n_mels), float32."""
-    import librosa  # heavy import: only when a mel matrix is first needed
+    """The Slaney-normalised mel filterbank of ``librosa.filters.mel`` (htk=False, norm="slaney", float32),
+    transposed to (n_bins, n_mels), computed here in numpy because importing librosa (numba, joblib) costs
+    a run 0.5-4 s of start-up for this one small matrix.
 
-    fb = librosa.filters.mel(
-        sr=settings.sample_rate, n_fft=settings.n_fft, n_mels=settings.n_mels, fmin=settings.fmin, fmax=settings.fmax
+    Filter m is the triangle rising from mel edge f_{m} to f_{m+1} and falling to f_{m+2} (n_mels + 2 edges
+    evenly spaced in Slaney mels from fmin to fmax, in Hz), evaluated at the rfft bin frequencies, then
+    scaled by 2 / (f_{m+2} − f_{m}) for about equal energy per band. As librosa does, the triangles are
+    stored in float32 before the scaling, which is done in float64 and stored in float32 again
+    (``tests/test_mel_matrix.py`` compares with librosa).
+
+    >>> m = mel_matrix()
+    >>> m.shape, m.dtype.name, bool((m >= 0).all())
+    ((513, 128), 'float32', True)
+    """
+    s = settings
+    bins = np.fft.rfftfreq(n=s.n_fft, d=1.0 / s.sample_rate)
+    edges = slaney_mel_to_hz(
+        np.linspace(hz_to_slaney_mel(np.array([s.fmin]))[0], hz_to_slaney_mel(np.array([s.fmax]))[0], s.n_mels + 2)
     )
-    return np.ascontiguousarray(fb.T.astype(np.float32))
+    widths = np.diff(edges)
+    distance = np.subtract.outer(edges, bins)  # (n_mels + 2, n_bins): edge − bin frequency
+    weights = np.zeros((s.n_mels, s.n_bins), dtype=np.float32)
+    for m in range(s.n_mels):
+        rising, falling = -distance[m] / widths[m], distance[m + 2] / widths[m + 1]
+        weights[m] = np.maximum(0, np.minimum(rising, falling))
+    weights *= (2.0 / (edges[2 : s.n_mels + 2] - edges[: s.n_mels]))[:, np.newaxis]
+    return np.ascontiguousarray(weights.T)
 
 
 def stft(waveform: torch.Tensor, settings: AnalysisSettings = ISDRAMA_ANALYSIS) -> torch.Tensor:

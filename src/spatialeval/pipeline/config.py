@@ -105,7 +105,8 @@ class RunSettings:
         choices=("auto", "on", "off"),
         affects_numbers=False,
         help="batched device kernels for resampling, IPD/ILD and encoder inputs: auto = on "
-        "a CUDA device; on = also on the CPU (equal to the reference path to float "
+        "a CUDA device, off on the CPU (where the per-clip path is the faster one: "
+        "docs/performance.md); on = also on the CPU (equal to the reference path to float "
         "rounding); off = the per-clip reference path",
     )
     allow_partial: bool = setting(
@@ -234,7 +235,10 @@ class EvalConfig:
         return self.device
 
     def use_device_kernels(self) -> bool:
-        """Whether stages run their batched device kernels (see ``device_kernels``)."""
+        """Whether stages run their batched device kernels (see ``device_kernels``).
+
+        ``auto`` keeps the per-clip reference path on the CPU: there the batched kernels give the same values
+        to float rounding but were measured 2-4x slower (``scripts/benchmark.py --kernels``)."""
         if self.device_kernels == "on":
             return True
         return self.device_kernels == "auto" and self.resolved_device().startswith("cuda")
