@@ -57,6 +57,7 @@ def test_shorthands_are_routed_by_what_the_stage_declares():
 @pytest.fixture
 def autocast_plugin():
     """A plugin stage that runs its model under fp16 autocast, registered for the test only."""
+    from plugins import registered_stages
     from plugins.level_metric import LevelStage
 
     class HalfLevel(LevelStage):
@@ -69,9 +70,8 @@ def autocast_plugin():
         def compute_one(self, item):
             return {"half_level_diff_db": 0.5}
 
-    registry.register_stage(HalfLevel)
-    yield HalfLevel
-    registry.unregister_stage("half_level")
+    with registered_stages(HalfLevel):
+        yield HalfLevel
 
 
 def test_the_summary_names_the_autocast_a_plugin_stage_declares(autocast_plugin, tmp_path):
