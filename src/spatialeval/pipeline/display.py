@@ -65,8 +65,10 @@ def format_table(summary: dict[str, Any]) -> str:
         ("bewo_released_kl", "BEWO 'KL' (as released)", "see the warning below"),
         ("bewo_itd_kl_hist", "BEWO ITD KL (histograms)", "lower is better"),
         ("bewo_itd_w1_us", "BEWO ITD W1 [us]", "lower is better"),
+        ("bewo_crw_released_kl", "BEWO CRW 'KL' (as released)", "see the warning below"),
+        ("fsad", "BEWO FSAD (x1000, set-level)", "lower is better"),
     ):
-        if extra.get(key) is not None:
+        if extra.get(key) is not None and extra[key] == extra[key]:  # a NaN FSAD comes with fsad_unmeasurable
             rows.append((label, f"{extra[key]:.4f}", "", "", note))
     if not rows:
         return "  (no metric ran)"
