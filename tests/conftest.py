@@ -40,3 +40,4 @@ def test_checkpoint(tmp_path_factory) -> Path:
 def _no_ambient_checkpoint(monkeypatch):
     """Tests decide explicitly whether a checkpoint exists."""
     monkeypatch.delenv("SPATIALEVAL_CKPT", raising=False)
+    monkeypatch.delenv("SPATIALEVAL_STEREOCRW_CKPT", raising=False)

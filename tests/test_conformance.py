@@ -20,8 +20,10 @@ plus the test plugins, so a stage is covered the day it is registered.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,13 +62,23 @@ def plugins():
 
 
 def all_stages_config(**run) -> dict:
-    """Every stage, each with its declared light settings (same code, smaller budget), BAT through the tiny encoder."""
+    """Every stage, each with its declared light settings (same code, smaller budget), BAT through the tiny encoder,
+    BEWO's CRW mode through the stand-in StereoCRW weights."""
     config: dict = {"stages": list(STAGE_NAMES), **run}
     for name in STAGE_NAMES:
         if stage_of(name).light_settings:
             config[name] = dict(stage_of(name).light_settings)
     config.setdefault("bat", {})["encoder"] = "tiny"
+    config.setdefault("bewo", {})["crw_checkpoint"] = str(crw_standin())
     return config
+
+
+@functools.lru_cache(maxsize=1)
+def crw_standin() -> Path:
+    """The seed-0 stand-in StereoCRW checkpoint, written once per test process (≈ 20 MB, < 1 s)."""
+    from spatialeval.models.standins.stereocrw import write_test_checkpoint
+
+    return write_test_checkpoint(Path(tempfile.mkdtemp(prefix="spatialeval-crw-")) / "crw_seed0.pth.tar")
 
 
 def stage_of(name: str):

@@ -60,8 +60,9 @@ def to_bewo_rate(binaural, sr: int) -> np.ndarray:
     return np.ascontiguousarray(x.T, dtype=np.float32)
 
 
-def frame_starts(n_samples: int, frames: int = FRAMES) -> np.ndarray:
-    """First sample of each frame's 4352-sample window, as the released ``__getitem__`` places it.
+def frame_starts(n_samples: int, frames: int = FRAMES, window: int = WINDOW) -> np.ndarray:
+    """First sample of each frame's ``window``-sample window (4352: 0.24 s + 512 patches of hop 1), as the
+    released ``__getitem__`` places it.
 
     The start is ``int((i / 10 − 0.24 / 2) · 16000)`` (float arithmetic and truncation kept:
     frame 14 starts at 20479, not 20480), moved to 0 or to ``n − 4352`` at the clip's edges.
@@ -71,14 +72,14 @@ def frame_starts(n_samples: int, frames: int = FRAMES) -> np.ndarray:
     >>> frame_starts(5000, 3).tolist()     # past the end: the last window, repeated
     [0, 0, 648]
     """
-    if n_samples < WINDOW:
-        raise TooShortForBEWO(f"{n_samples} samples at 16 kHz; one BEWO frame needs {WINDOW} (0.272 s)")
+    if n_samples < window:
+        raise TooShortForBEWO(f"{n_samples} samples at 16 kHz; one BEWO frame needs {window} ({window / RATE:.3f} s)")
     starts = []
     for index in range(frames):
         start = int((index / FRAME_RATE - CLIP_S / 2) * RATE)
         start = max(start, 0)
-        if start + WINDOW > n_samples:
-            start = n_samples - WINDOW
+        if start + window > n_samples:
+            start = n_samples - window
         starts.append(start)
     return np.array(starts, dtype=np.int64)
 
