@@ -217,7 +217,7 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
 
     from spatialeval.features.resample import resample_polyphase
     from spatialeval.io.audio import load_audio
-    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
     from spatialeval.models.checkpoint import load_bat
     from spatialeval.precision import autocast, precision_scope
 

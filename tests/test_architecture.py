@@ -29,7 +29,8 @@ LAYERS = {
     "example": 3.5,
     "models": 4,
     "pipeline": 5,
-    "tensor": 5,
+    "training": 5,
+    "tensor": 5,  # deprecated alias of training
     "torchmetrics_compat": 5.5,
     "report": 6,
     "check": 6,

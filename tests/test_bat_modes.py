@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
 from spatialeval.pipeline.evaluate import evaluate
 
 SR = 32000

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from spatialeval.features.binaural_cues import (
+from spatialeval.features.frame_cues import (
     CueError,
     band_ild,
     iacc,

@@ -10,8 +10,8 @@ import torch
 
 from spatialeval.features.resample import resample_polyphase
 from spatialeval.io.audio import load_audio
-from spatialeval.metrics.cosine import cosine, cosine_rows, isdrama_cosine, isdrama_cosine_rows
-from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+from spatialeval.metrics.cosine_similarity import cosine, cosine_rows, isdrama_cosine, isdrama_cosine_rows
+from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
 from spatialeval.metrics.ipd_ild import (
     isdrama_features,
     isdrama_features_batch,
@@ -20,7 +20,7 @@ from spatialeval.metrics.ipd_ild import (
     mae_over_time,
     strict_ipd_ild_mae,
 )
-from spatialeval.tensor import BATEmbeddingBatch, bat_cosines, bat_embeddings, bat_inputs, ipd_ild_mae, window_cosines
+from spatialeval.training import BATEmbeddingBatch, bat_cosines, bat_embeddings, bat_inputs, ipd_ild_mae, window_cosines
 
 
 def _pad(clips, dtype=torch.float32, fill: float = 0.0):

@@ -1,4 +1,4 @@
-"""torchmetrics metric classes over :mod:`spatialeval.tensor`, for validation loops (optional extra).
+"""torchmetrics metric classes over :mod:`spatialeval.training`, for validation loops (optional extra).
 
 Install with ``pip install 'spatialeval[torchmetrics]'``. The classes are built on first
 access, so importing this module never needs torchmetrics; using a class without it raises
@@ -48,7 +48,7 @@ def _zero(dtype=torch.float64) -> torch.Tensor:
 @lru_cache(maxsize=1)
 def _classes() -> dict[str, type]:
     Metric = _torchmetrics_metric()
-    import spatialeval.tensor as tensor
+    import spatialeval.training as tensor
 
     class _MeanOfPairs(Metric):
         """Sums of per-pair values and the pair counts, all reduced by summation across processes."""
@@ -92,7 +92,7 @@ def _classes() -> dict[str, type]:
                 ``gen_sample_rate`` is given).
             protocol: "isdrama" (the release's definition) or "strict".
             floor_db: the strict protocol's energy mask.
-            items_per_pass: as :func:`spatialeval.tensor.ipd_ild_mae`.
+            items_per_pass: as :func:`spatialeval.training.ipd_ild_mae`.
             kwargs: torchmetrics ``Metric`` options (``sync_on_compute``, ``process_group``, …).
 
         ``compute()`` returns {"ipd_mae", "ild_mae", "unmeasurable"} (0-d float64 tensors).
@@ -144,7 +144,7 @@ def _classes() -> dict[str, type]:
             sample_rate, gen_sample_rate: as :class:`IPDILDMAE`.
             protocol: "isdrama" (the release's cosine) or "strict" (plain cosine).
             mode, normalize_dbfs, segment_seconds, window_seconds, batch_size, autocast: as
-                :func:`spatialeval.tensor.bat_cosines`.
+                :func:`spatialeval.training.bat_cosines`.
 
         ``compute()`` returns {"ang_cos", "dis_cos", "unmeasurable"} (0-d float64 tensors).
         """

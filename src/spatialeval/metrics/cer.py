@@ -1,7 +1,7 @@
 """Character and word error rates of an ASR transcript against a reference text.
 
 Both strings are normalised and cut into units by a named text protocol
-(:mod:`spatialeval.metrics.text_protocols`; default ``seed-tts-eval``, the practice
+(:mod:`spatialeval.metrics.text_normalization`; default ``seed-tts-eval``, the practice
 ISDrama's CER follows). With S substitutions, D deletions and I insertions of the
 minimum-cost (Levenshtein, unit costs) alignment of the two unit sequences and N
 reference units::
@@ -43,7 +43,7 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from spatialeval.metrics.text import resolve_language
-from spatialeval.metrics.text_protocols import DEFAULT_PROTOCOL, TextProtocol, get_protocol
+from spatialeval.metrics.text_normalization import DEFAULT_PROTOCOL, TextProtocol, get_protocol
 
 
 def _edits(reference_units: list[str], hypothesis_units: list[str]) -> tuple[int, int]:

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from spatialeval.features.interaural import (
+from spatialeval.features.interaural_spectra import (
     check_binaural_batch,
     interaural_spectra_batch,
     mel_projected_cues_batch,

@@ -82,7 +82,7 @@ def compute_maps(gt_path: str | Path, infer_path: str | Path, floor_db: float = 
     The difference covers the frames both clips have (the common leading part), like the metrics.
     Raises :class:`MapUnavailable` when either file cannot be used.
     """
-    from spatialeval.features.interaural import interaural_spectra
+    from spatialeval.features.interaural_spectra import interaural_spectra
 
     gt_wave, gt_seconds = _binaural_32k(Path(gt_path))
     infer_wave, infer_seconds = _binaural_32k(Path(infer_path))

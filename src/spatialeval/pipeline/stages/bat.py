@@ -1,7 +1,7 @@
 """ANG/Dis cosine stage: spatial-encoder embeddings of gt vs. generated (BAT by default).
 
 The metric definitions (resampling, loudness normalisation, windows, window-averaged cosine) are in
-:mod:`spatialeval.metrics.embedding_cosine`; the encoder is a backend from
+:mod:`spatialeval.metrics.encoder_windows`; the encoder is a backend from
 :data:`spatialeval.models.registry.SPATIAL_ENCODERS` (``bat.encoder``). This stage batches: all
 windows of a chunk of items go through the encoder together (every input is exactly one encoder
 window, so no padding is wasted), and embeddings are cached by audio content.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialeval.errors import StageUnavailable
-from spatialeval.metrics.embedding_cosine import MODES
+from spatialeval.metrics.encoder_windows import MODES
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.embeddings import clip_embeddings, embedding_key, encoder_inputs
 from spatialeval.pipeline.settings import in_range, non_empty, positive, setting
@@ -190,7 +190,7 @@ class BATStage(Stage):
         import torch
 
         from spatialeval.pipeline.device import by_rate, padded_batch
-        from spatialeval.tensor import bat_inputs
+        from spatialeval.training import bat_inputs
 
         s, device = self.settings, self.config.resolved_device()
         usable = []
@@ -257,7 +257,7 @@ class BATStage(Stage):
         atomic_write_bytes(item_file(self.embeddings_dir, item_id, ".npz"), buffer.getvalue())
 
     def compute_batch(self, items: list[LoadedPair]):
-        from spatialeval.metrics.embedding_cosine import window_cosine
+        from spatialeval.metrics.encoder_windows import window_cosine
 
         embeddings = self._clip_embeddings([clip for item in items for clip in (item.gt, item.infer)])
         results = []

@@ -5,7 +5,7 @@ Per item: the generated clip is downmixed (mean of channels), resampled to 16 kH
 transcripts file, the manifest, a sidecar ``.txt``/``.lab`` or — when none exists — the
 ASR transcript of the gt clip (:mod:`spatialeval.io.transcripts`, ``ref_source`` per
 item). Both texts are normalised by the text protocol ``cer.normalizer``
-(:mod:`spatialeval.metrics.text_protocols`: seed-tts-eval under ``isdrama``) and scored
+(:mod:`spatialeval.metrics.text_normalization`: seed-tts-eval under ``isdrama``) and scored
 with :mod:`spatialeval.metrics.cer`, in ``cer.language`` or — with ``auto`` — in the
 language detected from each reference (``cer_language`` per item). ``wer`` is the word
 rate; under seed-tts-eval a Mandarin item's ``wer`` is its character rate.
@@ -47,7 +47,7 @@ def _asr_backends() -> list[str]:
 
 
 def _text_protocols() -> list[str]:
-    from spatialeval.metrics.text_protocols import PROTOCOLS
+    from spatialeval.metrics.text_normalization import PROTOCOLS
 
     return list(PROTOCOLS)
 
@@ -205,7 +205,7 @@ class CERStage(Stage):
 
     def _protocol(self):
         """The text normalisation protocol: cer.normalizer, else the evaluation protocol's default."""
-        from spatialeval.metrics.text_protocols import get_protocol
+        from spatialeval.metrics.text_normalization import get_protocol
 
         return get_protocol(normalizer_for(self.config))
 

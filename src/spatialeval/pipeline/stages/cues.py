@@ -154,7 +154,7 @@ class CuesStage(Stage):
             ) from exc
 
     def describe(self):
-        from spatialeval.features.binaural_cues import DEFAULT_BANDS
+        from spatialeval.features.frame_cues import DEFAULT_BANDS
         from spatialeval.metrics.doa import REFERENCE_RADIUS_M
 
         s = self.settings

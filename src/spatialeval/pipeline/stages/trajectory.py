@@ -177,7 +177,7 @@ class TrajectoryStage(Stage):
         """Per paired segment, the pair-relative front/back ('same', 'mirrored' or None when not decided or not
         needed): where either segment's hemifield is unknown, the two segments' pinna-band spectra are compared
         (:func:`spatialeval.metrics.front_back_pair.pair_front_back`, with the cue settings)."""
-        from spatialeval.features.binaural_cues import CueError
+        from spatialeval.features.frame_cues import CueError
         from spatialeval.metrics.front_back_pair import pair_front_back, pair_spectrum
         from spatialeval.metrics.trajectory import segment_bounds
 

@@ -16,7 +16,7 @@ Per item, with E_gt(w), E_gen(w) the embeddings of window w and W = min(windows 
 
     score = (1/W) Σ_{w<W} cos(E_gt(w), E_gen(w))
 
-where ``cos`` is :func:`spatialeval.metrics.cosine.isdrama_cosine` (the release's quirks) under the
+where ``cos`` is :func:`spatialeval.metrics.cosine_similarity.isdrama_cosine` (the release's quirks) under the
 ``isdrama`` protocol and the plain cosine under ``strict`` (:func:`window_cosine`).
 """
 
@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from spatialeval.metrics.cosine import cosine, isdrama_cosine
+from spatialeval.metrics.cosine_similarity import cosine, isdrama_cosine
 
 MODES = ("isdrama", "segments", "windowed")
 

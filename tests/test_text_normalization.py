@@ -18,7 +18,12 @@ import pytest
 
 from spatialeval.metrics.cer import cer, char_edit_counts, text_error_counts, wer, word_edit_counts
 from spatialeval.metrics.text import LanguageMismatchWarning, detect_language, resolve_language
-from spatialeval.metrics.text_protocols import DEFAULT_PROTOCOL, PROTOCOLS, TraditionalReferenceWarning, get_protocol
+from spatialeval.metrics.text_normalization import (
+    DEFAULT_PROTOCOL,
+    PROTOCOLS,
+    TraditionalReferenceWarning,
+    get_protocol,
+)
 
 pytest.importorskip("zhon")
 pytest.importorskip("zhconv")
