@@ -164,11 +164,11 @@ def bench_bat(
     clips = [x[i].T.double().numpy() for x in (gt, gen) for i in range(pairs)]
     both = torch.cat([gt, gen]).to(device)
     g, i = gt.to(device), gen.to(device)
-    print(f"BAT cosines, {pairs} pairs at {sr} Hz, mode isdrama, encoder batch {batch_size}, fp32 parity mode")
+    print(f"BAT cosines, {pairs} pairs at {sr} Hz, mode first-window, encoder batch {batch_size}, fp32 parity mode")
 
     def stage_preprocess():
         return np.concatenate(
-            [encoder_windows(loudness_normalize(resample_polyphase(c, sr), -14.0), "isdrama") for c in clips]
+            [encoder_windows(loudness_normalize(resample_polyphase(c, sr), -14.0), "first-window") for c in clips]
         )
 
     def stage_path():  # what the bat stage does per batch of items, without cache and files

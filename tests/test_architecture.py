@@ -21,6 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spatialeval"
 LAYERS = {
     "_version": 0,
     "errors": 0,
+    "names": 0,
     "precision": 0.5,
     "io": 1,
     "features": 2,

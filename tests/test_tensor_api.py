@@ -198,7 +198,7 @@ def test_other_malformed_inputs_raise():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("items_per_pass", PASSES)
-@pytest.mark.parametrize("mode", ["isdrama", "segments", "windowed"])
+@pytest.mark.parametrize("mode", ["first-window", "segments", "windowed"])
 def test_bat_inputs_equal_the_stage_windows(fixture_pairs, mode, items_per_pass):
     clips = [clip for _, gt, gen in fixture_pairs for clip in (gt, gen)]
     by_rate = {}

@@ -40,13 +40,14 @@ from spatialeval.features.spectral import check_lengths, zero_beyond
 from spatialeval.metrics.cosine_similarity import cosine_rows, isdrama_cosine_rows
 from spatialeval.metrics.encoder_windows import MODES as BAT_MODES  # the bat stage's window modes
 from spatialeval.metrics.ipd_ild import (
-    PROTOCOLS,
     check_batch_pair,
     device_chunks,
     isdrama_ipd_ild_mae_batch,
     strict_ipd_ild_mae_batch,
 )
+from spatialeval.metrics.registry import PROTOCOLS
 from spatialeval.models.bat import CLIP_SAMPLES
+from spatialeval.names import renamed_value
 from spatialeval.precision import autocast as autocast_context
 
 __all__ = [
@@ -204,7 +205,7 @@ def bat_inputs(
     sample_rate: int,
     lengths=None,
     *,
-    mode: str = "isdrama",
+    mode: str = "first-window",
     normalize_dbfs: float | None = -14.0,
     segment_seconds: float = 1.0,
     window_seconds: float = 10.0,
@@ -215,7 +216,7 @@ def bat_inputs(
 
     Per item: resample to 32 kHz with :func:`~spatialeval.features.resample.resample_poly_torch`
     (equal to ``scipy.signal.resample_poly``), scale to ``normalize_dbfs`` RMS (None: no
-    scaling), then cut exactly 10-s windows: ``isdrama`` the first 10 s (zero-padded);
+    scaling), then cut exactly 10-s windows: ``first-window`` the first 10 s (zero-padded);
     ``segments`` consecutive ``segment_seconds`` pieces, each zero-padded to 10 s;
     ``windowed`` consecutive ``window_seconds`` windows covering the clip. Resampling and
     scaling run in ``resample_dtype`` (default float64, as the stage does; float32 on MPS),
@@ -228,6 +229,7 @@ def bat_inputs(
         >>> tuple(inputs.windows.shape), inputs.item.tolist()
         ((2, 2, 320000), [0, 1])
     """
+    mode = renamed_value("bat.mode", mode, "bat_inputs()")  # the old name "isdrama" is read with a note
     if mode not in BAT_MODES:
         raise ValueError(f"mode must be one of {BAT_MODES}, got {mode!r}")
     sample_rate = check_sample_rate(sample_rate)
@@ -242,7 +244,7 @@ def bat_inputs(
             [polyphase_output_length(int(n), TARGET_RATE, int(sample_rate)) for n in lengths], dtype=torch.int64
         )
     )
-    if mode == "isdrama":
+    if mode == "first-window":
         step = piece = CLIP_SAMPLES
         counts = torch.ones(batch, dtype=torch.int64)
     else:
@@ -316,7 +318,7 @@ def bat_embeddings(
     model,
     waves: torch.Tensor,
     sample_rate: int,
-    mode: str = "isdrama",
+    mode: str = "first-window",
     normalize_dbfs: float | None = -14.0,
     *,
     lengths=None,
@@ -329,7 +331,7 @@ def bat_embeddings(
     """BAT direction and distance embeddings of every window of every item (see :func:`bat_inputs`).
 
     ``model`` is a :class:`~spatialeval.models.bat.SpatialAST` (or a ``LoadedBAT``) in eval mode;
-    the windows are moved to its device and the results stay there. With ``mode="isdrama"``
+    the windows are moved to its device and the results stay there. With ``mode="first-window"``
     there is one window per item, so ``direction[b]`` belongs to item b.
 
     Example (one encoder pass per 10-s window, ~1–2 s each on a CPU; run in tests/test_tensor_api.py):
@@ -402,7 +404,7 @@ def bat_cosines(
     gen_sample_rate: int | None = None,
     gt_lengths=None,
     gen_lengths=None,
-    mode: str = "isdrama",
+    mode: str = "first-window",
     normalize_dbfs: float | None = -14.0,
     segment_seconds: float = 1.0,
     window_seconds: float = 10.0,

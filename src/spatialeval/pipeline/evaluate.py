@@ -25,6 +25,7 @@ from spatialeval.errors import StageUnavailable, UsageError
 from spatialeval.io.audio import file_sha256
 from spatialeval.io.files import DirectoryLock, atomic_write_text
 from spatialeval.io.pairing import Pair, find_pairs
+from spatialeval.names import legacy_identity, note_renamed, renamed_keywords
 from spatialeval.pipeline.config import EvalConfig, RunSettings, config_from_dict, validate
 from spatialeval.pipeline.loader import iterate_chunks
 from spatialeval.pipeline.registry import stage_class
@@ -139,14 +140,14 @@ def _stage_result_into_row(stage: Stage, result: dict[str, Any], row: dict[str, 
 
 def run_stages(stages: list[Stage], loaded: list[LoadedPair | Exception], pairs: list[Pair]) -> list[dict[str, Any]]:
     """Rows for one chunk: every stage on the decodable pairs; errors recorded per item and stage."""
-    rows: list[dict[str, Any]] = [{"id": p.id, "gt": p.gt, "infer": p.infer} for p in pairs]
+    rows: list[dict[str, Any]] = [{"id": p.id, "gt": p.gt, "gen": p.gen} for p in pairs]
     errors: list[list[str]] = [[] for _ in pairs]
     ok = [i for i, item in enumerate(loaded) if not isinstance(item, Exception)]
     for i, item in enumerate(loaded):
         if isinstance(item, Exception):
             errors[i].append(f"load: {item}")
         else:
-            rows[i].update(gt_sha256=item.gt.sha256, infer_sha256=item.infer.sha256)
+            rows[i].update(gt_sha256=item.gt.sha256, gen_sha256=item.gen.sha256)
     for stage in stages:
         for name in stage.fields:
             for row in rows:
@@ -281,20 +282,25 @@ def identity_fingerprint(identity: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
-    return identity_fingerprint(run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()}))
+def _identity(config: EvalConfig, statuses: dict[str, StageStatus]) -> dict[str, Any]:
+    return run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()})
 
 
 def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, StageStatus]) -> None:
     """Refuse to mix rows of runs whose number-changing settings or models differ."""
     marker = out_dir / "run.json"
-    fingerprint = _fingerprint(config, statuses)
+    identity = _identity(config, statuses)
+    fingerprint = identity_fingerprint(identity)
     if marker.is_file():
         try:
             previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
         except (json.JSONDecodeError, AttributeError):
             previous = None
-        if previous != fingerprint:
+        if previous == identity_fingerprint(legacy_identity(identity)) != fingerprint:
+            # written before the renames (spatialeval.names): the same settings under their old names
+            note_renamed("run.json fingerprint (old setting names)", "the current names", str(marker))
+            atomic_write_text(marker, json.dumps({"fingerprint": fingerprint}) + "\n")
+        elif previous != fingerprint:
             raise UsageError(
                 f"{out_dir} holds results of a run with other settings or models; "
                 "choose another --out directory or delete it"
@@ -304,13 +310,13 @@ def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, Sta
 
 
 def _allowed_fields(stages: list[Stage]) -> set[str]:
-    allowed = {"id", "gt", "infer", "error", "unmeasurable", *AUDIO_IDENTITY}
+    allowed = {"id", "gt", "gen", "error", "unmeasurable", *AUDIO_IDENTITY}
     for stage in stages:
         allowed.update(stage.fields, stage.extra_fields, stage.identity_fields)
     return allowed
 
 
-AUDIO_IDENTITY = ("gt_sha256", "infer_sha256")
+AUDIO_IDENTITY = ("gt_sha256", "gen_sha256")
 
 
 def _row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) -> str | None:
@@ -361,7 +367,7 @@ def _plan_resume(
         if any(row.get(key) != value for key, value in current.items()):
             changed.append(pair.id)
             continue
-        reused[pair.id] = {**row, "gt": pair.gt, "infer": pair.infer}
+        reused[pair.id] = {**row, "gt": pair.gt, "gen": pair.gen}
     return reused, {
         "reused": len(reused),
         "recomputed_changed": changed,
@@ -372,9 +378,9 @@ def _plan_resume(
 
 def _input_identity(pair: Pair, stages: list[Stage]) -> dict[str, str | None]:
     try:
-        identity = {"gt_sha256": file_sha256(pair.gt), "infer_sha256": file_sha256(pair.infer)}
+        identity = {"gt_sha256": file_sha256(pair.gt), "gen_sha256": file_sha256(pair.gen)}
     except OSError:
-        return {"gt_sha256": None, "infer_sha256": None}  # unreadable now: recompute (it will fail clearly)
+        return {"gt_sha256": None, "gen_sha256": None}  # unreadable now: recompute (it will fail clearly)
     for stage in stages:
         try:
             identity.update(stage.input_identity(pair))
@@ -383,9 +389,22 @@ def _input_identity(pair: Pair, stages: list[Stage]) -> dict[str, str | None]:
     return identity
 
 
+def _renamed_gen(gen, renamed: dict[str, Any], where: str):
+    """``gen``, or the deprecated ``infer=`` keyword given in its place; any other keyword is a TypeError."""
+    options = renamed_keywords(renamed, where)
+    unknown = sorted(set(options) - {"gen"})
+    if unknown:
+        raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(unknown)}")
+    if "gen" in options:
+        if gen is not None:
+            raise TypeError(f"{where}: give gen (the generated audio) once, not also as infer")
+        return options["gen"]
+    return gen
+
+
 def evaluate(
     gt: str | Path,
-    infer: str | Path | None = None,
+    gen: str | Path | None = None,
     config: EvalConfig | dict | None = None,
     *,
     out_dir: str | Path | None = None,
@@ -393,18 +412,21 @@ def evaluate(
     save_embeddings: bool = False,
     progress: Callable[[int, int], None] | None = None,
     pairs: list[Pair] | None = None,
+    **renamed: Any,
 ) -> EvaluationResult:
     """Evaluate generated binaural speech against ground truth.
 
-    ``gt``/``infer`` are two directories (matched by relative path and stem), or ``gt`` is a
-    manifest (CSV/TSV/JSONL) and ``infer`` is None. Returns per-item results as a DataFrame
+    ``gt``/``gen`` are two directories (matched by relative path and stem), or ``gt`` is a
+    manifest (CSV/TSV/JSONL) and ``gen`` is None. Returns per-item results as a DataFrame
     (``id``, ``ipd_mae``, ``ild_mae``, ``ang_cos``, ``dis_cos``, ...) and a summary dict holding
     the mean of each metric under the same name, plus protocol, stage provenance
     (model, checkpoint SHA-256) and versions. With ``out_dir``, rows are appended to
     ``items.jsonl`` as they finish and a rerun completes only what is missing.
     ``progress(advance, total)`` is called as items finish. ``checkpoint`` and
     ``save_embeddings`` are shorthands for the settings ``bat.checkpoint`` and ``bat.save_embeddings``.
+    The old keyword ``infer=`` is read as ``gen=`` (deprecated).
     """
+    gen = _renamed_gen(gen, renamed, "evaluate()")
     if not isinstance(config, EvalConfig):
         config = config_from_dict(config)
     validate(config)  # an EvalConfig edited in Python is held to the same rules as a YAML file
@@ -417,7 +439,7 @@ def evaluate(
     config.resolved_device()  # fail before any work if the requested device does not exist
     pairing = None
     if pairs is None:
-        pairing = find_pairs(gt, infer, allow_partial=config.allow_partial)
+        pairing = find_pairs(gt, gen, allow_partial=config.allow_partial)
         pairs = pairing.pairs
     pairs = shard_pairs(pairs, config.shard)
     out = Path(out_dir) if out_dir else None

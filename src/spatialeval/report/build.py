@@ -175,7 +175,7 @@ def _failures(data: ResultsData) -> list[Block]:
 def _left_out(data: ResultsData) -> list[Block]:
     left_out = data.summary.get("left_out") or {}
     entries = []
-    for key, label in (("only_gt", "only in gt (no generated file)"), ("only_infer", "only in infer (no gt file)")):
+    for key, label in (("only_gt", "only in gt (no generated file)"), ("only_gen", "only in gen (no gt file)")):
         ids = left_out.get(key) or []
         if ids:
             shown = ", ".join(f"`{i}`" for i in ids[:MAX_LEFT_OUT])
@@ -400,9 +400,9 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path, writ
         metric_text = _item_metric_text(data, item_id)
         if metric_text:
             blocks.append(Paragraph(metric_text))
-        gt_path, infer_path = data.resolve_audio(row.get("gt")), data.resolve_audio(row.get("infer"))
+        gt_path, gen_path = data.resolve_audio(row.get("gt")), data.resolve_audio(row.get("gen"))
         missing = [
-            f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("infer", infer_path)) if path is None
+            f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("gen", gen_path)) if path is None
         ]
         if missing:
             blocks.append(
@@ -413,7 +413,7 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path, writ
             )
             continue
         try:
-            maps = compute_maps(gt_path, infer_path, floor_db=floor_db)
+            maps = compute_maps(gt_path, gen_path, floor_db=floor_db)
         except (MapUnavailable, ValueError, RuntimeError, OSError) as exc:
             blocks.append(Paragraph(f"Maps skipped: {exc}"))
             continue
@@ -421,7 +421,7 @@ def _figures(data: ResultsData, chosen: list[str], why: str, out_dir: Path, writ
         path = out_dir / _safe_name(item_id, taken)
         path.write_bytes(png)
         written[f"maps:{item_id}"] = path
-        blocks.append(Image(f"IPD/ILD maps of {item_id}", path.name, png, f"gt: {gt_path} · generated: {infer_path}"))
+        blocks.append(Image(f"IPD/ILD maps of {item_id}", path.name, png, f"gt: {gt_path} · generated: {gen_path}"))
     return blocks
 
 

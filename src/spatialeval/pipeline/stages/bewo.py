@@ -41,7 +41,7 @@ class BEWOSettings:
         check=positive(),
     )
     kl_folder: str = setting(
-        "gt", choices=("gt", "infer"), help="which side is the released script's folder 1, the only one its 'KL' reads"
+        "gt", choices=("gt", "gen"), help="which side is the released script's folder 1, the only one its 'KL' reads"
     )
 
 
@@ -65,7 +65,7 @@ class BEWOStage(Stage):
             ),
         ),
     )
-    extra_fields = ("bewo_gt_itd_ms", "bewo_infer_itd_ms", "bewo_empty_patch_frames")
+    extra_fields = ("bewo_gt_itd_ms", "bewo_gen_itd_ms", "bewo_empty_patch_frames")
 
     def describe(self):
         return {
@@ -80,9 +80,9 @@ class BEWOStage(Stage):
         from spatialeval.metrics.bewo import TooShortForBEWO, bewo_itd_squared_error, clip_itd_ms
 
         item.gt.require_channels(2)
-        item.infer.require_channels(2)
+        item.gen.require_channels(2)
         values, reasons = {}, []
-        for side in ("gt", "infer"):
+        for side in ("gt", "gen"):
             clip = getattr(item, side)
             try:
                 values[side] = clip_itd_ms(clip.samples, clip.sample_rate, self.settings.frames)
@@ -94,13 +94,13 @@ class BEWOStage(Stage):
                 reasons.append(f"{side}: {exc}")
         result = {
             "bewo_gt_itd_ms": values["gt"]["itd_ms"] if "gt" in values else float("nan"),
-            "bewo_infer_itd_ms": values["infer"]["itd_ms"] if "infer" in values else float("nan"),
+            "bewo_gen_itd_ms": values["gen"]["itd_ms"] if "gen" in values else float("nan"),
             "bewo_empty_patch_frames": sum(v["empty_patch_frames"] for v in values.values()),
         }
         if reasons:
             result.update({"bewo_itd_mse": float("nan"), "unmeasurable": {"bewo_itd_mse": "; ".join(reasons)}})
         else:
-            result["bewo_itd_mse"] = bewo_itd_squared_error(values["gt"]["itd_ms"], values["infer"]["itd_ms"])
+            result["bewo_itd_mse"] = bewo_itd_squared_error(values["gt"]["itd_ms"], values["gen"]["itd_ms"])
         return result
 
     def summarize(self, rows):
@@ -108,13 +108,13 @@ class BEWOStage(Stage):
         from spatialeval.metrics.set_distances import itd_kl_divergence, itd_wasserstein_us
 
         gt = [r["bewo_gt_itd_ms"] for r in rows]
-        infer = [r["bewo_infer_itd_ms"] for r in rows]
+        gen = [r["bewo_gen_itd_ms"] for r in rows]
         if not gt:
             return {}
-        folder1 = gt if self.settings.kl_folder == "gt" else infer
+        folder1 = gt if self.settings.kl_folder == "gt" else gen
         return {
             "bewo_released_kl": bewo_released_kl(folder1),
             "bewo_released_kl_warning": KL_WARNING,
-            "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in infer]),
-            "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in infer]),
+            "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in gen]),
+            "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in gen]),
         }

@@ -198,13 +198,13 @@ class CuesStage(Stage):
         from spatialeval.metrics.cues import spatial_cue_errors
 
         item.gt.require_channels(2)
-        item.infer.require_channels(2)
+        item.gen.require_channels(2)
         s = self.settings
         return spatial_cue_errors(
             item.gt.samples,
-            item.infer.samples,
+            item.gen.samples,
             item.gt.sample_rate,
-            item.infer.sample_rate,
+            item.gen.sample_rate,
             analysis_rate=int(s.analysis_rate),
             elevations=s.elevations,
             gate_db=s.gate_db,
