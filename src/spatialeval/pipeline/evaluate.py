@@ -286,6 +286,10 @@ def _identity(config: EvalConfig, statuses: dict[str, StageStatus]) -> dict[str,
     return run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()})
 
 
+def _fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
+    return identity_fingerprint(_identity(config, statuses))
+
+
 def _check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, StageStatus]) -> None:
     """Refuse to mix rows of runs whose number-changing settings or models differ."""
     marker = out_dir / "run.json"
