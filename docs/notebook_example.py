@@ -30,6 +30,6 @@ print(spatialeval.cer("The quick brown fox.", "the quick brown box"))
 # %% the whole pipeline on a folder pair → DataFrame + summary
 with tempfile.TemporaryDirectory() as tmp:
     write_example_pairs(tmp, n_pairs=4)
-    result = spatialeval.evaluate(f"{tmp}/gt", f"{tmp}/infer", {"stages": ["interaural", "ffe", "cues"]})
+    result = spatialeval.evaluate(f"{tmp}/gt", f"{tmp}/gen", {"stages": ["interaural", "ffe", "cues"]})
     print(result.items[["id", "ipd_mae", "ild_mae", "ffe", "doa_error_deg"]])
     print({k: result.summary[k] for k in ("ipd_mae", "ild_mae", "ffe", "doa_error_deg")})

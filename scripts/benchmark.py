@@ -293,7 +293,7 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
 
     from spatialeval.features.resample import resample_polyphase
     from spatialeval.io.audio import load_audio
-    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
     from spatialeval.models.checkpoint import load_bat
     from spatialeval.precision import autocast, precision_scope
 
@@ -327,10 +327,10 @@ def time_kernels(root: Path, rounds: int = 3) -> dict[str, float]:
 
     from spatialeval.features.resample import resample_polyphase
     from spatialeval.io.audio import load_audio
-    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
     from spatialeval.metrics.ipd_ild import isdrama_features, isdrama_features_batch
     from spatialeval.pipeline.device import padded_batch
-    from spatialeval.tensor import bat_inputs
+    from spatialeval.training import bat_inputs
 
     clips = [load_audio(path) for path in sorted((root / "gt").glob("*.wav")) + sorted((root / "infer").glob("*.wav"))]
     rate = clips[0].sample_rate

@@ -42,7 +42,7 @@ HEADS = ("sphere", "brown_duda", "brown_duda_pinna", "kemar")
 
 # The cue API moved between versions; import from wherever this checkout keeps it.
 try:  # after the split (features / metrics.doa / metrics.cues)
-    from spatialeval.features.binaural_cues import itd_gcc_phat
+    from spatialeval.features.frame_cues import itd_gcc_phat
     from spatialeval.metrics.doa import estimate_direction
 except ImportError:  # before
     from spatialeval.metrics.cues import estimate_direction, itd_gcc_phat

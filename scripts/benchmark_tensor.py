@@ -5,7 +5,7 @@ For a batch of B pairs of binaural clips (default 8 pairs of 10 s at 44.1 kHz, f
   * resampling to 32 kHz: resample_poly_torch (float64 and float32) vs scipy.signal.resample_poly
     clip by clip, as the bat stage does it;
   * isdrama / strict IPD-ILD: the batched device functions vs the per-clip functions in a loop;
-  * BAT cosines: spatialeval.tensor.bat_cosines vs the bat stage's path (scipy resampling,
+  * BAT cosines: spatialeval.training.bat_cosines vs the bat stage's path (scipy resampling,
     loudness normalisation and windows per clip, encoder in batches, numpy cosines),
     preprocessing and encoder timed separately.
 Each figure is the median of --repeat rounds that take the compared runs in turn, after one warm-up
@@ -111,7 +111,7 @@ def bench_resample(gt: torch.Tensor, sr: int, device: torch.device, repeat: int)
 
 def bench_interaural(gt: torch.Tensor, gen: torch.Tensor, sr: int, device: torch.device, repeat: int) -> None:
     from spatialeval.metrics.ipd_ild import isdrama_ipd_ild_mae, strict_ipd_ild_mae
-    from spatialeval.tensor import ipd_ild_mae
+    from spatialeval.training import ipd_ild_mae
 
     pairs = gt.shape[0]
     numpy_pairs = [(gt[i].T.double().numpy(), gen[i].T.double().numpy()) for i in range(pairs)]
@@ -149,11 +149,11 @@ def bench_bat(
     batch_size: int,
 ) -> None:
     from spatialeval.features.resample import resample_polyphase
-    from spatialeval.metrics.cosine import isdrama_cosine
-    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.metrics.cosine_similarity import isdrama_cosine
+    from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
     from spatialeval.models.checkpoint import load_bat
     from spatialeval.precision import precision_scope
-    from spatialeval.tensor import bat_cosines, bat_inputs, embed_windows
+    from spatialeval.training import bat_cosines, bat_inputs, embed_windows
 
     if checkpoint is None:
         from spatialeval.models.standins.bat import write_test_checkpoint
@@ -164,11 +164,11 @@ def bench_bat(
     clips = [x[i].T.double().numpy() for x in (gt, gen) for i in range(pairs)]
     both = torch.cat([gt, gen]).to(device)
     g, i = gt.to(device), gen.to(device)
-    print(f"BAT cosines, {pairs} pairs at {sr} Hz, mode isdrama, encoder batch {batch_size}, fp32 parity mode")
+    print(f"BAT cosines, {pairs} pairs at {sr} Hz, mode first-window, encoder batch {batch_size}, fp32 parity mode")
 
     def stage_preprocess():
         return np.concatenate(
-            [encoder_windows(loudness_normalize(resample_polyphase(c, sr), -14.0), "isdrama") for c in clips]
+            [encoder_windows(loudness_normalize(resample_polyphase(c, sr), -14.0), "first-window") for c in clips]
         )
 
     def stage_path():  # what the bat stage does per batch of items, without cache and files

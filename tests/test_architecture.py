@@ -21,6 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spatialeval"
 LAYERS = {
     "_version": 0,
     "errors": 0,
+    "names": 0,
     "numbers": 0,
     "precision": 0.5,
     "io": 1,
@@ -30,7 +31,8 @@ LAYERS = {
     "example": 3.5,
     "models": 4,
     "pipeline": 5,
-    "tensor": 5,
+    "training": 5,
+    "tensor": 5,  # deprecated alias of training
     "torchmetrics_compat": 5.5,
     "report": 6,
     "check": 6,

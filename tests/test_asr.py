@@ -68,7 +68,7 @@ def test_cer_stage_reference_sources(sphinx, tmp_path):
     stage.setup()
     gt = infer = SPEECH / "en_rms_chicken.wav"
     item = LoadedPair(
-        pair=Pair(id="en_rms_chicken", gt=str(gt), infer=str(infer)), gt=load_audio(gt), infer=load_audio(infer)
+        pair=Pair(id="en_rms_chicken", gt=str(gt), gen=str(infer)), gt=load_audio(gt), gen=load_audio(infer)
     )
     row = stage.compute_one(item)
     assert row["ref_source"] == "transcripts" and row["ref_text"] == TRANSCRIPTS["en_rms_chicken"]
@@ -80,7 +80,7 @@ def test_cer_stage_reference_sources(sphinx, tmp_path):
     assert set(stage.fields) <= set(row) <= set(stage.fields) | set(stage.extra_fields) and "cer_note" not in row
     json.dumps(row)
     info = stage.describe()
-    assert info["normalizer"] == "seed-tts-eval" and "16000" in info["downmix"]
+    assert info["text_normalization"] == "seed-tts-eval" and "16000" in info["downmix"]
 
     # sidecar .txt beside a gt copy; no transcripts file configured
     sidecar_gt = tmp_path / "utt.wav"
@@ -89,7 +89,7 @@ def test_cer_stage_reference_sources(sphinx, tmp_path):
     plain = CERStage(EvalConfig())
     plain._asr, plain._transcripts = sphinx, None
     item = LoadedPair(
-        pair=Pair(id="utt", gt=str(sidecar_gt), infer=str(infer)), gt=load_audio(sidecar_gt), infer=load_audio(infer)
+        pair=Pair(id="utt", gt=str(sidecar_gt), gen=str(infer)), gt=load_audio(sidecar_gt), gen=load_audio(infer)
     )
     row2 = plain.compute_one(item)
     assert row2["ref_source"] == "sidecar" and row2["cer"] == row["cer"]
@@ -99,7 +99,7 @@ def test_cer_stage_reference_sources(sphinx, tmp_path):
     assert summary["cer_ref_sources"] == {"sidecar": 1, "transcripts": 1}
 
     # a transcripts file that lacks the item is a per-item error naming the file
-    missing = LoadedPair(pair=Pair(id="nope", gt=str(gt), infer=str(infer)), gt=item.gt, infer=item.infer)
+    missing = LoadedPair(pair=Pair(id="nope", gt=str(gt), gen=str(infer)), gt=item.gt, gen=item.gen)
     with pytest.raises(ValueError, match="'nope' has no entry in .*transcripts.json"):
         stage.compute_one(missing)
 
@@ -200,7 +200,7 @@ def test_pocketsphinx_transcript_does_not_depend_on_what_was_decoded_before(sphi
     from spatialeval.example import write_example_pairs
 
     write_example_pairs(tmp_path)
-    clip = load_audio(tmp_path / "infer" / "spk1" / "utt004_pitch_up_30pct.wav")
+    clip = load_audio(tmp_path / "gen" / "spk1" / "utt004_pitch_up_30pct.wav")
     x = downmix_resample(clip.samples, clip.sample_rate, 16000)
     alone = ASR_BACKENDS.build(EvalConfig().cer).transcribe(x)
     for name, before in _history().items():
@@ -219,7 +219,7 @@ def test_cer_refuses_a_missing_transcripts_file_on_the_command_line(tmp_path):
         [
             "run",
             str(tmp_path / "ex" / "gt"),
-            str(tmp_path / "ex" / "infer"),
+            str(tmp_path / "ex" / "gen"),
             "--out",
             str(tmp_path / "out"),
             "--stages",

@@ -137,8 +137,8 @@ def test_cer_stage_batches_like_one_by_one(faster_whisper, monkeypatch):
         return made
 
     def item(name):
-        pair = Pair(id=name, gt=str(SPEECH / f"{name}.wav"), infer=str(SPEECH / f"{name}.wav"))
-        return LoadedPair(pair=pair, gt=load_audio(pair.gt), infer=load_audio(pair.infer))
+        pair = Pair(id=name, gt=str(SPEECH / f"{name}.wav"), gen=str(SPEECH / f"{name}.wav"))
+        return LoadedPair(pair=pair, gt=load_audio(pair.gt), gen=load_audio(pair.gen))
 
     names = ["en_rms_chicken", "en_slt_well", "en_rms_glue"]
     with monkeypatch.context() as patch:  # the chunk must be served by one transcribe_batch call

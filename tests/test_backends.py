@@ -90,13 +90,13 @@ def test_the_cer_stage_batches_exactly_when_the_backend_says_it_can(tmp_path, de
             gt = tmp_path / f"gt{index}.wav"
             gt.with_suffix(".txt").write_text("hello world", encoding="utf-8")
             voice = speech_like(1.0, 16000, seed=index)[:, None].astype(np.float32)
-            pair = Pair(id=f"u{index}", gt=str(gt), infer=f"infer{index}.wav")
+            pair = Pair(id=f"u{index}", gt=str(gt), gen=f"gen{index}.wav")
             sha = f"{index:064d}"
             items.append(
                 LoadedPair(
                     pair=pair,
                     gt=AudioClip(voice, 16000, str(gt), sha256=sha),
-                    infer=AudioClip(voice, 16000, f"infer{index}.wav", sha256=sha[::-1]),
+                    gen=AudioClip(voice, 16000, f"gen{index}.wav", sha256=sha[::-1]),
                 )
             )
         rows = stage.compute_batch(items)

@@ -1,22 +1,22 @@
-"""How clips become 10-s encoder inputs in the isdrama, segments and windowed modes."""
+"""How clips become 10-s encoder inputs in the first-window, segments and windowed modes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
 from spatialeval.pipeline.evaluate import evaluate
 
 SR = 32000
 
 
-def test_isdrama_mode_pads_or_crops_to_the_first_ten_seconds():
+def test_first_window_mode_pads_or_crops_to_the_first_ten_seconds():
     short = np.ones((3 * SR, 2))
-    out = encoder_windows(short, "isdrama")
+    out = encoder_windows(short, "first-window")
     assert out.shape == (1, 2, 10 * SR) and out[0, :, : 3 * SR].all() and not out[0, :, 3 * SR :].any()
     long = np.arange(14 * SR * 2, dtype=np.float64).reshape(14 * SR, 2)
-    assert encoder_windows(long, "isdrama")[0, 0, -1] == long[10 * SR - 1, 0]
+    assert encoder_windows(long, "first-window")[0, 0, -1] == long[10 * SR - 1, 0]
 
 
 def test_windowed_mode_covers_the_whole_clip():

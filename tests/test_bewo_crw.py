@@ -181,6 +181,6 @@ def test_crw_mode_matches_the_released_chain_on_a_fixture_pair(standin, tmp_path
     # per-clip means of 100 float32 frame ITDs (the release averages in float32): 100·eps of 1.5 ms
     atol_ms = 100 * EPS32 * 1.5
     assert abs(row.bewo_gt_crw_itd_ms - released["gt_crw_itd_ms"]) <= atol_ms
-    assert abs(row.bewo_infer_crw_itd_ms - released["gen_crw_itd_ms"]) <= atol_ms
+    assert abs(row.bewo_gen_crw_itd_ms - released["gen_crw_itd_ms"]) <= atol_ms
     expected_mse = 1000 * (released["gt_crw_itd_ms"] - released["gen_crw_itd_ms"]) ** 2
     assert row.bewo_crw_itd_mse == pytest.approx(expected_mse, abs=2000 * 3.0 * atol_ms)

@@ -224,7 +224,7 @@ def _identity(threshold=0.2, sha="aa11", path="/here/finetuned.pth"):
             "stages": ["ffe", "bat"],
             "metrics": None,
             "ffe": {"threshold": threshold, "method": "dio"},
-            "bat": {"checkpoint": path, "mode": "isdrama"},
+            "bat": {"checkpoint": path, "mode": "first-window"},
         },
         "stages": {
             "ffe": {"status": "ran", "reason": ""},

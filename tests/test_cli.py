@@ -48,7 +48,7 @@ def test_run_without_checkpoint_skips_ang_dis_and_exits_zero(subset, tmp_path, m
     rows = [json.loads(line) for line in (tmp_path / "res" / "items.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["az_shift_large", "rate_mixed", "same"]
     header = next(csv.reader(io.StringIO((tmp_path / "res" / "items.csv").read_text())))
-    assert header[:5] == ["id", "gt", "infer", "ipd_mae", "ild_mae"]
+    assert header[:5] == ["id", "gt", "gen", "ipd_mae", "ild_mae"]
 
 
 @pytest.mark.slow
@@ -95,7 +95,7 @@ def test_missing_explicit_checkpoint_is_a_usage_error(subset, tmp_path, monkeypa
 def test_unmatched_files_exit_with_usage_error(subset, tmp_path, capsys):
     (subset / "infer" / "same.wav").unlink()
     assert main(["run", str(subset / "gt"), str(subset / "infer"), "--quiet"]) == 2
-    assert "gt without infer: same" in capsys.readouterr().err
+    assert "gt without gen: same" in capsys.readouterr().err
 
 
 def test_unavailable_cuda_device_is_a_clear_error(subset, capsys):

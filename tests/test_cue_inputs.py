@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from threadpoolctl import threadpool_limits
 
-from spatialeval.features.binaural_cues import (
+from spatialeval.features.frame_cues import (
     CueError,
     analyze_binaural,
     as_binaural,

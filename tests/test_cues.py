@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from spatialeval.features.binaural_cues import (
+from spatialeval.features.frame_cues import (
     CueError,
     band_ild,
     iacc,
@@ -326,9 +326,9 @@ def test_malformed_inputs_raise(rendered):
 
 def _loaded(gt_path, infer_path, pair_id="x") -> LoadedPair:
     return LoadedPair(
-        pair=Pair(id=pair_id, gt=str(gt_path), infer=str(infer_path)),
+        pair=Pair(id=pair_id, gt=str(gt_path), gen=str(infer_path)),
         gt=load_audio(gt_path),
-        infer=load_audio(infer_path),
+        gen=load_audio(infer_path),
     )
 
 

@@ -140,9 +140,9 @@ def test_trajectory_stage_decides_mirrored_segments(tmp_path):
     stage = TrajectoryStage(config)
     stage.setup()
     item = LoadedPair(
-        pair=Pair(id="x", gt=str(tmp_path / "gt.wav"), infer=str(tmp_path / "gen.wav")),
+        pair=Pair(id="x", gt=str(tmp_path / "gt.wav"), gen=str(tmp_path / "gen.wav")),
         gt=load_audio(tmp_path / "gt.wav"),
-        infer=load_audio(tmp_path / "gen.wav"),
+        gen=load_audio(tmp_path / "gen.wav"),
     )
     result = stage.compute_one(item)
     # Before: both 1-s segments 'ambiguous', lateral-only errors of a few degrees.

@@ -66,9 +66,9 @@ def _row(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int, **setting
     for name, value in settings.items():
         setattr(config.intelligibility, name, value)
     item = LoadedPair(
-        pair=Pair(id="x", gt="gt.wav", infer="gen.wav"),
+        pair=Pair(id="x", gt="gt.wav", gen="gen.wav"),
         gt=AudioClip(gt.astype(np.float32), gt_rate),
-        infer=AudioClip(gen.astype(np.float32), gen_rate),
+        gen=AudioClip(gen.astype(np.float32), gen_rate),
     )
     return IntelligibilityStage(config).compute_one(item)
 

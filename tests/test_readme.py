@@ -34,14 +34,14 @@ def test_readme_example_output_is_what_the_command_prints(tmp_path):
     env = {**os.environ, "SPATIALEVAL_CKPT": ""}  # the README's run has no BAT checkpoint
     subprocess.run([*CLI, "example", "example"], cwd=tmp_path, check=True, capture_output=True, env=env)
     run = subprocess.run(
-        [*CLI, "run", "example/gt", "example/infer", "--out", "example/results", "--quiet"],
+        [*CLI, "run", "example/gt", "example/gen", "--out", "example/results", "--quiet"],
         cwd=tmp_path,
         check=True,
         capture_output=True,
         text=True,
         env=env,
     )
-    expected = _block_after("spatialeval run example/gt example/infer --out example/results")
+    expected = _block_after("spatialeval run example/gt example/gen --out example/results")
     assert run.stdout.rstrip("\n") == expected, "update the README's example output"
 
 

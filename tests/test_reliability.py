@@ -490,7 +490,7 @@ def test_default_pipeline_is_byte_identical_across_runs_and_thread_counts(tmp_pa
 
 def test_streamed_interaural_features_equal_the_whole_clip_computation():
     # Before: the whole clip's STFT was held at once (about 0.2 GB per minute of pair).
-    from spatialeval.features.interaural import mel_projected_cues, streamed_mel_cues
+    from spatialeval.features.interaural_spectra import mel_projected_cues, streamed_mel_cues
     from spatialeval.features.resample import resample_sinc, resample_sinc_chunks
     from spatialeval.features.threads import single_threaded
 

@@ -22,7 +22,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _pair(name: str) -> dict[str, str]:
-    return {"id": name, "gt": str(PAIRS / "gt" / f"{name}.wav"), "infer": str(PAIRS / "infer" / f"{name}.wav")}
+    return {"id": name, "gt": str(PAIRS / "gt" / f"{name}.wav"), "gen": str(PAIRS / "infer" / f"{name}.wav")}
 
 
 def _make_results(directory: Path) -> Path:
@@ -35,7 +35,7 @@ def _make_results(directory: Path) -> Path:
         {
             "id": "ghost",
             "gt": "gone/gt/ghost.wav",
-            "infer": "gone/infer/ghost.wav",
+            "gen": "gone/infer/ghost.wav",
             "ipd_mae": 9.0e-4,
             "ild_mae": 2.0e-4,
             "ang_cos": 0.9,
@@ -169,14 +169,14 @@ def test_maps_of_identical_clips_have_zero_difference_and_a_mirrored_source_does
     mirrored = compute_maps(PAIRS / "gt" / "az_shift_large.wav", PAIRS / "infer" / "az_shift_large.wav")
     assert np.nanmean(np.abs(mirrored.ild_diff)) > 3.0  # dB: the level cue flips side
     assert np.nanmax(np.abs(mirrored.ipd_diff)) <= np.pi + 1e-6  # wrapped
-    assert np.nanmean(mirrored.ild_gt) * np.nanmean(mirrored.ild_infer) < 0  # opposite sides
+    assert np.nanmean(mirrored.ild_gt) * np.nanmean(mirrored.ild_gen) < 0  # opposite sides
     assert np.allclose(wrap_phase(np.array([np.pi, -np.pi, 3 * np.pi])), np.pi)
 
 
 def test_resampled_pair_is_drawn_at_32k(tmp_path):
     maps = compute_maps(PAIRS / "gt" / "rate_mixed.wav", PAIRS / "infer" / "rate_mixed.wav")  # 32 kHz vs 48 kHz
-    assert maps.ipd_infer.shape[0] == 513 and maps.max_hz == 16000
-    assert abs(maps.ipd_gt.shape[1] - maps.ipd_infer.shape[1]) <= 1 + abs(maps.seconds_gt - maps.seconds_infer) * 100
+    assert maps.ipd_gen.shape[0] == 513 and maps.max_hz == 16000
+    assert abs(maps.ipd_gt.shape[1] - maps.ipd_gen.shape[1]) <= 1 + abs(maps.seconds_gt - maps.seconds_gen) * 100
 
 
 def test_chosen_items_and_unknown_ids(tmp_path, capsys):

@@ -18,8 +18,8 @@ _loaded: dict[str, LoadedPair] = {}
 def item(name: str) -> LoadedPair:
     """One LoadedPair per fixture, shared by all stages as in the pipeline (the 16 kHz downmix is cached on it)."""
     if name not in _loaded:
-        pair = Pair(id=name, gt=str(PAIRS / "gt" / f"{name}.wav"), infer=str(PAIRS / "infer" / f"{name}.wav"))
-        _loaded[name] = LoadedPair(pair=pair, gt=load_audio(pair.gt), infer=load_audio(pair.infer))
+        pair = Pair(id=name, gt=str(PAIRS / "gt" / f"{name}.wav"), gen=str(PAIRS / "infer" / f"{name}.wav"))
+        _loaded[name] = LoadedPair(pair=pair, gt=load_audio(pair.gt), gen=load_audio(pair.gen))
     return _loaded[name]
 
 

@@ -19,10 +19,10 @@ def loaded(gt: str, infer: str, prompt: str | None = None) -> LoadedPair:
     pair = Pair(
         id=infer,
         gt=str(SPEECH / f"{gt}.wav"),
-        infer=str(SPEECH / f"{infer}.wav"),
+        gen=str(SPEECH / f"{infer}.wav"),
         prompt=str(SPEECH / f"{prompt}.wav") if prompt else None,
     )
-    return LoadedPair(pair=pair, gt=load_audio(pair.gt), infer=load_audio(pair.infer))
+    return LoadedPair(pair=pair, gt=load_audio(pair.gt), gen=load_audio(pair.gen))
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +78,11 @@ def test_silence_is_scored_or_unmeasurable_never_dropped(stage, tmp_path):
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(32000), 16000)
     speech = SPEECH / "en_rms_glue.wav"
-    item = LoadedPair(
-        pair=Pair(id="s", gt=str(speech), infer=str(silent)), gt=load_audio(speech), infer=load_audio(silent)
-    )
+    item = LoadedPair(pair=Pair(id="s", gt=str(speech), gen=str(silent)), gt=load_audio(speech), gen=load_audio(silent))
     row = stage.compute_one(item)
     assert row["sim"] == 0.0 and "no speech in the generated clip" in row["sim_note"] and "unmeasurable" not in row
     flipped = LoadedPair(
-        pair=Pair(id="s", gt=str(silent), infer=str(speech)), gt=load_audio(silent), infer=load_audio(speech)
+        pair=Pair(id="s", gt=str(silent), gen=str(speech)), gt=load_audio(silent), gen=load_audio(speech)
     )
     row = stage.compute_one(flipped)
     assert np.isnan(row["sim"]) and "reference (gt) has no speech" in row["unmeasurable"]["sim"]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from spatialeval.features.interaural import interaural_spectra
+from spatialeval.features.interaural_spectra import interaural_spectra
 from spatialeval.features.resample import resample_sinc
 from spatialeval.features.spectral import mel_matrix
-from spatialeval.metrics.cosine import cosine, isdrama_cosine
+from spatialeval.metrics.cosine_similarity import cosine, isdrama_cosine
 from spatialeval.metrics.ipd_ild import ipd_ild_mae, isdrama_features, mae_over_time
 
 SR = 32000

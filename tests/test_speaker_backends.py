@@ -261,9 +261,9 @@ def test_sim_stage_batches_like_one_by_one(ecapa):
     from spatialeval.pipeline.stages.sim import SIMStage
 
     def item(gt: str, infer: str) -> LoadedPair:  # the first second of each clip keeps the test quick
-        pair = Pair(id=infer, gt=str(SPEECH / f"{gt}.wav"), infer=str(SPEECH / f"{infer}.wav"))
+        pair = Pair(id=infer, gt=str(SPEECH / f"{gt}.wav"), gen=str(SPEECH / f"{infer}.wav"))
         first_second = [
-            dataclasses.replace(c, samples=c.samples[: c.sample_rate]) for c in map(load_audio, (pair.gt, pair.infer))
+            dataclasses.replace(c, samples=c.samples[: c.sample_rate]) for c in map(load_audio, (pair.gt, pair.gen))
         ]
         return LoadedPair(pair, *first_second)
 

@@ -76,11 +76,11 @@ def test_real_speech_is_speech_quiet_or_in_noise_at_10_db(path):
 
 
 def _item(gt: np.ndarray, infer: np.ndarray, gt_path: str = "gt.wav") -> LoadedPair:
-    pair = Pair(id="x", gt=gt_path, infer="infer.wav")
+    pair = Pair(id="x", gt=gt_path, gen="infer.wav")
     return LoadedPair(
         pair=pair,
         gt=AudioClip(gt[:, None].astype(np.float32), RATE, gt_path),
-        infer=AudioClip(infer[:, None].astype(np.float32), RATE, "infer.wav"),
+        gen=AudioClip(infer[:, None].astype(np.float32), RATE, "infer.wav"),
     )
 
 

@@ -35,20 +35,20 @@ def test_mandarin_cer_hand_computed():
     # spatialeval-text-1: full-width letters/digits (NFKC) and spaces do not count in Mandarin
     # (no longer the default protocol: seed-tts-eval scores these 6 characters as 6 substitutions)
     with pytest.warns(LanguageMismatchWarning):  # explicit zh on Latin-only text: honoured, with a warning
-        assert cer("ＡＢＣ，１２３", "abc 123", "zh", protocol="spatialeval-text-1") == 0.0
+        assert cer("ＡＢＣ，１２３", "abc 123", "zh", text_normalization="spatialeval-text-1") == 0.0
 
 
 def test_english_cer_and_wer_hand_computed():
     # spatialeval-text-1 (its space-counting English CER is no longer the default, hence explicit)
     old = "spatialeval-text-1"
     # "the cat sat" (11 chars incl. 2 spaces) vs "the bat sat on": c→b, +" on" (3 insertions)
-    assert char_edit_counts("The cat sat.", "the bat sat on", "en", protocol=old) == (4, 11)
-    assert cer("The cat sat.", "the bat sat on", protocol=old) == pytest.approx(4 / 11)
+    assert char_edit_counts("The cat sat.", "the bat sat on", "en", text_normalization=old) == (4, 11)
+    assert cer("The cat sat.", "the bat sat on", text_normalization=old) == pytest.approx(4 / 11)
     # words: cat→bat, +on over 3 reference words
-    assert word_edit_counts("The cat sat.", "the bat sat on", protocol=old) == (2, 3)
-    assert wer("The cat sat.", "the bat sat on", protocol=old) == pytest.approx(2 / 3)
+    assert word_edit_counts("The cat sat.", "the bat sat on", text_normalization=old) == (2, 3)
+    assert wer("The cat sat.", "the bat sat on", text_normalization=old) == pytest.approx(2 / 3)
     # a split word costs one edit (the space)
-    assert char_edit_counts("notebook", "note book", protocol=old) == (1, 8)
+    assert char_edit_counts("notebook", "note book", text_normalization=old) == (1, 8)
 
 
 def test_empty_reference_and_hypothesis_rules():
@@ -61,7 +61,7 @@ def test_empty_reference_and_hypothesis_rules():
 
 def test_wer_refuses_mandarin():
     with pytest.raises(ValueError, match="Mandarin"):
-        wer("你好", "你好", "zh", protocol="spatialeval-text-1")
+        wer("你好", "你好", "zh", text_normalization="spatialeval-text-1")
 
 
 def test_corpus_cer_pools_counts():
@@ -72,8 +72,11 @@ def test_corpus_cer_pools_counts():
 def test_traditional_to_simplified():
     pytest.importorskip("opencc")
     text.simplifier.cache_clear()
-    assert cer("語音識別", "语音识别", "zh", protocol="spatialeval-text-1") == pytest.approx(3 / 4)
-    assert cer("語音識別", "语音识别", "zh", protocol="spatialeval-text-1", traditional_to_simplified=True) == 0.0
+    assert cer("語音識別", "语音识别", "zh", text_normalization="spatialeval-text-1") == pytest.approx(3 / 4)
+    assert (
+        cer("語音識別", "语音识别", "zh", text_normalization="spatialeval-text-1", traditional_to_simplified=True)
+        == 0.0
+    )
 
 
 def test_simplifier_missing_message(monkeypatch):
@@ -114,11 +117,11 @@ def test_transcripts_errors_name_the_file(tmp_path):
 def test_reference_precedence(tmp_path):
     gt = tmp_path / "utt.wav"
     gt.write_bytes(b"")
-    pair = Pair(id="spk/utt", gt=str(gt), infer=str(gt))
+    pair = Pair(id="spk/utt", gt=str(gt), gen=str(gt))
     assert resolve_reference(pair) == (None, "asr_gt")
     (tmp_path / "utt.lab").write_text("from sidecar\n", encoding="utf-8")
     assert resolve_reference(pair) == ("from sidecar", "sidecar")
-    with_text = Pair(id="spk/utt", gt=str(gt), infer=str(gt), text="from manifest")
+    with_text = Pair(id="spk/utt", gt=str(gt), gen=str(gt), text="from manifest")
     assert resolve_reference(with_text) == ("from manifest", "manifest")
     assert resolve_reference(with_text, {"utt": "from file"}) == ("from file", "transcripts")
     with pytest.raises(TranscriptError, match="'spk/utt' has no entry in t.json"):

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from spatialeval.features.binaural_cues import CueError
+from spatialeval.features.frame_cues import CueError
 from spatialeval.metrics.bat_heads import decode_heads
 from spatialeval.metrics.doa import estimate_direction
 from spatialeval.metrics.trajectory import (

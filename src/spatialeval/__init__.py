@@ -17,7 +17,7 @@ _LAZY = {
     "EvalConfig": "spatialeval.pipeline.config",
     "load_config": "spatialeval.pipeline.config",
     "ipd_ild_mae": "spatialeval.metrics.ipd_ild",
-    "isdrama_cosine": "spatialeval.metrics.cosine",
+    "isdrama_cosine": "spatialeval.metrics.cosine_similarity",
     "cer": "spatialeval.metrics.cer",
     "wer": "spatialeval.metrics.cer",
     "ffe": "spatialeval.metrics.ffe",

@@ -16,18 +16,48 @@ def _csv_list(value: str) -> list[str]:
 _PARSERS = {"int": int, "float": float, "list": _csv_list, "str": str}
 
 
+def _renamed_values(parse, key: str):
+    """``parse``, then an old value of setting ``key`` read as its new one (``--bat-mode isdrama``), with a note."""
+    from spatialeval.names import renamed_value
+
+    def parse_upgraded(raw: str):
+        return renamed_value(key, parse(raw), "command line")
+
+    parse_upgraded.__name__ = getattr(parse, "__name__", "value")  # argparse names the type in its errors
+    return parse_upgraded
+
+
+class _RenamedFlag(argparse.Action):
+    """Stores the value; an old flag (``--cer-normalizer``) notes its new name once."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from spatialeval.names import FLAG_RENAMES, note_renamed
+
+        if option_string in FLAG_RENAMES:
+            note_renamed(option_string, FLAG_RENAMES[option_string], "command line")
+        setattr(namespace, self.dest, values)
+
+
 def _add_run(sub) -> None:
+    from spatialeval.names import FLAG_RENAMES
     from spatialeval.pipeline.options import run_options
 
     p = sub.add_parser(
         "run",
         help="evaluate generated audio against ground truth",
-        description="Evaluate infer/ against gt/ (matched by relative path and stem), or a manifest. "
+        description="Evaluate the generated audio GEN against the ground truth GT (matched by relative path and "
+        "stem), or a manifest. "
         "Options below come from the registered stages' settings; any setting can also "
         "be given with --set SECTION.NAME=VALUE (see configs/default.yaml).",
     )
-    p.add_argument("gt", help="ground-truth directory, or a manifest (CSV/TSV/JSONL: id, gt, infer[, text, prompt])")
-    p.add_argument("infer", nargs="?", help="generated-audio directory (omit when GT is a manifest)")
+    p.add_argument(
+        "gt",
+        metavar="GT",
+        help="ground-truth directory, or a manifest (CSV/TSV/JSONL: id, gt, gen[, text, prompt]; infer = gen)",
+    )
+    p.add_argument(
+        "gen", metavar="GEN", nargs="?", help="generated-audio directory, e.g. data/infer (omit when GT is a manifest)"
+    )
     p.add_argument("--config", help="YAML settings file (see configs/)")
     p.add_argument("--out", help="write DIR/items.jsonl, items.csv, summary.json; rerunning resumes")
     p.add_argument(
@@ -46,14 +76,18 @@ def _add_run(sub) -> None:
         else:
             choices = option.choices if option.kind != "list" else None
             metavar = option.metavar or (None if choices else option.path[-1].upper())
-            p.add_argument(
-                option.flag,
-                dest=option.dest,
-                type=_PARSERS[option.kind],
-                help=option.help,
-                choices=choices,
-                metavar=metavar,
-            )
+            parse = _renamed_values(_PARSERS[option.kind], ".".join(option.path))
+            flags = [option.flag, *(old for old, new in FLAG_RENAMES.items() if new == option.flag)]
+            for flag in flags:  # an old flag still works, hidden from --help
+                p.add_argument(
+                    flag,
+                    action=_RenamedFlag,
+                    dest=option.dest,
+                    type=parse,
+                    help=option.help if flag == option.flag else argparse.SUPPRESS,
+                    choices=choices,
+                    metavar=metavar,
+                )
     p.set_defaults(handler=_cmd_run)
 
 
@@ -86,10 +120,10 @@ def _cmd_run(args) -> int:
         bar.close()
         from spatialeval.pipeline.distributed import evaluate_parallel
 
-        summary = evaluate_parallel(args.gt, args.infer, config, args.out, args.jobs)
+        summary = evaluate_parallel(args.gt, args.gen, config, args.out, args.jobs)
     else:
         try:
-            summary = evaluate(args.gt, args.infer, config, out_dir=args.out, progress=advance).summary
+            summary = evaluate(args.gt, args.gen, config, out_dir=args.out, progress=advance).summary
         finally:
             bar.close()
     print(format_report(summary))
@@ -243,8 +277,8 @@ def _add_report(sub) -> None:
 
 
 def _add_example(sub) -> None:
-    p = sub.add_parser("example", help="write example gt/infer binaural speech pairs (offline)")
-    p.add_argument("out", help="directory to create (gt/ with .txt transcripts, infer/)")
+    p = sub.add_parser("example", help="write example gt/gen binaural speech pairs (offline)")
+    p.add_argument("out", help="directory to create (gt/ with .txt transcripts, gen/)")
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--seed", type=int, default=0, help="chooses the directions")
     p.set_defaults(handler=_cmd_example)
@@ -254,7 +288,7 @@ def _cmd_example(args) -> int:
     from spatialeval.example import write_example_pairs
 
     written = write_example_pairs(args.out, n_pairs=args.pairs, seed=args.seed)
-    print(f"wrote {len(written)} pairs under {args.out}/gt and {args.out}/infer")
+    print(f"wrote {len(written)} pairs under {args.out}/gt and {args.out}/gen")
     return EXIT_OK
 
 

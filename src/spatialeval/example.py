@@ -1,4 +1,4 @@
-"""Offline example data: binaural gt/infer pairs rendered from the speech that ships with spatialeval.
+"""Offline example data: binaural gt/gen pairs rendered from the speech that ships with spatialeval.
 
 The sources are real (synthesised) English sentences (``spatialeval/data/speech``, see its
 ATTRIBUTION.md), rendered at a direction with the MIT KEMAR HRIRs. Each pair varies one thing
@@ -53,27 +53,27 @@ def _render(condition: str, sentence: str, voice: str, azimuth: float) -> tuple[
     source = example_speech(f"{voice}_{sentence}")
     gt = spatialize(source, SAMPLE_RATE, azimuth)
     if condition == "same":
-        infer = gt.copy()
+        gen = gt.copy()
     elif condition == "azimuth_plus15":
-        infer = spatialize(source, SAMPLE_RATE, azimuth + 15.0)
+        gen = spatialize(source, SAMPLE_RATE, azimuth + 15.0)
     elif condition == "mirrored":
-        infer = spatialize(source, SAMPLE_RATE, -azimuth)
+        gen = spatialize(source, SAMPLE_RATE, -azimuth)
     elif condition == "quieter_6db":
-        infer = gt * 10.0 ** (-6.0 / 20.0)
+        gen = gt * 10.0 ** (-6.0 / 20.0)
     elif condition == "pitch_up_30pct":
-        infer = spatialize(_pitch_up(source, 1.3), SAMPLE_RATE, azimuth)
+        gen = spatialize(_pitch_up(source, 1.3), SAMPLE_RATE, azimuth)
     elif condition == "other_voice":
         other = VOICES[(VOICES.index(voice) + 1) % len(VOICES)]
-        infer = spatialize(example_speech(f"{other}_{sentence}"), SAMPLE_RATE, azimuth)
+        gen = spatialize(example_speech(f"{other}_{sentence}"), SAMPLE_RATE, azimuth)
     else:
         raise ValueError(f"unknown condition {condition!r}")
-    peak = max(np.abs(gt).max(), np.abs(infer).max(), 1e-9)
+    peak = max(np.abs(gt).max(), np.abs(gen).max(), 1e-9)
     scale = 0.8 / peak  # one gain for both sides keeps their level difference
-    return gt * scale, infer * scale
+    return gt * scale, gen * scale
 
 
 def write_example_pairs(out_dir: str | Path, n_pairs: int = 6, seed: int = 0) -> list[str]:
-    """Write ``out_dir/gt/spkK/NAME.wav`` (+ ``.txt``) and ``out_dir/infer/...`` (32 kHz, 16-bit, stereo); return the ids."""
+    """Write ``out_dir/gt/spkK/NAME.wav`` (+ ``.txt``) and ``out_dir/gen/...`` (32 kHz, 16-bit, stereo); return the ids."""
     out_dir = Path(out_dir)
     ids = []
     for index in range(n_pairs):
@@ -81,8 +81,8 @@ def write_example_pairs(out_dir: str | Path, n_pairs: int = 6, seed: int = 0) ->
         sentence, voice = SENTENCES[index % len(SENTENCES)], VOICES[(index // len(SENTENCES)) % len(VOICES)]
         item_id = f"spk{index % 2 + 1}/utt{index:03d}_{condition}"
         azimuth = float(np.random.default_rng(seed + index).choice([30.0, 60.0, 300.0]))
-        gt, infer = _render(condition, sentence, voice, azimuth)
-        for side, audio in (("gt", gt), ("infer", infer)):
+        gt, gen = _render(condition, sentence, voice, azimuth)
+        for side, audio in (("gt", gt), ("gen", gen)):
             path = out_dir / side / f"{item_id}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, audio, SAMPLE_RATE, subtype="PCM_16")

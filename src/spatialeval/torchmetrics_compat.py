@@ -1,4 +1,4 @@
-"""torchmetrics metric classes over :mod:`spatialeval.tensor`, for validation loops (optional extra).
+"""torchmetrics metric classes over :mod:`spatialeval.training`, for validation loops (optional extra).
 
 Install with ``pip install 'spatialeval[torchmetrics]'``. The classes are built on first
 access, so importing this module never needs torchmetrics; using a class without it raises
@@ -48,7 +48,8 @@ def _zero(dtype=torch.float64) -> torch.Tensor:
 @lru_cache(maxsize=1)
 def _classes() -> dict[str, type]:
     Metric = _torchmetrics_metric()
-    import spatialeval.tensor as tensor
+    import spatialeval.training as training
+    from spatialeval.names import renamed_value
 
     class _MeanOfPairs(Metric):
         """Sums of per-pair values and the pair counts, all reduced by summation across processes."""
@@ -92,7 +93,7 @@ def _classes() -> dict[str, type]:
                 ``gen_sample_rate`` is given).
             protocol: "isdrama" (the release's definition) or "strict".
             floor_db: the strict protocol's energy mask.
-            items_per_pass: as :func:`spatialeval.tensor.ipd_ild_mae`.
+            items_per_pass: as :func:`spatialeval.training.ipd_ild_mae`.
             kwargs: torchmetrics ``Metric`` options (``sync_on_compute``, ``process_group``, …).
 
         ``compute()`` returns {"ipd_mae", "ild_mae", "unmeasurable"} (0-d float64 tensors).
@@ -111,17 +112,17 @@ def _classes() -> dict[str, type]:
             **kwargs,
         ):
             super().__init__(**kwargs)
-            if protocol not in tensor.PROTOCOLS:
-                raise ValueError(f"unknown protocol {protocol!r}; choose one of {tensor.PROTOCOLS}")
-            self.sample_rate = tensor.check_sample_rate(sample_rate)
-            self.gen_sample_rate = tensor.check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
+            if protocol not in training.PROTOCOLS:
+                raise ValueError(f"unknown protocol {protocol!r}; choose one of {training.PROTOCOLS}")
+            self.sample_rate = training.check_sample_rate(sample_rate)
+            self.gen_sample_rate = training.check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
             self.protocol, self.floor_db, self.items_per_pass = protocol, floor_db, items_per_pass
             self._add_sum_states()
 
         def update(self, gt: torch.Tensor, gen: torch.Tensor, gt_lengths=None, gen_lengths=None) -> None:
             """Add a batch of pairs: (B, 2, T) tensors, optional (B,) true lengths."""
             self._accumulate(
-                tensor.ipd_ild_mae(
+                training.ipd_ild_mae(
                     gt,
                     gen,
                     self.sample_rate,
@@ -144,7 +145,7 @@ def _classes() -> dict[str, type]:
             sample_rate, gen_sample_rate: as :class:`IPDILDMAE`.
             protocol: "isdrama" (the release's cosine) or "strict" (plain cosine).
             mode, normalize_dbfs, segment_seconds, window_seconds, batch_size, autocast: as
-                :func:`spatialeval.tensor.bat_cosines`.
+                :func:`spatialeval.training.bat_cosines`.
 
         ``compute()`` returns {"ang_cos", "dis_cos", "unmeasurable"} (0-d float64 tensors).
         """
@@ -157,7 +158,7 @@ def _classes() -> dict[str, type]:
             model,
             sample_rate: int,
             protocol: str = "isdrama",
-            mode: str = "isdrama",
+            mode: str = "first-window",
             gen_sample_rate: int | None = None,
             normalize_dbfs: float | None = -14.0,
             segment_seconds: float = 1.0,
@@ -167,13 +168,14 @@ def _classes() -> dict[str, type]:
             **kwargs,
         ):
             super().__init__(**kwargs)
-            if protocol not in tensor.PROTOCOLS:
-                raise ValueError(f"unknown protocol {protocol!r}; choose one of {tensor.PROTOCOLS}")
-            if mode not in tensor.BAT_MODES:
-                raise ValueError(f"mode must be one of {tensor.BAT_MODES}, got {mode!r}")
+            if protocol not in training.PROTOCOLS:
+                raise ValueError(f"unknown protocol {protocol!r}; choose one of {training.PROTOCOLS}")
+            mode = renamed_value("bat.mode", mode, "BATCosines")
+            if mode not in training.BAT_MODES:
+                raise ValueError(f"mode must be one of {training.BAT_MODES}, got {mode!r}")
             object.__setattr__(self, "_model", model)  # not a registered submodule: no weights in state_dict
-            self.sample_rate = tensor.check_sample_rate(sample_rate)
-            self.gen_sample_rate = tensor.check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
+            self.sample_rate = training.check_sample_rate(sample_rate)
+            self.gen_sample_rate = training.check_sample_rate(gen_sample_rate, "gen_sample_rate", optional=True)
             self.options = dict(
                 protocol=protocol,
                 mode=mode,
@@ -188,7 +190,7 @@ def _classes() -> dict[str, type]:
         def update(self, gt: torch.Tensor, gen: torch.Tensor, gt_lengths=None, gen_lengths=None) -> None:
             """Add a batch of pairs: (B, 2, T) tensors, optional (B,) true lengths."""
             self._accumulate(
-                tensor.bat_cosines(
+                training.bat_cosines(
                     self._model,
                     gt,
                     gen,

@@ -44,7 +44,7 @@ class LevelStage(Stage):
             rms = float(np.sqrt(np.mean(np.asarray(clip.samples, dtype=np.float64) ** 2)))
             return 20 * math.log10(rms) if rms > 0 else -math.inf
 
-        gt, gen = level(item.gt), level(item.infer)
+        gt, gen = level(item.gt), level(item.gen)
         if gt < self.settings.floor_db:
             return {"level_diff_db": math.nan, "unmeasurable": {"level_diff_db": "the ground truth is silent"}}
         return {"level_diff_db": abs(max(gen, self.settings.floor_db) - gt), "level_gt_db": gt}

@@ -40,7 +40,7 @@ class PeakStage(Stage):
         return {"method": "largest absolute sample over both channels"}
 
     def compute_one(self, item: LoadedPair):
-        gt, gen = _peak_db(item.gt), _peak_db(item.infer)
+        gt, gen = _peak_db(item.gt), _peak_db(item.gen)
         if not (math.isfinite(gt) and math.isfinite(gen)):
             return {"peak_diff_db": math.nan, "unmeasurable": {"peak_diff_db": "a clip is digital silence"}}
         return {"peak_diff_db": abs(gen - gt), "peak_gt_db": gt, "peak_gen_db": gen}

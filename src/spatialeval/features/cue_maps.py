@@ -25,13 +25,13 @@ class InterauralMaps:
     """Masked cue maps, each (bins, frames) for plotting: frequency on axis 0, time on axis 1."""
 
     ipd_gt: np.ndarray
-    ipd_infer: np.ndarray
+    ipd_gen: np.ndarray
     ipd_diff: np.ndarray
     ild_gt: np.ndarray
-    ild_infer: np.ndarray
+    ild_gen: np.ndarray
     ild_diff: np.ndarray
     seconds_gt: float
-    seconds_infer: float
+    seconds_gen: float
     seconds_common: float
     sample_rate: int = ISDRAMA_ANALYSIS.sample_rate
     hop_length: int = ISDRAMA_ANALYSIS.hop_length
@@ -76,28 +76,28 @@ def _mask(power: np.ndarray, floor_db: float) -> np.ndarray:
     return power >= peak * 10.0 ** (-floor_db / 10.0)
 
 
-def compute_maps(gt_path: str | Path, infer_path: str | Path, floor_db: float = 60.0) -> InterauralMaps:
+def compute_maps(gt_path: str | Path, gen_path: str | Path, floor_db: float = 60.0) -> InterauralMaps:
     """IPD/ILD maps of both clips and their differences (generated − gt, IPD difference wrapped).
 
     The difference covers the frames both clips have (the common leading part), like the metrics.
     Raises :class:`MapUnavailable` when either file cannot be used.
     """
-    from spatialeval.features.interaural import interaural_spectra
+    from spatialeval.features.interaural_spectra import interaural_spectra
 
     gt_wave, gt_seconds = _binaural_32k(Path(gt_path))
-    infer_wave, infer_seconds = _binaural_32k(Path(infer_path))
+    gen_wave, gen_seconds = _binaural_32k(Path(gen_path))
     try:
-        gt, infer = interaural_spectra(gt_wave), interaural_spectra(infer_wave)
+        gt, gen = interaural_spectra(gt_wave), interaural_spectra(gen_wave)
     except ValueError as exc:
         raise MapUnavailable(str(exc)) from exc
     gt_valid = _mask(gt.power.numpy(), floor_db)
-    infer_valid = _mask(infer.power.numpy(), floor_db)
-    ipd_gt, ipd_infer = gt.ipd.numpy(), infer.ipd.numpy()
-    ild_gt, ild_infer = gt.ild.numpy(), infer.ild.numpy()
-    frames = min(ipd_gt.shape[0], ipd_infer.shape[0])
-    common = gt_valid[:frames] & infer_valid[:frames]
-    ipd_diff = np.where(common, wrap_phase(ipd_infer[:frames] - ipd_gt[:frames]), np.nan)
-    ild_diff = np.where(common, ild_infer[:frames] - ild_gt[:frames], np.nan)
+    gen_valid = _mask(gen.power.numpy(), floor_db)
+    ipd_gt, ipd_gen = gt.ipd.numpy(), gen.ipd.numpy()
+    ild_gt, ild_gen = gt.ild.numpy(), gen.ild.numpy()
+    frames = min(ipd_gt.shape[0], ipd_gen.shape[0])
+    common = gt_valid[:frames] & gen_valid[:frames]
+    ipd_diff = np.where(common, wrap_phase(ipd_gen[:frames] - ipd_gt[:frames]), np.nan)
+    ild_diff = np.where(common, ild_gen[:frames] - ild_gt[:frames], np.nan)
 
     def show(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
         return np.where(valid, values, np.nan).T.astype(np.float32)
@@ -105,13 +105,13 @@ def compute_maps(gt_path: str | Path, infer_path: str | Path, floor_db: float = 
     hop_seconds = ISDRAMA_ANALYSIS.hop_length / ISDRAMA_ANALYSIS.sample_rate
     return InterauralMaps(
         ipd_gt=show(wrap_phase(ipd_gt), gt_valid),
-        ipd_infer=show(wrap_phase(ipd_infer), infer_valid),
+        ipd_gen=show(wrap_phase(ipd_gen), gen_valid),
         ipd_diff=ipd_diff.T.astype(np.float32),
         ild_gt=show(ild_gt, gt_valid),
-        ild_infer=show(ild_infer, infer_valid),
+        ild_gen=show(ild_gen, gen_valid),
         ild_diff=ild_diff.T.astype(np.float32),
         seconds_gt=gt_seconds,
-        seconds_infer=infer_seconds,
+        seconds_gen=gen_seconds,
         seconds_common=frames * hop_seconds,
         floor_db=floor_db,
     )

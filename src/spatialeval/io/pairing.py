@@ -3,10 +3,10 @@
 Two sources of pairs:
 
 * two directory trees, matched recursively by relative path and stem, so
-  ``gt/spk1/utt3.wav`` pairs with ``infer/spk1/utt3.flac``; symbolic links to folders are
+  ``gt/spk1/utt3.wav`` pairs with ``gen/spk1/utt3.flac``; symbolic links to folders are
   followed (a link back into a folder already visited is skipped, so loops end);
 * a manifest (CSV/TSV with a header, or JSONL with one object per line) with columns ``id``,
-  ``gt``, ``infer`` and optionally ``text`` (reference transcript) and ``prompt`` (speaker
+  ``gt``, ``gen`` (``infer`` is accepted for it, the folder name of ISDrama's released code) and optionally ``text`` (reference transcript) and ``prompt`` (speaker
   prompt audio). Relative paths are resolved against the manifest's folder; absolute paths
   and paths leading outside that folder (``../``) are accepted as given and counted in
   :attr:`PairingResult.outside_manifest`. Every path is recorded resolved (absolute).
@@ -30,35 +30,42 @@ import soundfile as sf
 
 from spatialeval.errors import UsageError
 from spatialeval.io.ids import id_problem
+from spatialeval.names import MANIFEST_ALIASES, note_renamed
 
 # Everything libsndfile can decode, by extension (lower case, without the dot).
 AUDIO_EXTENSIONS = frozenset(ext.lower() for ext in sf.available_formats()) | {"oga", "opus", "aif"}
-MANIFEST_COLUMNS = ("id", "gt", "infer", "text", "prompt")
+MANIFEST_COLUMNS = ("id", "gt", "gen", "text", "prompt")
 
 
 class PairingError(UsageError):
-    """The gt and infer sides do not match, or the manifest is malformed."""
+    """The gt and gen sides do not match, or the manifest is malformed."""
 
 
 @dataclass(frozen=True)
 class Pair:
     id: str
     gt: str
-    infer: str
+    gen: str
     text: str | None = None
     prompt: str | None = None
+
+    @property
+    def infer(self) -> str:
+        """Deprecated name of :attr:`gen` (read with a note; see :mod:`spatialeval.names`)."""
+        note_renamed("Pair.infer", "Pair.gen", "a caller")
+        return self.gen
 
 
 @dataclass
 class PairingResult:
     pairs: list[Pair]
     only_gt: list[str] = field(default_factory=list)
-    only_infer: list[str] = field(default_factory=list)
+    only_gen: list[str] = field(default_factory=list)
     outside_manifest: list[str] = field(default_factory=list)  # ids whose files lie outside the manifest's folder
 
     @property
     def left_out(self) -> dict[str, list[str]]:
-        return {"only_gt": self.only_gt, "only_infer": self.only_infer}
+        return {"only_gt": self.only_gt, "only_gen": self.only_gen}
 
 
 def _is_audio(path: Path) -> bool:
@@ -104,29 +111,29 @@ def index_audio_tree(root: Path) -> dict[str, Path]:
 
 
 def _settle(
-    pairs: list[Pair], only_gt: list[str], only_infer: list[str], allow_partial: bool, where: str
+    pairs: list[Pair], only_gt: list[str], only_gen: list[str], allow_partial: bool, where: str
 ) -> PairingResult:
-    if (only_gt or only_infer) and not allow_partial:
-        lines = [f"{where}: {len(only_gt) + len(only_infer)} file(s) have no partner"]
-        lines += [f"  gt without infer: {i}" for i in only_gt[:50]]
-        lines += [f"  infer without gt: {i}" for i in only_infer[:50]]
-        if len(only_gt) > 50 or len(only_infer) > 50:
+    if (only_gt or only_gen) and not allow_partial:
+        lines = [f"{where}: {len(only_gt) + len(only_gen)} file(s) have no partner"]
+        lines += [f"  gt without gen: {i}" for i in only_gt[:50]]
+        lines += [f"  gen without gt: {i}" for i in only_gen[:50]]
+        if len(only_gt) > 50 or len(only_gen) > 50:
             lines.append("  ... (list cut at 50 per side)")
         lines.append("  pass --allow-partial to evaluate the matched pairs only")
         raise PairingError("\n".join(lines))
     if not pairs:
         raise PairingError(f"{where}: no pairs to evaluate")
-    return PairingResult(pairs=pairs, only_gt=only_gt, only_infer=only_infer)
+    return PairingResult(pairs=pairs, only_gt=only_gt, only_gen=only_gen)
 
 
-def pair_directories(gt_dir: str | Path, infer_dir: str | Path, *, allow_partial: bool = False) -> PairingResult:
-    """Pair audio files under ``gt_dir`` and ``infer_dir`` by relative path and stem."""
-    gt_index, infer_index = index_audio_tree(Path(gt_dir)), index_audio_tree(Path(infer_dir))
-    common = sorted(set(gt_index) & set(infer_index))
-    pairs = [Pair(id=i, gt=str(gt_index[i]), infer=str(infer_index[i])) for i in common]
-    only_gt = sorted(set(gt_index) - set(infer_index))
-    only_infer = sorted(set(infer_index) - set(gt_index))
-    return _settle(pairs, only_gt, only_infer, allow_partial, f"{gt_dir} vs {infer_dir}")
+def pair_directories(gt_dir: str | Path, gen_dir: str | Path, *, allow_partial: bool = False) -> PairingResult:
+    """Pair audio files under ``gt_dir`` and ``gen_dir`` by relative path and stem."""
+    gt_index, gen_index = index_audio_tree(Path(gt_dir)), index_audio_tree(Path(gen_dir))
+    common = sorted(set(gt_index) & set(gen_index))
+    pairs = [Pair(id=i, gt=str(gt_index[i]), gen=str(gen_index[i])) for i in common]
+    only_gt = sorted(set(gt_index) - set(gen_index))
+    only_gen = sorted(set(gen_index) - set(gt_index))
+    return _settle(pairs, only_gt, only_gen, allow_partial, f"{gt_dir} vs {gen_dir}")
 
 
 def _read_manifest_rows(path: Path) -> list[tuple[int, dict]]:
@@ -145,18 +152,17 @@ def _read_manifest_rows(path: Path) -> list[tuple[int, dict]]:
             except json.JSONDecodeError as exc:
                 raise PairingError(f"{path}:{number}: invalid JSON ({exc.msg})") from exc
             if not isinstance(row, dict):
-                raise PairingError(
-                    f"{path}:{number}: expected a JSON object with gt and infer, got {type(row).__name__}"
-                )
+                raise PairingError(f"{path}:{number}: expected a JSON object with gt and gen, got {type(row).__name__}")
             rows.append((number, row))
         return rows
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip() if isinstance(name, str) else name for name in (reader.fieldnames or [])]
-    missing = [column for column in ("gt", "infer") if column not in header]
+    missing = [column for column in ("gt", "gen") if column not in _with_aliases(header)]
     if missing:
         raise PairingError(
-            f"{path}: the header must name the columns gt and infer (found: {', '.join(map(repr, header)) or 'nothing'})"
+            f"{path}: the header must name the columns gt and gen (or infer) "
+            f"(found: {', '.join(map(repr, header)) or 'nothing'})"
         )
     reader.fieldnames = header
     rows = []
@@ -165,6 +171,21 @@ def _read_manifest_rows(path: Path) -> list[tuple[int, dict]]:
             raise PairingError(f"{path}:{reader.line_num}: more fields than the header has columns")
         rows.append((reader.line_num, row))
     return rows
+
+
+def _with_aliases(columns) -> set:
+    """Column names with each alias (``infer``) also counted under its name (``gen``)."""
+    return set(columns) | {MANIFEST_ALIASES[c] for c in columns if c in MANIFEST_ALIASES}
+
+
+def _aliased(row: dict, where: str) -> dict:
+    """The row with an alias column (``infer``) read as its name (``gen``); both at once is ambiguous."""
+    for alias, name in MANIFEST_ALIASES.items():
+        if alias in row:
+            if row.get(name) not in (None, "") and row.get(alias) not in (None, ""):
+                raise PairingError(f"{where}: both {name} and {alias} given; {alias} is another name for {name}")
+            row = {**{k: v for k, v in row.items() if k != alias}, name: row.get(name) or row[alias]}
+    return row
 
 
 def _field(row: dict, key: str, where: str) -> str | None:
@@ -189,21 +210,22 @@ def _inside(path: Path, folder: Path) -> bool:
 def pair_from_manifest(manifest: str | Path, *, allow_partial: bool = False) -> PairingResult:
     """Read pairs from a CSV/TSV (with header) or JSONL manifest.
 
-    Rows whose ``gt`` or ``infer`` file does not exist count as unmatched. Paths are
+    Rows whose ``gt`` or ``gen`` file does not exist count as unmatched. Paths are
     recorded resolved; ids that break :mod:`spatialeval.io.ids` rules raise :class:`PairingError`.
     """
     manifest = Path(manifest)
     if not manifest.is_file():
         raise PairingError(f"{manifest}: manifest not found")
     base = manifest.parent.resolve()
-    pairs, only_gt, only_infer, outside, seen = [], [], [], [], set()
+    pairs, only_gt, only_gen, outside, seen = [], [], [], [], set()
     for number, row in _read_manifest_rows(manifest):
         where = f"{manifest}:{number}"
+        row = _aliased(row, where)
         values = {key: _field(row, key, where) for key in MANIFEST_COLUMNS}
-        missing = [k for k in ("gt", "infer") if not values[k]]
+        missing = [k for k in ("gt", "gen") if not values[k]]
         if missing:
             raise PairingError(f"{manifest}: row {number} lacks {', '.join(missing)}")
-        gt, infer = (base / values["gt"]).resolve(), (base / values["infer"]).resolve()
+        gt, gen = (base / values["gt"]).resolve(), (base / values["gen"]).resolve()
         item_id = values["id"] if values["id"] is not None else _default_id(values["gt"])
         problem = id_problem(item_id)
         if problem:
@@ -216,29 +238,29 @@ def pair_from_manifest(manifest: str | Path, *, allow_partial: bool = False) -> 
             raise PairingError(f"{manifest}: duplicate id {item_id!r} (row {number}){hint}")
         seen.add(item_id)
         prompt = (base / values["prompt"]).resolve() if values["prompt"] else None
-        if not all(_inside(p, base) for p in (gt, infer, prompt) if p is not None):
+        if not all(_inside(p, base) for p in (gt, gen, prompt) if p is not None):
             outside.append(item_id)
         if not gt.is_file():
-            only_infer.append(item_id)
-        elif not infer.is_file():
+            only_gen.append(item_id)
+        elif not gen.is_file():
             only_gt.append(item_id)
         else:
             pairs.append(
                 Pair(
                     id=item_id,
                     gt=str(gt),
-                    infer=str(infer),
+                    gen=str(gen),
                     text=values["text"],
                     prompt=str(prompt) if prompt else None,
                 )
             )
-    result = _settle(pairs, only_gt, only_infer, allow_partial, str(manifest))
+    result = _settle(pairs, only_gt, only_gen, allow_partial, str(manifest))
     result.outside_manifest = outside
     return result
 
 
-def find_pairs(gt: str | Path, infer: str | Path | None = None, *, allow_partial: bool = False) -> PairingResult:
-    """Pairs from two directories, or from a manifest file when ``infer`` is None."""
-    if infer is None:
+def find_pairs(gt: str | Path, gen: str | Path | None = None, *, allow_partial: bool = False) -> PairingResult:
+    """Pairs from two directories, or from a manifest file when ``gen`` is None."""
+    if gen is None:
         return pair_from_manifest(gt, allow_partial=allow_partial)
-    return pair_directories(gt, infer, allow_partial=allow_partial)
+    return pair_directories(gt, gen, allow_partial=allow_partial)

@@ -132,9 +132,9 @@ def resolve_reference(
     """``(text, source)`` for one pair; ``(None, "asr_gt")`` when the gt's ASR must serve.
 
     Example:
-        >>> resolve_reference(Pair(id="a", gt="/x/a.wav", infer="/y/a.wav", text="Hello"))
+        >>> resolve_reference(Pair(id="a", gt="/x/a.wav", gen="/y/a.wav", text="Hello"))
         ('Hello', 'manifest')
-        >>> resolve_reference(Pair(id="a", gt="/x/a.wav", infer="/y/a.wav"), {"a": "Hi"})
+        >>> resolve_reference(Pair(id="a", gt="/x/a.wav", gen="/y/a.wav"), {"a": "Hi"})
         ('Hi', 'transcripts')
     """
     if transcripts is not None:

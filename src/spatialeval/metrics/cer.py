@@ -1,18 +1,18 @@
 """Character and word error rates of an ASR transcript against a reference text.
 
-Both strings are normalised and cut into units by a named text protocol
-(:mod:`spatialeval.metrics.text_protocols`; default ``seed-tts-eval``, the practice
+Both strings are normalised and cut into units by a named text normalisation
+(:mod:`spatialeval.metrics.text_normalization`; default ``seed-tts-eval``, the practice
 ISDrama's CER follows). With S substitutions, D deletions and I insertions of the
 minimum-cost (Levenshtein, unit costs) alignment of the two unit sequences and N
 reference units::
 
-    CER = (S + D + I) / N        units = the protocol's characters
-    WER = (S + D + I) / N        units = the protocol's words
+    CER = (S + D + I) / N        units = the normalisation's characters
+    WER = (S + D + I) / N        units = the normalisation's words
 
-What a unit is depends on the protocol and the language:
+What a unit is depends on the text normalisation and the language:
 
 ==================  ===========================================  ===========================================
-protocol            ``zh``                                       ``en``
+normalisation       ``zh``                                       ``en``
 ==================  ===========================================  ===========================================
 seed-tts-eval       char = word = character (whitespace          word = word; char = non-space character
                     dropped): the Mandarin "WER" is the CER
@@ -43,7 +43,8 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein
 
 from spatialeval.metrics.text import resolve_language
-from spatialeval.metrics.text_protocols import DEFAULT_PROTOCOL, TextProtocol, get_protocol
+from spatialeval.metrics.text_normalization import DEFAULT_TEXT_NORMALIZATION, TextNormalization, get_text_normalization
+from spatialeval.names import TEXT_KEYWORD_RENAMES, renamed_keywords
 
 
 def _edits(reference_units: list[str], hypothesis_units: list[str]) -> tuple[int, int]:
@@ -57,26 +58,26 @@ def text_error_counts(
     hypothesis: str,
     language: str | None = None,
     *,
-    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    text_normalization: str | TextNormalization = DEFAULT_TEXT_NORMALIZATION,
     traditional_to_simplified: bool = False,
 ) -> dict[str, Any]:
     """Normalise both texts once and count edits at character and word level.
 
-    Returns a dict: ``language`` (as scored), ``protocol`` (its name), the normalised
+    Returns a dict: ``language`` (as scored), ``text_normalization`` (its name), the normalised
     ``reference`` and ``hypothesis``, ``char`` = ``(S + D + I, N)`` over characters and
-    ``word`` = the same over words, or ``None`` where the protocol defines no word rate
+    ``word`` = the same over words, or ``None`` where the normalisation defines no word rate
     for the language (spatialeval-text-1 in Mandarin).
 
     ``traditional_to_simplified``: seed-tts-eval always converts a Mandarin *hypothesis*;
     this flag converts the reference as well. spatialeval-text-1 converts both sides only
-    with the flag. Raises ValueError for a language the protocol does not score.
+    with the flag. Raises ValueError for a language the normalisation does not score.
 
     Example:
         >>> counts = text_error_counts("今天天气很好，出去走走吧！", "今天天气很好出去走走吧")
         >>> counts["language"], counts["char"], counts["word"]
         ('zh', (0, 11), (0, 11))
     """
-    scheme = get_protocol(protocol)
+    scheme = get_text_normalization(text_normalization)
     language = scheme.check_language(resolve_language(language, reference, hypothesis))
     ref = scheme.normalize(reference, language, side="reference", traditional_to_simplified=traditional_to_simplified)
     hyp = scheme.normalize(hypothesis, language, side="hypothesis", traditional_to_simplified=traditional_to_simplified)
@@ -87,7 +88,7 @@ def text_error_counts(
         word = None
     return {
         "language": language,
-        "protocol": scheme.name,
+        "text_normalization": scheme.name,
         "reference": ref,
         "hypothesis": hyp,
         "char": char,
@@ -95,8 +96,10 @@ def text_error_counts(
     }
 
 
-def _counts(kind: str, reference: str, hypothesis: str, language: str | None, protocol, traditional_to_simplified):
-    scheme = get_protocol(protocol)
+def _counts(
+    kind: str, reference: str, hypothesis: str, language: str | None, text_normalization, traditional_to_simplified
+):
+    scheme = get_text_normalization(text_normalization)
     language = scheme.check_language(resolve_language(language, reference, hypothesis))
     units = []
     for side, text in (("reference", reference), ("hypothesis", hypothesis)):
@@ -110,22 +113,22 @@ def char_edit_counts(
     hypothesis: str,
     language: str | None = None,
     *,
-    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    text_normalization: str | TextNormalization = DEFAULT_TEXT_NORMALIZATION,
     traditional_to_simplified: bool = False,
 ) -> tuple[int, int]:
-    """``(S + D + I, N)`` over the protocol's characters (``language=None``: detected).
+    """``(S + D + I, N)`` over the normalisation's characters (``language=None``: detected).
 
     Example:
         >>> char_edit_counts("Hello, world!", "hello word")  # helloworld vs helloword
         (1, 10)
-        >>> char_edit_counts("Hello, world!", "hello word", protocol="spatialeval-text-1")  # space counts
+        >>> char_edit_counts("Hello, world!", "hello word", text_normalization="spatialeval-text-1")  # space counts
         (1, 11)
         >>> char_edit_counts("你好，世界。", "你号世界")
         (1, 4)
         >>> char_edit_counts("", "ab")
         (2, 0)
     """
-    return _counts("char", reference, hypothesis, language, protocol, traditional_to_simplified)
+    return _counts("char", reference, hypothesis, language, text_normalization, traditional_to_simplified)
 
 
 def word_edit_counts(
@@ -133,10 +136,10 @@ def word_edit_counts(
     hypothesis: str,
     language: str | None = None,
     *,
-    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    text_normalization: str | TextNormalization = DEFAULT_TEXT_NORMALIZATION,
     traditional_to_simplified: bool = False,
 ) -> tuple[int, int]:
-    """``(S + D + I, N)`` over the protocol's words; under seed-tts-eval Mandarin words are characters.
+    """``(S + D + I, N)`` over the normalisation's words; under seed-tts-eval Mandarin words are characters.
 
     Example:
         >>> word_edit_counts("The cat sat on the mat.", "the cat sat on a mat")
@@ -144,7 +147,7 @@ def word_edit_counts(
         >>> word_edit_counts("今天天气很好", "今天天汽很好")  # seed-tts-eval: Mandarin per character
         (1, 6)
     """
-    return _counts("word", reference, hypothesis, language, protocol, traditional_to_simplified)
+    return _counts("word", reference, hypothesis, language, text_normalization, traditional_to_simplified)
 
 
 def error_rate(edits: int, units: int) -> float:
@@ -159,13 +162,23 @@ def error_rate(edits: int, units: int) -> float:
     return edits / units
 
 
+def _renamed_text_normalization(text_normalization, renamed: dict, where: str):
+    """``text_normalization``, or the deprecated ``protocol=`` given in its place (read with a note)."""
+    options = renamed_keywords(renamed, where, TEXT_KEYWORD_RENAMES)
+    unknown = sorted(set(options) - {"text_normalization"})
+    if unknown:
+        raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(unknown)}")
+    return options.get("text_normalization", text_normalization)
+
+
 def cer(
     reference: str,
     hypothesis: str,
     language: str | None = None,
     *,
-    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    text_normalization: str | TextNormalization = DEFAULT_TEXT_NORMALIZATION,
     traditional_to_simplified: bool = False,
+    **renamed,
 ) -> float:
     """Character error rate ``(S + D + I) / N`` of ``hypothesis`` against ``reference``.
 
@@ -173,15 +186,15 @@ def cer(
         reference: the text that was to be spoken.
         hypothesis: the ASR transcript.
         language: ``en``, ``zh``, or ``None``/``"auto"`` to detect it from the reference.
-        protocol: ``seed-tts-eval`` (default), ``whisper-en`` or ``spatialeval-text-1``.
+        text_normalization: ``seed-tts-eval`` (default), ``whisper-en`` or ``spatialeval-text-1``.
         traditional_to_simplified: also convert the reference to simplified Chinese.
 
     Returns:
         The rate (0 = identical after normalisation; may exceed 1).
 
     Raises:
-        ValueError: a language the protocol does not score; ImportError: a package the
-        protocol needs is missing (the message names it).
+        ValueError: a language the normalisation does not score; ImportError: a package the
+        normalisation needs is missing (the message names it).
 
     Example:
         >>> cer("The cat sat.", "the cat sad")  # 1 substitution / 9 non-space characters
@@ -191,9 +204,14 @@ def cer(
         >>> cer("", "")
         0.0
     """
+    text_normalization = _renamed_text_normalization(text_normalization, renamed, "cer()")
     return error_rate(
         *char_edit_counts(
-            reference, hypothesis, language, protocol=protocol, traditional_to_simplified=traditional_to_simplified
+            reference,
+            hypothesis,
+            language,
+            text_normalization=text_normalization,
+            traditional_to_simplified=traditional_to_simplified,
         )
     )
 
@@ -203,8 +221,9 @@ def wer(
     hypothesis: str,
     language: str | None = None,
     *,
-    protocol: str | TextProtocol = DEFAULT_PROTOCOL,
+    text_normalization: str | TextNormalization = DEFAULT_TEXT_NORMALIZATION,
     traditional_to_simplified: bool = False,
+    **renamed,
 ) -> float:
     """Word error rate ``(S + D + I) / N``; arguments as :func:`cer`.
 
@@ -215,14 +234,19 @@ def wer(
     Example:
         >>> wer("The cat sat on the mat.", "the cat sat on a mat")
         0.16666666666666666
-        >>> wer("I don't have 3 cats.", "i do not have three cats", protocol="whisper-en")
+        >>> wer("I don't have 3 cats.", "i do not have three cats", text_normalization="whisper-en")
         0.0
         >>> wer("hello world", "")
         1.0
     """
+    text_normalization = _renamed_text_normalization(text_normalization, renamed, "wer()")
     return error_rate(
         *word_edit_counts(
-            reference, hypothesis, language, protocol=protocol, traditional_to_simplified=traditional_to_simplified
+            reference,
+            hypothesis,
+            language,
+            text_normalization=text_normalization,
+            traditional_to_simplified=traditional_to_simplified,
         )
     )
 

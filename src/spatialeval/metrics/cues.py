@@ -1,6 +1,6 @@
 """Checkpoint-free, interpretable binaural cue errors of a generated clip against its ground truth.
 
-The cues themselves are in :mod:`spatialeval.features.binaural_cues` (GCC-PHAT ITD,
+The cues themselves are in :mod:`spatialeval.features.frame_cues` (GCC-PHAT ITD,
 coherence, band ILD, IACC, cue selection) and the direction estimate in
 :mod:`spatialeval.metrics.doa`; this module compares two clips and says, per metric,
 when a value cannot be measured rather than printing a confident wrong one.
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from spatialeval.features.binaural_cues import (
+from spatialeval.features.frame_cues import (
     BLOCK_SECONDS,
     GATE_DB,
     ClipAnalysis,

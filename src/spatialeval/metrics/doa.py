@@ -12,7 +12,7 @@ The estimate is split the way the cues split it (interaural-polar coordinates):
   plane, reverberation), the hemifield is ``"ambiguous"`` and no azimuth is claimed.
 
 Both use only frames dominated by one direct sound (cue selection,
-:func:`spatialeval.features.binaural_cues.select_direct_frames`). A direction whose
+:func:`spatialeval.features.frame_cues.select_direct_frames`). A direction whose
 lateral reliability is below ``min_reliability`` is *unmeasurable* (NaN, with a reason).
 
 Azimuths follow the MIT KEMAR set: degrees counter-clockwise seen from above, 0 = front,
@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spatialeval.features.binaural_cues import (
+from spatialeval.features.frame_cues import (
     DEFAULT_BANDS,
     GATE_DB,
     ITD_FRAME_S,
@@ -428,7 +428,7 @@ def estimate_direction(
 
     1. **Cue selection**: only frames dominated by one direct sound count (GCC-PHAT coherence
        ≥ 0.8, or an onset with coherence ≥ 0.3; Faller & Merimaa 2004), see
-       :func:`~spatialeval.features.binaural_cues.select_direct_frames`.
+       :func:`~spatialeval.features.frame_cues.select_direct_frames`.
     2. **Lateral angle** α from the mode-seeking median ITD of those frames through
        Woodworth's model with an effective radius of 9.5 cm (:func:`lateral_from_itd`), so it
        does not depend on KEMAR's magnitudes. **Reliability** = (coherence-weighted share of

@@ -49,7 +49,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spatialeval.features.binaural_cues import (
+from spatialeval.features.frame_cues import (
     BLOCK_SECONDS,
     GATE_DB,
     analyze_binaural,

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from spatialeval.features.interaural import (
+from spatialeval.features.interaural_spectra import (
     check_binaural_batch,
     interaural_spectra_batch,
     mel_projected_cues_batch,
@@ -39,8 +39,9 @@ from spatialeval.features.resample import TARGET_RATE, resample_sinc, resample_s
 from spatialeval.features.spectral import check_lengths, zero_beyond
 from spatialeval.features.threads import single_threaded
 from spatialeval.io.audio import as_time_channels
+from spatialeval.metrics.registry import PROTOCOLS
+from spatialeval.names import renamed_keywords
 
-PROTOCOLS = ("isdrama", "strict")
 BLOCK_FRAMES = 2048  # STFT frames analysed at once (20 s at 32 kHz, hop 320): bounds memory for long clips
 
 
@@ -70,14 +71,14 @@ def isdrama_features(samples, sample_rate: int, block_frames: int = BLOCK_FRAMES
         )
 
 
-def mae_over_time(gt: np.ndarray, infer: np.ndarray) -> float:
-    """``calculate_mae_time``: mean |gt − infer| over the top-left common block, divided by its row count."""
-    rows, cols = min(gt.shape[0], infer.shape[0]), min(gt.shape[1], infer.shape[1])
-    mae = np.mean(np.abs(gt[:rows, :cols] - infer[:rows, :cols]))
+def mae_over_time(gt: np.ndarray, gen: np.ndarray) -> float:
+    """``calculate_mae_time``: mean |gt − gen| over the top-left common block, divided by its row count."""
+    rows, cols = min(gt.shape[0], gen.shape[0]), min(gt.shape[1], gen.shape[1])
+    mae = np.mean(np.abs(gt[:rows, :cols] - gen[:rows, :cols]))
     return float(mae) / rows
 
 
-def isdrama_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | None = None) -> dict[str, float]:
+def isdrama_ipd_ild_mae(gt, gen, sample_rate: int, gen_sample_rate: int | None = None) -> dict[str, float]:
     """IPD/ILD MAE exactly as the released ISDrama code defines it (not ×100).
 
     Example:
@@ -88,15 +89,15 @@ def isdrama_ipd_ild_mae(gt, infer, sample_rate: int, infer_sample_rate: int | No
         {'ipd_mae': 0.0, 'ild_mae': 0.0}
     """
     gt_ipd, gt_ild = isdrama_features(gt, sample_rate)
-    inf_ipd, inf_ild = isdrama_features(infer, infer_sample_rate or sample_rate)
-    return {"ipd_mae": mae_over_time(gt_ipd, inf_ipd), "ild_mae": mae_over_time(gt_ild, inf_ild)}
+    gen_ipd, gen_ild = isdrama_features(gen, gen_sample_rate or sample_rate)
+    return {"ipd_mae": mae_over_time(gt_ipd, gen_ipd), "ild_mae": mae_over_time(gt_ild, gen_ild)}
 
 
 def strict_ipd_ild_mae(
     gt,
-    infer,
+    gen,
     sample_rate: int,
-    infer_sample_rate: int | None = None,
+    gen_sample_rate: int | None = None,
     floor_db: float = 60.0,
     block_frames: int = BLOCK_FRAMES,
 ) -> dict[str, float]:
@@ -131,12 +132,12 @@ def strict_ipd_ild_mae(
         # Pass 2: both clips frame by frame over their common frames. Per-frame sums, added with
         # math.fsum at the end, make the result independent of the blocking.
         ipd_sums, ild_sums, counts = [], [], []
-        for gt_block, inf_block in zip(spectra(gt, sample_rate), spectra(infer, infer_sample_rate or sample_rate)):
-            frames = min(gt_block.shape[1], inf_block.shape[1])
-            gt_cues, inf_cues = spectra_cues(gt_block[:, :frames]), spectra_cues(inf_block[:, :frames])
+        for gt_block, gen_block in zip(spectra(gt, sample_rate), spectra(gen, gen_sample_rate or sample_rate)):
+            frames = min(gt_block.shape[1], gen_block.shape[1])
+            gt_cues, gen_cues = spectra_cues(gt_block[:, :frames]), spectra_cues(gen_block[:, :frames])
             mask = gt_cues.power >= floor
-            ipd_error = torch.angle(torch.polar(torch.ones_like(gt_cues.ipd), gt_cues.ipd - inf_cues.ipd)).abs()
-            ild_error = (gt_cues.ild - inf_cues.ild).abs()
+            ipd_error = torch.angle(torch.polar(torch.ones_like(gt_cues.ipd), gt_cues.ipd - gen_cues.ipd)).abs()
+            ild_error = (gt_cues.ild - gen_cues.ild).abs()
             ipd_sums.append(torch.where(mask, ipd_error, 0.0).sum(dim=1))
             ild_sums.append(torch.where(mask, ild_error, 0.0).sum(dim=1))
             counts.append(mask.sum(dim=1))
@@ -148,11 +149,11 @@ def strict_ipd_ild_mae(
 
 
 def ipd_ild_mae(
-    gt, infer, sample_rate: int, protocol: str = "isdrama", infer_sample_rate: int | None = None, **options
+    gt, gen, sample_rate: int, protocol: str = "isdrama", gen_sample_rate: int | None = None, **options
 ) -> dict[str, float]:
     """IPD and ILD MAE under ``protocol`` (``isdrama`` or ``strict``) of two binaural clips shaped (time, 2).
 
-    ``gt`` and ``infer`` are numpy arrays or torch tensors, column 0 the left ear. A (2, time)
+    ``gt`` and ``gen`` are numpy arrays or torch tensors, column 0 the left ear. A (2, time)
     array is refused with a message (see :func:`spatialeval.io.audio.as_time_channels`).
 
     Example:
@@ -161,10 +162,13 @@ def ipd_ild_mae(
         >>> ipd_ild_mae(clip, clip, 16000, protocol="strict")
         {'ipd_mae': 0.0, 'ild_mae': 0.0}
     """
+    if options:  # keywords renamed since (infer_sample_rate → gen_sample_rate) are read with a note
+        options = renamed_keywords(options, "ipd_ild_mae()")
+        gen_sample_rate = options.pop("gen_sample_rate", gen_sample_rate)
     if protocol == "isdrama":
-        return isdrama_ipd_ild_mae(gt, infer, sample_rate, infer_sample_rate)
+        return isdrama_ipd_ild_mae(gt, gen, sample_rate, gen_sample_rate)
     if protocol == "strict":
-        return strict_ipd_ild_mae(gt, infer, sample_rate, infer_sample_rate, **options)
+        return strict_ipd_ild_mae(gt, gen, sample_rate, gen_sample_rate, **options)
     raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
 
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+#: The evaluation protocols (the one definition): isdrama = the released ISDrama definitions,
+#: strict = their defects fixed. "Protocol" means only this (text normalisation has its own word).
+PROTOCOLS = ("isdrama", "strict")
 DEFAULT_PROTOCOL = "isdrama"
 
 #: Degenerate generated clips (the gt is ordinary speech) for which every metric documents its outcome in

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from spatialeval.features.resample import downmix_resample  # noqa: F401  (re-exported for notebook use)
-from spatialeval.metrics.cosine import cosine
+from spatialeval.metrics.cosine_similarity import cosine
 
 
 def speaker_similarity(embedding_gen: np.ndarray, embedding_ref: np.ndarray) -> float:

@@ -1,7 +1,7 @@
 """Language detection, and the ``spatialeval-text-1`` normalisation rule.
 
 The named normalisation protocols (``seed-tts-eval``, ``whisper-en`` and this module's
-``spatialeval-text-1``) live in :mod:`spatialeval.metrics.text_protocols`; see
+``spatialeval-text-1``) live in :mod:`spatialeval.metrics.text_normalization`; see
 ``docs/text-normalisation.md`` for how they differ.
 
 **Language detection** (:func:`detect_language`): a text is Mandarin (``zh``) when it

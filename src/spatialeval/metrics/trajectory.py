@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from spatialeval.features.binaural_cues import ABSOLUTE_FLOOR_DB, GATE_DB, energy_gate
+from spatialeval.features.frame_cues import ABSOLUTE_FLOOR_DB, GATE_DB, energy_gate
 from spatialeval.io.audio import as_time_channels
 from spatialeval.io.hrir import wrap180
 from spatialeval.metrics.bat_heads import HeadPredictions, great_circle_deg
@@ -127,7 +127,7 @@ def segment_validity(
     * it is **silent within the clip**: none of its 20-ms frames (DC of the segment removed,
       power averaged over both ears) is within ``gate_db`` of the clip's loudest frame and
       above −100 dBFS — the cue analysis's energy gate
-      (:func:`~spatialeval.features.binaural_cues.energy_gate`) taken over the whole clip,
+      (:func:`~spatialeval.features.frame_cues.energy_gate`) taken over the whole clip,
       so a pause between utterances does not count as a direction.
 
     Args:

@@ -85,7 +85,7 @@ def _check(cls, settings, device: str) -> None:
     cls.check_device(device)
 
 
-class _WhisperSettings:
+class _WhisperWindowedDecoding:
     """What both Whisper backends share: they are built from the same settings (model path, language,
     compute type, batch, beams), name their search the same way, and decode clips in 30-s windows,
     ``_batch_size`` windows per ``_decode`` call."""
@@ -225,7 +225,7 @@ def _torch_dtype(torch, compute_type: str, device: str):
     return dtypes[compute_type]
 
 
-class WhisperASR(_WhisperSettings, ASRBackend):
+class WhisperASR(_WhisperWindowedDecoding, ASRBackend):
     name = "whisper"
     devices = ("cpu", "cuda")
     languages = tuple(WHISPER_LANGUAGES)
@@ -291,7 +291,7 @@ class WhisperASR(_WhisperSettings, ASRBackend):
         return [text.strip() for text in self._processor.batch_decode(ids, skip_special_tokens=True)]
 
 
-class FasterWhisperASR(_WhisperSettings, ASRBackend):
+class FasterWhisperASR(_WhisperWindowedDecoding, ASRBackend):
     """Whisper in CTranslate2 via faster-whisper: log-mel features and tokenizer from faster-whisper,
     greedy decoding of a batch of 30-s windows with ``ctranslate2.models.Whisper.generate``."""
 

@@ -59,7 +59,7 @@ class ClipSet:
 
 
 def _clip_itd_us(clip, rate: int) -> float:
-    from spatialeval.features.binaural_cues import itd_gcc_phat, median_itd_us
+    from spatialeval.features.frame_cues import itd_gcc_phat, median_itd_us
     from spatialeval.features.resample import resample_polyphase
 
     return median_itd_us(itd_gcc_phat(resample_polyphase(clip.samples, clip.sample_rate, rate), rate))

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from spatialeval.metrics.registry import PROTOCOLS
+from spatialeval.names import upgrade_setting_path, upgrade_settings
 from spatialeval.pipeline.registry import stage_classes, stage_names, stages_for_metrics
 from spatialeval.pipeline.settings import (
     Rule,
@@ -29,7 +31,6 @@ from spatialeval.pipeline.settings import (
     setting,
 )
 
-PROTOCOLS = ("isdrama", "strict")
 DEFAULT_STAGES = ("interaural", "bat", "cer", "sim", "ffe", "cues")
 
 _SHARD = Rule(lambda v: _shard_ok(v), "look like K/N with 1 <= K <= N (e.g. 2/8)", ("0/4", "5/4", "half"))
@@ -154,7 +155,7 @@ class EvalConfig:
     Example:
         >>> config = EvalConfig()
         >>> config.protocol, config.bat.mode, config.cer.backend
-        ('isdrama', 'isdrama', 'pocketsphinx')
+        ('isdrama', 'first-window', 'pocketsphinx')
         >>> config.to_dict()["interaural"]["floor_db"]
         60.0
     """
@@ -259,6 +260,7 @@ def _merge_dataclass(instance, values: dict[str, Any], where: str) -> None:
 def merge_values(config: EvalConfig, values: dict[str, Any] | None, where: str = "config") -> EvalConfig:
     """Apply nested ``values`` (YAML shape) to ``config``; unknown names raise ValueError naming the known ones."""
     run_values, sections = {}, config.sections()
+    values = upgrade_settings(values, where)  # old keys and values (cer.normalizer, bat.mode=isdrama) with a note
     for key, value in (values or {}).items():
         if key in RUN_FIELDS:
             run_values[key] = value
@@ -324,6 +326,7 @@ def parse_assignment(text: str) -> dict[str, Any]:
     path = key.strip().split(".")
     if len(path) > 2:
         raise ValueError(f"--set {text!r}: settings are at most SECTION.NAME deep")
+    path = upgrade_setting_path(path, "--set")
     declared = _declared_field(path)
     if declared is None:  # unknown: merge_values names the known settings
         value = yaml.safe_load(raw) if raw.strip() else ""

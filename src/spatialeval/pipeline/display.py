@@ -126,10 +126,8 @@ def format_report(summary: dict[str, Any]) -> str:
     if cache.get("discarded"):
         parts.append(f"cache: {cache['discarded']} damaged entries discarded and recomputed")
     left = summary.get("left_out") or {}
-    if left.get("only_gt") or left.get("only_infer"):
-        parts.append(
-            f"left out (no partner): {len(left.get('only_gt', []))} gt, {len(left.get('only_infer', []))} infer"
-        )
+    if left.get("only_gt") or left.get("only_gen"):
+        parts.append(f"left out (no partner): {len(left.get('only_gt', []))} gt, {len(left.get('only_gen', []))} gen")
     return "\n".join(parts)
 
 

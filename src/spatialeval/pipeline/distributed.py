@@ -18,16 +18,16 @@ from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.merge import merge_results
 
 
-def _run_shard(gt: str, infer: str | None, config: dict[str, Any], out_dir: str, checkpoint: str | None) -> str:
+def _run_shard(gt: str, gen: str | None, config: dict[str, Any], out_dir: str, checkpoint: str | None) -> str:
     from spatialeval.pipeline.evaluate import evaluate
 
-    evaluate(gt, infer, config, out_dir=out_dir, checkpoint=checkpoint)
+    evaluate(gt, gen, config, out_dir=out_dir, checkpoint=checkpoint)
     return out_dir
 
 
 def evaluate_sharded(
     gt: str | Path,
-    infer: str | Path | None,
+    gen: str | Path | None,
     config: EvalConfig | dict | None,
     out_dir: str | Path,
     n_shards: int,
@@ -47,7 +47,7 @@ def evaluate_sharded(
             executor.submit(
                 _run_shard,
                 str(gt),
-                str(infer) if infer else None,
+                str(gen) if gen else None,
                 {**base, "shard": f"{k}/{n_shards}"},
                 str(shard_dir),
                 checkpoint,
@@ -65,7 +65,7 @@ def _limit_threads(threads: int) -> None:
 
 def evaluate_parallel(
     gt: str | Path,
-    infer: str | Path | None,
+    gen: str | Path | None,
     config: EvalConfig | dict | None,
     out_dir: str | Path,
     jobs: int,
@@ -85,4 +85,4 @@ def evaluate_parallel(
             max_workers=jobs, mp_context=context, initializer=_limit_threads, initargs=(threads,)
         ) as pool,
     ):
-        return evaluate_sharded(gt, infer, config, out_dir, jobs, pool, checkpoint)
+        return evaluate_sharded(gt, gen, config, out_dir, jobs, pool, checkpoint)

@@ -17,9 +17,9 @@ def encoder_inputs(
     clip, encoder, mode: str, normalize_dbfs: float | None, segment_seconds: float = 1.0, window_seconds: float = 10.0
 ) -> np.ndarray:
     """A binaural clip as the encoder's (n, 2, window) inputs (resample, loudness, windows: see
-    :mod:`spatialeval.metrics.embedding_cosine`)."""
+    :mod:`spatialeval.metrics.encoder_windows`)."""
     from spatialeval.features.resample import resample_polyphase
-    from spatialeval.metrics.embedding_cosine import encoder_windows, loudness_normalize
+    from spatialeval.metrics.encoder_windows import encoder_windows, loudness_normalize
 
     clip.require_channels(2)
     samples = loudness_normalize(

@@ -16,6 +16,7 @@ import pandas as pd
 
 from spatialeval.io.files import DirectoryLock
 from spatialeval.io.pairing import Pair, PairingResult
+from spatialeval.names import renamed_keywords
 from spatialeval.pipeline.config import EvalConfig, config_from_dict, validate
 from spatialeval.pipeline.results import ItemLog, RowWriter, rows_to_frame, write_outputs
 from spatialeval.pipeline.run.chunks import cache_counts, run_chunks
@@ -56,9 +57,22 @@ class EvaluationResult:
         return self.items[self.items["error"].notna()] if "error" in self.items else self.items.iloc[0:0]
 
 
+def _renamed_gen(gen, renamed: dict[str, Any], where: str):
+    """``gen``, or the deprecated ``infer=`` keyword given in its place; any other keyword is a TypeError."""
+    options = renamed_keywords(renamed, where)
+    unknown = sorted(set(options) - {"gen"})
+    if unknown:
+        raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(unknown)}")
+    if "gen" in options:
+        if gen is not None:
+            raise TypeError(f"{where}: give gen (the generated audio) once, not also as infer")
+        return options["gen"]
+    return gen
+
+
 def evaluate(
     gt: str | Path,
-    infer: str | Path | None = None,
+    gen: str | Path | None = None,
     config: EvalConfig | dict | None = None,
     *,
     out_dir: str | Path | None = None,
@@ -66,25 +80,27 @@ def evaluate(
     save_embeddings: bool = False,
     progress: Callable[[int, int], None] | None = None,
     pairs: list[Pair] | None = None,
+    **renamed: Any,
 ) -> EvaluationResult:
     """Evaluate generated binaural speech against ground truth.
 
-    ``gt``/``infer`` are two directories (matched by relative path and stem), or ``gt`` is a
-    manifest (CSV/TSV/JSONL) and ``infer`` is None. Returns per-item results as a DataFrame
+    ``gt``/``gen`` are two directories (matched by relative path and stem), or ``gt`` is a
+    manifest (CSV/TSV/JSONL) and ``gen`` is None. Returns per-item results as a DataFrame
     (``id``, ``ipd_mae``, ``ild_mae``, ``ang_cos``, ``dis_cos``, ...) and a summary dict holding
     the mean of each metric under the same name, plus protocol, stage provenance
     (model, checkpoint SHA-256) and versions. With ``out_dir``, rows are appended to
     ``items.jsonl`` as they finish and a rerun completes only what is missing.
     ``progress(advance, total)`` is called as items finish. ``checkpoint`` and ``save_embeddings``
     are shorthands for the spatial encoder's settings of those names: the stage that owns them
-    declares them in ``Stage.api_shorthands``.
+    declares them in ``Stage.api_shorthands``. The old keyword ``infer=`` is read as ``gen=`` (deprecated).
     """
+    gen = _renamed_gen(gen, renamed, "evaluate()")
     if not isinstance(config, EvalConfig):
         config = config_from_dict(config)
     validate(config)  # an EvalConfig edited in Python is held to the same rules as a YAML file
     config = apply_shorthands(config, {"checkpoint": checkpoint, "save_embeddings": save_embeddings})
     config.resolved_device()  # fail before any work if the requested device does not exist
-    pairs, pairing = plan_pairs(gt, infer, pairs, config.shard, config.allow_partial)
+    pairs, pairing = plan_pairs(gt, gen, pairs, config.shard, config.allow_partial)
     out = Path(out_dir) if out_dir else None
     lock = DirectoryLock(out).acquire() if out else None
     try:

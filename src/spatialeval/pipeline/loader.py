@@ -27,7 +27,7 @@ def load_pair(pair: Pair) -> LoadedPair | Exception:
         return LoadedPair(
             pair=pair,
             gt=load_audio(pair.gt, min_seconds=MIN_CLIP_SECONDS),
-            infer=load_audio(pair.infer, min_seconds=MIN_CLIP_SECONDS),
+            gen=load_audio(pair.gen, min_seconds=MIN_CLIP_SECONDS),
         )
     except Exception as exc:
         return exc

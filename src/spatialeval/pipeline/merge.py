@@ -42,7 +42,7 @@ def _merge_locked(shard_dirs: list[str | Path], out_dir: str | Path) -> dict:
     ran = [stage_class(n)(config) for n, s in stage_info.items() if s["status"] == "ran"]
     left_out = {
         "only_gt": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_gt", [])}),
-        "only_infer": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_infer", [])}),
+        "only_gen": sorted({i for s in summaries for i in s.get("left_out", {}).get("only_gen", [])}),
     }
     summary = summarize(rows, ran, statuses, config, left_out)
     write_outputs(out_dir, rows, summary)

@@ -18,7 +18,7 @@ import pandas as pd
 from spatialeval.io.files import atomic_write_text
 from spatialeval.pipeline.registry import METRICS
 
-BASE_FIELDS = ("id", "gt", "infer")
+BASE_FIELDS = ("id", "gt", "gen")
 
 
 def order_row(row: dict[str, Any]) -> dict[str, Any]:

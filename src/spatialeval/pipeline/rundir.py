@@ -2,7 +2,9 @@
 
 A results directory holds ``summary.json`` (written last, atomically), ``items.jsonl`` (appended
 as items finish; a torn last line from a killed run is skipped), ``items.csv`` (every field
-quoted) and ``run.json`` (the fingerprint of the settings that change numbers).
+quoted) and ``run.json`` (the fingerprint of the settings that change numbers). Files written under
+old names (``infer``, ``infer_sha256``, ``cer.normalizer``, ...) are read under the new ones
+(:mod:`spatialeval.names`, one note per old name).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from spatialeval.errors import UsageError
+from spatialeval.names import FIELD_RENAMES, upgrade_row, upgrade_summary
 
 
 class ResultsError(UsageError):
@@ -40,14 +43,17 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
         if isinstance(row, dict) and "id" in row:
-            rows.append(row)
+            rows.append(upgrade_row(row, str(path)))
     return rows
 
 
 def read_csv_rows(path: str | os.PathLike, numeric: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
     """Rows of an items.csv; ``numeric`` fields become floats (NaN when empty), an empty ``error`` None."""
     with Path(path).open(newline="", encoding="utf-8") as handle:
-        rows = [dict(row) for row in csv.DictReader(handle)]
+        reader = csv.DictReader(handle)
+        if any(name in FIELD_RENAMES for name in reader.fieldnames or ()):
+            reader.fieldnames = list(upgrade_row(dict.fromkeys(reader.fieldnames), str(path)))
+        rows = [dict(row) for row in reader]
     for row in rows:
         for key, value in row.items():
             if key in numeric:
@@ -95,7 +101,7 @@ def read_summary(path: str | os.PathLike, what: str = "results") -> dict[str, An
         raise ResultsError(f"{summary}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
         raise ResultsError(f"{summary}: expected a JSON object at the top level, got {type(data).__name__}")
-    return data
+    return upgrade_summary(data, str(summary))
 
 
 @dataclass

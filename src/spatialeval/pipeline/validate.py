@@ -167,7 +167,7 @@ class _Condition:
     change: float  # the true change (degrees, dB attenuation, reverberant energy fraction)
     side: str  # "+", "-" or "" (azimuth and mirror sweeps have two sides)
     gt: tuple  # (utterance, azimuth, elevation)
-    infer: tuple  # (utterance, azimuth, elevation, gain_db, drr_db or None)
+    gen: tuple  # (utterance, azimuth, elevation, gain_db, drr_db or None)
     label: float  # what the plots' x axis shows (signed Δaz, DRR dB, ...)
 
 
@@ -242,21 +242,21 @@ def make_pairs(
     speech, texts = {}, example_transcripts()
     pairs, conditions = [], _conditions(plan)
     for index, cond in enumerate(conditions):
-        for utt in (cond.gt[0], cond.infer[0]):
+        for utt in (cond.gt[0], cond.gen[0]):
             if utt not in speech:
                 speech[utt] = example_speech(utt, SAMPLE_RATE)
                 if plan.clip_seconds:
                     speech[utt] = speech[utt][: int(round(plan.clip_seconds * SAMPLE_RATE))]
         gt = render_at(speech[cond.gt[0]], cond.gt[1], cond.gt[2])
-        utt, az, el, gain_db, drr = cond.infer
+        utt, az, el, gain_db, drr = cond.gen
         reverb = {} if drr is None else {"rt60_s": plan.rt60_s, "drr_db": drr, "seed": index}
-        infer = render_at(speech[utt], az, el, **reverb) * 10.0 ** (gain_db / 20.0)
-        n = min(len(gt), len(infer))
-        gt, infer = gt[:n], infer[:n]
-        scale = 0.8 / max(float(np.max(np.abs(gt))), float(np.max(np.abs(infer))), 1e-9)
+        gen = render_at(speech[utt], az, el, **reverb) * 10.0 ** (gain_db / 20.0)
+        n = min(len(gt), len(gen))
+        gt, gen = gt[:n], gen[:n]
+        scale = 0.8 / max(float(np.max(np.abs(gt))), float(np.max(np.abs(gen))), 1e-9)
         pair_id = f"{index:04d}_{cond.sweep}"
         paths = []
-        for side, audio in (("gt", gt), ("infer", infer)):
+        for side, audio in (("gt", gt), ("gen", gen)):
             path = folder / side / f"{pair_id}.wav"
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(path, audio * scale, SAMPLE_RATE, subtype="FLOAT")
@@ -411,7 +411,7 @@ def validate(
     with tempfile.TemporaryDirectory(prefix="spatialeval-validate-") as scratch:
         folder = Path(work_dir) if work_dir else Path(scratch)
         head_name, pairs, conditions = make_pairs(plan, folder, head, hrir_file)
-        result = evaluate(str(folder / "gt"), str(folder / "infer"), settings, pairs=pairs)
+        result = evaluate(str(folder / "gt"), str(folder / "gen"), settings, pairs=pairs)
     skipped = {}
     for status in result.stages.values():
         if status.status != "ran":

@@ -149,7 +149,7 @@ def _failures(data: ResultsData) -> list[Block]:
 def _left_out(data: ResultsData) -> list[Block]:
     left_out = data.summary.get("left_out") or {}
     entries = []
-    for key, label in (("only_gt", "only in gt (no generated file)"), ("only_infer", "only in infer (no gt file)")):
+    for key, label in (("only_gt", "only in gt (no generated file)"), ("only_gen", "only in gen (no gt file)")):
         ids = left_out.get(key) or []
         if ids:
             shown = ", ".join(f"`{i}`" for i in ids[:MAX_LEFT_OUT])

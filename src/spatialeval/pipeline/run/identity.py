@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from spatialeval.errors import UsageError
 from spatialeval.io.files import atomic_write_text
+from spatialeval.names import legacy_identity, note_renamed
 from spatialeval.pipeline.config import EvalConfig, RunSettings
 from spatialeval.pipeline.registry import stage_class
 from spatialeval.pipeline.settings import speed_settings
@@ -57,21 +58,30 @@ def identity_fingerprint(identity: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def _identity(config: EvalConfig, statuses: dict[str, StageStatus]) -> dict[str, Any]:
+    return run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()})
+
+
 def fingerprint(config: EvalConfig, statuses: dict[str, StageStatus]) -> str:
     """The fingerprint of a run about to start with ``config`` and its prepared stages."""
-    return identity_fingerprint(run_identity(config.to_dict(), {n: s.as_dict() for n, s in statuses.items()}))
+    return identity_fingerprint(_identity(config, statuses))
 
 
 def check_run_marker(out_dir: Path, config: EvalConfig, statuses: dict[str, StageStatus]) -> None:
     """Bind ``out_dir`` to this run's fingerprint (``run.json``); refuse one holding another run's rows."""
     marker = out_dir / "run.json"
-    current = fingerprint(config, statuses)
+    identity = _identity(config, statuses)
+    current = identity_fingerprint(identity)
     if marker.is_file():
         try:
             previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
         except (json.JSONDecodeError, AttributeError):
             previous = None
-        if previous != current:
+        if previous == identity_fingerprint(legacy_identity(identity)) != current:
+            # written before the renames (spatialeval.names): the same settings under their old names
+            note_renamed("run.json fingerprint (old setting names)", "the current names", str(marker))
+            atomic_write_text(marker, json.dumps({"fingerprint": current}) + "\n")
+        elif previous != current:
             raise UsageError(
                 f"{out_dir} holds results of a run with other settings or models; "
                 "choose another --out directory or delete it"

@@ -9,15 +9,15 @@ from spatialeval.io.pairing import Pair, PairingResult, find_pairs
 
 
 def plan_pairs(
-    gt: str | Path, infer: str | Path | None, pairs: list[Pair] | None, shard: str | None, allow_partial: bool
+    gt: str | Path, gen: str | Path | None, pairs: list[Pair] | None, shard: str | None, allow_partial: bool
 ) -> tuple[list[Pair], PairingResult | None]:
-    """The pairs of this run (``pairs`` when given, else paired from ``gt``/``infer``), sliced to ``shard``.
+    """The pairs of this run (``pairs`` when given, else paired from ``gt``/``gen``), sliced to ``shard``.
 
     Returns the pairs and the pairing (None when ``pairs`` was given): what it left out goes in the summary.
     """
     pairing = None
     if pairs is None:
-        pairing = find_pairs(gt, infer, allow_partial=allow_partial)
+        pairing = find_pairs(gt, gen, allow_partial=allow_partial)
         pairs = pairing.pairs
     return shard_pairs(pairs, shard), pairing
 

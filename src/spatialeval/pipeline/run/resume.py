@@ -36,7 +36,7 @@ def plan_resume(
         if any(row.get(key) != value for key, value in current.items()):
             changed.append(pair.id)
             continue
-        reused[pair.id] = {**row, "gt": pair.gt, "infer": pair.infer}
+        reused[pair.id] = {**row, "gt": pair.gt, "gen": pair.gen}
     return reused, {
         "reused": len(reused),
         "recomputed_changed": changed,
@@ -47,7 +47,7 @@ def plan_resume(
 
 def allowed_fields(stages: list[Stage]) -> set[str]:
     """Every field a row of these stages may hold."""
-    allowed = {"id", "gt", "infer", "error", "unmeasurable", *AUDIO_IDENTITY}
+    allowed = {"id", "gt", "gen", "error", "unmeasurable", *AUDIO_IDENTITY}
     for stage in stages:
         allowed.update(stage.fields, stage.extra_fields, stage.identity_fields)
     return allowed
@@ -79,9 +79,9 @@ def row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) -> 
 def input_identity(pair: Pair, stages: list[Stage]) -> dict[str, str | None]:
     """What the pair's rows depend on besides the settings: the audio hashes and each stage's own inputs."""
     try:
-        identity = {"gt_sha256": file_sha256(pair.gt), "infer_sha256": file_sha256(pair.infer)}
+        identity = {"gt_sha256": file_sha256(pair.gt), "gen_sha256": file_sha256(pair.gen)}
     except OSError:
-        return {"gt_sha256": None, "infer_sha256": None}  # unreadable now: recompute (it will fail clearly)
+        return {"gt_sha256": None, "gen_sha256": None}  # unreadable now: recompute (it will fail clearly)
     for stage in stages:
         try:
             identity.update(stage.input_identity(pair))

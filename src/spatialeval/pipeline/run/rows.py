@@ -9,7 +9,7 @@ from spatialeval.io.pairing import Pair
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 # The row fields that tie a row to the two audio files it was computed from.
-AUDIO_IDENTITY = ("gt_sha256", "infer_sha256")
+AUDIO_IDENTITY = ("gt_sha256", "gen_sha256")
 
 
 def is_number(value) -> bool:
@@ -19,14 +19,14 @@ def is_number(value) -> bool:
 
 def run_stages(stages: list[Stage], loaded: list[LoadedPair | Exception], pairs: list[Pair]) -> list[dict[str, Any]]:
     """Rows for one chunk: every stage on the decodable pairs; errors recorded per item and stage."""
-    rows: list[dict[str, Any]] = [{"id": p.id, "gt": p.gt, "infer": p.infer} for p in pairs]
+    rows: list[dict[str, Any]] = [{"id": p.id, "gt": p.gt, "gen": p.gen} for p in pairs]
     errors: list[list[str]] = [[] for _ in pairs]
     ok = [i for i, item in enumerate(loaded) if not isinstance(item, Exception)]
     for i, item in enumerate(loaded):
         if isinstance(item, Exception):
             errors[i].append(f"load: {item}")
         else:
-            rows[i].update(gt_sha256=item.gt.sha256, infer_sha256=item.infer.sha256)
+            rows[i].update(gt_sha256=item.gt.sha256, gen_sha256=item.gen.sha256)
     for stage in stages:
         _stage_into_rows(stage, loaded, pairs, ok, rows, errors)
     for row, messages in zip(rows, errors):

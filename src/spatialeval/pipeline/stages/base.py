@@ -16,6 +16,7 @@ from spatialeval.errors import StageUnavailable  # noqa: F401  (re-exported)
 from spatialeval.io.audio import AudioClip
 from spatialeval.io.pairing import Pair
 from spatialeval.metrics.registry import MetricInfo
+from spatialeval.names import note_renamed
 from spatialeval.pipeline.presentation import ReportView, Section, SummaryLine
 from spatialeval.pipeline.settings import NoSettings, speed_settings
 
@@ -32,12 +33,18 @@ class LoadedPair:
 
     pair: Pair
     gt: AudioClip
-    infer: AudioClip
+    gen: AudioClip
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
         return self.pair.id
+
+    @property
+    def infer(self) -> AudioClip:
+        """Deprecated name of :attr:`gen` (read with a note; see :mod:`spatialeval.names`)."""
+        note_renamed("LoadedPair.infer", "LoadedPair.gen", "a stage")
+        return self.gen
 
     def derived(self, key: str, make):
         if key not in self.cache:
@@ -45,7 +52,7 @@ class LoadedPair:
         return self.cache[key]
 
     def mono(self, side: str, rate: int):
-        """The ``side`` ("gt" or "infer") clip as mono (mean of channels) at ``rate``, shared by all stages."""
+        """The ``side`` ("gt" or "gen") clip as mono (mean of channels) at ``rate``, shared by all stages."""
         from spatialeval.features.resample import downmix_resample
 
         clip = getattr(self, side)

@@ -1,7 +1,7 @@
 """ANG/Dis cosine stage: spatial-encoder embeddings of gt vs. generated (BAT by default).
 
 The metric definitions (resampling, loudness normalisation, windows, window-averaged cosine) are in
-:mod:`spatialeval.metrics.embedding_cosine`; the encoder is a backend from
+:mod:`spatialeval.metrics.encoder_windows`; the encoder is a backend from
 :data:`spatialeval.models.registry.SPATIAL_ENCODERS` (``bat.encoder``). This stage batches: all
 windows of a chunk of items go through the encoder together (every input is exactly one encoder
 window, so no padding is wasted), and embeddings are cached by audio content.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialeval.errors import StageUnavailable
-from spatialeval.metrics.embedding_cosine import MODES
+from spatialeval.metrics.encoder_windows import MODES
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
 from spatialeval.pipeline.embeddings import clip_embeddings, embedding_key, encoder_inputs
 from spatialeval.pipeline.settings import in_range, non_empty, positive, setting
@@ -38,14 +38,14 @@ class BATSettings:
         check=non_empty(),
         help="BAT finetuned.pth (else $SPATIALEVAL_CKPT, ckpt/finetuned.pth)",
     )
-    # isdrama: first 10 s of each clip, as the release; segments: the paper's 1-s segments,
+    # first-window: first 10 s of each clip, as ISDrama's release; segments: the paper's 1-s segments,
     # each zero-padded to the encoder's 10 s input, cosines averaged; windowed: 10-s windows
     # covering the whole clip, cosines averaged.
     mode: str = setting(
-        "isdrama",
+        "first-window",
         cli="--bat-mode",
         choices=MODES,
-        help="isdrama: first 10 s; segments: 1-s segments; windowed: 10-s windows over the clip",
+        help="first-window: first 10 s (as ISDrama's release); segments: 1-s segments; windowed: 10-s windows over the clip",
     )
     # Both are cut from (and zero-padded to) the encoder's 10-s input, so longer ones would lose audio.
     segment_seconds: float = setting(1.0, help="segment length in segments mode", check=in_range(0, 10, low_open=True))
@@ -195,7 +195,7 @@ class BATStage(Stage):
         import torch
 
         from spatialeval.pipeline.device import by_rate, padded_batch
-        from spatialeval.tensor import bat_inputs
+        from spatialeval.training import bat_inputs
 
         s, device = self.settings, self.config.resolved_device()
         usable = []
@@ -247,14 +247,14 @@ class BATStage(Stage):
             "checkpoint's weights or the input produce invalid values); ANG/Dis cannot be computed"
         )
 
-    def _save(self, item_id: str, gt: dict, infer: dict) -> None:
+    def _save(self, item_id: str, gt: dict, gen: dict) -> None:
         from spatialeval.io.files import atomic_write_bytes
         from spatialeval.io.ids import item_file
 
-        squeeze = (lambda a: a[0]) if self.settings.mode == "isdrama" else (lambda a: a)
+        squeeze = (lambda a: a[0]) if self.settings.mode == "first-window" else (lambda a: a)
         arrays = {
             f"{side}_{name}": squeeze(values[name])
-            for side, values in (("gt", gt), ("infer", infer))
+            for side, values in (("gt", gt), ("gen", gen))
             for name in self.encoder.embeddings
         }
         buffer = io.BytesIO()
@@ -262,27 +262,27 @@ class BATStage(Stage):
         atomic_write_bytes(item_file(self.embeddings_dir, item_id, ".npz"), buffer.getvalue())
 
     def compute_batch(self, items: list[LoadedPair]):
-        from spatialeval.metrics.embedding_cosine import window_cosine
+        from spatialeval.metrics.encoder_windows import window_cosine
 
-        embeddings = self._clip_embeddings([clip for item in items for clip in (item.gt, item.infer)])
+        embeddings = self._clip_embeddings([clip for item in items for clip in (item.gt, item.gen)])
         results = []
         for index, item in enumerate(items):
-            gt, infer = embeddings[2 * index], embeddings[2 * index + 1]
-            failed = next((e for e in (gt, infer) if isinstance(e, Exception)), None)
+            gt, gen = embeddings[2 * index], embeddings[2 * index + 1]
+            failed = next((e for e in (gt, gen) if isinstance(e, Exception)), None)
             if failed is not None:
                 results.append(failed)
                 continue
             if self.embeddings_dir is not None:
-                self._save(item.id, gt, infer)
+                self._save(item.id, gt, gen)
             row = {
-                metric: window_cosine(gt[name], infer[name], self.config.protocol)
+                metric: window_cosine(gt[name], gen[name], self.config.protocol)
                 for name, metric in self.EMBEDDING_METRICS.items()
             }
-            row.update(self._head_errors(gt, infer, item))
+            row.update(self._head_errors(gt, gen, item))
             results.append(row)
         return results
 
-    def _head_errors(self, gt: dict, infer: dict, item: LoadedPair) -> dict:
+    def _head_errors(self, gt: dict, gen: dict, item: LoadedPair) -> dict:
         """Angle and distance disagreement of the encoder's trained heads (BAT: azimuth/elevation/distance).
 
         The heads always answer, but their answer for a clip without signal (silence, DC) is not a
@@ -290,14 +290,14 @@ class BATStage(Stage):
         from spatialeval.io.audio import NO_SIGNAL_DBFS, has_signal
         from spatialeval.metrics.bat_heads import decode_heads, head_errors
 
-        gt_logits, gen_logits = self.encoder.head_logits(gt), self.encoder.head_logits(infer)
+        gt_logits, gen_logits = self.encoder.head_logits(gt), self.encoder.head_logits(gen)
         reason = None
         if gt_logits is None or gen_logits is None:
             reason = f"the {self.encoder.name} encoder has no direction/distance heads"
         else:
             silent = [
                 side
-                for side, clip in (("ground-truth", item.gt), ("generated", item.infer))
+                for side, clip in (("ground-truth", item.gt), ("generated", item.gen))
                 if not has_signal(clip.samples)
             ]
             if silent:

@@ -58,7 +58,7 @@ class BEWOSettings:
         check=positive(),
     )
     kl_folder: str = setting(
-        "gt", choices=("gt", "infer"), help="which side is the released script's folder 1, the only one its 'KL' reads"
+        "gt", choices=("gt", "gen"), help="which side is the released script's folder 1, the only one its 'KL' reads"
     )
     crw_checkpoint: str | None = setting(
         None,
@@ -121,12 +121,12 @@ class BEWOStage(Stage):
     )
     extra_fields = (
         "bewo_gt_itd_ms",
-        "bewo_infer_itd_ms",
+        "bewo_gen_itd_ms",
         "bewo_empty_patch_frames",
         "bewo_gt_crw_itd_ms",
-        "bewo_infer_crw_itd_ms",
+        "bewo_gen_crw_itd_ms",
         "bewo_gt_crw_features",
-        "bewo_infer_crw_features",
+        "bewo_gen_crw_features",
     )
 
     def setup(self):
@@ -174,9 +174,9 @@ class BEWOStage(Stage):
         from spatialeval.metrics.bewo import TooShortForBEWO, bewo_itd_squared_error, clip_itd_ms
 
         item.gt.require_channels(2)
-        item.infer.require_channels(2)
+        item.gen.require_channels(2)
         values, reasons = {}, []
-        for side in ("gt", "infer"):
+        for side in ("gt", "gen"):
             clip = getattr(item, side)
             try:
                 values[side] = clip_itd_ms(clip.samples, clip.sample_rate, self.settings.frames)
@@ -188,7 +188,7 @@ class BEWOStage(Stage):
                 reasons.append(f"{side}: {exc}")
         result = {
             "bewo_gt_itd_ms": values["gt"]["itd_ms"] if "gt" in values else float("nan"),
-            "bewo_infer_itd_ms": values["infer"]["itd_ms"] if "infer" in values else float("nan"),
+            "bewo_gen_itd_ms": values["gen"]["itd_ms"] if "gen" in values else float("nan"),
             "bewo_empty_patch_frames": sum(v["empty_patch_frames"] for v in values.values()),
         }
         unmeasurable = {}
@@ -196,7 +196,7 @@ class BEWOStage(Stage):
             result["bewo_itd_mse"] = float("nan")
             unmeasurable["bewo_itd_mse"] = "; ".join(reasons)
         else:
-            result["bewo_itd_mse"] = bewo_itd_squared_error(values["gt"]["itd_ms"], values["infer"]["itd_ms"])
+            result["bewo_itd_mse"] = bewo_itd_squared_error(values["gt"]["itd_ms"], values["gen"]["itd_ms"])
         result.update(self._crw(item, reasons, unmeasurable))
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
@@ -224,8 +224,8 @@ class BEWOStage(Stage):
         from spatialeval.metrics.bewo import bewo_itd_squared_error
         from spatialeval.models.stereocrw import clip_crw
 
-        empty = {"bewo_gt_crw_itd_ms": float("nan"), "bewo_infer_crw_itd_ms": float("nan")}
-        empty.update(bewo_gt_crw_features="", bewo_infer_crw_features="", bewo_crw_itd_mse=float("nan"))
+        empty = {"bewo_gt_crw_itd_ms": float("nan"), "bewo_gen_crw_itd_ms": float("nan")}
+        empty.update(bewo_gt_crw_features="", bewo_gen_crw_features="", bewo_crw_itd_mse=float("nan"))
         if self.crw is None:
             unmeasurable["bewo_crw_itd_mse"] = self._no_crw
             return empty
@@ -233,12 +233,12 @@ class BEWOStage(Stage):
             unmeasurable["bewo_crw_itd_mse"] = "; ".join(reasons)
             return empty
         s, out = self.settings, {}
-        for side in ("gt", "infer"):
+        for side in ("gt", "gen"):
             clip = getattr(item, side)
             crw = clip_crw(self.crw.model, clip.samples, clip.sample_rate, s.frames, s.crw_patches, s.crw_patch_stride)
             out[f"bewo_{side}_crw_itd_ms"] = crw["itd_ms"]
             out[f"bewo_{side}_crw_features"] = _pack(crw["frame_features"])
-        out["bewo_crw_itd_mse"] = bewo_itd_squared_error(out["bewo_gt_crw_itd_ms"], out["bewo_infer_crw_itd_ms"])
+        out["bewo_crw_itd_mse"] = bewo_itd_squared_error(out["bewo_gt_crw_itd_ms"], out["bewo_gen_crw_itd_ms"])
         return out
 
     def summarize(self, rows):
@@ -246,15 +246,15 @@ class BEWOStage(Stage):
         from spatialeval.metrics.set_distances import itd_kl_divergence, itd_wasserstein_us
 
         gt = [r["bewo_gt_itd_ms"] for r in rows]
-        infer = [r["bewo_infer_itd_ms"] for r in rows]
+        gen = [r["bewo_gen_itd_ms"] for r in rows]
         if not gt:
             return {}
-        folder1 = gt if self.settings.kl_folder == "gt" else infer
+        folder1 = gt if self.settings.kl_folder == "gt" else gen
         summary = {
             "bewo_released_kl": bewo_released_kl(folder1),
             "bewo_released_kl_warning": KL_WARNING,
-            "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in infer]),
-            "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in infer]),
+            "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in gen]),
+            "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in gen]),
         }
         if self.crw is not None:
             summary.update(self._crw_summary(rows))
@@ -265,10 +265,10 @@ class BEWOStage(Stage):
         from spatialeval.metrics.bewo import bewo_released_kl
         from spatialeval.metrics.bewo_crw import fsad, fsad_vector
 
-        measured = [r for r in rows if r.get("bewo_gt_crw_features") and r.get("bewo_infer_crw_features")]
+        measured = [r for r in rows if r.get("bewo_gt_crw_features") and r.get("bewo_gen_crw_features")]
         if not measured:
             return {"fsad": float("nan"), "fsad_unmeasurable": "no item was measured in CRW mode"}
-        side = "gt" if self.settings.kl_folder == "gt" else "infer"
+        side = "gt" if self.settings.kl_folder == "gt" else "gen"
         summary = {"bewo_crw_released_kl": bewo_released_kl([r[f"bewo_{side}_crw_itd_ms"] for r in measured])}
         if self.settings.frames % 5:
             reason = (
@@ -279,9 +279,9 @@ class BEWOStage(Stage):
             return {**summary, "fsad": float("nan"), "fsad_unmeasurable": "FSAD's covariances need at least 2 items"}
         vectors = {
             side: np.stack([fsad_vector(_unpack(r[f"bewo_{side}_crw_features"])) for r in measured])
-            for side in ("gt", "infer")
+            for side in ("gt", "gen")
         }
-        return {**summary, "fsad": fsad(vectors["gt"], vectors["infer"]), "fsad_items": len(measured)}
+        return {**summary, "fsad": fsad(vectors["gt"], vectors["gen"]), "fsad_items": len(measured)}
 
 
 def _pack(frame_features: np.ndarray) -> str:

@@ -122,13 +122,13 @@ class BinauralGenStage(Stage):
         from spatialeval.metrics.binaural_gen import binaural_generation_metrics
 
         item.gt.require_channels(2)
-        item.infer.require_channels(2)
+        item.gen.require_channels(2)
         s = self.settings
         return binaural_generation_metrics(
             item.gt.samples,
-            item.infer.samples,
+            item.gen.samples,
             item.gt.sample_rate,
-            item.infer.sample_rate,
+            item.gen.sample_rate,
             normalize=s.normalize,
             analysis_rate=s.analysis_rate,
             max_length_difference_s=s.max_length_difference_s,

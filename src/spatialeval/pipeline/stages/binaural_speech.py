@@ -118,7 +118,7 @@ class BinauralSpeechStage(Stage):
     def compute_one(self, item: LoadedPair):
         from spatialeval.metrics import binaural_speech as bs
 
-        gt_clip, gen_clip = item.gt.require_channels(2), item.infer.require_channels(2)
+        gt_clip, gen_clip = item.gt.require_channels(2), item.gen.require_channels(2)
         gt48, gen48 = _at_48k(gt_clip), _at_48k(gen_clip)
         result = {name: math.nan for name in bs.METRIC_NAMES}
         unmeasurable: dict[str, str] = {}

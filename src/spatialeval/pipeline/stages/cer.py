@@ -4,8 +4,8 @@ Per item: the generated clip is downmixed (mean of channels), resampled to 16 kH
 (``scipy.signal.resample_poly``) and transcribed; the reference text comes from the
 transcripts file, the manifest, a sidecar ``.txt``/``.lab`` or — when none exists — the
 ASR transcript of the gt clip (:mod:`spatialeval.io.transcripts`, ``ref_source`` per
-item). Both texts are normalised by the text protocol ``cer.normalizer``
-(:mod:`spatialeval.metrics.text_protocols`: seed-tts-eval under ``isdrama``) and scored
+item). Both texts are normalised by the text normalisation ``cer.text_normalization``
+(:mod:`spatialeval.metrics.text_normalization`: seed-tts-eval under ``isdrama``) and scored
 with :mod:`spatialeval.metrics.cer`, in ``cer.language`` or — with ``auto`` — in the
 language detected from each reference (``cer_language`` per item). ``wer`` is the word
 rate; under seed-tts-eval a Mandarin item's ``wer`` is its character rate.
@@ -37,7 +37,7 @@ from spatialeval.pipeline.settings import non_empty, positive, setting
 from spatialeval.pipeline.stages.base import DOWNMIX_RULE, LoadedPair, Stage
 
 #: The text normalisation each evaluation protocol defaults to (docs/text-normalisation.md).
-NORMALIZER_BY_PROTOCOL = {"isdrama": "seed-tts-eval", "strict": "spatialeval-text-1"}
+TEXT_NORMALIZATION_BY_PROTOCOL = {"isdrama": "seed-tts-eval", "strict": "spatialeval-text-1"}
 CER_LANGUAGES = ("en", "zh", "auto")
 
 
@@ -47,10 +47,10 @@ def _asr_backends() -> list[str]:
     return ASR_BACKENDS.names()
 
 
-def _text_protocols() -> list[str]:
-    from spatialeval.metrics.text_protocols import PROTOCOLS
+def _text_normalizations() -> list[str]:
+    from spatialeval.metrics.text_normalization import TEXT_NORMALIZATIONS
 
-    return list(PROTOCOLS)
+    return list(TEXT_NORMALIZATIONS)
 
 
 # whisper: float32 | float16 | bfloat16; faster-whisper: CTranslate2's compute types; auto: per backend and device.
@@ -110,17 +110,17 @@ class CERSettings:
     traditional_to_simplified: bool = setting(False, help="also convert the reference to simplified Chinese")
     # seed-tts-eval | whisper-en | spatialeval-text-1 (docs/text-normalisation.md);
     # null: by protocol (isdrama → seed-tts-eval, strict → spatialeval-text-1)
-    normalizer: str | None = setting(
+    text_normalization: str | None = setting(
         None,
-        cli="--cer-normalizer",
-        choices=_text_protocols,
+        cli="--text-normalization",
+        choices=_text_normalizations,
         help="text normalisation (default: seed-tts-eval under isdrama, spatialeval-text-1 under strict)",
     )
 
 
-def normalizer_for(config) -> str:
-    """The CER stage's text normalisation protocol: ``cer.normalizer``, else the evaluation protocol's default."""
-    return config.cer.normalizer or NORMALIZER_BY_PROTOCOL[config.protocol]
+def text_normalization_for(config) -> str:
+    """The CER stage's text normalisation: ``cer.text_normalization``, else the evaluation protocol's default."""
+    return config.cer.text_normalization or TEXT_NORMALIZATION_BY_PROTOCOL[config.protocol]
 
 
 SEED_TTS = "seed-tts-eval (BytedanceSpeech/seed-tts-eval run_wer.py), as the ISDrama paper reports CER"
@@ -184,13 +184,13 @@ class CERStage(Stage):
             except TranscriptError as exc:
                 raise UsageError(f"cannot read the CER transcripts (cer.transcripts / --transcripts): {exc}") from None
         try:
-            protocol = self._protocol()
+            normalization = self._text_normalization()
             if settings.language != "auto":  # with auto, a missing package fails the items that need it
-                protocol.prepare(settings.language)
-            if settings.traditional_to_simplified and protocol.name == "spatialeval-text-1":
+                normalization.prepare(settings.language)
+            if settings.traditional_to_simplified and normalization.name == "spatialeval-text-1":
                 simplifier()
         except (ValueError, ImportError) as exc:
-            raise StageUnavailable(f"cer.normalizer: {exc}") from None
+            raise StageUnavailable(f"cer.text_normalization: {exc}") from None
         self._asr_language = settings.language
         if settings.language == "auto":  # the recogniser still needs one language
             languages = getattr(ASR_BACKENDS.get(settings.backend), "languages", ())
@@ -204,11 +204,11 @@ class CERStage(Stage):
             dataclasses.replace(settings, language=self._asr_language), self.config.resolved_device()
         )
 
-    def _protocol(self):
-        """The text normalisation protocol: cer.normalizer, else the evaluation protocol's default."""
-        from spatialeval.metrics.text_protocols import get_protocol
+    def _text_normalization(self):
+        """The text normalisation: cer.text_normalization, else the evaluation protocol's default."""
+        from spatialeval.metrics.text_normalization import get_text_normalization
 
-        return get_protocol(normalizer_for(self.config))
+        return get_text_normalization(text_normalization_for(self.config))
 
     def describe(self) -> dict[str, Any]:
         settings = self.settings
@@ -219,7 +219,7 @@ class CERStage(Stage):
                 "per item: manifest text, else a .txt/.lab beside the gt audio, else the ASR "
                 "transcript of the gt audio (see ref_source per item)"
             )
-        protocol = self._protocol().describe()
+        normalization = self._text_normalization().describe()
         return {
             "asr": self._asr.describe(),
             "language": settings.language,
@@ -230,15 +230,15 @@ class CERStage(Stage):
                 if settings.language == "auto"
                 else "as configured (cer_language per item)"
             ),
-            "normalizer": protocol["name"],
-            "normalizer_version": protocol["version"],
-            "normalizer_packages": protocol["packages"],
+            "text_normalization": normalization["name"],
+            "text_normalization_version": normalization["version"],
+            "text_normalization_packages": normalization["packages"],
             "traditional_to_simplified": bool(settings.traditional_to_simplified),
-            "unit": {language: units["char"] for language, units in protocol["units"].items()},
+            "unit": {language: units["char"] for language, units in normalization["units"].items()},
             "downmix": DOWNMIX_RULE.format(rate=self._asr.sample_rate),
             "reference": reference,
             "headline": "cer = mean of per-utterance CER; cer_corpus = total edits / total reference characters",
-            "wer": {language: units["word"] for language, units in protocol["units"].items()},
+            "wer": {language: units["word"] for language, units in normalization["units"].items()},
             "speech_presence": SPEECH_RULE,
             "no_speech": (
                 "generated clip without speech: not transcribed, scored as an empty transcript (every "
@@ -303,9 +303,9 @@ class CERStage(Stage):
         if self._asr.supports_batch:
             wanted = {}
             for item in items:
-                key = self._key(item, "infer")
-                if key and key not in wanted and self._speech(item, "infer").has_speech and self._known(key) is None:
-                    wanted[key] = item.mono("infer", self._asr.sample_rate)
+                key = self._key(item, "gen")
+                if key and key not in wanted and self._speech(item, "gen").has_speech and self._known(key) is None:
+                    wanted[key] = item.mono("gen", self._asr.sample_rate)
             try:
                 texts = self._asr.transcribe_batch(list(wanted.values()))
             except Exception:
@@ -332,9 +332,9 @@ class CERStage(Stage):
                     "unmeasurable": {"cer": reason, "wer": reason},
                 }
             reference = item.derived(f"asr:{self._asr.name}:gt", lambda: self._transcribe(item, "gt"))
-        generated = self._speech(item, "infer")
+        generated = self._speech(item, "gen")
         if generated.has_speech:
-            hypothesis = self._transcribe(item, "infer")
+            hypothesis = self._transcribe(item, "gen")
         else:  # a recogniser hears words in noise and silence ("dog"): the clip says nothing
             hypothesis = ""
             note = {"cer_note": f"no speech in the generated clip ({generated.reason}): scored as an empty transcript"}
@@ -346,7 +346,7 @@ class CERStage(Stage):
                 reference,
                 hypothesis,
                 None if settings.language == "auto" else settings.language,
-                protocol=self._protocol(),
+                text_normalization=self._text_normalization(),
                 traditional_to_simplified=settings.traditional_to_simplified,
             )
         edits, ref_chars = counts["char"]
@@ -360,7 +360,7 @@ class CERStage(Stage):
             wer_value = math.nan if counts["word"] is None else error_rate(*counts["word"])
             if counts["word"] is None:
                 unmeasurable["wer"] = (
-                    f"the {self._protocol()} protocol defines no word rate for {counts['language']} (read cer)"
+                    f"the {self._text_normalization()} normalisation defines no word rate for {counts['language']} (read cer)"
                 )
         result = {
             "cer": float(cer_value),

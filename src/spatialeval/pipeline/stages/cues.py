@@ -188,7 +188,7 @@ class CuesStage(Stage):
             ) from exc
 
     def describe(self):
-        from spatialeval.features.binaural_cues import DEFAULT_BANDS
+        from spatialeval.features.frame_cues import DEFAULT_BANDS
         from spatialeval.metrics.doa import REFERENCE_RADIUS_M
 
         s = self.settings
@@ -232,13 +232,13 @@ class CuesStage(Stage):
         from spatialeval.metrics.cues import spatial_cue_errors
 
         item.gt.require_channels(2)
-        item.infer.require_channels(2)
+        item.gen.require_channels(2)
         s = self.settings
         return spatial_cue_errors(
             item.gt.samples,
-            item.infer.samples,
+            item.gen.samples,
             item.gt.sample_rate,
-            item.infer.sample_rate,
+            item.gen.sample_rate,
             analysis_rate=int(s.analysis_rate),
             elevations=s.elevations,
             gate_db=s.gate_db,

@@ -112,7 +112,7 @@ class FFEStage(Stage):
         from spatialeval.metrics.ffe import ffe
 
         s = self.settings
-        gt, gen = item.mono("gt", F0_RATE), item.mono("infer", F0_RATE)
+        gt, gen = item.mono("gt", F0_RATE), item.mono("gen", F0_RATE)
         try:
             result = ffe(
                 gt,
@@ -131,7 +131,7 @@ class FFEStage(Stage):
                 "unmeasurable": {name: str(exc) for name in self.fields},
             }
         except Exception as exc:
-            raise RuntimeError(f"{item.infer.path} vs {item.gt.path}: F0 frame error failed: {exc}") from exc
+            raise RuntimeError(f"{item.gen.path} vs {item.gt.path}: F0 frame error failed: {exc}") from exc
         return {
             "ffe": result["ffe"],
             "gpe": result["gpe"],

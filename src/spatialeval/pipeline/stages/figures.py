@@ -42,7 +42,7 @@ def maps_png(item_id: str, maps, metric_text: str = "") -> bytes:
     figure = Figure(figsize=(15, 7.6), layout="constrained")
     axes = figure.subplots(2, 3, sharey=True)
     top_khz = maps.max_hz / 1000.0
-    ild_limit = _robust_limit(maps.ild_gt, maps.ild_infer, floor=3.0, cap=40.0)
+    ild_limit = _robust_limit(maps.ild_gt, maps.ild_gen, floor=3.0, cap=40.0)
     ild_diff_limit = _robust_limit(maps.ild_diff, floor=1.0, cap=40.0)
     panels = [
         (
@@ -55,8 +55,8 @@ def maps_png(item_id: str, maps, metric_text: str = "") -> bytes:
             True,
         ),
         (
-            maps.ipd_infer,
-            maps.seconds_infer,
+            maps.ipd_gen,
+            maps.seconds_gen,
             "IPD, generated",
             cmap("twilight"),
             (-math.pi, math.pi),
@@ -82,8 +82,8 @@ def maps_png(item_id: str, maps, metric_text: str = "") -> bytes:
             False,
         ),
         (
-            maps.ild_infer,
-            maps.seconds_infer,
+            maps.ild_gen,
+            maps.seconds_gen,
             "ILD, generated",
             cmap("RdBu_r"),
             (-ild_limit, ild_limit),

@@ -138,7 +138,7 @@ class IntelligibilityStage(Stage):
         }
 
     def compute_one(self, item: LoadedPair):
-        gt_clip, gen_clip = item.gt.require_channels(2), item.infer.require_channels(2)
+        gt_clip, gen_clip = item.gt.require_channels(2), item.gen.require_channels(2)
         names = [info.name for info in self.metrics]
         result = {name: math.nan for name in names}
         difference_s = abs(gt_clip.seconds - gen_clip.seconds)

@@ -104,9 +104,9 @@ class InterauralStage(Stage):
         row = view.row(item_id) or {}
         metric_text = view.metric_text(item_id)
         blocks: list = [Text(metric_text)] if metric_text else []
-        gt_path, infer_path = view.resolve_audio(row.get("gt")), view.resolve_audio(row.get("infer"))
+        gt_path, gen_path = view.resolve_audio(row.get("gt")), view.resolve_audio(row.get("gen"))
         missing = [
-            f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("infer", infer_path)) if path is None
+            f"{side} audio {row.get(side)!r}" for side, path in (("gt", gt_path), ("gen", gen_path)) if path is None
         ]
         if missing:
             return blocks + [
@@ -116,11 +116,11 @@ class InterauralStage(Stage):
                 )
             ]
         try:
-            maps = compute_maps(gt_path, infer_path, floor_db=floor_db)
+            maps = compute_maps(gt_path, gen_path, floor_db=floor_db)
         except (MapUnavailable, ValueError, RuntimeError, OSError) as exc:
             return blocks + [Text(f"Maps skipped: {exc}")]
         png = maps_png(item_id, maps, view.metric_text(item_id, list(cls.fields)))
-        caption = f"gt: {gt_path} · generated: {infer_path}"
+        caption = f"gt: {gt_path} · generated: {gen_path}"
         return blocks + [Figure("maps", item_id, png, f"IPD/ILD maps of {item_id}", caption)]
 
     def describe(self):
@@ -166,19 +166,19 @@ class InterauralStage(Stage):
         from spatialeval.metrics.ipd_ild import mae_over_time, strict_ipd_ild_mae
 
         item.gt.require_channels(2)
-        item.infer.require_channels(2)
+        item.gen.require_channels(2)
         if self.config.protocol == "strict":
             return strict_ipd_ild_mae(
                 item.gt.samples,
-                item.infer.samples,
+                item.gen.samples,
                 item.gt.sample_rate,
-                item.infer.sample_rate,
+                item.gen.sample_rate,
                 floor_db=self.settings.floor_db,
                 block_frames=self.settings.block_frames,
             )
         gt_ipd, gt_ild = self._isdrama_features(item.gt)
-        inf_ipd, inf_ild = self._isdrama_features(item.infer)
-        return {"ipd_mae": mae_over_time(gt_ipd, inf_ipd), "ild_mae": mae_over_time(gt_ild, inf_ild)}
+        gen_ipd, gen_ild = self._isdrama_features(item.gen)
+        return {"ipd_mae": mae_over_time(gt_ipd, gen_ipd), "ild_mae": mae_over_time(gt_ild, gen_ild)}
 
     def compute_batch(self, items: list[LoadedPair]):
         """With device kernels (``device_kernels``), the chunk's clips go through the batched IPD/ILD
@@ -190,7 +190,7 @@ class InterauralStage(Stage):
         for index, item in enumerate(items):
             try:
                 item.gt.require_channels(2)
-                item.infer.require_channels(2)
+                item.gen.require_channels(2)
                 usable.append(index)
             except Exception as exc:
                 results[index] = exc
@@ -209,7 +209,7 @@ class InterauralStage(Stage):
         from spatialeval.pipeline.device import by_rate, padded_batch
 
         device = self.config.resolved_device()
-        clips = [clip for item in items for clip in (item.gt, item.infer)]
+        clips = [clip for item in items for clip in (item.gt, item.gen)]
         keys = [self._feature_key(clip) for clip in clips]
         features: list = [self._cached_features(key) for key in keys]
         pending = [index for index, cached in enumerate(features) if cached is None]
@@ -241,12 +241,12 @@ class InterauralStage(Stage):
         device = self.config.resolved_device()
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for index, item in enumerate(items):
-            groups[(item.gt.sample_rate, item.infer.sample_rate)].append(index)
+            groups[(item.gt.sample_rate, item.gen.sample_rate)].append(index)
         results: list = [None] * len(items)
         reason = "the ground truth is digital silence: no time-frequency bin carries interaural cues"
         for (gt_rate, gen_rate), members in groups.items():
             gt, gt_lengths = padded_batch([items[i].gt for i in members], device)
-            gen, gen_lengths = padded_batch([items[i].infer for i in members], device)
+            gen, gen_lengths = padded_batch([items[i].gen for i in members], device)
             mae = strict_ipd_ild_mae_batch(
                 gt.double(),
                 gen.double(),

@@ -134,7 +134,7 @@ class SIMStage(Stage):
 
     def _sides(self, item: LoadedPair) -> list[tuple[str, str]]:
         reference = ("prompt", item.pair.prompt) if self.settings.use_prompt else ("gt", item.gt.path or item.pair.gt)
-        return [reference, ("infer", item.infer.path or item.pair.infer)]
+        return [reference, ("gen", item.gen.path or item.pair.gen)]
 
     def compute_batch(self, items: list[LoadedPair]) -> list:
         """Embed the chunk's clips with the encoder's ``embed_batch`` (several clips per forward pass on
@@ -165,7 +165,7 @@ class SIMStage(Stage):
                 f"{item.pair.gt}: sim.use_prompt is set but item {item.id!r} has no prompt "
                 "audio in the manifest (add a 'prompt' column)"
             )
-        (side, path), (_, infer_path) = self._sides(item)
+        (side, path), (_, gen_path) = self._sides(item)
         try:
             reference = self._embedding(item, side, path)
         except NoSpeech as exc:
@@ -175,7 +175,7 @@ class SIMStage(Stage):
                 "unmeasurable": {"sim": f"the reference ({side}) has no speech to compare with: {exc}"},
             }
         try:
-            generated = self._embedding(item, "infer", infer_path)
+            generated = self._embedding(item, "gen", gen_path)
         except NoSpeech as exc:
             # A generation without speech is the worst case, not a missing value: it must count in the mean.
             return {"sim": 0.0, "sim_reference": side, "sim_note": f"no speech in the generated clip ({exc}); scored 0"}

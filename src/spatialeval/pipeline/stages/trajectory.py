@@ -213,7 +213,7 @@ class TrajectoryStage(Stage):
         """Per paired segment, the pair-relative front/back ('same', 'mirrored' or None when not decided or not
         needed): where either segment's hemifield is unknown, the two segments' pinna-band spectra are compared
         (:func:`spatialeval.metrics.front_back_pair.pair_front_back`, with the cue settings)."""
-        from spatialeval.features.binaural_cues import CueError
+        from spatialeval.features.frame_cues import CueError
         from spatialeval.metrics.front_back_pair import pair_front_back, pair_spectrum
         from spatialeval.metrics.trajectory import segment_bounds
 
@@ -222,10 +222,10 @@ class TrajectoryStage(Stage):
         if not cues.pair_front_back:
             return relations
         rate = int(cues.analysis_rate)
-        limit = 0.45 * min(item.gt.sample_rate, item.infer.sample_rate, rate)
+        limit = 0.45 * min(item.gt.sample_rate, item.gen.sample_rate, rate)
         bounds = [
             list(segment_bounds(clip.samples.shape[0], clip.sample_rate, self.settings.segment_seconds))
-            for clip in (item.gt, item.infer)
+            for clip in (item.gt, item.gen)
         ]
         for index in range(n):
             lateral = (gt.lateral_deg[index], gen.lateral_deg[index])
@@ -237,7 +237,7 @@ class TrajectoryStage(Stage):
                     pair_spectrum(
                         clip.samples[start:stop], clip.sample_rate, analysis_rate=rate, fmax=limit, gate_db=cues.gate_db
                     )
-                    for clip, (start, stop) in zip((item.gt, item.infer), (b[index] for b in bounds))
+                    for clip, (start, stop) in zip((item.gt, item.gen), (b[index] for b in bounds))
                 ]
             except CueError:
                 continue
@@ -260,7 +260,7 @@ class TrajectoryStage(Stage):
         from spatialeval.pipeline.embeddings import clip_embeddings, embedding_key, encoder_inputs
 
         s, bat = self.settings, self.config.bat
-        clips = (item.gt, item.infer)
+        clips = (item.gt, item.gen)
         embedded = clip_embeddings(
             self.cache,
             self.encoder,
@@ -271,7 +271,7 @@ class TrajectoryStage(Stage):
             autocast=bat.autocast,
         )
         tracks = []
-        for side, clip, embeddings in zip(("gt", "infer"), clips, embedded):
+        for side, clip, embeddings in zip(("gt", "gen"), clips, embedded):
             if isinstance(embeddings, Exception):
                 raise embeddings
             logits = self.encoder.head_logits(embeddings)
@@ -298,10 +298,10 @@ class TrajectoryStage(Stage):
         from spatialeval.metrics.trajectory import track_from_estimator, trajectory_error
 
         item.gt.require_channels(2)
-        item.infer.require_channels(2)
+        item.gen.require_channels(2)
         s = self.settings
         estimate = self._estimator()
-        validity = {side: self._validity(getattr(item, side)) for side in ("gt", "infer")}
+        validity = {side: self._validity(getattr(item, side)) for side in ("gt", "gen")}
         tracks = {
             side: track_from_estimator(
                 getattr(item, side).samples,
@@ -312,15 +312,15 @@ class TrajectoryStage(Stage):
                 source="cues",
                 validity=validity[side],
             )
-            for side in ("gt", "infer")
+            for side in ("gt", "gen")
         }
-        front_back = self._segment_front_back(item, tracks["gt"], tracks["infer"])
+        front_back = self._segment_front_back(item, tracks["gt"], tracks["gen"])
         result = self._renamed(
-            trajectory_error(tracks["gt"], tracks["infer"], prefix="cues_", front_back=front_back), "cues"
+            trajectory_error(tracks["gt"], tracks["gen"], prefix="cues_", front_back=front_back), "cues"
         )
         result.update(
             cues_track_gt=tracks["gt"].to_dict(),
-            cues_track_gen=tracks["infer"].to_dict(),
+            cues_track_gen=tracks["gen"].to_dict(),
             cues_track_front_back=front_back,
         )
         if self.encoder is None:

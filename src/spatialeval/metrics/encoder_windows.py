@@ -7,7 +7,7 @@ The encoder input, as BAT's evaluation dataset prepares it (ISDrama uses it unch
    (:func:`loudness_normalize`; gain = 10^((target − 20·log10 rms)/20), digital silence left as is);
 3. cut into encoder inputs of exactly ``window`` samples (:func:`encoder_windows`):
 
-   * ``isdrama`` — the first window only (zero-padded), as the released code;
+   * ``first-window`` — the first window only (zero-padded), as ISDrama's released code;
    * ``segments`` — consecutive segments of ``segment_seconds`` (the paper's 1 s), each
      zero-padded to a whole encoder window;
    * ``windowed`` — consecutive whole windows covering the clip, the last zero-padded.
@@ -16,7 +16,7 @@ Per item, with E_gt(w), E_gen(w) the embeddings of window w and W = min(windows 
 
     score = (1/W) Σ_{w<W} cos(E_gt(w), E_gen(w))
 
-where ``cos`` is :func:`spatialeval.metrics.cosine.isdrama_cosine` (the release's quirks) under the
+where ``cos`` is :func:`spatialeval.metrics.cosine_similarity.isdrama_cosine` (the release's quirks) under the
 ``isdrama`` protocol and the plain cosine under ``strict`` (:func:`window_cosine`).
 """
 
@@ -26,9 +26,10 @@ import math
 
 import numpy as np
 
-from spatialeval.metrics.cosine import cosine, isdrama_cosine
+from spatialeval.metrics.cosine_similarity import cosine, isdrama_cosine
+from spatialeval.names import renamed_value
 
-MODES = ("isdrama", "segments", "windowed")
+MODES = ("first-window", "segments", "windowed")
 
 
 def loudness_normalize(samples: np.ndarray, target_dbfs: float | None) -> np.ndarray:
@@ -61,13 +62,14 @@ def encoder_windows(
     Example:
         >>> encoder_windows(np.ones((50000, 2)), "segments").shape   # 1.56 s in 1-s segments
         (2, 2, 320000)
-        >>> encoder_windows(np.ones((50000, 2)), "isdrama").shape
+        >>> encoder_windows(np.ones((50000, 2)), "first-window").shape
         (1, 2, 320000)
     """
+    mode = renamed_value("bat.mode", mode, "encoder_windows()")  # the old name "isdrama" is read with a note
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     wave = samples.T.astype(np.float32)
-    if mode == "isdrama":
+    if mode == "first-window":
         pieces = [wave[:, :window_samples]]
     else:
         step = int(round((segment_seconds if mode == "segments" else window_seconds) * sample_rate))

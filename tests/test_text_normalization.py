@@ -18,13 +18,18 @@ import pytest
 
 from spatialeval.metrics.cer import cer, char_edit_counts, text_error_counts, wer, word_edit_counts
 from spatialeval.metrics.text import LanguageMismatchWarning, detect_language, resolve_language
-from spatialeval.metrics.text_protocols import DEFAULT_PROTOCOL, PROTOCOLS, TraditionalReferenceWarning, get_protocol
+from spatialeval.metrics.text_normalization import (
+    DEFAULT_TEXT_NORMALIZATION,
+    TEXT_NORMALIZATIONS,
+    TraditionalReferenceWarning,
+    get_text_normalization,
+)
 
 pytest.importorskip("zhon")
 pytest.importorskip("zhconv")
 HAVE_WHISPER = True
 try:
-    get_protocol("whisper-en").prepare("en")
+    get_text_normalization("whisper-en").prepare("en")
 except ImportError:
     HAVE_WHISPER = False
 
@@ -114,12 +119,12 @@ TABLE = [
 
 def _value(fn, reference, hypothesis, protocol):
     try:
-        return fn(reference, hypothesis, protocol=protocol)
+        return fn(reference, hypothesis, text_normalization=protocol)
     except ValueError:
         return ERR
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", TEXT_NORMALIZATIONS)
 @pytest.mark.parametrize("case", TABLE, ids=[row[0] for row in TABLE])
 def test_table(case, protocol):
     if protocol == W and not HAVE_WHISPER:
@@ -148,17 +153,21 @@ def test_issue_traditional_to_simplified_is_zero_under_seed_tts_eval():
 
 @pytest.mark.skipif(not HAVE_WHISPER, reason="whisper-en needs transformers and whisper-normalizer")
 def test_issue_contractions_and_numbers_under_whisper_en():
-    assert wer("I don't have 3 cats.", "i do not have three cats", protocol="whisper-en") == 0.0
-    assert wer("I don't have 3 cats.", "i do not have three cats", protocol="spatialeval-text-1") == pytest.approx(0.6)
+    assert wer("I don't have 3 cats.", "i do not have three cats", text_normalization="whisper-en") == 0.0
+    assert wer(
+        "I don't have 3 cats.", "i do not have three cats", text_normalization="spatialeval-text-1"
+    ) == pytest.approx(0.6)
 
 
 def test_issue_mandarin_with_language_detected_is_zero():
     assert cer("今天天气很好，出去走走吧！", "今天天气很好出去走走吧") == 0.0
-    assert cer("今天天气很好，出去走走吧！", "今天天气很好出去走走吧", protocol="spatialeval-text-1") == 0.0
+    assert cer("今天天气很好，出去走走吧！", "今天天气很好出去走走吧", text_normalization="spatialeval-text-1") == 0.0
     # an explicit language that contradicts the text is honoured, with a warning: under
     # spatialeval-text-1's English rule the comma becomes a word boundary (1 edit / 12 characters)
     with pytest.warns(LanguageMismatchWarning, match="looks like 'zh'"):
-        value = cer("今天天气很好，出去走走吧！", "今天天气很好出去走走吧", "en", protocol="spatialeval-text-1")
+        value = cer(
+            "今天天气很好，出去走走吧！", "今天天气很好出去走走吧", "en", text_normalization="spatialeval-text-1"
+        )
     assert value == pytest.approx(1 / 12)
 
 
@@ -166,15 +175,15 @@ def test_issue_mandarin_with_language_detected_is_zero():
 
 
 def test_default_protocol_and_registry():
-    assert DEFAULT_PROTOCOL == "seed-tts-eval" == PROTOCOLS[0]
-    assert set(PROTOCOLS) == {"seed-tts-eval", "whisper-en", "spatialeval-text-1"}
-    with pytest.raises(ValueError, match="unknown text normalisation protocol 'nist'.*seed-tts-eval"):
-        get_protocol("nist")
-    info = get_protocol("seed-tts-eval").describe()
+    assert DEFAULT_TEXT_NORMALIZATION == "seed-tts-eval" == TEXT_NORMALIZATIONS[0]
+    assert set(TEXT_NORMALIZATIONS) == {"seed-tts-eval", "whisper-en", "spatialeval-text-1"}
+    with pytest.raises(ValueError, match="unknown text normalisation 'nist'.*seed-tts-eval"):
+        get_text_normalization("nist")
+    info = get_text_normalization("seed-tts-eval").describe()
     assert info["name"] == "seed-tts-eval" and "run_wer.py" in info["version"]
     assert set(info["packages"]) == {"zhon", "zhconv"}
     assert "character rate" in info["units"]["zh"]["word"]
-    assert get_protocol("spatialeval-text-1").describe()["units"]["zh"]["word"].startswith("not defined")
+    assert get_text_normalization("spatialeval-text-1").describe()["units"]["zh"]["word"].startswith("not defined")
 
 
 def test_mandarin_wer_is_the_character_rate_under_seed_tts_eval():
@@ -182,9 +191,9 @@ def test_mandarin_wer_is_the_character_rate_under_seed_tts_eval():
     assert word_edit_counts(ref, hyp) == char_edit_counts(ref, hyp) == (2, 6)
     assert wer(ref, hyp) == cer(ref, hyp) == pytest.approx(2 / 6)
     with pytest.raises(ValueError, match="Mandarin"):
-        wer(ref, hyp, protocol="spatialeval-text-1")
+        wer(ref, hyp, text_normalization="spatialeval-text-1")
     with pytest.raises(ValueError, match="whisper-en.*en only"):
-        cer(ref, hyp, protocol="whisper-en")
+        cer(ref, hyp, text_normalization="whisper-en")
 
 
 def test_language_detection_rule():
@@ -206,18 +215,18 @@ def test_text_error_counts_records_what_was_scored():
     counts = text_error_counts("Well-known, isn't it?", "well known isnt it")
     assert counts == {
         "language": "en",
-        "protocol": "seed-tts-eval",
+        "text_normalization": "seed-tts-eval",
         "reference": "wellknown isn't it",
         "hypothesis": "well known isnt it",
         "char": (1, 16),
         "word": (3, 3),
     }
     # wellknown→well, +known, isn't→isnt: 3 word edits; the 16 characters differ by the apostrophe only
-    assert text_error_counts("你好", "你好", protocol="spatialeval-text-1")["word"] is None
+    assert text_error_counts("你好", "你好", text_normalization="spatialeval-text-1")["word"] is None
 
 
 def test_seed_tts_eval_normalisation_details():
-    seed = get_protocol("seed-tts-eval")
+    seed = get_text_normalization("seed-tts-eval")
     # every zhon punctuation mark and ASCII punctuation but the apostrophe is deleted (no space left)
     assert seed.normalize("a,b.c-d'e’f", "en") == "abcd'ef"
     assert seed.normalize("Ａ　Ｂ", "en") == "ａｂ"  # U+3000 deleted; full-width letters lower-cased, not folded
@@ -280,21 +289,21 @@ def test_seed_tts_eval_matches_run_wer_oracle_on_random_text():
     def check(reference, hypothesis, language):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # traditional references, language mismatches
-            hypothesis_lib.assume(get_protocol(S).normalize(reference, language))  # run_wer.py stops on empty
+            hypothesis_lib.assume(get_text_normalization(S).normalize(reference, language))  # run_wer.py stops on empty
             ours = wer(reference, hypothesis, language)
         assert ours == pytest.approx(_run_wer_oracle(reference, hypothesis, language))
 
     check()
 
 
-@pytest.mark.parametrize("protocol", PROTOCOLS)
+@pytest.mark.parametrize("protocol", TEXT_NORMALIZATIONS)
 def test_identical_text(protocol):
     if protocol == W and not HAVE_WHISPER:
         pytest.skip("whisper-en needs transformers and whisper-normalizer")
     for text in ("The 3 cats, well-known!", "It’s Mr. Brown’s colour.", ""):
-        assert cer(text, text, protocol=protocol) == wer(text, text, protocol=protocol) == 0.0
+        assert cer(text, text, text_normalization=protocol) == wer(text, text, text_normalization=protocol) == 0.0
     if protocol == T:
-        assert cer("這是「語音」合成，ＡＢＣ。", "這是「語音」合成，ＡＢＣ。", protocol=T) == 0.0
+        assert cer("這是「語音」合成，ＡＢＣ。", "這是「語音」合成，ＡＢＣ。", text_normalization=T) == 0.0
 
 
 def test_identical_traditional_text_is_not_zero_under_seed_tts_eval():
@@ -329,7 +338,7 @@ def _stage_rows(language="auto", normalizer=None, protocol="isdrama", ids=("zh1"
     from spatialeval.pipeline.stages.cer import CERStage
 
     config = EvalConfig(protocol=protocol)
-    config.cer.language, config.cer.normalizer = language, normalizer
+    config.cer.language, config.cer.text_normalization = language, normalizer
     stage = CERStage(config)
     stage._asr, stage._transcripts, stage._asr_language = _FakeASR(), None, "en"
     stage._transcribe = lambda item, side: ASR_OUTPUT[item.id]
@@ -338,9 +347,7 @@ def _stage_rows(language="auto", normalizer=None, protocol="isdrama", ids=("zh1"
     stage._speech = lambda item, side: SpeechPresence(True, 1.0)  # no audio here: text handling only
     rows = []
     for key in ids:
-        item = LoadedPair(
-            pair=Pair(id=key, gt=f"{key}.wav", infer=f"{key}.wav", text=REFERENCES[key]), gt=None, infer=None
-        )
+        item = LoadedPair(pair=Pair(id=key, gt=f"{key}.wav", gen=f"{key}.wav", text=REFERENCES[key]), gt=None, gen=None)
         try:
             rows.append(stage.compute_one(item))
         except ValueError as exc:
@@ -358,7 +365,7 @@ def test_cer_stage_detects_language_and_records_the_normalizer():
     assert zh2["cer"] == zh2["wer"] == pytest.approx(3 / 6) and zh2["cer_ref_chars"] == 6
     assert (en1["cer"], en1["wer"], en1["cer_language"]) == (pytest.approx(6 / 15), pytest.approx(3 / 5), "en")
     info = stage.describe()
-    assert info["normalizer"] == "seed-tts-eval" and "run_wer.py" in info["normalizer_version"]
+    assert info["text_normalization"] == "seed-tts-eval" and "run_wer.py" in info["text_normalization_version"]
     assert info["language"] == "auto" and "detected per item" in info["language_rule"]
     assert "character rate" in info["wer"]["zh"] and "non-space" in info["unit"]["en"]
     summary = stage.summarize([zh1, zh2, en1])
@@ -372,7 +379,7 @@ def test_cer_stage_normalizer_choice_and_explicit_language():
     assert isinstance(rows[1], ValueError) and "whisper-en" in str(rows[1])  # Mandarin item: not scorable
     # strict keeps spatialeval-text-1: English CER counts spaces, no Mandarin WER
     stage, (zh1, en1) = _stage_rows(protocol="strict", ids=("zh1", "en1"))
-    assert stage.describe()["normalizer"] == "spatialeval-text-1"
+    assert stage.describe()["text_normalization"] == "spatialeval-text-1"
     assert zh1["cer"] == 0.0 and np.isnan(zh1["wer"]) and en1["cer"] == pytest.approx(7 / 19)
     # an explicit language is honoured and counted in the summary (one console line, issue 16 item 13),
     # not warned about once per item
@@ -389,22 +396,27 @@ def test_cer_stage_setup_refuses_what_it_cannot_score():
     from spatialeval.pipeline.stages.cer import CERStage
 
     config = EvalConfig()
-    config.cer.language, config.cer.normalizer = "zh", "whisper-en"
-    with pytest.raises(StageUnavailable, match="cer.normalizer: text protocol 'whisper-en' scores en only"):
+    config.cer.language, config.cer.text_normalization = "zh", "whisper-en"
+    with pytest.raises(
+        StageUnavailable, match="cer.text_normalization: text normalisation 'whisper-en' scores en only"
+    ):
         CERStage(config).setup()
-    config.cer.language, config.cer.normalizer, config.cer.backend = "auto", None, "whisper"
+    config.cer.language, config.cer.text_normalization, config.cer.backend = "auto", None, "whisper"
     with pytest.raises(StageUnavailable, match="set cer.language to en or zh"):
         CERStage(config).setup()
 
 
 def test_config_normalizer_defaults_and_validation():
     from spatialeval.pipeline.config import EvalConfig, config_from_dict
-    from spatialeval.pipeline.stages.cer import normalizer_for
+    from spatialeval.pipeline.stages.cer import text_normalization_for
 
-    assert normalizer_for(EvalConfig()) == "seed-tts-eval"
-    assert normalizer_for(EvalConfig(protocol="strict")) == "spatialeval-text-1"
-    assert normalizer_for(config_from_dict({"protocol": "strict", "cer": {"normalizer": "whisper-en"}})) == "whisper-en"
-    with pytest.raises(ValueError, match="config.cer.normalizer must be one of seed-tts-eval"):
-        config_from_dict({"cer": {"normalizer": "nist"}})
+    assert text_normalization_for(EvalConfig()) == "seed-tts-eval"
+    assert text_normalization_for(EvalConfig(protocol="strict")) == "spatialeval-text-1"
+    assert (
+        text_normalization_for(config_from_dict({"protocol": "strict", "cer": {"text_normalization": "whisper-en"}}))
+        == "whisper-en"
+    )
+    with pytest.raises(ValueError, match="config.cer.text_normalization must be one of seed-tts-eval"):
+        config_from_dict({"cer": {"text_normalization": "nist"}})
     with pytest.raises(ValueError, match="config.cer.language must be one of en, zh, auto"):
         config_from_dict({"cer": {"language": "fr"}})

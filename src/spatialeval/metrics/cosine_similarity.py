@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def isdrama_cosine(gt: np.ndarray, infer: np.ndarray, epsilon: float = 1e-8) -> float:
+def isdrama_cosine(gt: np.ndarray, gen: np.ndarray, epsilon: float = 1e-8) -> float:
     """``matrix_cosine_similarity`` of the released ISDrama code, quirks included.
 
     Both arrays are flattened and cut to the shorter length. If any ground-truth
@@ -24,7 +24,7 @@ def isdrama_cosine(gt: np.ndarray, infer: np.ndarray, epsilon: float = 1e-8) -> 
         >>> isdrama_cosine(v, -v) < -0.99
         True
     """
-    a, b = np.asarray(gt).reshape(-1), np.asarray(infer).reshape(-1)
+    a, b = np.asarray(gt).reshape(-1), np.asarray(gen).reshape(-1)
     n = min(a.size, b.size)
     a, b = a[:n], b[:n]
     if np.any(a > np.pi):
@@ -35,19 +35,19 @@ def isdrama_cosine(gt: np.ndarray, infer: np.ndarray, epsilon: float = 1e-8) -> 
     return float(np.dot(a_unit, b_unit))
 
 
-def cosine(gt: np.ndarray, infer: np.ndarray) -> float:
+def cosine(gt: np.ndarray, gen: np.ndarray) -> float:
     """Plain float64 cosine similarity, NaN if either vector is all zeros.
 
     Example:
         >>> cosine([1.0, 0.0], [1.0, 1.0])
         0.7071067811865475
     """
-    a, b = np.asarray(gt, dtype=np.float64).reshape(-1), np.asarray(infer, dtype=np.float64).reshape(-1)
+    a, b = np.asarray(gt, dtype=np.float64).reshape(-1), np.asarray(gen, dtype=np.float64).reshape(-1)
     denominator = np.linalg.norm(a) * np.linalg.norm(b)
     return float(np.dot(a, b) / denominator) if denominator > 0 else float("nan")
 
 
-def isdrama_cosine_rows(gt, infer, epsilon: float = 1e-8):
+def isdrama_cosine_rows(gt, gen, epsilon: float = 1e-8):
     """:func:`isdrama_cosine` of each row pair of two (N, D) torch tensors → (N,) in their float type.
 
     The wrap heuristic is decided row by row (a row whose ground truth exceeds π is wrapped).
@@ -60,7 +60,7 @@ def isdrama_cosine_rows(gt, infer, epsilon: float = 1e-8):
     """
     import torch
 
-    gt, infer = torch.as_tensor(gt), torch.as_tensor(infer)
+    gt, gen = torch.as_tensor(gt), torch.as_tensor(gen)
     wrap = (gt > np.pi).any(dim=1, keepdim=True)
 
     def wrapped(v):  # angle(exp(i·v)), evaluated in float64 as numpy's complex128 path does
@@ -68,13 +68,13 @@ def isdrama_cosine_rows(gt, infer, epsilon: float = 1e-8):
         return torch.atan2(torch.sin(w), torch.cos(w)).to(v.dtype)
 
     a = torch.where(wrap, wrapped(gt), gt)
-    b = torch.where(wrap, wrapped(infer), infer)
+    b = torch.where(wrap, wrapped(gen), gen)
     a_unit = a / (torch.linalg.vector_norm(a, dim=1, keepdim=True) + epsilon)
     b_unit = b / (torch.linalg.vector_norm(b, dim=1, keepdim=True) + epsilon)
     return (a_unit * b_unit).sum(dim=1)
 
 
-def cosine_rows(gt, infer):
+def cosine_rows(gt, gen):
     """:func:`cosine` of each row pair of two (N, D) torch tensors, in float64; NaN where a row is all zeros.
 
     Example:
@@ -84,7 +84,7 @@ def cosine_rows(gt, infer):
     """
     import torch
 
-    a, b = torch.as_tensor(gt).double(), torch.as_tensor(infer).double()
+    a, b = torch.as_tensor(gt).double(), torch.as_tensor(gen).double()
     denominator = torch.linalg.vector_norm(a, dim=1) * torch.linalg.vector_norm(b, dim=1)
     nan = torch.full_like(denominator, float("nan"))
     return torch.where(denominator > 0, (a * b).sum(dim=1) / torch.where(denominator > 0, denominator, 1.0), nan)

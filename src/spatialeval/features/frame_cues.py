@@ -109,7 +109,7 @@ def as_binaural(binaural, sr: int | None = None, *, min_seconds: float = 0.0, na
     >>> as_binaural(np.zeros((2, 5)))
     Traceback (most recent call last):
     ...
-    spatialeval.features.binaural_cues.CueError: binaural signal has shape (2, 5), which looks like (channels, time); expected (time, 2): pass array.T
+    spatialeval.features.frame_cues.CueError: binaural signal has shape (2, 5), which looks like (channels, time); expected (time, 2): pass array.T
     """
     if hasattr(binaural, "detach") and hasattr(binaural, "cpu"):  # a torch tensor, without importing torch
         binaural = binaural.detach().cpu().numpy()

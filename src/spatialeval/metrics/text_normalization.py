@@ -1,7 +1,7 @@
-"""Named text-normalisation protocols for CER/WER, selectable and recorded with every result.
+"""Named text normalisations for CER/WER, selectable and recorded with every result.
 
-A protocol turns a reference or an ASR transcript into scoring units. Three are
-registered (:data:`PROTOCOLS`; rules and examples in ``docs/text-normalisation.md``):
+A text normalisation turns a reference or an ASR transcript into scoring units. Three are
+registered (:data:`TEXT_NORMALIZATIONS`; rules and examples in ``docs/text-normalisation.md``):
 
 ``seed-tts-eval`` (the default; what ISDrama's CER follows)
     The rules of BytedanceSpeech/seed-tts-eval ``run_wer.py``. Mandarin ASR transcripts
@@ -32,10 +32,10 @@ registered (:data:`PROTOCOLS`; rules and examples in ``docs/text-normalisation.m
     between words (a split or joined word costs an edit) and Mandarin has no word rate.
 
 Example:
-    >>> scheme = get_protocol("spatialeval-text-1")
+    >>> scheme = get_text_normalization("spatialeval-text-1")
     >>> scheme.units(scheme.normalize("Well-known, isn't it?", "en"), "en", "word")
     ['well', 'known', "isn't", 'it']
-    >>> PROTOCOLS
+    >>> TEXT_NORMALIZATIONS
     ('seed-tts-eval', 'whisper-en', 'spatialeval-text-1')
 """
 
@@ -49,7 +49,7 @@ from typing import Any, Callable, ClassVar
 
 from spatialeval.metrics.text import LANGUAGES, NORMALIZER_VERSION, check_language, normalize_text
 
-DEFAULT_PROTOCOL = "seed-tts-eval"
+DEFAULT_TEXT_NORMALIZATION = "seed-tts-eval"
 UNIT_KINDS = ("char", "word")
 SIDES = ("reference", "hypothesis")
 
@@ -69,7 +69,7 @@ def _non_space(text: str) -> list[str]:
     return [ch for ch in text if not ch.isspace()]
 
 
-class TextProtocol:
+class TextNormalization:
     """Base class: ``normalize`` a text, then cut it into scoring ``units``."""
 
     name: ClassVar[str] = ""
@@ -79,12 +79,12 @@ class TextProtocol:
     packages: ClassVar[tuple[str, ...]] = ()
 
     def check_language(self, language: str) -> str:
-        """``language`` if this protocol scores it, else ValueError."""
+        """``language`` if this normalisation scores it, else ValueError."""
         check_language(language)
         if language not in self.languages:
             raise ValueError(
-                f"text protocol {self.name!r} scores {', '.join(self.languages)} only, not "
-                f"{language!r}; use protocol='seed-tts-eval' or 'spatialeval-text-1'"
+                f"text normalisation {self.name!r} scores {', '.join(self.languages)} only, not "
+                f"{language!r}; use text_normalization='seed-tts-eval' or 'spatialeval-text-1'"
             )
         return language
 
@@ -143,7 +143,7 @@ def seed_tts_punctuation() -> dict[int, None]:
         from zhon.hanzi import punctuation as hanzi_punctuation
     except ImportError:
         raise ImportError(
-            "the seed-tts-eval protocol needs zhon's punctuation list: pip install zhon  "
+            "the seed-tts-eval normalisation needs zhon's punctuation list: pip install zhon  "
             "(or: pip install 'spatialeval[speech]')"
         ) from None
     removed = set(string.punctuation) | set(hanzi_punctuation)
@@ -160,13 +160,13 @@ def mainland_simplifier() -> Callable[[str], str]:
             import zhconv
     except ImportError:
         raise ImportError(
-            "the seed-tts-eval protocol converts Mandarin ASR output with zhconv: pip install zhconv  "
+            "the seed-tts-eval normalisation converts Mandarin ASR output with zhconv: pip install zhconv  "
             "(or: pip install 'spatialeval[chinese]')"
         ) from None
     return lambda text: zhconv.convert(text, "zh-cn")
 
 
-class SeedTTSEval(TextProtocol):
+class SeedTTSEval(TextNormalization):
     name = "seed-tts-eval"
     version = "BytedanceSpeech/seed-tts-eval run_wer.py @95003fe"
     packages = ("zhon", "zhconv")
@@ -253,14 +253,14 @@ def whisper_english_normalizer() -> Callable[[str], str]:
         spelling = json.loads(files("whisper_normalizer").joinpath("normalizers/english.json").read_text("utf-8"))
     except ImportError:
         raise ImportError(
-            "the whisper-en protocol needs transformers (Whisper's EnglishTextNormalizer) and "
+            "the whisper-en normalisation needs transformers (Whisper's EnglishTextNormalizer) and "
             "whisper-normalizer (OpenAI's english.json spelling map): "
             "pip install transformers whisper-normalizer  (or: pip install 'spatialeval[english]')"
         ) from None
     return EnglishTextNormalizer(spelling)
 
 
-class WhisperEnglish(TextProtocol):
+class WhisperEnglish(TextNormalization):
     name = "whisper-en"
     version = "openai-whisper EnglishTextNormalizer (rules of openai-whisper 20250625)"
     languages = ("en",)
@@ -307,7 +307,7 @@ class WhisperEnglish(TextProtocol):
 # ----------------------------------------------------------------------- spatialeval-text-1
 
 
-class SpatialevalText1(TextProtocol):
+class SpatialevalText1(TextNormalization):
     name = NORMALIZER_VERSION
     version = NORMALIZER_VERSION
     packages = ("opencc-python-reimplemented", "zhconv")
@@ -335,7 +335,7 @@ class SpatialevalText1(TextProtocol):
             if language != "en":
                 raise ValueError(
                     "WER needs space-delimited words; for Mandarin use cer() "
-                    "(or protocol='seed-tts-eval', whose Mandarin WER is the character rate)"
+                    "(or text_normalization='seed-tts-eval', whose Mandarin WER is the character rate)"
                 )
             return normalized.split()
         return list(normalized)
@@ -352,22 +352,22 @@ class SpatialevalText1(TextProtocol):
         )
 
 
-_REGISTRY: dict[str, TextProtocol] = {p.name: p for p in (SeedTTSEval(), WhisperEnglish(), SpatialevalText1())}
-PROTOCOLS: tuple[str, ...] = tuple(_REGISTRY)
+_REGISTRY: dict[str, TextNormalization] = {p.name: p for p in (SeedTTSEval(), WhisperEnglish(), SpatialevalText1())}
+TEXT_NORMALIZATIONS: tuple[str, ...] = tuple(_REGISTRY)
 
 
-def get_protocol(protocol: str | TextProtocol) -> TextProtocol:
-    """The registered protocol called ``protocol`` (a :class:`TextProtocol` is returned as is).
+def get_text_normalization(name: str | TextNormalization) -> TextNormalization:
+    """The registered text normalisation called ``name`` (a :class:`TextNormalization` is returned as is).
 
     Example:
-        >>> get_protocol("whisper-en").languages
+        >>> get_text_normalization("whisper-en").languages
         ('en',)
     """
-    if isinstance(protocol, TextProtocol):
-        return protocol
+    if isinstance(name, TextNormalization):
+        return name
     try:
-        return _REGISTRY[protocol]
+        return _REGISTRY[name]
     except (KeyError, TypeError):
         raise ValueError(
-            f"unknown text normalisation protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}"
+            f"unknown text normalisation {name!r}; choose one of {', '.join(TEXT_NORMALIZATIONS)}"
         ) from None
