@@ -129,7 +129,8 @@ class IntelligibilityStage(Stage):
 
     def describe(self):
         return {
-            "method": "MBSTOI (Andersen et al. 2018) as the Clarity challenge computes it, gt as clean reference",
+            "method": "MBSTOI (Andersen et al. 2018) and HASPI v2 better ear (Kates & Arehart 2021) as the Clarity "
+            "challenge computes them, gt as clean reference",
             "analysis_rate": 10000,
             "resampler": "scipy.signal.resample (FFT) to int(n · 10000 / rate + 1) samples, per clip",
             "max_length_difference_s": self.settings.max_length_difference_s,
