@@ -136,9 +136,20 @@ def test_the_stage_prints_fsad_over_the_items_it_measured(standin, tmp_path):
     light = {"frames": 5, "crw_patches": 2, "crw_patch_stride": 24, "crw_checkpoint": str(standin)}
     result = evaluate(tmp_path / "gt", tmp_path / "infer", {"stages": ["bewo"], "bewo": light})
     rows = result.items.to_dict("records")
-    vectors = [[fsad_vector(_unpack(r[f"bewo_{side}_crw_features"])) for r in rows] for side in ("gt", "infer")]
+    vectors = [[fsad_vector(_unpack(r[f"bewo_{side}_crw_features"])) for r in rows] for side in ("gt", "gen")]
     assert result.summary["extra"]["fsad"] == pytest.approx(fsad(*vectors), rel=1e-12)
     assert result.summary["extra"]["fsad_items"] == 2 and result.summary["extra"]["fsad"] > 0
+    # merged shards: merge summarises stages it never set up, so the rows alone must carry FSAD's input
+    import json
+
+    from spatialeval.pipeline.merge import merge_results
+
+    config = {"stages": ["bewo"], "bewo": light}
+    for k in (1, 2):
+        evaluate(tmp_path / "gt", tmp_path / "infer", {**config, "shard": f"{k}/2"}, out_dir=tmp_path / f"s{k}")
+    merge_results([tmp_path / "s1", tmp_path / "s2"], tmp_path / "merged")
+    merged = json.loads((tmp_path / "merged" / "summary.json").read_text(encoding="utf-8"))["extra"]
+    assert merged["fsad"] == pytest.approx(result.summary["extra"]["fsad"], rel=1e-12) and merged["fsad_items"] == 2
 
 
 def test_without_a_checkpoint_crw_is_skipped_with_where_to_find_the_weights(tmp_path):

@@ -256,7 +256,9 @@ class BEWOStage(Stage):
             "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in gen]),
             "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in gen]),
         }
-        if self.crw is not None:
+        # a merge of shards summarises stages it never set up: the rows say whether CRW mode ran
+        crw_ran = getattr(self, "crw", None) is not None or any(r.get("bewo_gt_crw_features") for r in rows)
+        if crw_ran:
             summary.update(self._crw_summary(rows))
         return summary
 
