@@ -16,10 +16,32 @@ Inputs the definition cannot score, and what this stage does with them:
 * lengths that differ by at most ``max_length_difference_s``: both are cut to the shorter
   duration (the end of the longer is dropped; the released code needs equal lengths); a longer
   difference leaves the stage's metrics unmeasurable — the clips are not aligned;
-* a silent gt (no speech reference) or a generated clip more than 100 dB below the gt
-  (digital silence: every correlation is 0/0): unmeasurable;
+* a silent or constant (DC) gt (no speech reference) or a generated clip more than 100 dB below
+  the gt (digital silence: every correlation is 0/0): unmeasurable; a gt ear without speech
+  (silent or constant) leaves ``haspi_be`` unmeasurable (HASPI of that ear is undefined) while
+  MBSTOI, which scores both ears jointly, is scored;
 * less than 30 frames (384 ms) of speech at 10 kHz left after MBSTOI's silent-frame removal:
-  unmeasurable.
+  unmeasurable (HASPI scores clips that short, e.g. 0.3 s);
+* a gt never above 2.5 dB SL at ``haspi_level_db`` (e.g. speech at 1e-6 of full scale at the
+  default 100 dB, or any clip at 0 dB): ``haspi_be`` unmeasurable; MBSTOI is level-free (1.0);
+* NaN or infinite samples (files with them are refused by the loader): unmeasurable; mono or
+  multichannel files are refused (the item fails: "expected 2-channel (binaural) audio");
+* pairs longer than ``max_seconds`` (default 60 s): unmeasurable, before any array is built.
+  Both measures hold whole-clip arrays (HASPI: 2 × 32 bands × samples at 24 kHz in float64, a few
+  copies); peak memory measured at 44.1 kHz: 0.86 / 1.9 / 3.5 GB for 10 / 30 / 60 s (HASPI,
+  about 55 MB and 2 s of CPU per second of audio), 0.4 / 0.6 / 0.9 GB (MBSTOI): an hour-long pair
+  would need about 190 GB.
+
+What the definitions make of other inputs (scored, as the reference implementations score them):
+
+* a generation delayed against the gt: MBSTOI compares the frames as they are (a 40 ms delay
+  takes the same speech from 1.0 to 0.17), HASPI aligns the clips itself (±100 ms: still 1.0);
+* a generation silent in one ear: MBSTOI's better-ear step prefers the ear with the larger ratio
+  of gt to generated envelope variance, i.e. the silent one, whose correlation is 0, so MBSTOI
+  falls to about 0; HASPI's better ear takes the other ear (about 1 for otherwise equal speech);
+* both metrics are computed whenever the stage runs, also with ``--metrics haspi_be`` alone
+  (rows always hold both, so a resumed or merged run never lacks one); MBSTOI costs about a
+  tenth of HASPI's time.
 """
 
 from __future__ import annotations
@@ -30,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import at_least, in_range, setting
+from spatialeval.pipeline.settings import at_least, in_range, positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
@@ -41,6 +63,12 @@ class IntelligibilitySettings:
         help="pairs whose durations differ by at most this are cut to the shorter one; longer differences are "
         "unmeasurable (the measures compare time-aligned clips)",
         check=at_least(0),
+    )
+    max_seconds: float = setting(
+        60.0,
+        help="pairs longer than this (after the cut to the common duration) are unmeasurable: the measures hold "
+        "whole-clip arrays, about 55 MB of memory and 2 s of CPU per second of audio (HASPI's ear model)",
+        check=positive(),
     )
     haspi_level_db: float = setting(
         100.0,
@@ -60,6 +88,9 @@ KATES = (
 #: A generated clip this far below the gt (RMS over both ears, 5 orders of magnitude as Clarity's
 #: own zero-signal test) is digital silence for the measures: their correlations are 0/0.
 SILENCE_RATIO = 1e-5
+#: Peak memory per second of audio, measured at 44.1 kHz (HASPI: 0.86 GB at 10 s, 1.9 GB at 30 s,
+#: 3.5 GB at 60 s; MBSTOI less: 0.4, 0.6, 0.9 GB): the basis of ``max_seconds``' message.
+MEGABYTES_PER_SECOND = 55
 
 DEGENERATE = degenerate_outcomes(
     "scored: the correlation of the gt's and the generation's speech envelopes (≈ 0: no speech)",
@@ -151,28 +182,49 @@ class IntelligibilityStage(Stage):
             return {**result, "intelligibility_seconds": 0.0, "unmeasurable": dict.fromkeys(names, reason)}
         seconds = min(gt_clip.seconds, gen_clip.seconds)
         result["intelligibility_seconds"] = seconds
+        if seconds > self.settings.max_seconds:
+            reason = (
+                f"{seconds:.1f} s of audio > intelligibility.max_seconds = {self.settings.max_seconds:g}: the measures "
+                f"would need about {seconds * MEGABYTES_PER_SECOND / 1024:.1f} GiB of memory (raise the setting to "
+                "measure it)"
+            )
+            return {**result, "unmeasurable": dict.fromkeys(names, reason)}
         unmeasurable = {}
         gt = gt_clip.samples[: int(round(seconds * gt_clip.sample_rate))].astype(np.float64).T
         gen = gen_clip.samples[: int(round(seconds * gen_clip.sample_rate))].astype(np.float64).T
-        reason = _silence_reason(gt, gen)
+        reasons = _input_reasons(gt, gen, names)
+        level_db = self.settings.haspi_level_db
         for name in names:
-            if reason:
-                unmeasurable[name] = reason
+            if reasons.get(name):
+                unmeasurable[name] = reasons[name]
                 continue
             try:
-                settings = (self.settings.haspi_level_db,) if name == "haspi_be" else ()
+                settings = (level_db,) if name == "haspi_be" else ()
                 result[name] = SCORERS[name](gt, gt_clip.sample_rate, gen, gen_clip.sample_rate, *settings)
             except ValueError as exc:  # too little speech left to analyse
-                unmeasurable[name] = str(exc)
+                where = f" (at intelligibility.haspi_level_db = {level_db:g} dB SPL)" if name == "haspi_be" else ""
+                unmeasurable[name] = f"{exc}{where}"
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
         return result
 
 
-def _silence_reason(gt: np.ndarray, gen: np.ndarray) -> str:
+def _input_reasons(gt: np.ndarray, gen: np.ndarray, names: list[str]) -> dict[str, str]:
+    """metric → why the clips ``(2, n)`` cannot be scored by it ('' where they can)."""
+    if not (np.isfinite(gt).all() and np.isfinite(gen).all()):
+        return dict.fromkeys(names, "the audio contains NaN or infinite samples")
+    # A constant (DC) carries no speech: measured around the mean, it is as silent as digital zero.
     gt_rms, gen_rms = float(np.sqrt(np.mean(gt**2))), float(np.sqrt(np.mean(gen**2)))
-    if gt_rms == 0.0:
-        return "the gt clip is silent: there is no speech to be intelligible"
+    if float(np.sqrt(np.mean(np.var(gt, axis=1)))) <= SILENCE_RATIO * gt_rms:
+        return dict.fromkeys(names, "the gt clip is silent or constant: there is no speech to be intelligible")
     if gen_rms <= SILENCE_RATIO * gt_rms:
-        return "the generated clip is silent (more than 100 dB below the gt): every envelope correlation is 0/0"
-    return ""
+        reason = "the generated clip is silent (more than 100 dB below the gt): every envelope correlation is 0/0"
+        return dict.fromkeys(names, reason)
+    # HASPI is defined per ear and has no value for an ear whose reference carries no speech.
+    ear_ac, ear_rms = np.sqrt(np.var(gt, axis=1)), np.sqrt(np.mean(gt**2, axis=1))
+    dead = [side for side, ac, rms in zip(("left", "right"), ear_ac, ear_rms) if ac <= SILENCE_RATIO * rms]
+    if dead:
+        return {
+            "haspi_be": f"the gt's {dead[0]} ear is silent or constant: HASPI of that ear, so the better ear, is undefined"
+        }
+    return {}
