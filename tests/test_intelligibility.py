@@ -112,7 +112,7 @@ def test_gt_and_generation_at_different_rates(speech):
 
 
 def test_clips_longer_than_max_seconds_are_unmeasurable_before_any_work(speech):
-    """An hour-long pair would need ~190 GB in HASPI's ear model; past max_seconds it is refused with the reason."""
+    """An hour-long pair would need ~180 GB in HASPI's ear model; past max_seconds it is refused with the reason."""
     gt, rate = speech
     row = _row(gt, rate, gt, rate, max_seconds=1.0)
     assert "2.3 s of audio > intelligibility.max_seconds = 1" in _unmeasurable(row)
@@ -151,3 +151,16 @@ def test_inaudible_at_the_haspi_level_names_the_setting(speech):
     short = gt[loud - int(0.15 * rate) : loud + int(0.15 * rate)]
     row = _row(short, rate, short, rate, haspi_level_db=0.0)
     assert "intelligibility.haspi_level_db = 0 dB SPL" in row["unmeasurable"]["haspi_be"]
+
+
+def test_report_of_this_stage_alone_draws_the_least_intelligible_items(tmp_path):
+    """Before, a report of an intelligibility run drew the first items ('no spatial error metric to rank by')."""
+    from spatialeval.report.data import ResultsData, choose_items
+
+    rows = [
+        {"id": "good", "mbstoi": 0.95, "haspi_be": 1.0},
+        {"id": "worst_mbstoi", "mbstoi": 0.2, "haspi_be": 0.9},
+        {"id": "worst_haspi", "mbstoi": 0.5, "haspi_be": 0.3},
+    ]
+    chosen, why = choose_items(ResultsData(path=tmp_path, summary={}, rows=rows), None, 2)
+    assert chosen == ["worst_mbstoi", "worst_haspi"] and "mbstoi" in why

@@ -28,9 +28,9 @@ Inputs the definition cannot score, and what this stage does with them:
   multichannel files are refused (the item fails: "expected 2-channel (binaural) audio");
 * pairs longer than ``max_seconds`` (default 60 s): unmeasurable, before any array is built.
   Both measures hold whole-clip arrays (HASPI: 2 × 32 bands × samples at 24 kHz in float64, a few
-  copies); peak memory measured at 44.1 kHz: 0.86 / 1.9 / 3.5 GB for 10 / 30 / 60 s (HASPI,
-  about 55 MB and 2 s of CPU per second of audio), 0.4 / 0.6 / 0.9 GB (MBSTOI): an hour-long pair
-  would need about 190 GB.
+  copies); peak memory measured at 44.1 kHz: 0.86 / 1.9 / 3.4 GB for 10 / 30 / 60 s (HASPI,
+  about 51 MB and 2 s of CPU per second of audio), 0.4 / 0.6 / 0.9 GB (MBSTOI): an hour-long pair
+  would need about 180 GB.
 
 What the definitions make of other inputs (scored, as the reference implementations score them):
 
@@ -67,7 +67,7 @@ class IntelligibilitySettings:
     max_seconds: float = setting(
         60.0,
         help="pairs longer than this (after the cut to the common duration) are unmeasurable: the measures hold "
-        "whole-clip arrays, about 55 MB of memory and 2 s of CPU per second of audio (HASPI's ear model)",
+        "whole-clip arrays, about 51 MB of memory and 2 s of CPU per second of audio (HASPI's ear model)",
         check=positive(),
     )
     haspi_level_db: float = setting(
@@ -88,9 +88,9 @@ KATES = (
 #: A generated clip this far below the gt (RMS over both ears, 5 orders of magnitude as Clarity's
 #: own zero-signal test) is digital silence for the measures: their correlations are 0/0.
 SILENCE_RATIO = 1e-5
-#: Peak memory per second of audio, measured at 44.1 kHz (HASPI: 0.86 GB at 10 s, 1.9 GB at 30 s,
-#: 3.5 GB at 60 s; MBSTOI less: 0.4, 0.6, 0.9 GB): the basis of ``max_seconds``' message.
-MEGABYTES_PER_SECOND = 55
+#: Growth of the peak memory per second of audio, measured at 44.1 kHz (HASPI: 0.86 GB at 10 s, 1.9 GB
+#: at 30 s, 3.4 GB at 60 s; MBSTOI less: 0.4, 0.6, 0.9 GB): the basis of ``max_seconds``' message.
+MEGABYTES_PER_SECOND = 51
 
 DEGENERATE = degenerate_outcomes(
     "scored: the correlation of the gt's and the generation's speech envelopes (≈ 0: no speech)",
@@ -157,13 +157,17 @@ class IntelligibilityStage(Stage):
         ),
     )
     extra_fields = ("intelligibility_seconds",)
+    #: A report of this stage alone draws the maps of its least intelligible items.
+    item_ranking = ("mbstoi", "haspi_be")
 
     def describe(self):
         return {
-            "method": "MBSTOI (Andersen et al. 2018) as the Clarity challenge computes it, gt as clean reference",
+            "method": "MBSTOI (Andersen et al. 2018) and HASPI v2 better ear (Kates & Arehart 2021) as the Clarity "
+            "challenge computes them, gt as clean reference",
             "analysis_rate": 10000,
             "resampler": "scipy.signal.resample (FFT) to int(n · 10000 / rate + 1) samples, per clip",
             "max_length_difference_s": self.settings.max_length_difference_s,
+            "max_seconds": self.settings.max_seconds,
             "haspi": "HASPI v2 better ear, normal hearing, dither seed 0, gen resampled to the gt's rate (polyphase)",
             "haspi_level_db": self.settings.haspi_level_db,
         }
@@ -184,9 +188,9 @@ class IntelligibilityStage(Stage):
         result["intelligibility_seconds"] = seconds
         if seconds > self.settings.max_seconds:
             reason = (
-                f"{seconds:.1f} s of audio > intelligibility.max_seconds = {self.settings.max_seconds:g}: the measures "
-                f"would need about {seconds * MEGABYTES_PER_SECOND / 1024:.1f} GiB of memory (raise the setting to "
-                "measure it)"
+                f"{seconds:.1f} s of audio > intelligibility.max_seconds = {self.settings.max_seconds:g}: HASPI's ear "
+                f"model needs about {MEGABYTES_PER_SECOND} MB of memory per second of audio, "
+                f"{seconds * MEGABYTES_PER_SECOND / 1024:.1f} GiB here (raise the setting to measure it)"
             )
             return {**result, "unmeasurable": dict.fromkeys(names, reason)}
         unmeasurable = {}
