@@ -112,7 +112,7 @@ def test_gt_and_generation_at_different_rates(speech):
 
 
 def test_clips_longer_than_max_seconds_are_unmeasurable_before_any_work(speech):
-    """An hour-long pair would need ~180 GB in HASPI's ear model; past max_seconds it is refused with the reason."""
+    """An hour-long pair would need some 70 GB; past max_seconds it is refused with the reason."""
     gt, rate = speech
     row = _row(gt, rate, gt, rate, max_seconds=1.0)
     assert "2.3 s of audio > intelligibility.max_seconds = 1" in _unmeasurable(row)

@@ -28,9 +28,11 @@ Inputs the definition cannot score, and what this stage does with them:
   multichannel files are refused (the item fails: "expected 2-channel (binaural) audio");
 * pairs longer than ``max_seconds`` (default 60 s): unmeasurable, before any array is built.
   Both measures hold whole-clip arrays (HASPI: 2 × 32 bands × samples at 24 kHz in float64, a few
-  copies); peak memory measured at 44.1 kHz: 0.86 / 1.9 / 3.4 GB for 10 / 30 / 60 s (HASPI,
-  about 51 MB and 2 s of CPU per second of audio), 0.4 / 0.6 / 0.9 GB (MBSTOI): an hour-long pair
-  would need about 180 GB.
+  copies before the ear model went band by band); peak resident memory measured at 44.1 kHz:
+  HASPI 0.54 / 1.9 / 1.7 GB for 10 / 30 / 60 s (the allocator's fragmentation, not live arrays,
+  makes 30 s the worst: 0.75 GB traced), about 2 s of CPU per second of audio; MBSTOI 0.4 / 0.6 /
+  0.9 GB. Live arrays grow by about 20 MB per second (HASPI) and 11 MB (MBSTOI): an hour-long
+  pair would need some 70 GB.
 
 What the definitions make of other inputs (scored, as the reference implementations score them):
 
@@ -67,7 +69,7 @@ class IntelligibilitySettings:
     max_seconds: float = setting(
         60.0,
         help="pairs longer than this (after the cut to the common duration) are unmeasurable: the measures hold "
-        "whole-clip arrays, about 51 MB of memory and 2 s of CPU per second of audio (HASPI's ear model)",
+        "whole-clip arrays, about 20 MB of memory and 2 s of CPU per second of audio (HASPI's ear model)",
         check=positive(),
     )
     haspi_level_db: float = setting(
@@ -88,9 +90,9 @@ KATES = (
 #: A generated clip this far below the gt (RMS over both ears, 5 orders of magnitude as Clarity's
 #: own zero-signal test) is digital silence for the measures: their correlations are 0/0.
 SILENCE_RATIO = 1e-5
-#: Growth of the peak memory per second of audio, measured at 44.1 kHz (HASPI: 0.86 GB at 10 s, 1.9 GB
-#: at 30 s, 3.4 GB at 60 s; MBSTOI less: 0.4, 0.6, 0.9 GB): the basis of ``max_seconds``' message.
-MEGABYTES_PER_SECOND = 51
+#: Growth of HASPI's live arrays per second of audio (tracemalloc, 44.1 kHz: 0.75 GB at 30 s; peak
+#: resident memory, with the allocator's overhead: 1.9 GB at 30 s, 1.7 GB at 60 s): ``max_seconds``' message.
+MEGABYTES_PER_SECOND = 20
 
 DEGENERATE = degenerate_outcomes(
     "scored: the correlation of the gt's and the generation's speech envelopes (≈ 0: no speech)",
@@ -189,7 +191,7 @@ class IntelligibilityStage(Stage):
         if seconds > self.settings.max_seconds:
             reason = (
                 f"{seconds:.1f} s of audio > intelligibility.max_seconds = {self.settings.max_seconds:g}: HASPI's ear "
-                f"model needs about {MEGABYTES_PER_SECOND} MB of memory per second of audio, "
+                f"model needs at least {MEGABYTES_PER_SECOND} MB of memory per second of audio, "
                 f"{seconds * MEGABYTES_PER_SECOND / 1024:.1f} GiB here (raise the setting to measure it)"
             )
             return {**result, "unmeasurable": dict.fromkeys(names, reason)}
