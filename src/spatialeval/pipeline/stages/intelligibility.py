@@ -21,7 +21,9 @@ Inputs the definition cannot score, and what this stage does with them:
   (silent or constant) leaves ``haspi_be`` unmeasurable (HASPI of that ear is undefined) while
   MBSTOI, which scores both ears jointly, is scored;
 * less than 30 frames (384 ms) of speech at 10 kHz left after MBSTOI's silent-frame removal:
-  unmeasurable (HASPI scores clips that short, e.g. 0.3 s);
+  ``mbstoi`` unmeasurable; pairs shorter than ``haspi_min_seconds`` (1.25 s): ``haspi_be``
+  unmeasurable — its network saturates on few envelope frames: two independent noises score
+  0.998 at 20 ms, 0.97 at 0.3 s, 0.56 at 0.5 s, 0.01-0.53 at 1 s and 0.02-0.05 at 1.25 s;
 * a gt never above 2.5 dB SL at ``haspi_level_db`` (e.g. speech at 1e-6 of full scale at the
   default 100 dB, or any clip at 0 dB): ``haspi_be`` unmeasurable; MBSTOI is level-free (1.0);
 * NaN or infinite samples (files with them are refused by the loader): unmeasurable; mono or
@@ -71,6 +73,12 @@ class IntelligibilitySettings:
         help="pairs longer than this (after the cut to the common duration) are unmeasurable: the measures hold "
         "whole-clip arrays, about 20 MB of memory and 2 s of CPU per second of audio (HASPI's ear model)",
         check=positive(),
+    )
+    haspi_min_seconds: float = setting(
+        1.25,
+        help="HASPI: shorter pairs leave haspi_be unmeasurable; its network saturates on few envelope frames "
+        "(two independent noises score 0.99 at 20 ms, 0.97 at 0.3 s, about 0.5 at 1 s; 0.02-0.05 at 1.25 s)",
+        check=at_least(0),
     )
     haspi_level_db: float = setting(
         100.0,
@@ -172,6 +180,7 @@ class IntelligibilityStage(Stage):
             "max_seconds": self.settings.max_seconds,
             "haspi": "HASPI v2 better ear, normal hearing, dither seed 0, gen resampled to the gt's rate (polyphase)",
             "haspi_level_db": self.settings.haspi_level_db,
+            "haspi_min_seconds": self.settings.haspi_min_seconds,
         }
 
     def compute_one(self, item: LoadedPair):
@@ -199,6 +208,11 @@ class IntelligibilityStage(Stage):
         gt = gt_clip.samples[: int(round(seconds * gt_clip.sample_rate))].astype(np.float64).T
         gen = gen_clip.samples[: int(round(seconds * gen_clip.sample_rate))].astype(np.float64).T
         reasons = _input_reasons(gt, gen, names)
+        if not reasons.get("haspi_be") and seconds < self.settings.haspi_min_seconds:
+            reasons["haspi_be"] = (
+                f"{seconds:.3f} s of audio < intelligibility.haspi_min_seconds = {self.settings.haspi_min_seconds:g}: "
+                "on so few envelope frames HASPI scores unrelated signals near 1"
+            )
         level_db = self.settings.haspi_level_db
         for name in names:
             if reasons.get(name):
