@@ -45,7 +45,7 @@ What the definitions make of other inputs (scored, as the reference implementati
   falls to about 0; HASPI's better ear takes the other ear (about 1 for otherwise equal speech);
 * both metrics are computed whenever the stage runs, also with ``--metrics haspi_be`` alone
   (rows always hold both, so a resumed or merged run never lacks one); MBSTOI costs about a
-  tenth of HASPI's time.
+  sixth of HASPI's time (10 s at 44.1 kHz: 1.6 s against 9.5 s of CPU).
 """
 
 from __future__ import annotations
