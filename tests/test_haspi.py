@@ -132,3 +132,19 @@ def test_degenerate_cases_score_as_declared():
         value = haspi.haspi_v2_better_ear(gt, degenerate_generation(case, gt), SR)
         low, high = bounds[case]
         assert low <= value <= high, (case, value, note)
+
+
+def test_ear_model_memory_grows_by_one_band_array_per_second():
+    """Peak memory of one ear's HASPI: the (2, 32, samples) float64 envelopes at 24 kHz (12.3 MB per second)
+    plus per-band temporaries. Whole-array temporaries made it 42 MB for 1 s (an hour-long pair: ~170 GB);
+    band by band it is 17 MB, with the numbers unchanged (the parity tests above)."""
+    import tracemalloc
+
+    gt, gen, sr = _pair("snr0")
+    tracemalloc.start()
+    try:
+        haspi.haspi_v2(gt[:sr, 0].copy(), gen[:sr, 0].copy(), sr)
+        peak_mb = tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+    assert peak_mb < 25, peak_mb

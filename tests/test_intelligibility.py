@@ -109,3 +109,69 @@ def test_gt_and_generation_at_different_rates(speech):
     row = _row(gt, rate, gen, 44100)
     assert row["mbstoi"] > 0.99 and "unmeasurable" not in row
     assert row["intelligibility_seconds"] == pytest.approx(min(len(gt) / rate, len(gen) / 44100))
+
+
+def test_clips_longer_than_max_seconds_are_unmeasurable_before_any_work(speech):
+    """An hour-long pair would need some 70 GB; past max_seconds it is refused with the reason."""
+    gt, rate = speech
+    row = _row(gt, rate, gt, rate, max_seconds=1.0)
+    assert "2.3 s of audio > intelligibility.max_seconds = 1" in _unmeasurable(row)
+    assert math.isnan(row["haspi_be"]) and "max_seconds" in row["unmeasurable"]["haspi_be"]
+
+
+def test_constant_gt_is_no_speech_reference(speech):
+    """A DC gt has no speech: before, HASPI scored a speech generation against it 0.995."""
+    gt, rate = speech
+    row = _row(np.full_like(gt, 0.1), rate, gt, rate)
+    assert "gt clip is silent or constant" in _unmeasurable(row)
+    assert "gt clip is silent or constant" in row["unmeasurable"]["haspi_be"]
+
+
+def test_gt_ear_without_speech_leaves_only_haspi_unmeasurable_and_names_the_ear(speech):
+    gt, rate = speech
+    one_ear = gt.copy()
+    one_ear[:, 1] = 0.25  # right ear: a constant
+    row = _row(one_ear, rate, gt, rate)
+    assert "the gt's right ear is silent or constant" in row["unmeasurable"]["haspi_be"]
+    assert 0 < row["mbstoi"] < 1  # MBSTOI scores both ears jointly; the speech of the left ear is there
+
+
+def test_non_finite_samples_are_unmeasurable_with_a_reason(speech):
+    """The loader refuses such files; arrays handed to the stage directly got a reasonless NaN for MBSTOI."""
+    gt, rate = speech
+    broken = gt.copy()
+    broken[100, 0] = np.inf
+    row = _row(gt, rate, broken, rate)
+    assert "NaN or infinite" in _unmeasurable(row) and "NaN or infinite" in row["unmeasurable"]["haspi_be"]
+
+
+def test_inaudible_at_the_haspi_level_names_the_setting(speech):
+    gt, rate = speech
+    loud = int(np.argmax(np.abs(gt[:, 0])))
+    short = gt[loud - int(0.15 * rate) : loud + int(0.15 * rate)]
+    row = _row(short, rate, short, rate, haspi_level_db=0.0, haspi_min_seconds=0.0)
+    assert "intelligibility.haspi_level_db = 0 dB SPL" in row["unmeasurable"]["haspi_be"]
+
+
+def test_report_of_this_stage_alone_draws_the_least_intelligible_items(tmp_path):
+    """Before, a report of an intelligibility run drew the first items ('no spatial error metric to rank by')."""
+    from spatialeval.report.data import ResultsData, choose_items
+
+    rows = [
+        {"id": "good", "mbstoi": 0.95, "haspi_be": 1.0},
+        {"id": "worst_mbstoi", "mbstoi": 0.2, "haspi_be": 0.9},
+        {"id": "worst_haspi", "mbstoi": 0.5, "haspi_be": 0.3},
+    ]
+    chosen, why = choose_items(ResultsData(path=tmp_path, summary={}, rows=rows), None, 2)
+    assert chosen == ["worst_mbstoi", "worst_haspi"] and "mbstoi" in why
+
+
+def test_haspi_of_a_short_pair_is_unmeasurable():
+    """HASPI's network saturates on few envelope frames: two independent noises of 0.5 s scored 0.56
+    (0.97 at 0.3 s), as if half intelligible; below haspi_min_seconds the stage does not score it."""
+    rng = np.random.default_rng(0)
+    gt, gen = rng.standard_normal((2, 8000, 2)) * 0.1
+    row = _row(gt, 16000, gen, 16000)
+    assert "0.500 s of audio < intelligibility.haspi_min_seconds = 1.25" in row["unmeasurable"]["haspi_be"]
+    assert abs(row["mbstoi"]) < 0.2  # MBSTOI, averaged over 15 bands x 10 segments, stays near 0
+    assert _row(gt, 16000, gen, 16000, haspi_min_seconds=0.0)["haspi_be"] > 0.4  # what the rule keeps out

@@ -16,10 +16,36 @@ Inputs the definition cannot score, and what this stage does with them:
 * lengths that differ by at most ``max_length_difference_s``: both are cut to the shorter
   duration (the end of the longer is dropped; the released code needs equal lengths); a longer
   difference leaves the stage's metrics unmeasurable — the clips are not aligned;
-* a silent gt (no speech reference) or a generated clip more than 100 dB below the gt
-  (digital silence: every correlation is 0/0): unmeasurable;
+* a silent or constant (DC) gt (no speech reference) or a generated clip more than 100 dB below
+  the gt (digital silence: every correlation is 0/0): unmeasurable; a gt ear without speech
+  (silent or constant) leaves ``haspi_be`` unmeasurable (HASPI of that ear is undefined) while
+  MBSTOI, which scores both ears jointly, is scored;
 * less than 30 frames (384 ms) of speech at 10 kHz left after MBSTOI's silent-frame removal:
-  unmeasurable.
+  ``mbstoi`` unmeasurable; pairs shorter than ``haspi_min_seconds`` (1.25 s): ``haspi_be``
+  unmeasurable — its network saturates on few envelope frames: two independent noises score
+  0.998 at 20 ms, 0.97 at 0.3 s, 0.56 at 0.5 s, 0.01-0.53 at 1 s and 0.02-0.05 at 1.25 s;
+* a gt never above 2.5 dB SL at ``haspi_level_db`` (e.g. speech at 1e-6 of full scale at the
+  default 100 dB, or any clip at 0 dB): ``haspi_be`` unmeasurable; MBSTOI is level-free (1.0);
+* NaN or infinite samples (files with them are refused by the loader): unmeasurable; mono or
+  multichannel files are refused (the item fails: "expected 2-channel (binaural) audio");
+* pairs longer than ``max_seconds`` (default 60 s): unmeasurable, before any array is built.
+  Both measures hold whole-clip arrays (HASPI: 2 × 32 bands × samples at 24 kHz in float64, a few
+  copies before the ear model went band by band); peak resident memory measured at 44.1 kHz:
+  HASPI 0.54 / 1.9 / 1.7 GB for 10 / 30 / 60 s (the allocator's fragmentation, not live arrays,
+  makes 30 s the worst: 0.75 GB traced), about 2 s of CPU per second of audio; MBSTOI 0.4 / 0.6 /
+  0.9 GB. Live arrays grow by about 20 MB per second (HASPI) and 11 MB (MBSTOI): an hour-long
+  pair would need some 70 GB.
+
+What the definitions make of other inputs (scored, as the reference implementations score them):
+
+* a generation delayed against the gt: MBSTOI compares the frames as they are (a 40 ms delay
+  takes the same speech from 1.0 to 0.17), HASPI aligns the clips itself (±100 ms: still 1.0);
+* a generation silent in one ear: MBSTOI's better-ear step prefers the ear with the larger ratio
+  of gt to generated envelope variance, i.e. the silent one, whose correlation is 0, so MBSTOI
+  falls to about 0; HASPI's better ear takes the other ear (about 1 for otherwise equal speech);
+* both metrics are computed whenever the stage runs, also with ``--metrics haspi_be`` alone
+  (rows always hold both, so a resumed or merged run never lacks one); MBSTOI costs about a
+  sixth of HASPI's time (10 s at 44.1 kHz: 1.6 s against 9.5 s of CPU).
 """
 
 from __future__ import annotations
@@ -30,7 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spatialeval.metrics.registry import MetricInfo, degenerate_outcomes
-from spatialeval.pipeline.settings import at_least, in_range, setting
+from spatialeval.pipeline.settings import at_least, in_range, positive, setting
 from spatialeval.pipeline.stages.base import LoadedPair, Stage
 
 
@@ -40,6 +66,18 @@ class IntelligibilitySettings:
         0.05,
         help="pairs whose durations differ by at most this are cut to the shorter one; longer differences are "
         "unmeasurable (the measures compare time-aligned clips)",
+        check=at_least(0),
+    )
+    max_seconds: float = setting(
+        60.0,
+        help="pairs longer than this (after the cut to the common duration) are unmeasurable: the measures hold "
+        "whole-clip arrays, about 20 MB of memory and 2 s of CPU per second of audio (HASPI's ear model)",
+        check=positive(),
+    )
+    haspi_min_seconds: float = setting(
+        1.25,
+        help="HASPI: shorter pairs leave haspi_be unmeasurable; its network saturates on few envelope frames "
+        "(two independent noises score 0.99 at 20 ms, 0.97 at 0.3 s, about 0.5 at 1 s; 0.02-0.05 at 1.25 s)",
         check=at_least(0),
     )
     haspi_level_db: float = setting(
@@ -60,6 +98,9 @@ KATES = (
 #: A generated clip this far below the gt (RMS over both ears, 5 orders of magnitude as Clarity's
 #: own zero-signal test) is digital silence for the measures: their correlations are 0/0.
 SILENCE_RATIO = 1e-5
+#: Growth of HASPI's live arrays per second of audio (tracemalloc, 44.1 kHz: 0.75 GB at 30 s; peak
+#: resident memory, with the allocator's overhead: 1.9 GB at 30 s, 1.7 GB at 60 s): ``max_seconds``' message.
+MEGABYTES_PER_SECOND = 20
 
 DEGENERATE = degenerate_outcomes(
     "scored: the correlation of the gt's and the generation's speech envelopes (≈ 0: no speech)",
@@ -126,6 +167,8 @@ class IntelligibilityStage(Stage):
         ),
     )
     extra_fields = ("intelligibility_seconds",)
+    #: A report of this stage alone draws the maps of its least intelligible items.
+    item_ranking = ("mbstoi", "haspi_be")
 
     def describe(self):
         return {
@@ -134,8 +177,10 @@ class IntelligibilityStage(Stage):
             "analysis_rate": 10000,
             "resampler": "scipy.signal.resample (FFT) to int(n · 10000 / rate + 1) samples, per clip",
             "max_length_difference_s": self.settings.max_length_difference_s,
+            "max_seconds": self.settings.max_seconds,
             "haspi": "HASPI v2 better ear, normal hearing, dither seed 0, gen resampled to the gt's rate (polyphase)",
             "haspi_level_db": self.settings.haspi_level_db,
+            "haspi_min_seconds": self.settings.haspi_min_seconds,
         }
 
     def compute_one(self, item: LoadedPair):
@@ -152,28 +197,54 @@ class IntelligibilityStage(Stage):
             return {**result, "intelligibility_seconds": 0.0, "unmeasurable": dict.fromkeys(names, reason)}
         seconds = min(gt_clip.seconds, gen_clip.seconds)
         result["intelligibility_seconds"] = seconds
+        if seconds > self.settings.max_seconds:
+            reason = (
+                f"{seconds:.1f} s of audio > intelligibility.max_seconds = {self.settings.max_seconds:g}: HASPI's ear "
+                f"model needs at least {MEGABYTES_PER_SECOND} MB of memory per second of audio, "
+                f"{seconds * MEGABYTES_PER_SECOND / 1024:.1f} GiB here (raise the setting to measure it)"
+            )
+            return {**result, "unmeasurable": dict.fromkeys(names, reason)}
         unmeasurable = {}
         gt = gt_clip.samples[: int(round(seconds * gt_clip.sample_rate))].astype(np.float64).T
         gen = gen_clip.samples[: int(round(seconds * gen_clip.sample_rate))].astype(np.float64).T
-        reason = _silence_reason(gt, gen)
+        reasons = _input_reasons(gt, gen, names)
+        if not reasons.get("haspi_be") and seconds < self.settings.haspi_min_seconds:
+            reasons["haspi_be"] = (
+                f"{seconds:.3f} s of audio < intelligibility.haspi_min_seconds = {self.settings.haspi_min_seconds:g}: "
+                "on so few envelope frames HASPI scores unrelated signals near 1"
+            )
+        level_db = self.settings.haspi_level_db
         for name in names:
-            if reason:
-                unmeasurable[name] = reason
+            if reasons.get(name):
+                unmeasurable[name] = reasons[name]
                 continue
             try:
-                settings = (self.settings.haspi_level_db,) if name == "haspi_be" else ()
+                settings = (level_db,) if name == "haspi_be" else ()
                 result[name] = SCORERS[name](gt, gt_clip.sample_rate, gen, gen_clip.sample_rate, *settings)
             except ValueError as exc:  # too little speech left to analyse
-                unmeasurable[name] = str(exc)
+                where = f" (at intelligibility.haspi_level_db = {level_db:g} dB SPL)" if name == "haspi_be" else ""
+                unmeasurable[name] = f"{exc}{where}"
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
         return result
 
 
-def _silence_reason(gt: np.ndarray, gen: np.ndarray) -> str:
+def _input_reasons(gt: np.ndarray, gen: np.ndarray, names: list[str]) -> dict[str, str]:
+    """metric → why the clips ``(2, n)`` cannot be scored by it ('' where they can)."""
+    if not (np.isfinite(gt).all() and np.isfinite(gen).all()):
+        return dict.fromkeys(names, "the audio contains NaN or infinite samples")
+    # A constant (DC) carries no speech: measured around the mean, it is as silent as digital zero.
     gt_rms, gen_rms = float(np.sqrt(np.mean(gt**2))), float(np.sqrt(np.mean(gen**2)))
-    if gt_rms == 0.0:
-        return "the gt clip is silent: there is no speech to be intelligible"
+    if float(np.sqrt(np.mean(np.var(gt, axis=1)))) <= SILENCE_RATIO * gt_rms:
+        return dict.fromkeys(names, "the gt clip is silent or constant: there is no speech to be intelligible")
     if gen_rms <= SILENCE_RATIO * gt_rms:
-        return "the generated clip is silent (more than 100 dB below the gt): every envelope correlation is 0/0"
-    return ""
+        reason = "the generated clip is silent (more than 100 dB below the gt): every envelope correlation is 0/0"
+        return dict.fromkeys(names, reason)
+    # HASPI is defined per ear and has no value for an ear whose reference carries no speech.
+    ear_ac, ear_rms = np.sqrt(np.var(gt, axis=1)), np.sqrt(np.mean(gt**2, axis=1))
+    dead = [side for side, ac, rms in zip(("left", "right"), ear_ac, ear_rms) if ac <= SILENCE_RATIO * rms]
+    if dead:
+        return {
+            "haspi_be": f"the gt's {dead[0]} ear is silent or constant: HASPI of that ear, so the better ear, is undefined"
+        }
+    return {}
