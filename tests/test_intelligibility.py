@@ -175,3 +175,17 @@ def test_haspi_of_a_short_pair_is_unmeasurable():
     assert "0.500 s of audio < intelligibility.haspi_min_seconds = 1.25" in row["unmeasurable"]["haspi_be"]
     assert abs(row["mbstoi"]) < 0.2  # MBSTOI, averaged over 15 bands x 10 segments, stays near 0
     assert _row(gt, 16000, gen, 16000, haspi_min_seconds=0.0)["haspi_be"] > 0.4  # what the rule keeps out
+
+
+def test_the_report_prints_a_stage_protocol_note_only_when_that_stage_ran(tmp_path):
+    """An intelligibility-only report printed the interaural stage's 'IPD/ILD MAE ... x100' note."""
+    from spatialeval.report.build import _overview
+    from spatialeval.report.data import ResultsData
+
+    def notes(stages):
+        summary = {"protocol": "isdrama", "stages": stages}
+        blocks = _overview(ResultsData(path=tmp_path, summary=summary, rows=[{"id": "a", "mbstoi": 0.5}]))
+        return " ".join(getattr(block, "text", "") for block in blocks)
+
+    assert "IPD/ILD MAE" not in notes({"intelligibility": {"status": "ran"}})
+    assert "IPD/ILD MAE" in notes({"intelligibility": {"status": "ran"}, "interaural": {"status": "ran"}})

@@ -112,8 +112,9 @@ def _overview(data: ResultsData) -> list[Block]:
         f"{_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
     ]
     blocks: list[Block] = [Heading("spatialeval report", 1), Paragraph("  \n".join(lines))]
-    for stage in stage_classes().values():
-        if data.protocol in stage.protocol_notes:
+    ran = {name for name, status in (data.summary.get("stages") or {}).items() if (status or {}).get("status") == "ran"}
+    for stage in stage_classes().values():  # a note on how a stage's numbers are defined, for the stages that ran
+        if stage.name in ran and data.protocol in stage.protocol_notes:
             blocks.append(Paragraph(stage.protocol_notes[data.protocol]))
     return blocks
 
