@@ -99,8 +99,25 @@ EXPECTED_ERRORS = {
 }
 
 
+@pytest.fixture
+def tiny_encoder():
+    """The small stand-in spatial encoder (tests/plugins/tiny_encoder.py) as ``bat.encoder: tiny``."""
+    from plugins.tiny_encoder import TinySpatialEncoder
+
+    from spatialeval.models.registry import SPATIAL_ENCODERS
+
+    SPATIAL_ENCODERS.register("tiny", TinySpatialEncoder)
+    yield
+    SPATIAL_ENCODERS.unregister("tiny")
+
+
 @pytest.mark.slow
-def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, test_checkpoint, capsys):
+def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, tiny_encoder, capsys):
+    # What is tested is how the pipeline loads, refuses or scores each input, not BAT's weights (tests/test_parity.py
+    # and the resume test below run those): the small stand-in encoder, with BAT's 32-kHz 10-s input contract,
+    # spares about 20 real-size ViT windows.
+    settings = tmp_path / "tiny.yaml"
+    settings.write_text("bat:\n  encoder: tiny\n", encoding="utf-8")
     out = tmp_path / "res"
     code = main(
         [
@@ -109,8 +126,8 @@ def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, test_checkpo
             str(bad_corpus / "infer"),
             "--stages",
             "interaural,bat",
-            "--ckpt",
-            str(test_checkpoint),
+            "--config",
+            str(settings),
             "--allow-partial",
             "--out",
             str(out),
@@ -143,6 +160,7 @@ def test_bad_inputs_get_clear_per_item_errors(bad_corpus, tmp_path, test_checkpo
     assert rows["float"]["ild_mae"] < 1e-6  # float64 vs float32 encodings of the same samples
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["n_failed"] == len(EXPECTED_ERRORS) and summary["left_out"]["only_gt"] == ["only_gt"]
+    assert summary["stages"]["bat"]["model"] == "tiny test encoder"
     assert summary["n_items"] == len(EXPECTED_ERRORS) + len(documented_ok)
     assert not [p for p in out.rglob("*.tmp")]  # atomic writes leave no temporaries
     printed = capsys.readouterr().out
