@@ -57,9 +57,31 @@ def test_trajectory_stage_tracks_moving_sources(moving, tmp_path):
     assert json.loads(first["cues_track_gt"])["source"] == "cues"
 
 
+@pytest.fixture(scope="module")
+def bat_trajectory_run(moving, test_checkpoint, tmp_path_factory):
+    """The trajectory stage with the real-size BAT encoder on ``moving``, run once for the two tests below
+    (each BAT window costs about 2 s on a CPU), with a feature cache and every encoder call counted.
+
+    Returns (result, config, the windows per encoder call)."""
+    from spatialeval.models.spatial_encoder import BATEncoder
+
+    embedded: list[int] = []
+    embed = BATEncoder.embed
+
+    def counting(self, windows, *args, **kwargs):
+        embedded.append(len(windows))
+        return embed(self, windows, *args, **kwargs)
+
+    config = {"stages": ["trajectory"], "cache_dir": str(tmp_path_factory.mktemp("trajectory_cache"))}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(BATEncoder, "embed", counting)
+        result = evaluate(moving / "gt", moving / "infer", config, checkpoint=str(test_checkpoint))
+    return result, config, embedded
+
+
 @pytest.mark.slow
-def test_trajectory_stage_with_bat_heads(moving, test_checkpoint):
-    result = evaluate(moving / "gt", moving / "infer", {"stages": ["trajectory"]}, checkpoint=str(test_checkpoint))
+def test_trajectory_stage_with_bat_heads(bat_trajectory_run):
+    result = bat_trajectory_run[0]
     rows = result.items.set_index("id")
     assert rows.loc["same", "bat_trajectory_error_deg"] == 0.0
     assert len(rows.loc["same", "bat_track_gt"]["azimuth_deg"]) == 4  # one encoder window per 1-s segment
@@ -87,10 +109,16 @@ def test_bat_trajectory_leaves_out_the_segments_the_cue_trajectory_rejects(tmp_p
 
 @pytest.mark.slow
 def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(
-    moving, test_checkpoint, tmp_path, monkeypatch
+    bat_trajectory_run, moving, test_checkpoint, monkeypatch
 ):
     from spatialeval.models.spatial_encoder import BATEncoder
 
+    first, config, first_calls = bat_trajectory_run
+    columns = ["bat_trajectory_error_deg", "bat_track_gt", "bat_track_gen"]
+    # per item, the 1-s segments of gt and generated go through the encoder in one call: 4 + 4 for "same";
+    # "slower" shares its gt with "same", so only its generated clip's 4 segments are embedded
+    assert first_calls == [8, 4]
+    assert first.summary["run"]["cache"] == {"hits": 1, "misses": 3, "writes": 3, "discarded": 0}
     embedded: list[int] = []
     embed = BATEncoder.embed
 
@@ -99,14 +127,6 @@ def test_trajectory_bat_embeddings_are_cached_and_shared_with_the_bat_stage(
         return embed(self, windows, *args, **kwargs)
 
     monkeypatch.setattr(BATEncoder, "embed", counting)
-    config = {"stages": ["trajectory"], "cache_dir": str(tmp_path / "cache")}
-    columns = ["bat_trajectory_error_deg", "bat_track_gt", "bat_track_gen"]
-    first = evaluate(moving / "gt", moving / "infer", config, checkpoint=str(test_checkpoint))
-    # per item, the 1-s segments of gt and generated go through the encoder in one call: 4 + 4 for "same";
-    # "slower" shares its gt with "same", so only its generated clip's 4 segments are embedded
-    assert embedded == [8, 4]
-    assert first.summary["run"]["cache"] == {"hits": 1, "misses": 3, "writes": 3, "discarded": 0}
-    embedded.clear()
     again = evaluate(moving / "gt", moving / "infer", config, checkpoint=str(test_checkpoint))
     assert embedded == [] and again.summary["run"]["cache"]["hits"] == 4
     assert again.items[columns].to_dict() == first.items[columns].to_dict()

@@ -27,6 +27,7 @@ from spatialeval.synth import render, speech_like
 SR = 32000
 NON_KEMAR = ("sphere", "brown_duda")
 _CACHE: dict = {}
+_SOURCES: dict = {}
 
 
 def clip(
@@ -39,7 +40,9 @@ def clip(
 ) -> np.ndarray:
     key = (head, azimuth, seed, rt60, drr, elevation)
     if key not in _CACHE:
-        source = speech_like(2.0, SR, f0=120.0 + 40.0 * seed, seed=seed)
+        if seed not in _SOURCES:  # the synthetic utterance depends on the seed only: made once, rendered many times
+            _SOURCES[seed] = speech_like(2.0, SR, f0=120.0 + 40.0 * seed, seed=seed)
+        source = _SOURCES[seed].copy()
         _CACHE[key] = render(source, SR, azimuth, elevation, head=head, rt60_s=rt60, drr_db=drr, seed=3 + seed)
     return _CACHE[key]
 

@@ -447,13 +447,9 @@ def test_a_second_run_on_a_locked_output_directory_exits_5(tmp_path, capsys):
 @pytest.mark.slow
 def test_default_pipeline_is_byte_identical_across_runs_and_thread_counts(tmp_path, test_checkpoint):
     # Before: sim differed at 1e-9, ild_band_error_db at 1e-16, and IPD at 1e-9 between thread counts.
-    root = _tree(
-        tmp_path / "d",
-        {
-            "a": (_voice(1.5, seed=1), _voice(1.5, seed=1, azimuth=45)),
-            "b": (_voice(1.5, seed=2, azimuth=-30), _voice(1.5, seed=5, azimuth=-60)),
-        },
-    )
+    # One pair (two utterances, two directions) is enough: thread counts split the work inside each item's
+    # computation; a second pair doubled the three runs' BAT/ASR/SIM time and checked nothing more.
+    root = _tree(tmp_path / "d", {"b": (_voice(1.5, seed=2, azimuth=-30), _voice(1.5, seed=5, azimuth=-60))})
     outputs = []
     for threads in ("1", "2", "2"):
         out = tmp_path / f"out{len(outputs)}"
