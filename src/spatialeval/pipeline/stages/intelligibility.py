@@ -119,7 +119,7 @@ HASPI_DEGENERATE = degenerate_outcomes(
 )
 
 
-def _score_mbstoi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int) -> float:
+def _score_mbstoi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int, settings) -> float:
     """Each clip FFT-resampled to 10 kHz from its own rate (Clarity's rule), cut to one length, scored."""
     from spatialeval.metrics.mbstoi import RATE, mbstoi, to_analysis_rate
 
@@ -128,18 +128,23 @@ def _score_mbstoi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int) 
     return mbstoi(gt[:, :n], gen[:, :n], RATE)
 
 
-def _score_haspi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int, level_db: float) -> float:
-    """The generated clip resampled to the gt's rate (the ear model takes one), cut to one length, scored."""
+def _score_haspi(gt: np.ndarray, gt_rate: int, gen: np.ndarray, gen_rate: int, settings) -> float:
+    """The generated clip resampled to the gt's rate (the ear model takes one), cut to one length, scored
+    at ``settings.haspi_level_db``; a clip never audible at that level is unmeasurable, the level named."""
     from spatialeval.features.resample import resample_polyphase
     from spatialeval.metrics.haspi import haspi_v2_better_ear
 
     gen = resample_polyphase(gen.T, gen_rate, gt_rate)
     n = min(gt.shape[1], gen.shape[0])
-    return haspi_v2_better_ear(gt[:, :n].T, gen[:n], gt_rate, level_db)
+    level_db = settings.haspi_level_db
+    try:
+        return haspi_v2_better_ear(gt[:, :n].T, gen[:n], gt_rate, level_db)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (at intelligibility.haspi_level_db = {level_db:g} dB SPL)") from exc
 
 
-#: metric name → function of (gt, gt_rate, gen, gen_rate) → value, the clips ``(2, n)`` float64 cut to
-#: one duration. A ValueError (e.g. ``TooShortForMBSTOI``) makes the metric unmeasurable, with its message.
+#: metric name → function of (gt, gt_rate, gen, gen_rate, stage settings) → value, the clips ``(2, n)``
+#: float64 cut to one duration. A ValueError (e.g. ``TooShortForMBSTOI``) makes the metric unmeasurable, with its message.
 SCORERS = {"mbstoi": _score_mbstoi, "haspi_be": _score_haspi}
 
 
@@ -213,17 +218,14 @@ class IntelligibilityStage(Stage):
                 f"{seconds:.3f} s of audio < intelligibility.haspi_min_seconds = {self.settings.haspi_min_seconds:g}: "
                 "on so few envelope frames HASPI scores unrelated signals near 1"
             )
-        level_db = self.settings.haspi_level_db
         for name in names:
             if reasons.get(name):
                 unmeasurable[name] = reasons[name]
                 continue
             try:
-                settings = (level_db,) if name == "haspi_be" else ()
-                result[name] = SCORERS[name](gt, gt_clip.sample_rate, gen, gen_clip.sample_rate, *settings)
-            except ValueError as exc:  # too little speech left to analyse
-                where = f" (at intelligibility.haspi_level_db = {level_db:g} dB SPL)" if name == "haspi_be" else ""
-                unmeasurable[name] = f"{exc}{where}"
+                result[name] = SCORERS[name](gt, gt_clip.sample_rate, gen, gen_clip.sample_rate, self.settings)
+            except ValueError as exc:  # too little speech left to analyse, or never audible
+                unmeasurable[name] = str(exc)
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
         return result
