@@ -293,3 +293,22 @@ def renamed_keywords(options: dict[str, Any], where: str, renames: dict[str, str
             note_renamed(f"{key}=", f"{new}=", where)
         out[new] = value
     return out
+
+
+def renamed_keyword(
+    options: dict[str, Any], new_name: str, where: str, renames: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The keywords a function took in place of ``new_name`` (its old spellings, read with a note), as
+    ``{new_name: value}`` or ``{}``; any other keyword is a TypeError, as Python raises for unknown ones.
+
+    >>> renamed_keyword({}, "gen", "f()")
+    {}
+    >>> renamed_keyword({"colour": 1}, "gen", "f()")
+    Traceback (most recent call last):
+    TypeError: f() got unexpected keyword argument(s) colour
+    """
+    options = renamed_keywords(options, where, renames)
+    unknown = sorted(set(options) - {new_name})
+    if unknown:
+        raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(unknown)}")
+    return options

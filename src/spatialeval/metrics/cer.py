@@ -44,7 +44,7 @@ from rapidfuzz.distance import Levenshtein
 
 from spatialeval.metrics.text import resolve_language
 from spatialeval.metrics.text_normalization import DEFAULT_TEXT_NORMALIZATION, TextNormalization, get_text_normalization
-from spatialeval.names import TEXT_KEYWORD_RENAMES, renamed_keywords
+from spatialeval.names import TEXT_KEYWORD_RENAMES, renamed_keyword
 
 
 def _edits(reference_units: list[str], hypothesis_units: list[str]) -> tuple[int, int]:
@@ -164,10 +164,7 @@ def error_rate(edits: int, units: int) -> float:
 
 def _renamed_text_normalization(text_normalization, renamed: dict, where: str):
     """``text_normalization``, or the deprecated ``protocol=`` given in its place (read with a note)."""
-    options = renamed_keywords(renamed, where, TEXT_KEYWORD_RENAMES)
-    unknown = sorted(set(options) - {"text_normalization"})
-    if unknown:
-        raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(unknown)}")
+    options = renamed_keyword(renamed, "text_normalization", where, TEXT_KEYWORD_RENAMES)
     return options.get("text_normalization", text_normalization)
 
 

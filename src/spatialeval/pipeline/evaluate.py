@@ -16,7 +16,7 @@ import pandas as pd
 
 from spatialeval.io.files import DirectoryLock
 from spatialeval.io.pairing import Pair, PairingResult
-from spatialeval.names import renamed_keywords
+from spatialeval.names import renamed_keyword
 from spatialeval.pipeline.config import EvalConfig, config_from_dict, validate
 from spatialeval.pipeline.results import ItemLog, RowWriter, rows_to_frame, write_outputs
 from spatialeval.pipeline.run.chunks import cache_counts, run_chunks
@@ -59,10 +59,7 @@ class EvaluationResult:
 
 def _renamed_gen(gen, renamed: dict[str, Any], where: str):
     """``gen``, or the deprecated ``infer=`` keyword given in its place; any other keyword is a TypeError."""
-    options = renamed_keywords(renamed, where)
-    unknown = sorted(set(options) - {"gen"})
-    if unknown:
-        raise TypeError(f"{where} got unexpected keyword argument(s) {', '.join(unknown)}")
+    options = renamed_keyword(renamed, "gen", where)
     if "gen" in options:
         if gen is not None:
             raise TypeError(f"{where}: give gen (the generated audio) once, not also as infer")

@@ -116,15 +116,6 @@ class ReportView(Protocol):
         ...
 
 
-def as_number(value: Any) -> float:
-    """A metric value as float; null, strings that are not numbers and booleans become NaN.
-
-    >>> as_number("2.5"), as_number(None), as_number(True)
-    (2.5, nan, nan)
-    """
-    return parse_number(value, default=math.nan)
-
-
 def largest_first(rows: list[dict[str, Any]], field_name: str) -> list[dict[str, Any]]:
     """``rows`` by ``field_name``, largest first; rows without a finite value last (stable).
 
@@ -133,7 +124,7 @@ def largest_first(rows: list[dict[str, Any]], field_name: str) -> list[dict[str,
     """
 
     def key(row: dict[str, Any]) -> float:
-        value = as_number(row.get(field_name))
+        value = parse_number(row.get(field_name), default=math.nan)
         return value if math.isfinite(value) else -1.0
 
     return sorted(rows, key=key, reverse=True)

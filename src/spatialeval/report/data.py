@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from spatialeval.pipeline.presentation import as_number
+from spatialeval.numbers import parse_number
 from spatialeval.pipeline.registry import METRICS, stage_classes
 from spatialeval.pipeline.rundir import ResultsError, RunDirectory
 
@@ -35,7 +35,7 @@ class ResultsData(RunDirectory):
         """(item id, value) for every item with a finite value of ``metric``."""
         out = []
         for row in self.rows:
-            value = as_number(row.get(metric))
+            value = parse_number(row.get(metric), default=math.nan)
             if math.isfinite(value):
                 out.append((str(row["id"]), value))
         return out
