@@ -3,18 +3,17 @@ setting must be part of the run identity that resume, merge and ``check`` compar
 
 Registry-driven: every setting of every registered stage and of the run is covered. A speed-only
 setting is varied and the affected stages rerun on fixture pairs of different lengths and rates;
-values must agree within a float32-derived tolerance (different batch shapes round differently,
-so bit-identity is not promised).
+values must agree within float32 rounding, under the suite's one rule for comparing two code paths
+(``tests/rowcompare.py``; different batch shapes round differently, so bit-identity is not promised).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import shutil
 
-import numpy as np
 import pytest
+from rowcompare import differences
 from setting_values import alternative_value
 
 from spatialeval.io.pairing import Pair
@@ -23,8 +22,6 @@ from spatialeval.pipeline.evaluate import evaluate, run_identity
 from spatialeval.pipeline.registry import stage_classes
 from spatialeval.pipeline.settings import choices_of
 
-# float32 epsilon is 1.19e-7; a few rounding steps through an FFT and a mean.
-RTOL, ATOL = 1e-5, 1e-6
 PAIRS = ("shorter_infer", "rate_mixed")  # two lengths (padding within a chunk), two rates
 # Speed-only settings that select items or where files go: they cannot change an item's numbers,
 # and are exercised by their own tests (sharding, partial pairing, the feature cache, embeddings).
@@ -92,13 +89,8 @@ def _numbers(result) -> dict:
 
 
 def _assert_close(a: dict, b: dict, what: str) -> None:
-    assert a.keys() == b.keys(), what
-    for key in a:
-        x, y = a[key], b[key]
-        if math.isnan(x) or math.isnan(y):
-            assert math.isnan(x) and math.isnan(y), f"{what}: {key} {x} vs {y}"
-        else:
-            assert np.isclose(x, y, rtol=RTOL, atol=ATOL), f"{what}: {key} {x} vs {y}"
+    found = differences({str(k): v for k, v in a.items()}, {str(k): v for k, v in b.items()})
+    assert not found, f"{what}: {found}"
 
 
 @pytest.mark.slow
