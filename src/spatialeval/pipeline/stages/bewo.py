@@ -140,13 +140,16 @@ class BEWOStage(Stage):
                 f"needs more than {2 * max_delay_offset(s.crw_patch_stride) - 1} patches"
             )
         self.crw = None
+        if not self.wants("bewo_crw_itd_mse"):  # CRW mode (a network per patch) only serves bewo_crw_itd_mse and FSAD
+            self._no_crw = "CRW mode and FSAD were not selected (--metrics)"
+            return
         self._no_crw = f"CRW mode and FSAD were skipped: no StereoCRW checkpoint was given. {WHERE_TO_GET}"
         path = resolve_crw_checkpoint(s.crw_checkpoint)
         if path is not None:
             self.crw = load_stereocrw(path, self.config.resolved_device())
 
     def unavailable_metrics(self):
-        return {} if self.crw is not None else {"bewo_crw_itd_mse": self._no_crw}
+        return {} if self.crw is not None or not self.wants("bewo_crw_itd_mse") else {"bewo_crw_itd_mse": self._no_crw}
 
     def describe(self):
         crw = (
@@ -197,7 +200,8 @@ class BEWOStage(Stage):
             unmeasurable["bewo_itd_mse"] = "; ".join(reasons)
         else:
             result["bewo_itd_mse"] = bewo_itd_squared_error(values["gt"]["itd_ms"], values["gen"]["itd_ms"])
-        result.update(self._crw(item, reasons, unmeasurable))
+        if self.wants("bewo_crw_itd_mse"):  # CRW mode needs GCC mode's checks, not the other way round
+            result.update(self._crw(item, reasons, unmeasurable))
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
         return result
