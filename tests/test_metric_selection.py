@@ -21,7 +21,7 @@ import pytest
 from spatialeval.cli import main
 from spatialeval.pipeline.config import EvalConfig
 from spatialeval.pipeline.evaluate import evaluate
-from spatialeval.pipeline.registry import stage_class
+from spatialeval.pipeline.registry import stage_class, stage_names
 
 TESTS = Path(__file__).resolve().parent
 PAIRS = TESTS / "data" / "pairs"
@@ -76,6 +76,9 @@ def test_a_stage_selects_all_its_metrics_unless_the_run_names_some():
         cls(EvalConfig(), selected=["ipd_mae"])
     with pytest.raises(ValueError, match="none"):
         cls(EvalConfig(), selected=[])
+    for name in stage_names():  # every stage takes the selection, also one with its own __init__
+        one = stage_class(name)(EvalConfig(), selected=[stage_class(name).fields[-1]])
+        assert one.selected_fields == (stage_class(name).fields[-1],), name
 
 
 # ------------------------------------------------------------------------------------------ the pipeline
@@ -357,3 +360,19 @@ def test_binaural_speech_skips_pesq_or_the_stfts_when_unasked(
         if metric != asked:
             _assert_absent(out, metric)
     assert _run_cli(speech_pairs, out, ",".join(bs.METRIC_NAMES)) == 2
+
+
+# ------------------------------------------------------------------------------------------ corpus values
+
+
+def test_a_corpus_value_of_an_unasked_metric_is_not_reported(interaural_pairs):
+    """``--metrics wer`` printed 'CER (corpus)' and ``--metrics gpe`` an FFE corpus value: numbers not asked for."""
+    cer = stage_class("cer")
+    rows = [{"cer_edits": 1, "cer_ref_chars": 10, "ref_source": "text", "cer_language": "en", "ref_text": "a b"}]
+    assert "cer_corpus" not in cer(EvalConfig(metrics=["wer"])).summarize(rows)
+    assert cer(EvalConfig(metrics=["cer"])).summarize(rows)["cer_corpus"] == 0.1
+    ffe = evaluate(interaural_pairs / "gt", interaural_pairs / "infer", {"metrics": ["gpe"]}).summary
+    full = evaluate(interaural_pairs / "gt", interaural_pairs / "infer", {"stages": ["ffe"]}).summary
+    assert "ffe_corpus" not in ffe["extra"] and "ffe" not in ffe and "vde" not in ffe
+    assert ffe["extra"]["gpe_voiced_corpus"] == full["extra"]["gpe_voiced_corpus"]
+    assert ffe["gpe"] == full["gpe"]

@@ -142,7 +142,14 @@ class Stage:
         self.config = config
         self.context = context or RunContext()
         self.cache = FeatureCache(getattr(config, "cache_dir", None))
-        self.selected = self.selection(config, selected)
+        self._selected = self.selection(config, selected)
+
+    @property
+    def selected(self) -> frozenset[str]:
+        """The names of this stage's metrics the run computes (see the class docstring); all of ``fields`` for a
+        stage whose ``__init__`` did not call this one's."""
+        chosen = self.__dict__.get("_selected")
+        return frozenset(self.fields) if chosen is None else chosen
 
     @classmethod
     def selection(cls, config, selected=None) -> frozenset[str]:

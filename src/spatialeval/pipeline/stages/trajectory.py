@@ -54,11 +54,11 @@ class TrajectorySettings:
 TRACKS = "per-segment direction tracks (ISDrama's 1-s segmentation), gt vs. generated"
 
 
-# Both tracks compare the same segments: those long enough and with a measurable direction in both clips.
 #: The two independent tracks' metrics: a run selecting none of one track's metrics does not compute that track.
 CUES_METRICS = ("cues_trajectory_error_deg", "cues_trajectory_worst_deg")
 BAT_METRICS = ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")
 
+# Both tracks compare the same segments: those long enough and with a measurable direction in both clips.
 DEGENERATE = degenerate_outcomes(
     "unmeasurable",
     clipped="scored: the per-segment direction errors",
