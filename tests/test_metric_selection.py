@@ -316,6 +316,13 @@ def test_bewo_gcc_alone_loads_and_runs_no_stereocrw(bewo_pair, tmp_path, monkeyp
     _assert_absent(out, "bewo_crw_itd_mse")
     assert "fsad" not in result.summary["extra"]
     assert not any("crw" in key for row in _rows(out) for key in row)
+    assert "bewo_itd_kl_hist" in result.summary["extra"]
+    crw_only = evaluate(
+        bewo_pair / "gt", bewo_pair / "infer", {**config, "metrics": ["bewo_crw_itd_mse"]}, out_dir=tmp_path / "crw"
+    )
+    assert crw_only.summary["bewo_crw_itd_mse"] == full.summary["bewo_crw_itd_mse"]
+    _assert_absent(tmp_path / "crw", "bewo_itd_mse")
+    assert "bewo_itd_kl_hist" not in crw_only.summary["extra"]  # GCC mode's corpus values: not asked for
     wider = ["--set", f"bewo.crw_checkpoint={crw}", *(f"--set=bewo.{k}={v}" for k, v in light.items())]
     assert _run_cli(bewo_pair, out, "bewo_itd_mse,bewo_crw_itd_mse", *wider) == 2
 

@@ -254,12 +254,14 @@ class BEWOStage(Stage):
         if not gt:
             return {}
         folder1 = gt if self.settings.kl_folder == "gt" else gen
-        summary = {
-            "bewo_released_kl": bewo_released_kl(folder1),
-            "bewo_released_kl_warning": KL_WARNING,
-            "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in gen]),
-            "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in gen]),
-        }
+        summary = {}
+        if self.wants("bewo_itd_mse"):  # GCC mode's corpus values, not reported when only CRW mode was asked for
+            summary = {
+                "bewo_released_kl": bewo_released_kl(folder1),
+                "bewo_released_kl_warning": KL_WARNING,
+                "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in gen]),
+                "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in gen]),
+            }
         # a merge of shards summarises stages it never set up: the rows say whether CRW mode ran
         crw_ran = getattr(self, "crw", None) is not None or any(r.get("bewo_gt_crw_features") for r in rows)
         if crw_ran:
