@@ -14,7 +14,8 @@ plus the test plugins, so a stage is covered the day it is registered.
 * **Settings** — speed-only settings are changed together in the independence runs above; that every
   setting is validated (``tests/test_settings_validation.py``) and is part of the run identity exactly when
   it may change a number (``tests/test_speed_settings.py``) is checked there, over the same registry.
-* **Selection** — a metric named with ``--metrics`` is computed, or the run exits 2 before evaluating.
+* **Selection** — a metric named with ``--metrics`` is computed, or the run exits 2 before evaluating; the
+  stage's other metrics are then absent from the summary.
 """
 
 from __future__ import annotations
@@ -285,3 +286,6 @@ def test_a_metric_named_explicitly_is_computed_or_the_run_exits_2(metric, one_pa
     assert code == 0, captured.err
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["counts"][metric] + summary["n_unmeasurable"][metric] == 1, summary["counts"]
+    # and only it: a metric of the same stage that was not named is absent (not a number, not unmeasurable)
+    unnamed = {name for name, other in METRIC_INFOS.items() if other.stage == info.stage and name != metric}
+    assert not unnamed & (set(summary) | set(summary["counts"]) | set(summary["n_unmeasurable"])), unnamed

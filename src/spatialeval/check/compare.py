@@ -118,6 +118,10 @@ def _missing_reason(name: str, results: Mapping[str, Any]) -> str:
         return f"{where}: stage {info.stage!r} was skipped ({stage.get('reason') or 'no reason given'})"
     if info and isinstance(stages, Mapping) and stages and info.stage not in stages:
         return f"{where}: stage {info.stage!r} did not run"
+    config = results.get("config") if isinstance(results.get("config"), Mapping) else {}
+    chosen = config.get("metrics")
+    if isinstance(chosen, list) and chosen and name not in chosen:
+        return f"{where}: not selected (the run's --metrics was {','.join(map(str, chosen))})"
     return f"{where} (every item failed for this metric?)"
 
 

@@ -36,7 +36,7 @@ def plan_resume(
         if any(row.get(key) != value for key, value in current.items()):
             changed.append(pair.id)
             continue
-        reused[pair.id] = {**row, "gt": pair.gt, "gen": pair.gen}
+        reused[pair.id] = {**unselected_removed(row, stages), "gt": pair.gt, "gen": pair.gen}
     return reused, {
         "reused": len(reused),
         "recomputed_changed": changed,
@@ -64,7 +64,7 @@ def row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) -> 
     if row.get("error") is not None and not isinstance(row["error"], str):
         return "error is not text"
     for stage in stages:
-        for name in stage.fields:
+        for name in stage.selected_fields:
             if name not in row:
                 return f"no {name}"
             value = row[name]
@@ -74,6 +74,23 @@ def row_problem(row: dict[str, Any], stages: list[Stage], allowed: set[str]) -> 
     if marks is not None and not (isinstance(marks, dict) and all(isinstance(v, str) for v in marks.values())):
         return "unmeasurable is not a mapping of reasons"
     return None
+
+
+def unselected_removed(row: dict[str, Any], stages: list[Stage]) -> dict[str, Any]:
+    """``row`` without the metrics (values and unmeasurable reasons) these stages did not select: a directory
+    written before stages knew their selection holds every metric of a stage; a resumed row then holds what a
+    new row of this run holds."""
+    unasked = {name for stage in stages for name in stage.fields if name not in stage.selected}
+    if not unasked & set(row) and not unasked & set(row.get("unmeasurable") or {}):
+        return row
+    kept = {k: v for k, v in row.items() if k not in unasked}
+    if isinstance(row.get("unmeasurable"), dict):
+        marks = {k: v for k, v in row["unmeasurable"].items() if k not in unasked}
+        if marks:
+            kept["unmeasurable"] = marks
+        else:
+            kept.pop("unmeasurable")
+    return kept
 
 
 def input_identity(pair: Pair, stages: list[Stage]) -> dict[str, str | None]:

@@ -42,8 +42,9 @@ def _stage_into_rows(
     rows: list[dict[str, Any]],
     errors: list[list[str]],
 ) -> None:
-    """One stage on the decoded items ``ok`` of the chunk; its metrics stay NaN on every other item."""
-    for name in stage.fields:
+    """One stage on the decoded items ``ok`` of the chunk; its selected metrics stay NaN on every other item
+    (a metric not selected is absent from the rows)."""
+    for name in stage.selected_fields:
         for row in rows:
             row[name] = math.nan
     for i in ok:
@@ -62,10 +63,12 @@ def _stage_into_rows(
 
 
 def _result_into_row(stage: Stage, result: dict[str, Any], row: dict[str, Any]) -> None:
-    """Copy a stage's result into the row; a metric left NaN always gets an unmeasurable reason."""
-    reasons = dict(result.get("unmeasurable") or {})
-    row.update({k: v for k, v in result.items() if k != "unmeasurable"})
-    for name in stage.fields:
+    """Copy a stage's result into the row; a metric left NaN always gets an unmeasurable reason. Metrics the
+    run did not select (``Stage.selected``) are left out, values and reasons alike, whatever the stage returned."""
+    unasked = set(stage.fields) - stage.selected
+    reasons = {k: v for k, v in (result.get("unmeasurable") or {}).items() if k not in unasked}
+    row.update({k: v for k, v in result.items() if k != "unmeasurable" and k not in unasked})
+    for name in stage.selected_fields:
         if not is_number(row.get(name)):
             row[name] = math.nan
             reasons.setdefault(name, f"{stage.name} gave no value and no reason")

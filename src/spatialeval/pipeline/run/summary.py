@@ -71,7 +71,7 @@ def metric_means(rows: list[dict[str, Any]], stages: list[Stage]) -> tuple[dict,
     unmeasurable: dict[str, int] = {}
     reasons: dict[str, dict[str, int]] = {}
     for stage in stages:
-        for name in stage.fields:
+        for name in stage.selected_fields:  # a metric the run did not select has no entry at all
             values = np.array([r[name] for r in rows if is_number(r.get(name))], dtype=float)
             means[name] = float(values.mean()) if values.size else None
             counts[name] = int(values.size)
@@ -87,7 +87,7 @@ def stage_extras(rows: list[dict[str, Any]], stages: list[Stage]) -> dict[str, A
     """Each stage's own summary values (e.g. corpus CER), from the rows where its headline metric has a value."""
     extra: dict[str, Any] = {}
     for stage in stages:
-        headline = stage.fields[0]
+        headline = stage.selected_fields[0]
         extra.update(stage.summarize([r for r in rows if is_number(r.get(headline))]))
     return extra
 

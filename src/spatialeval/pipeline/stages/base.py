@@ -96,6 +96,15 @@ class Stage:
     ``"unmeasurable": {field: reason}`` for every metric left NaN on purpose. A metric that
     comes back NaN without a reason is counted as unmeasurable with a generic reason, so no
     value silently leaves a mean.
+
+    **Selection.** ``selected`` is the set of this stage's metrics the run asked for (``--metrics``):
+    all of ``fields`` unless ``config.metrics`` names some of them, or the ``selected`` argument of the
+    constructor says otherwise. A stage whose metrics need separable work reads it (``self.wants(name)``)
+    in :meth:`setup` and :meth:`compute_one` and skips what only unasked metrics need (a model it would
+    not use, a scorer). Whatever a stage returns, the run keeps only the selected metrics: an unasked
+    metric is absent from the row, the summary and ``items.csv`` (never a number, never
+    "unmeasurable"). The selection is part of the run's identity (``config.metrics``), so a resumed
+    run or a merge never mixes rows made under different selections.
     """
 
     name: ClassVar[str] = ""
@@ -127,12 +136,46 @@ class Stage:
             cls.fields = tuple(info.name for info in cls.metrics)
         cls.speed_settings = speed_settings(cls.Settings)
 
-    def __init__(self, config, context: RunContext | None = None):
+    def __init__(self, config, context: RunContext | None = None, selected=None):
         from spatialeval.pipeline.cache import FeatureCache
 
         self.config = config
         self.context = context or RunContext()
         self.cache = FeatureCache(getattr(config, "cache_dir", None))
+        self._selected = self.selection(config, selected)
+
+    @property
+    def selected(self) -> frozenset[str]:
+        """The names of this stage's metrics the run computes (see the class docstring); all of ``fields`` for a
+        stage whose ``__init__`` did not call this one's."""
+        chosen = self.__dict__.get("_selected")
+        return frozenset(self.fields) if chosen is None else chosen
+
+    @classmethod
+    def selection(cls, config, selected=None) -> frozenset[str]:
+        """The metrics of this stage a run computes: ``selected`` when given, else those of ``config.metrics``
+        (``--metrics``) that are this stage's, else all of its ``fields`` (no selection, or one naming only
+        other stages' metrics: a stage named with ``--stages``). ValueError on an empty or foreign set."""
+        if selected is None:
+            named = [name for name in (getattr(config, "metrics", None) or ()) if name in cls.fields]
+            return frozenset(named or cls.fields)
+        chosen = frozenset(selected)
+        foreign = sorted(chosen - set(cls.fields))
+        if foreign or not chosen:
+            raise ValueError(
+                f"stage {cls.name}: selected must name some of its metrics ({', '.join(cls.fields)}), "
+                f"got {', '.join(foreign) if foreign else 'none'}"
+            )
+        return chosen
+
+    @property
+    def selected_fields(self) -> tuple[str, ...]:
+        """The selected metric fields in declaration order: the metric columns this run's rows hold."""
+        return tuple(name for name in self.fields if name in self.selected)
+
+    def wants(self, *names: str) -> bool:
+        """Whether any of the metrics ``names`` was asked for (work only unasked metrics need is skipped)."""
+        return any(name in self.selected for name in names)
 
     @property
     def settings(self):

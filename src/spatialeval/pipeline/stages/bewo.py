@@ -140,13 +140,16 @@ class BEWOStage(Stage):
                 f"needs more than {2 * max_delay_offset(s.crw_patch_stride) - 1} patches"
             )
         self.crw = None
+        if not self.wants("bewo_crw_itd_mse"):  # CRW mode (a network per patch) only serves bewo_crw_itd_mse and FSAD
+            self._no_crw = "CRW mode and FSAD were not selected (--metrics)"
+            return
         self._no_crw = f"CRW mode and FSAD were skipped: no StereoCRW checkpoint was given. {WHERE_TO_GET}"
         path = resolve_crw_checkpoint(s.crw_checkpoint)
         if path is not None:
             self.crw = load_stereocrw(path, self.config.resolved_device())
 
     def unavailable_metrics(self):
-        return {} if self.crw is not None else {"bewo_crw_itd_mse": self._no_crw}
+        return {} if self.crw is not None or not self.wants("bewo_crw_itd_mse") else {"bewo_crw_itd_mse": self._no_crw}
 
     def describe(self):
         crw = (
@@ -197,7 +200,8 @@ class BEWOStage(Stage):
             unmeasurable["bewo_itd_mse"] = "; ".join(reasons)
         else:
             result["bewo_itd_mse"] = bewo_itd_squared_error(values["gt"]["itd_ms"], values["gen"]["itd_ms"])
-        result.update(self._crw(item, reasons, unmeasurable))
+        if self.wants("bewo_crw_itd_mse"):  # CRW mode needs GCC mode's checks, not the other way round
+            result.update(self._crw(item, reasons, unmeasurable))
         if unmeasurable:
             result["unmeasurable"] = unmeasurable
         return result
@@ -250,12 +254,14 @@ class BEWOStage(Stage):
         if not gt:
             return {}
         folder1 = gt if self.settings.kl_folder == "gt" else gen
-        summary = {
-            "bewo_released_kl": bewo_released_kl(folder1),
-            "bewo_released_kl_warning": KL_WARNING,
-            "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in gen]),
-            "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in gen]),
-        }
+        summary = {}
+        if self.wants("bewo_itd_mse"):  # GCC mode's corpus values, not reported when only CRW mode was asked for
+            summary = {
+                "bewo_released_kl": bewo_released_kl(folder1),
+                "bewo_released_kl_warning": KL_WARNING,
+                "bewo_itd_kl_hist": itd_kl_divergence([1000 * v for v in gt], [1000 * v for v in gen]),
+                "bewo_itd_w1_us": itd_wasserstein_us([1000 * v for v in gt], [1000 * v for v in gen]),
+            }
         # a merge of shards summarises stages it never set up: the rows say whether CRW mode ran
         crw_ran = getattr(self, "crw", None) is not None or any(r.get("bewo_gt_crw_features") for r in rows)
         if crw_ran:

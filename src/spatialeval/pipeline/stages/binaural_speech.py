@@ -133,6 +133,20 @@ class BinauralSpeechStage(Stage):
         gt48, gen48 = gt48[:, :n], gen48[:, :n]
         result["samples_compared"] = n
         result["wave_l2"] = bs.wave_l2(gen48, gt48)
+        if self.wants("amplitude_l2", "phase_l2", "mrstft"):  # the STFTs serve only these three
+            self._spectral(result, unmeasurable, gt48, gen48, n)
+        if self.wants("pesq"):  # PESQ works on the clips at their own rates: independent of the rest
+            result["pesq"], reason = _pesq(gen_clip, gt_clip)
+            if reason:
+                unmeasurable["pesq"] = reason
+        if unmeasurable:
+            result["unmeasurable"] = unmeasurable
+        return result
+
+    def _spectral(self, result: dict, unmeasurable: dict, gt48, gen48, n: int) -> None:
+        """``amplitude_l2``, ``phase_l2`` and ``mrstft`` of the 48-kHz clips cut to ``n`` samples, into ``result``."""
+        from spatialeval.metrics import binaural_speech as bs
+
         if n < bs.MIN_STFT_SAMPLES:
             reason = f"{n} samples at 48 kHz: the released STFT needs at least {bs.MIN_STFT_SAMPLES}"
             unmeasurable.update(dict.fromkeys(("amplitude_l2", "phase_l2", "mrstft"), reason))
@@ -144,18 +158,13 @@ class BinauralSpeechStage(Stage):
                     f"{self.settings.ignore_below} × the gt's mean energy (silent clip)"
                 )
             result["mrstft"] = bs.mrstft(gen48, gt48)
-        result["pesq"], reason = _pesq(gen_clip, gt_clip)
-        if reason:
-            unmeasurable["pesq"] = reason
-        if unmeasurable:
-            result["unmeasurable"] = unmeasurable
-        return result
 
     def summarize(self, rows):
         from spatialeval.metrics.binaural_speech import METRIC_NAMES, sample_weighted_mean
 
         samples = [r.get("samples_compared", 0) for r in rows]
-        means = {name: sample_weighted_mean([r.get(name) for r in rows], samples) for name in METRIC_NAMES}
+        names = [name for name in METRIC_NAMES if name in self.selected]
+        means = {name: sample_weighted_mean([r.get(name) for r in rows], samples) for name in names}
         # None, not NaN, when no item was measured: summary.json stays strict JSON
         return {f"{name}_sample_weighted": None if math.isnan(v) else v for name, v in means.items()}
 

@@ -166,8 +166,8 @@ class CERStage(Stage):
     extra_fields = ("asr_text", "ref_text", "ref_source", "cer_edits", "cer_ref_chars", "cer_language", "cer_note")
     identity_fields = ("ref_text_sha256",)
 
-    def __init__(self, config, context=None):
-        super().__init__(config, context)
+    def __init__(self, config, context=None, selected=None):
+        super().__init__(config, context, selected)
         self._memo: dict[str, str] = {}  # identical clips within a run are transcribed once
 
     def setup(self) -> None:
@@ -382,8 +382,9 @@ class CERStage(Stage):
         from spatialeval.metrics.text import detect_language
 
         counted = [(r["cer_edits"], r["cer_ref_chars"]) for r in rows if "cer_edits" in r]
+        corpus = {"cer_corpus": corpus_cer(counted)} if self.wants("cer") else {}  # no CER number when unasked
         return {
-            "cer_corpus": corpus_cer(counted),
+            **corpus,
             "cer_headline": "mean_per_utterance",
             "cer_ref_sources": dict(sorted(Counter(r["ref_source"] for r in rows if "ref_source" in r).items())),
             # text vs. the gt's ASR transcript: two kinds of reference in one mean (the console says so)

@@ -43,9 +43,11 @@ What the definitions make of other inputs (scored, as the reference implementati
 * a generation silent in one ear: MBSTOI's better-ear step prefers the ear with the larger ratio
   of gt to generated envelope variance, i.e. the silent one, whose correlation is 0, so MBSTOI
   falls to about 0; HASPI's better ear takes the other ear (about 1 for otherwise equal speech);
-* both metrics are computed whenever the stage runs, also with ``--metrics haspi_be`` alone
-  (rows always hold both, so a resumed or merged run never lacks one); MBSTOI costs about a
-  sixth of HASPI's time (10 s at 44.1 kHz: 1.6 s against 9.5 s of CPU).
+* only the selected metrics are scored (``Stage.selected``): ``--metrics haspi_be`` runs no
+  MBSTOI and ``--metrics mbstoi`` no HASPI (the two scorers share nothing but the checks above;
+  MBSTOI costs about a sixth of HASPI's time: 10 s at 44.1 kHz, 1.6 s against 9.5 s of CPU); the
+  other metric is absent from the rows, and the selection is part of the run's identity, so a
+  resumed or merged run never mixes rows of another selection.
 """
 
 from __future__ import annotations
@@ -190,7 +192,7 @@ class IntelligibilityStage(Stage):
 
     def compute_one(self, item: LoadedPair):
         gt_clip, gen_clip = item.gt.require_channels(2), item.gen.require_channels(2)
-        names = [info.name for info in self.metrics]
+        names = list(self.selected_fields)  # an unasked metric's scorer is never called
         result = {name: math.nan for name in names}
         difference_s = abs(gt_clip.seconds - gen_clip.seconds)
         limit = self.settings.max_length_difference_s
@@ -213,7 +215,7 @@ class IntelligibilityStage(Stage):
         gt = gt_clip.samples[: int(round(seconds * gt_clip.sample_rate))].astype(np.float64).T
         gen = gen_clip.samples[: int(round(seconds * gen_clip.sample_rate))].astype(np.float64).T
         reasons = _input_reasons(gt, gen, names)
-        if not reasons.get("haspi_be") and seconds < self.settings.haspi_min_seconds:
+        if "haspi_be" in names and not reasons.get("haspi_be") and seconds < self.settings.haspi_min_seconds:
             reasons["haspi_be"] = (
                 f"{seconds:.3f} s of audio < intelligibility.haspi_min_seconds = {self.settings.haspi_min_seconds:g}: "
                 "on so few envelope frames HASPI scores unrelated signals near 1"
@@ -247,6 +249,8 @@ def _input_reasons(gt: np.ndarray, gen: np.ndarray, names: list[str]) -> dict[st
     dead = [side for side, ac, rms in zip(("left", "right"), ear_ac, ear_rms) if ac <= SILENCE_RATIO * rms]
     if dead:
         return {
-            "haspi_be": f"the gt's {dead[0]} ear is silent or constant: HASPI of that ear, so the better ear, is undefined"
+            name: f"the gt's {dead[0]} ear is silent or constant: HASPI of that ear, so the better ear, is undefined"
+            for name in names
+            if name == "haspi_be"
         }
     return {}

@@ -54,6 +54,10 @@ class TrajectorySettings:
 TRACKS = "per-segment direction tracks (ISDrama's 1-s segmentation), gt vs. generated"
 
 
+#: The two independent tracks' metrics: a run selecting none of one track's metrics does not compute that track.
+CUES_METRICS = ("cues_trajectory_error_deg", "cues_trajectory_worst_deg")
+BAT_METRICS = ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")
+
 # Both tracks compare the same segments: those long enough and with a measurable direction in both clips.
 DEGENERATE = degenerate_outcomes(
     "unmeasurable",
@@ -156,7 +160,9 @@ class TrajectoryStage(Stage):
         s = self.settings
         self.encoder = None
         self._no_bat = "BAT trajectories are off (trajectory.bat: false)"
-        if s.bat:
+        if not self.wants(*BAT_METRICS):  # the encoder (and its padded passes) only serves the BAT track
+            self._no_bat = "BAT trajectories not selected (--metrics)"
+        elif s.bat:
             from spatialeval.models.registry import SPATIAL_ENCODERS
 
             try:
@@ -169,7 +175,7 @@ class TrajectoryStage(Stage):
     def unavailable_metrics(self) -> dict[str, str]:
         if self.encoder is not None:
             return {}
-        return {name: self._no_bat for name in ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")}
+        return {name: self._no_bat for name in BAT_METRICS if name in self.selected}
 
     def describe(self):
         s, cues = self.settings, self.config.cues
@@ -295,13 +301,34 @@ class TrajectoryStage(Stage):
         return tracks
 
     def compute_one(self, item: LoadedPair):
-        from spatialeval.metrics.trajectory import track_from_estimator, trajectory_error
+        """The selected tracks only: the cue track (``cues_`` metrics) and the BAT track (``bat_`` metrics,
+        the encoder's padded passes) are independent; an unselected one is not computed."""
+        from spatialeval.metrics.trajectory import trajectory_error
 
         item.gt.require_channels(2)
         item.gen.require_channels(2)
+        validity = {side: self._validity(getattr(item, side)) for side in ("gt", "gen")}
+        result = self._cues_result(item, validity) if self.wants(*CUES_METRICS) else {}
+        if not self.wants(*BAT_METRICS):
+            return result
+        if self.encoder is None:
+            result.update(dict.fromkeys(BAT_METRICS, math.nan))
+            result.setdefault("unmeasurable", {}).update(dict.fromkeys(BAT_METRICS, self._no_bat))
+            return result
+        gt, gen = self._bat_tracks(item, validity)
+        bat = self._renamed(trajectory_error(gt, gen, prefix="bat_"), "bat")
+        unmeasurable = {**result.pop("unmeasurable", {}), **bat.pop("unmeasurable", {})}
+        result.update(bat, bat_track_gt=gt.to_dict(), bat_track_gen=gen.to_dict())
+        if unmeasurable:
+            result["unmeasurable"] = unmeasurable
+        return result
+
+    def _cues_result(self, item: LoadedPair, validity: dict) -> dict:
+        """The cue-based track of both clips and its error (the ``cues_`` metrics and track fields)."""
+        from spatialeval.metrics.trajectory import track_from_estimator, trajectory_error
+
         s = self.settings
         estimate = self._estimator()
-        validity = {side: self._validity(getattr(item, side)) for side in ("gt", "gen")}
         tracks = {
             side: track_from_estimator(
                 getattr(item, side).samples,
@@ -323,17 +350,6 @@ class TrajectoryStage(Stage):
             cues_track_gen=tracks["gen"].to_dict(),
             cues_track_front_back=front_back,
         )
-        if self.encoder is None:
-            names = ("bat_trajectory_error_deg", "bat_trajectory_worst_deg")
-            result.update({name: math.nan for name in names})
-            result.setdefault("unmeasurable", {}).update({name: self._no_bat for name in names})
-            return result
-        gt, gen = self._bat_tracks(item, validity)
-        bat = self._renamed(trajectory_error(gt, gen, prefix="bat_"), "bat")
-        unmeasurable = {**result.pop("unmeasurable", {}), **bat.pop("unmeasurable", {})}
-        result.update(bat, bat_track_gt=gt.to_dict(), bat_track_gen=gen.to_dict())
-        if unmeasurable:
-            result["unmeasurable"] = unmeasurable
         return result
 
     @staticmethod
