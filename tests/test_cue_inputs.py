@@ -209,3 +209,69 @@ def test_property_errors_are_symmetric_and_mirror_left_right(head, a, b):
     assert forward["front_back"] == backward["front_back"]
     mirrored = estimate_direction(gt[:, ::-1].copy(), SR)  # swapping the ears mirrors left and right
     assert mirrored.lateral_deg == pytest.approx(-forward["doa_gt_lateral_deg"], abs=1.0)
+
+
+def test_time_major_frame_sums_are_the_frames_first_sums():
+    """The analysis sums over frames laid out (length, frames, 2): the same additions in the same order as
+    ``mean(axis=1)`` / :func:`band_sums` of the (frames, length, 2) layout, so the values are identical."""
+    from spatialeval.features.frame_cues import (
+        _band_sums_time_major,
+        _frame_means,
+        band_bins,
+        band_sums,
+        third_octave_bands,
+    )
+
+    rng = np.random.default_rng(7)
+    frames = rng.standard_normal((37, 1280, 2)) * rng.uniform(0.01, 10.0, (37, 1, 2))
+    time_major = np.ascontiguousarray(frames.transpose(1, 0, 2))
+    assert np.array_equal(_frame_means(time_major), frames.mean(axis=1))
+    assert np.array_equal(_frame_means(time_major**2), np.mean(frames**2, axis=1))
+    spectra = np.fft.rfft(frames, 4096, axis=1)
+    power = spectra.real**2 + spectra.imag**2
+    ranges, _ = band_bins(third_octave_bands(), 32000, 4096, None)
+    assert np.array_equal(_band_sums_time_major(np.ascontiguousarray(power.transpose(1, 0, 2)), ranges),
+                          band_sums(power, ranges))  # fmt: skip
+
+
+def test_extra_ild_bands_are_those_of_a_second_analysis():
+    """The cue stage takes the pair comparison's band levels from its own analysis (``extra_ild_bands``):
+    the same frames, FFTs and band sums as analysing the clip again with those bands."""
+    from spatialeval.metrics.front_back_pair import PAIR_BANDS, pair_spectrum, pair_spectrum_from_analysis
+
+    x = spatialize(speech_like(1.7, 44100, seed=8), 44100, 150.0)
+    options = dict(analysis_rate=32000, fmax=0.45 * 32000, block_seconds=0.6)
+    both = analyze_binaural(x, 44100, extra_ild_bands=PAIR_BANDS, **options)
+    again = analyze_binaural(x, 44100, bands=PAIR_BANDS, itd=False, xcorr=False, **options)
+    assert np.array_equal(both.extra_ild_band_power, again.ild_band_power)
+    assert np.array_equal(both.extra_ild_band_usable, again.ild_band_usable)
+    shared = pair_spectrum_from_analysis(both, 0.9)
+    alone = pair_spectrum(x, 44100, coherence=0.9, **options)
+    assert np.array_equal(shared.level_db, alone.level_db, equal_nan=True)
+    with pytest.raises(ValueError, match="PAIR_BANDS"):
+        pair_spectrum_from_analysis(analyze_binaural(x, 44100, **options), 0.9)
+
+
+@pytest.mark.parametrize("max_lag", [0, 1, 16])
+def test_lag_sums_are_the_direct_lagged_sums(monkeypatch, max_lag):
+    """Σ_t l(t)·r(t+τ) over the clip, however the stream is cut (several fixed segments here), against the
+    plain definition; float64 rounding of sums over ~10⁴ products only."""
+    from spatialeval.features.streaming import LagSums
+
+    monkeypatch.setattr(LagSums, "SEGMENT", 997)
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((5003, 2)) + 0.3
+    sums = LagSums(max_lag)
+    for start in range(0, x.shape[0], 700):
+        sums.push(x[start : start + 700])
+    sums.finish()
+    left, right = x[:, 0], x[:, 1]
+    n = x.shape[0]
+    expected = [
+        np.sum(left[max(0, -lag) : n - max(0, lag)] * right[max(0, lag) : n + min(0, lag)])
+        for lag in range(-max_lag, max_lag + 1)
+    ]
+    scale = math.sqrt(np.sum(left**2) * np.sum(right**2))
+    # a sum of n float64 products: rounding below n · ε64 of the Cauchy–Schwarz bound
+    np.testing.assert_allclose(sums.sums, expected, rtol=0, atol=n * np.finfo(np.float64).eps * scale)
+    np.testing.assert_allclose(sums.energy, np.sum(x**2, axis=0), rtol=1e-12)

@@ -203,15 +203,35 @@ def band_sums(power: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     return out
 
 
-def _gcc_phat(
-    spec_l: np.ndarray, spec_r: np.ndarray, keep_band: np.ndarray, max_lag: int, nfft: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _band_sums_time_major(power: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """:func:`band_sums` of ``power`` laid out (bins, frames, 2) → (frames, bands, 2), with the same values.
+
+    Each band is summed bin after bin over contiguous rows of frames × 2 values: the additions
+    are those of :func:`band_sums` in the same order, without its two-value inner loops.
+    """
+    out = np.zeros((power.shape[1], len(ranges), *power.shape[2:]))
+    for index, (start, stop) in enumerate(ranges):
+        if stop > start:
+            out[:, index] = power[start:stop].sum(axis=0)
+    return out
+
+
+def _frame_means(frames: np.ndarray) -> np.ndarray:
+    """Mean over each frame's samples of time-major frames (length, frames, 2) → (frames, 2).
+
+    ``frames.mean(axis=1)`` of the frames-first layout adds sample after sample too, and
+    divides by the same count: the values are the same.
+    """
+    return np.add.reduce(frames, axis=0) / frames.shape[0]
+
+
+def _gcc_phat(cross: np.ndarray, keep_band: np.ndarray, max_lag: int, nfft: int) -> tuple[np.ndarray, np.ndarray]:
     """Sub-sample GCC-PHAT peak lag (samples, positive = right ear late) and coherence per row; NaN/0 without bins.
 
-    Coherence is the peak height of the phase-transform correlation normalised so that a
-    pure delay gives 1: the mean over the kept bins of cos(phase error at the peak lag).
+    ``cross`` is R(f)·L*(f) per frame (frames, bins). Coherence is the peak height of the
+    phase-transform correlation normalised so that a pure delay gives 1: the mean over the
+    kept bins of cos(phase error at the peak lag).
     """
-    cross = spec_r * np.conj(spec_l)
     magnitude = np.abs(cross)
     keep = keep_band[None, :] & (magnitude > magnitude.max(axis=1, keepdims=True) * 10.0 ** (-PHAT_FLOOR_DB / 10.0))
     keep &= magnitude > 0
@@ -265,6 +285,10 @@ class ClipAnalysis:
     ild_band_power: np.ndarray
     xcorr: np.ndarray
     energy: np.ndarray
+    #: ``extra_ild_bands`` of :func:`analyze_binaural`: their band powers on the ILD frames (m, extra bands, 2)
+    #: and which are usable (empty when none were asked for)
+    extra_ild_band_power: np.ndarray | None = None
+    extra_ild_band_usable: np.ndarray | None = None
 
     @property
     def seconds(self) -> float:
@@ -287,6 +311,7 @@ def analyze_binaural(
     itd: bool = True,
     ild: bool = True,
     xcorr: bool = True,
+    extra_ild_bands=None,
     name: str = "binaural signal",
 ) -> ClipAnalysis:
     """One streaming pass over a ``(time, 2)`` clip computing every per-frame cue the metrics need.
@@ -296,7 +321,9 @@ def analyze_binaural(
     cut into frames; per frame only scalars and band powers are kept (about 0.5 KB per
     20 ms of audio), so working memory is bounded by the block length. See :class:`ClipAnalysis` for
     what is returned and :func:`itd_gcc_phat`, :func:`band_ild`, :func:`iacc` for the
-    definitions of each cue.
+    definitions of each cue. ``extra_ild_bands`` (another (n, 2) band set) adds their band powers
+    on the same ILD frames (``extra_ild_band_power``), as a second call with ``bands=extra_ild_bands``
+    would give them, without resampling and transforming the clip again.
 
     >>> sr = 16000
     >>> noise = np.random.default_rng(0).standard_normal((sr, 2))
@@ -324,8 +351,12 @@ def analyze_binaural(
     ild_nfft = next_pow2(ild_length)
     ild_window = np.hanning(ild_length)
     ild_ranges, ild_usable = band_bins(bands, rate, ild_nfft, fmax)
+    extra = _check_bands(extra_ild_bands) if extra_ild_bands is not None else np.zeros((0, 2))
+    extra_ranges, extra_usable = band_bins(extra, rate, ild_nfft, fmax)
 
-    itd_framer, ild_framer = Framer(length, hop), Framer(ild_length, max(1, ild_length // 2))
+    # Frames time-major (length, frames, 2): the per-frame sums run over rows of frames × 2 values.
+    itd_framer = Framer(length, hop, time_major=True)
+    ild_framer = Framer(ild_length, max(1, ild_length // 2), time_major=True)
     # Frame counts are known up front: per-frame results go straight into preallocated arrays
     # (no lists to concatenate, which would double the memory of a long clip at the end).
     n_out = polyphase_output_length(x.shape[0], rate, sr)
@@ -339,6 +370,7 @@ def analyze_binaural(
         "band": np.zeros((n_itd, n_bands, 2)),
         "ild_power": np.zeros((n_ild, 2)),
         "ild_band": np.zeros((n_ild, n_bands, 2)),
+        "extra_band": np.zeros((n_ild, len(extra), 2)),
     }
     done = {"itd": 0, "ild": 0}
     lagged = LagSums(max_lag)
@@ -348,28 +380,32 @@ def analyze_binaural(
     for block in resampled_blocks(x, sr, rate, block_out):
         total += block.shape[0]
         if itd:
-            frames = itd_framer.push(block)
-            for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
-                batch = frames[start : start + FRAMES_PER_BATCH]
-                batch = batch - batch.mean(axis=1, keepdims=True)  # DC carries no interaural information
-                rows = slice(done["itd"], done["itd"] + batch.shape[0])
-                out["power"][rows] = np.mean(batch**2, axis=1)
-                spectra = np.fft.rfft(batch * window[None, :, None], nfft, axis=1)
-                lag, coherence = _gcc_phat(spectra[:, :, 0], spectra[:, :, 1], keep_band, max_lag, nfft)
+            frames = itd_framer.push(block)  # (length, frames, 2)
+            for start in range(0, frames.shape[1], FRAMES_PER_BATCH):
+                batch = frames[:, start : start + FRAMES_PER_BATCH]
+                batch = batch - _frame_means(batch)  # DC carries no interaural information
+                rows = slice(done["itd"], done["itd"] + batch.shape[1])
+                out["power"][rows] = _frame_means(batch**2)
+                spectra = np.fft.rfft(batch * window[:, None, None], nfft, axis=0)  # (bins, frames, 2)
+                cross = np.ascontiguousarray((spectra[:, :, 1] * np.conj(spectra[:, :, 0])).T)
+                lag, coherence = _gcc_phat(cross, keep_band, max_lag, nfft)
                 out["itd"][rows] = np.clip(lag / rate, -max_itd_s, max_itd_s)
                 out["coherence"][rows] = coherence
-                out["band"][rows] = band_sums(spectra.real**2 + spectra.imag**2, ranges)
-                done["itd"] += batch.shape[0]
+                out["band"][rows] = _band_sums_time_major(spectra.real**2 + spectra.imag**2, ranges)
+                done["itd"] += batch.shape[1]
         if ild:
-            frames = ild_framer.push(block)
-            for start in range(0, frames.shape[0], FRAMES_PER_BATCH):
-                batch = frames[start : start + FRAMES_PER_BATCH]
-                batch = batch - batch.mean(axis=1, keepdims=True)
-                rows = slice(done["ild"], done["ild"] + batch.shape[0])
-                out["ild_power"][rows] = np.mean(batch**2, axis=1)
-                spectra = np.fft.rfft(batch * ild_window[None, :, None], ild_nfft, axis=1)
-                out["ild_band"][rows] = band_sums(spectra.real**2 + spectra.imag**2, ild_ranges)
-                done["ild"] += batch.shape[0]
+            frames = ild_framer.push(block)  # (length, frames, 2)
+            for start in range(0, frames.shape[1], FRAMES_PER_BATCH):
+                batch = frames[:, start : start + FRAMES_PER_BATCH]
+                batch = batch - _frame_means(batch)
+                rows = slice(done["ild"], done["ild"] + batch.shape[1])
+                out["ild_power"][rows] = _frame_means(batch**2)
+                spectra = np.fft.rfft(batch * ild_window[:, None, None], ild_nfft, axis=0)
+                power = spectra.real**2 + spectra.imag**2
+                out["ild_band"][rows] = _band_sums_time_major(power, ild_ranges)
+                if len(extra):
+                    out["extra_band"][rows] = _band_sums_time_major(power, extra_ranges)
+                done["ild"] += batch.shape[1]
         if xcorr:
             lagged.push(block)
     if xcorr:
@@ -392,6 +428,8 @@ def analyze_binaural(
         ild_band_power=out["ild_band"],
         xcorr=centred[0],
         energy=centred[1],
+        extra_ild_band_power=out["extra_band"],
+        extra_ild_band_usable=extra_usable,
     )
 
 

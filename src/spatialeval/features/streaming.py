@@ -2,13 +2,14 @@
 
 Each keeps only a bounded amount of audio in memory and gives results that do not depend on
 how the stream was cut into blocks (bit-identical to processing the whole clip at once,
-except :class:`LagSums`, which is exact up to the rounding of its fixed segments).
+except :class:`LagSums`, which sums over fixed segments: exact up to the rounding of those sums).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import lru_cache
 
 import numpy as np
 from scipy import signal
@@ -26,6 +27,17 @@ def polyphase_output_length(length: int, up: int, down: int) -> int:
     divisor = math.gcd(int(up), int(down))
     up, down = int(up) // divisor, int(down) // divisor
     return -(-int(length) * up // down)
+
+
+@lru_cache(maxsize=16)
+def _taps(up: int, down: int) -> np.ndarray:
+    """``scipy.signal.resample_poly``'s default filter for ``up``/``down`` (reduced), designed once: given as
+    ``window``, resample_poly filters with exactly these taps (a copy, scaled by ``up``), as it would after
+    designing them itself on every call."""
+    max_rate = max(up, down)
+    taps = signal.firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    taps.flags.writeable = False
+    return taps
 
 
 def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> Iterator[np.ndarray]:
@@ -51,7 +63,7 @@ def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> 
     while period * up < n_out:
         first = max(0, period - margin)
         a, b = first * down, min(n_in, (period + step + margin) * down)
-        local = signal.resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0)
+        local = signal.resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0, window=_taps(up, down))
         offset = (period - first) * up
         count = min((period + step) * up, n_out) - period * up
         yield local[offset : offset + count]
@@ -59,20 +71,25 @@ def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> 
 
 
 class Framer:
-    """Cuts a stream of (n, 2) blocks into frames ``x[i·hop : i·hop + length]`` (only complete frames)."""
+    """Cuts a stream of (n, 2) blocks into frames ``x[i·hop : i·hop + length]`` (only complete frames).
 
-    def __init__(self, length: int, hop: int):
-        self.length, self.hop = length, hop
+    :meth:`push` returns ``(count, length, 2)`` arrays, or ``(length, count, 2)`` with ``time_major``: the
+    same values laid out so that sums over a frame's samples (or an FFT's bins) run over the outer
+    axis, one contiguous row of ``count × 2`` values at a time, instead of two values at a time.
+    """
+
+    def __init__(self, length: int, hop: int, *, time_major: bool = False):
+        self.length, self.hop, self.time_major = length, hop, time_major
         self.buffer = np.zeros((0, 2))
 
     def push(self, block: np.ndarray) -> np.ndarray:
         buffer = np.concatenate([self.buffer, block]) if self.buffer.size else block
         if buffer.shape[0] < self.length:
             self.buffer = buffer
-            return np.zeros((0, self.length, 2))
+            return np.zeros((self.length, 0, 2) if self.time_major else (0, self.length, 2))
         count = (buffer.shape[0] - self.length) // self.hop + 1
         view = np.lib.stride_tricks.sliding_window_view(buffer, self.length, axis=0)[:: self.hop][:count]
-        frames = np.ascontiguousarray(view.transpose(0, 2, 1))  # (count, length, 2)
+        frames = np.ascontiguousarray(view.transpose((2, 0, 1) if self.time_major else (0, 2, 1)))
         self.buffer = buffer[count * self.hop :].copy()
         return frames
 
@@ -117,11 +134,10 @@ class LagSums:
         right[k - before.shape[0] : k] = before
         right[k : k + count] = segment[:, 1]
         right[k + count : k + count + after.shape[0]] = after
-        left = np.zeros(count + 2 * k)
-        left[k : k + count] = segment[:, 0]
-        size = next_pow2(right.shape[0] + count)
-        correlation = np.fft.irfft(np.fft.rfft(right, size) * np.conj(np.fft.rfft(left, size)), size)
-        self.sums += np.concatenate([correlation[size - k :] if k else correlation[:0], correlation[: k + 1]])
+        # Σ_t l(t)·r(t + τ) for each of the 2K + 1 lags directly (pairwise sums, no BLAS): K is a few dozen,
+        # far cheaper than an FFT correlation of the whole segment, and without its rounding.
+        left = np.ascontiguousarray(segment[:, 0])
+        self.sums += np.array([np.add.reduce(left * right[index : index + count]) for index in range(2 * k + 1)])
         self.energy += np.sum(segment**2, axis=0)
         self.total += np.sum(segment, axis=0)
         if self.head.shape[0] < k:

@@ -42,9 +42,10 @@ from spatialeval.metrics.front_back_pair import (
     LATERAL_TOLERANCE_DEG,
     MAX_SOURCE_DIFFERENCE_DB,
     MIN_PAIR_CONFIDENCE,
+    PAIR_BANDS,
     PairRelation,
     pair_front_back,
-    pair_spectrum,
+    pair_spectrum_from_analysis,
 )
 
 __all__ = ["CueError", "combined_front_back", "spatial_cue_errors"]
@@ -227,7 +228,14 @@ def spatial_cue_errors(
     band_limit = 0.45 * min(sr, gen_sr, rate)
     if fmax is not None:
         band_limit = min(band_limit, float(fmax))
-    options = dict(analysis_rate=rate, fmax=band_limit, max_itd_s=max_itd_s, block_seconds=block_seconds)
+    # The pair comparison's band levels come from the same ILD frames (extra_ild_bands): one pass per clip.
+    options = dict(
+        analysis_rate=rate,
+        fmax=band_limit,
+        max_itd_s=max_itd_s,
+        block_seconds=block_seconds,
+        extra_ild_bands=PAIR_BANDS if pair_front_back_enabled else None,
+    )
     a_gt = analyze_binaural(gt, sr, name="ground-truth clip", **options)
     a_gen = analyze_binaural(gen, gen_sr, name="generated clip", **options)
 
@@ -290,14 +298,13 @@ def spatial_cue_errors(
     doa_gen: DirectionEstimate = direction_from_analysis(a_gen, templates, **settings)
     pair = PairRelation("unmeasurable", nan, nan, nan, nan, "pair front/back comparison switched off")
     if pair_front_back_enabled and doa_gt.measurable and doa_gen.measurable and not problem:
-        spectra = dict(analysis_rate=rate, fmax=band_limit, gate_db=gate_db, block_seconds=block_seconds)
         coherence = [
             float(np.mean(a.coherence[active])) if active.any() else nan
             for a, active in ((a_gt, active_gt), (a_gen, active_gen))
         ]
         pair = pair_front_back(
-            pair_spectrum(gt, sr, name="ground-truth clip", coherence=coherence[0], **spectra),
-            pair_spectrum(gen, gen_sr, name="generated clip", coherence=coherence[1], **spectra),
+            pair_spectrum_from_analysis(a_gt, coherence[0], gate_db),
+            pair_spectrum_from_analysis(a_gen, coherence[1], gate_db),
             doa_gt.lateral,
             doa_gen.lateral,
             lateral_tolerance_deg=pair_lateral_tolerance_deg,

@@ -52,6 +52,7 @@ import numpy as np
 from spatialeval.features.frame_cues import (
     BLOCK_SECONDS,
     GATE_DB,
+    ClipAnalysis,
     analyze_binaural,
     energy_gate,
     third_octave_bands,
@@ -83,6 +84,7 @@ __all__ = [
     "PairSpectrum",
     "pair_front_back",
     "pair_spectrum",
+    "pair_spectrum_from_analysis",
 ]
 
 
@@ -152,10 +154,27 @@ def pair_spectrum(
     if coherence is None:
         active = energy_gate(analysis.power, gate_db)
         coherence = float(np.mean(analysis.coherence[active])) if active.any() else float("nan")
-    gate = energy_gate(analysis.ild_power, gate_db)
-    power = analysis.ild_band_power[gate].sum(axis=0) if gate.any() else np.zeros((len(PAIR_BANDS), 2))
+    return _spectrum(analysis.ild_power, analysis.ild_band_power, analysis.ild_band_usable, coherence, gate_db)
+
+
+def pair_spectrum_from_analysis(analysis: ClipAnalysis, coherence: float, gate_db: float = GATE_DB) -> PairSpectrum:
+    """:func:`pair_spectrum` from an analysis of the clip that already holds the :data:`PAIR_BANDS` powers of
+    its ILD frames (``analyze_binaural(..., extra_ild_bands=PAIR_BANDS)``, same rate, ``fmax`` and ILD
+    frames): the same spectrum, without analysing the clip again."""
+    if analysis.extra_ild_band_power is None or analysis.extra_ild_band_power.shape[1] != len(PAIR_BANDS):
+        raise ValueError("the analysis holds no PAIR_BANDS powers (analyze_binaural(..., extra_ild_bands=PAIR_BANDS))")
+    return _spectrum(
+        analysis.ild_power, analysis.extra_ild_band_power, analysis.extra_ild_band_usable, coherence, gate_db
+    )
+
+
+def _spectrum(
+    ild_power: np.ndarray, band_power: np.ndarray, band_usable: np.ndarray, coherence: float, gate_db: float
+) -> PairSpectrum:
+    gate = energy_gate(ild_power, gate_db)
+    power = band_power[gate].sum(axis=0) if gate.any() else np.zeros((len(PAIR_BANDS), 2))
     peak = float(power.max()) if power.size else 0.0
-    usable = analysis.ild_band_usable[:, None] & (power > max(peak * 10.0 ** (-BAND_RANGE_DB / 10.0), 1e-300))
+    usable = band_usable[:, None] & (power > max(peak * 10.0 ** (-BAND_RANGE_DB / 10.0), 1e-300))
     with np.errstate(divide="ignore"):
         level = np.where(usable, 10.0 * np.log10(np.where(usable, power, 1.0)), np.nan)
     return PairSpectrum(level, float(coherence))

@@ -72,7 +72,8 @@ def clip_embeddings(
 
     Cached entries are reused; the windows of the other clips (``windows(clip)`` each, or
     ``windows_on_device(clips, indices, results)`` for all of them) go through ``encoder.embed``
-    together, ``batch_size`` per forward pass, and are stored. Per clip: ``{embedding name: (n, dim)}``,
+    together, ``batch_size`` per forward pass, and are stored; a clip whose file has the same bytes (SHA-256) as
+    an earlier clip of the call gets that clip's embeddings (the same windows, embedded once). Per clip: ``{embedding name: (n, dim)}``,
     or the exception building its windows raised. A new entry holding NaN/Inf is never stored; it is
     replaced by ``nonfinite(clip)`` (an exception) when that is given.
     """
@@ -80,14 +81,21 @@ def clip_embeddings(
     results: list = [None] * len(clips)
     pending, keys = [], {}
     uncached = []
+    first: dict[str, int] = {}  # key → the first clip of this call with it
+    copies: dict[int, int] = {}  # a clip whose file has the same bytes as an earlier one's → that clip
     for index, clip in enumerate(clips):
         key = FeatureCache.key(clip.sha256, **key_fields) if clip.sha256 else None
+        if key is not None and key in first:  # e.g. one gt paired with several generations: embedded once
+            copies[index] = first[key]
+            continue
         cached = cache.get("bat", key, required=names)
         if cached is not None:
             results[index] = cached
         else:
             keys[index] = key
             uncached.append(index)
+        if key is not None:
+            first[key] = index
     if windows_on_device is not None:
         pending, windows_all = windows_on_device(clips, uncached, results)
     else:
@@ -108,4 +116,7 @@ def clip_embeddings(
                 continue
             results[index] = entry
             cache.put("bat", keys[index], entry)
+    for index, source in copies.items():
+        done = results[source]
+        results[index] = done if isinstance(done, Exception) else {name: done[name].copy() for name in done}
     return results
