@@ -48,7 +48,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [[ -z ${PROJECT_PYTHON:-} ]]; then
     if [[ -x $HERE/.venv/bin/python ]]; then PROJECT_PYTHON=$HERE/.venv/bin/python; else PROJECT_PYTHON=python3; fi
 fi
-ISDRAMA_GIT=${ISDRAMA_GIT:-https://github.com/AaronZ345/ISDrama.git}
+# a clone or mirror (bare is fine) of the public AaronZ345/ISDrama repository, as a path or a git URL
+ISDRAMA_GIT=${ISDRAMA_GIT:?set ISDRAMA_GIT to a clone, mirror or git URL of the AaronZ345/ISDrama repository}
 ISDRAMA_COMMIT=${ISDRAMA_COMMIT:-cc8693a1271faee95bfd1df0b4947b981da80544}
 CONSTRAINTS=$HERE/constraints.txt
 
