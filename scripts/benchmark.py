@@ -263,7 +263,9 @@ def compare_with_released(root: Path, args, stages: list[str], checkpoint: str) 
     import statistics
 
     seconds: dict[str, list[float]] = {"released": [], "fp32": [], "bf16": []}
+    load: list[float] = []  # 1-minute load average at the start of each round (a shared machine skews all three)
     for round_index in range(args.rounds):
+        load.append(os.getloadavg()[0])
         out = root / f"released_{round_index}"
         command = args.released_command.format(
             gt=shlex.quote(str(root / "gt")),
@@ -279,6 +281,7 @@ def compare_with_released(root: Path, args, stages: list[str], checkpoint: str) 
     medians = {name: statistics.median(values) for name, values in seconds.items()}
     for name, values in seconds.items():
         print(f"whole process, {name}: median {medians[name]:.3f} s/pair ({', '.join(f'{v:.3f}' for v in values)})")
+    print(f"  load average (1 min) at the start of each round: {', '.join(f'{v:.2f}' for v in load)}")
     for precision, goal in (("fp32", 1.4), ("bf16", 4.0)):
         speedup = medians["released"] / medians[precision]
         medians[f"speed-up {precision}"] = speedup
