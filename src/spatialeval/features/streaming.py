@@ -11,7 +11,8 @@ import math
 from collections.abc import Iterator
 
 import numpy as np
-from scipy import signal
+
+from spatialeval.features.polyphase import resample_poly
 
 __all__ = ["Framer", "LagSums", "next_pow2", "polyphase_output_length", "resampled_blocks"]
 
@@ -51,7 +52,7 @@ def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> 
     while period * up < n_out:
         first = max(0, period - margin)
         a, b = first * down, min(n_in, (period + step + margin) * down)
-        local = signal.resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0)
+        local = resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0)
         offset = (period - first) * up
         count = min((period + step) * up, n_out) - period * up
         yield local[offset : offset + count]
