@@ -86,3 +86,18 @@ def test_scipy_signal_imported_later_reuses_the_loaded_extension():
         " np.array_equal(ours, resample_poly(x, 320, 441)))\n"
     )
     assert _fresh_process(code) == "True True"
+
+
+def test_first_use_from_several_threads_at_once():
+    """Decoder/worker threads may resample concurrently: the extension loads once, every result is scipy's."""
+    code = (
+        "import sys, numpy as np\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from spatialeval.features.polyphase import resample_poly\n"
+        "xs = [np.random.default_rng(k).normal(size=(4410, 2)) for k in range(8)]\n"
+        "with ThreadPoolExecutor(8) as pool:\n"
+        "    ours = list(pool.map(lambda x: resample_poly(x, 320, 441), xs))\n"
+        "from scipy import signal\n"
+        "print(all(np.array_equal(o, signal.resample_poly(x, 320, 441, axis=0)) for o, x in zip(ours, xs)))\n"
+    )
+    assert _fresh_process(code) == "True"
