@@ -19,9 +19,9 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-from scipy import signal
 
 # polyphase_output_length lives in the numpy-only streaming module and stays importable from here
+from spatialeval.features.polyphase import kaiser_lowpass, resample_poly
 from spatialeval.features.streaming import polyphase_output_length
 from spatialeval.precision import ieee_float32
 
@@ -152,7 +152,7 @@ def _polyphase_plan(up: int, down: int, tap_dtype: torch.dtype, dtype: torch.dty
     """
     max_rate = max(up, down)
     half_len = 10 * max_rate
-    taps = signal.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", 5.0))
+    taps = kaiser_lowpass(2 * half_len + 1, 1.0 / max_rate)  # scipy.signal.firwin(…, window=("kaiser", 5.0))
     h = (torch.from_numpy(taps).to(tap_dtype) * up).to(dtype)
     left = half_len // up
     repeat = -(-_MIN_PHASES // up)
@@ -274,12 +274,15 @@ def resample_polyphase_torch(
 
 
 def resample_polyphase(samples: np.ndarray, orig_rate: int, new_rate: int = TARGET_RATE) -> np.ndarray:
-    """``scipy.signal.resample_poly`` along axis 0 (frames), float64 in and out."""
+    """``scipy.signal.resample_poly`` along axis 0 (frames), float64 in and out.
+
+    Computed by :func:`spatialeval.features.polyphase.resample_poly`: scipy's numbers, bit for bit,
+    without importing ``scipy.signal``."""
     samples = np.asarray(samples, dtype=np.float64)
     if orig_rate == new_rate:
         return samples
     divisor = math.gcd(int(orig_rate), int(new_rate))
-    return signal.resample_poly(samples, int(new_rate) // divisor, int(orig_rate) // divisor, axis=0)
+    return resample_poly(samples, int(new_rate) // divisor, int(orig_rate) // divisor, axis=0)
 
 
 def downmix_resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:

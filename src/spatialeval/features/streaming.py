@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from functools import lru_cache
 
 import numpy as np
-from scipy import signal
+
+from spatialeval.features.polyphase import resample_poly
 
 __all__ = ["Framer", "LagSums", "next_pow2", "polyphase_output_length", "resampled_blocks"]
 
@@ -27,17 +27,6 @@ def polyphase_output_length(length: int, up: int, down: int) -> int:
     divisor = math.gcd(int(up), int(down))
     up, down = int(up) // divisor, int(down) // divisor
     return -(-int(length) * up // down)
-
-
-@lru_cache(maxsize=16)
-def _taps(up: int, down: int) -> np.ndarray:
-    """``scipy.signal.resample_poly``'s default filter for ``up``/``down`` (reduced), designed once: given as
-    ``window``, resample_poly filters with exactly these taps (a copy, scaled by ``up``), as it would after
-    designing them itself on every call."""
-    max_rate = max(up, down)
-    taps = signal.firwin(2 * 10 * max_rate + 1, 1.0 / max_rate, window=("kaiser", 5.0))
-    taps.flags.writeable = False
-    return taps
 
 
 def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> Iterator[np.ndarray]:
@@ -63,7 +52,7 @@ def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> 
     while period * up < n_out:
         first = max(0, period - margin)
         a, b = first * down, min(n_in, (period + step + margin) * down)
-        local = signal.resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0, window=_taps(up, down))
+        local = resample_poly(np.asarray(x[a:b], dtype=np.float64), up, down, axis=0)
         offset = (period - first) * up
         count = min((period + step) * up, n_out) - period * up
         yield local[offset : offset + count]

@@ -155,8 +155,26 @@ def has_signal(samples: np.ndarray, floor_dbfs: float = NO_SIGNAL_DBFS) -> bool:
     x = x.reshape(len(x), -1)
     if x.size == 0:
         return False
-    power = np.mean((x - x.mean(axis=0)) ** 2, axis=0)
-    return bool(np.any(power > 10.0 ** (floor_dbfs / 10.0)))
+    return bool(np.any(ac_power(x) > 10.0 ** (floor_dbfs / 10.0)))
+
+
+def ac_power(x: np.ndarray) -> np.ndarray:
+    """Per-channel mean square after removing the channel's mean, of non-empty float64 (time, channels):
+    ``np.mean((x - x.mean(axis=0)) ** 2, axis=0)``, bit for bit.
+
+    For two or more channels numpy sums each channel sequentially along the strided time axis; a
+    cumulative sum of the channel does the same additions in the same order (tests/test_has_signal.py)
+    at a quarter of the time (11 instead of 40–47 ms for a 10-s 44.1-kHz stereo clip, checked once per clip).
+    """
+    if x.shape[1] == 1:
+        return np.mean((x - x.mean(axis=0)) ** 2, axis=0)
+    count = len(x)
+    power = np.empty(x.shape[1])
+    for index, channel in enumerate(x.T):
+        deviation = channel - np.cumsum(channel)[-1] / count
+        np.square(deviation, out=deviation)
+        power[index] = np.cumsum(deviation)[-1] / count
+    return power
 
 
 def as_mono_signal(audio, consumer: str) -> np.ndarray:

@@ -16,7 +16,6 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
-from scipy import signal
 
 KEMAR_RESOURCE = "kemar_hrir_44k1.npz"
 KEMAR_ELEVATION_RANGE = (-40.0, 90.0)
@@ -98,6 +97,8 @@ def load_kemar(sample_rate: int | None = None) -> HRIRSet:
         raise ValueError(f"sample rate must be positive, got {sample_rate}")
     if sample_rate != rate:
         divisor = math.gcd(sample_rate, rate)
+        from scipy import signal  # imported here: its import costs 1-2 s of start-up (features/polyphase.py)
+
         hrir = signal.resample_poly(hrir, sample_rate // divisor, rate // divisor, axis=1)
     hrir = np.ascontiguousarray(hrir)
     azimuth = np.mod(directions[:, 0], 360.0)
@@ -158,6 +159,8 @@ def load_sofa(path, sample_rate: int | None = None) -> HRIRSet:
         raise ValueError(f"sample rate must be positive, got {target}")
     if target != rate:
         divisor = math.gcd(target, rate)
+        from scipy import signal
+
         hrir = signal.resample_poly(hrir, target // divisor, rate // divisor, axis=1)
     arrays = (
         np.ascontiguousarray(hrir),
