@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -118,3 +119,37 @@ def test_autocast_none_never_warns():
         warnings.simplefilter("error")
         with autocast(None, "cuda"):
             pass
+
+
+@pytest.mark.parametrize("name", ["bf16"])  # fp16 overflows on random weights; its cast is the same code path
+def test_the_encoders_autocast_twin_computes_what_autocast_computes_from_float32_weights(name):
+    """BATEncoder.batch runs autocast on a twin whose linear weights are rounded once; the numbers must be
+    those of autocast rounding the float32 weights on every pass (the same cast), bit for bit."""
+    from types import SimpleNamespace
+
+    from spatialeval.models import spatial_encoder
+    from spatialeval.models.bat import SpatialAST
+    from spatialeval.precision import AUTOCAST_DTYPES
+
+    torch.manual_seed(0)
+    model = SpatialAST()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0.0, 0.02)
+    windows = (0.1 * torch.randn(2, 2, 16000, generator=torch.Generator().manual_seed(1))).numpy()
+    with torch.no_grad(), torch.autocast("cpu", dtype=AUTOCAST_DTYPES[name]):
+        expected = model(torch.from_numpy(windows))
+    encoder = spatial_encoder.BATEncoder(SimpleNamespace(model=model, sha256="test"), "cpu")
+    got = encoder.batch(windows, batch_size=2, autocast=name)
+    assert np.isfinite(got["azi"]).all() and np.isfinite(got["dis"]).all()
+    assert np.array_equal(got["azi"], expected.direction.float().numpy())
+    assert np.array_equal(got["dis"], expected.distance.float().numpy())
+    twin = spatial_encoder._autocast_twin(model, AUTOCAST_DTYPES[name])
+    assert (
+        twin.blocks[0].attn.qkv.weight.dtype == AUTOCAST_DTYPES[name]
+        and model.blocks[0].attn.qkv.weight.dtype == torch.float32
+    )
+    # float32 parity mode still runs the float32 model itself
+    plain = encoder.batch(windows, batch_size=2)
+    with torch.no_grad():
+        assert np.array_equal(plain["azi"], model(torch.from_numpy(windows)).direction.numpy())

