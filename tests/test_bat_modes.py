@@ -42,43 +42,48 @@ def test_loudness_normalisation_to_minus_14_dbfs():
     assert loudness_normalize(silent, -14.0) is silent
 
 
-@pytest.mark.slow
-def test_windowed_mode_end_to_end(pairs_dir, test_checkpoint, tmp_path):
+WINDOWED = {"stages": ["bat"], "bat": {"mode": "windowed"}}
+
+
+@pytest.fixture(scope="module")
+def windowed_pairs(pairs_dir):
     from spatialeval.io.pairing import Pair
 
-    pair = Pair("long_14s", str(pairs_dir / "gt" / "long_14s.wav"), str(pairs_dir / "infer" / "long_14s.wav"))
+    return [
+        Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav"))
+        for n in ("az_shift_large", "rate_mixed", "long_14s")  # long_14s: two windows
+    ]
+
+
+@pytest.fixture(scope="module")
+def windowed_run(windowed_pairs, test_checkpoint, tmp_path_factory):
+    """The windowed mode on three pairs through the file-based pipeline (per-clip scipy path): the end-to-end
+    test reads its long_14s row and embeddings, the device-kernel test compares against all three rows. One run
+    for both: a row does not depend on its neighbours (tests/test_conformance.py)."""
+    out = tmp_path_factory.mktemp("windowed")
     result = evaluate(
-        None,
-        None,
-        {"stages": ["bat"], "bat": {"mode": "windowed"}},
-        pairs=[pair],
-        out_dir=tmp_path,
-        checkpoint=str(test_checkpoint),
-        save_embeddings=True,
+        None, None, WINDOWED, pairs=windowed_pairs, out_dir=out, checkpoint=str(test_checkpoint), save_embeddings=True
     )
-    with np.load(tmp_path / "embeddings" / "long_14s.npz") as saved:
+    return result, out
+
+
+@pytest.mark.slow
+def test_windowed_mode_end_to_end(windowed_run):
+    result, out = windowed_run
+    with np.load(out / "embeddings" / "long_14s.npz") as saved:
         assert saved["gt_azi"].shape == (2, 768)  # 14 s → two 10-s windows
-    assert 0.9 < result.items.loc[0, "ang_cos"] <= 1.0
+    assert 0.9 < result.items.set_index("id").loc["long_14s", "ang_cos"] <= 1.0
     assert result.summary["stages"]["bat"]["mode"] == "windowed"
 
 
 @pytest.mark.slow
-def test_device_kernels_give_the_reference_cosines(pairs_dir, test_checkpoint, tmp_path):
+def test_device_kernels_give_the_reference_cosines(windowed_pairs, windowed_run, test_checkpoint):
     # The batched device path (torch polyphase resampling, loudness and windows on the device) equals the
     # per-clip scipy path to float rounding, and so do the file-based results built on it.
-    import numpy as np
-
-    from spatialeval.io.pairing import Pair
-    from spatialeval.pipeline.evaluate import evaluate
-
-    pairs = [
-        Pair(n, str(pairs_dir / "gt" / f"{n}.wav"), str(pairs_dir / "infer" / f"{n}.wav"))
-        for n in ("az_shift_large", "rate_mixed", "long_14s")
-    ]
-    config = {"stages": ["bat"], "bat": {"mode": "windowed"}}  # long_14s: two windows
-    reference = evaluate(None, None, config, pairs=pairs, checkpoint=str(test_checkpoint)).items
+    reference = windowed_run[0].items
     kernels = evaluate(
-        None, None, {**config, "device_kernels": "on"}, pairs=pairs, checkpoint=str(test_checkpoint)
+        None, None, {**WINDOWED, "device_kernels": "on"}, pairs=windowed_pairs, checkpoint=str(test_checkpoint)
     ).items
+    assert list(kernels["id"]) == list(reference["id"])
     for column in ("ang_cos", "dis_cos"):
         np.testing.assert_allclose(kernels[column], reference[column], atol=1e-6)

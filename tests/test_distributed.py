@@ -10,6 +10,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from spatialeval.pipeline.distributed import evaluate_sharded
 from spatialeval.pipeline.evaluate import evaluate
 
@@ -17,15 +19,23 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {"stages": ["interaural"]}
 
 
-def test_executor_shards_match_single_run(pairs_dir, tmp_path):
-    single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
+@pytest.fixture(scope="module")
+def single(pairs_dir, tmp_path_factory):
+    """The one-process reference every test here compares its shards or workers with (computed once)."""
+    out = tmp_path_factory.mktemp("single")
+    result = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=out)
+    return result.summary, (out / "items.jsonl").read_bytes()
+
+
+def test_executor_shards_match_single_run(pairs_dir, tmp_path, single):
+    summary, items = single
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         merged = evaluate_sharded(pairs_dir / "gt", pairs_dir / "infer", CONFIG, tmp_path / "merged", 3, pool)
-    assert merged["ipd_mae"] == single.summary["ipd_mae"] and merged["ild_mae"] == single.summary["ild_mae"]
-    assert (tmp_path / "merged" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
+    assert merged["ipd_mae"] == summary["ipd_mae"] and merged["ild_mae"] == summary["ild_mae"]
+    assert (tmp_path / "merged" / "items.jsonl").read_bytes() == items
 
 
-def test_slurm_array_script_runs_locally(pairs_dir, tmp_path):
+def test_slurm_array_script_runs_locally(pairs_dir, tmp_path, single):
     script = ROOT / "scripts" / "slurm_shards.sh"
     env = {**os.environ, "SPATIALEVAL": str(Path(sys.executable).parent / "spatialeval"), "SLURM_ARRAY_TASK_COUNT": "2"}
     out = tmp_path / "res"
@@ -43,11 +53,10 @@ def test_slurm_array_script_runs_locally(pairs_dir, tmp_path):
         capture_output=True,
     )
     merged = json.loads((out / "summary.json").read_text())
-    single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG)
-    assert merged["n_items"] == 16 and merged["ipd_mae"] == single.summary["ipd_mae"]
+    assert merged["n_items"] == 16 and merged["ipd_mae"] == single[0]["ipd_mae"]
 
 
-def test_cli_jobs_run_worker_processes(pairs_dir, tmp_path, capsys):
+def test_cli_jobs_run_worker_processes(pairs_dir, tmp_path, capsys, single):
     from spatialeval.cli import main
 
     assert (
@@ -67,16 +76,15 @@ def test_cli_jobs_run_worker_processes(pairs_dir, tmp_path, capsys):
         )
         == 0
     )
-    evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
-    assert (tmp_path / "par" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
+    assert (tmp_path / "par" / "items.jsonl").read_bytes() == single[1]
     assert sorted(p.name for p in (tmp_path / "par" / "shards").iterdir()) == ["1-of-2", "2-of-2"]
     assert "IPD MAE" in capsys.readouterr().out
 
 
-def test_dask_local_cluster_shards_match_single_run(pairs_dir, tmp_path):
+def test_dask_local_cluster_shards_match_single_run(pairs_dir, tmp_path, single):
     # A real dask.distributed LocalCluster of worker processes (no network beyond loopback).
-    distributed = __import__("pytest").importorskip("distributed")
-    single = evaluate(pairs_dir / "gt", pairs_dir / "infer", CONFIG, out_dir=tmp_path / "single")
+    distributed = pytest.importorskip("distributed")
+    summary, items = single
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
@@ -86,19 +94,18 @@ def test_dask_local_cluster_shards_match_single_run(pairs_dir, tmp_path):
         merged = evaluate_sharded(
             pairs_dir / "gt", pairs_dir / "infer", CONFIG, tmp_path / "merged", 4, client.get_executor()
         )
-    assert merged["ipd_mae"] == single.summary["ipd_mae"] and merged["n_items"] == 16
-    assert (tmp_path / "merged" / "items.jsonl").read_bytes() == (tmp_path / "single" / "items.jsonl").read_bytes()
+    assert merged["ipd_mae"] == summary["ipd_mae"] and merged["n_items"] == 16
+    assert (tmp_path / "merged" / "items.jsonl").read_bytes() == items
 
 
-def test_worker_processes_and_device_kernels_give_the_reference_numbers(pairs_dir, tmp_path):
+def test_worker_processes_and_device_kernels_give_the_reference_numbers(pairs_dir, tmp_path, single):
     # workers > 0: a DataLoader of spawned decoding processes; device_kernels=on: the batched kernels on the CPU.
     import numpy as np
 
-    evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"]}, out_dir=tmp_path / "ref")
     processes = evaluate(
         pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"], "workers": 2}, out_dir=tmp_path / "workers"
     )
-    assert (tmp_path / "workers" / "items.jsonl").read_bytes() == (tmp_path / "ref" / "items.jsonl").read_bytes()
+    assert (tmp_path / "workers" / "items.jsonl").read_bytes() == single[1]
     for protocol in ("isdrama", "strict"):
         a = evaluate(pairs_dir / "gt", pairs_dir / "infer", {"stages": ["interaural"], "protocol": protocol}).items
         b = evaluate(
