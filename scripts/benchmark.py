@@ -307,9 +307,14 @@ def time_bare_encoder(root: Path, config, checkpoint: str) -> float:
     for path in files:
         clip = load_audio(path)
         samples = loudness_normalize(resample_polyphase(clip.samples, clip.sample_rate), -14.0)
-        windows.append(encoder_windows(samples, "isdrama"))
+        windows.append(encoder_windows(samples, "first-window"))
     device = config.resolved_device()
     model = load_bat(checkpoint, device).model
+    if config.bat.autocast:  # the model the encoder runs under autocast (linear weights rounded once)
+        from spatialeval.models.spatial_encoder import autocast_twin
+        from spatialeval.precision import AUTOCAST_DTYPES
+
+        model = autocast_twin(model, AUTOCAST_DTYPES[config.bat.autocast])
     inputs = torch.from_numpy(np.concatenate(windows)).to(device)
     batch = config.bat.batch_size
     with torch.no_grad(), precision_scope(config.precision_mode()), autocast(config.bat.autocast, device):
@@ -343,14 +348,14 @@ def time_kernels(root: Path, rounds: int = 3) -> dict[str, float]:
     def windows_reference():
         return np.concatenate(
             [
-                encoder_windows(loudness_normalize(resample_polyphase(c.samples, c.sample_rate), -14.0), "isdrama")
+                encoder_windows(loudness_normalize(resample_polyphase(c.samples, c.sample_rate), -14.0), "first-window")
                 for c in clips
             ]
         )
 
     def windows_kernels():
         waves, lengths = padded_batch(clips, "cpu")
-        return bat_inputs(waves, rate, lengths, mode="isdrama", normalize_dbfs=-14.0).windows.numpy()
+        return bat_inputs(waves, rate, lengths, mode="first-window", normalize_dbfs=-14.0).windows.numpy()
 
     def maps_reference():
         return [isdrama_features(c.samples, c.sample_rate) for c in clips]

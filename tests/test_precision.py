@@ -122,7 +122,7 @@ def test_autocast_none_never_warns():
 
 
 @pytest.mark.parametrize("name", ["bf16"])  # fp16 overflows on random weights; its cast is the same code path
-def test_the_encoders_autocast_twin_computes_what_autocast_computes_from_float32_weights(name):
+def test_the_encodersautocast_twin_computes_what_autocast_computes_from_float32_weights(name):
     """BATEncoder.batch runs autocast on a twin whose linear weights are rounded once; the numbers must be
     those of autocast rounding the float32 weights on every pass (the same cast), bit for bit."""
     from types import SimpleNamespace
@@ -144,7 +144,7 @@ def test_the_encoders_autocast_twin_computes_what_autocast_computes_from_float32
     assert np.isfinite(got["azi"]).all() and np.isfinite(got["dis"]).all()
     assert np.array_equal(got["azi"], expected.direction.float().numpy())
     assert np.array_equal(got["dis"], expected.distance.float().numpy())
-    twin = spatial_encoder._autocast_twin(model, AUTOCAST_DTYPES[name])
+    twin = spatial_encoder.autocast_twin(model, AUTOCAST_DTYPES[name])
     assert (
         twin.blocks[0].attn.qkv.weight.dtype == AUTOCAST_DTYPES[name]
         and model.blocks[0].attn.qkv.weight.dtype == torch.float32

@@ -24,7 +24,7 @@ _LOADED: dict = {}  # the last loaded BAT checkpoint, by (path, size, mtime, dev
 _TWINS: dict = {}  # autocast dtype → (the loaded model, its twin with the linear layers in that dtype)
 
 
-def _autocast_twin(model, dtype):
+def autocast_twin(model, dtype):
     """``model`` with the weights and biases of every ``nn.Linear`` stored in ``dtype``, the rest as it is.
 
     Under autocast a linear layer computes in the autocast dtype from its float32 weights rounded to that
@@ -121,7 +121,7 @@ class BATEncoder(SpatialEncoder):
         device_type = torch.device(self.device).type
         dtype = AUTOCAST_DTYPES[autocast] if autocast else None
         context = torch.autocast(device_type, dtype=dtype) if dtype else contextlib.nullcontext()
-        model = _autocast_twin(self.loaded.model, dtype) if dtype else self.loaded.model
+        model = autocast_twin(self.loaded.model, dtype) if dtype else self.loaded.model
         with torch.no_grad():
             for start in range(0, len(windows), batch):
                 chunk = windows[start : start + batch]
