@@ -45,10 +45,11 @@ def _sinc_kernel(
     accurate design. float32 is what ``torchaudio.transforms.Resample(..., dtype=torch.float32)``
     computes, as the released ISDrama feature script calls it: its kernel differs from the float64
     one by up to ~1.5e-5 (float32 rounding of t, whose error sin(π t) amplifies), enough to move a
-    44.1 kHz clip's IPD MAE by ~0.5 %. The steps are rounded in this order (the two grids divided
+    44.1 kHz clip's IPD MAE by up to 0.56 % and its ILD MAE by 2.7e-4 relative. The steps are rounded in this order (the two grids divided
     separately and added, then scaled by c; the window's angle divided by Z, then by 2; the window
     scaled by c/orig before it multiplies the sinc), which matches that kernel bit for bit under the
-    pinned torch (tests/data/sinc_kernel) and gives the same float32 kernel as before in float64.
+    pinned torch (tests/data/sinc_kernel) and, in float64, gives the float32 kernel of the former order
+    (checked for 8, 11.025, 16, 22.05, 24, 44.1, 48, 96 kHz to 32 kHz).
     """
     cutoff = min(orig, new) * rolloff  # in units of the reduced input rate
     half_width = math.ceil(zero_crossings * orig / cutoff)
