@@ -1,8 +1,11 @@
-"""The torch polyphase resampler against its reference, scipy.signal.resample_poly."""
+"""The torch resamplers against their references: the polyphase one against scipy.signal.resample_poly,
+the sinc one's kernel against the one torchaudio builds (stored in tests/data/sinc_kernel)."""
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +15,13 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from spatialeval.features.resample import (
+    _sinc_kernel,
     polyphase_output_length,
     resample_poly_torch,
     resample_polyphase,
     resample_polyphase_torch,
+    resample_sinc,
+    resample_sinc_chunks,
 )
 
 RATE_PAIRS = [(44100, 32000), (48000, 32000), (16000, 32000), (22050, 32000), (8000, 16000), (32000, 16000)]
@@ -128,3 +134,39 @@ def test_any_factors_and_length_equal_scipy(up, down, length, seed):
     ours = resample_poly_torch(torch.from_numpy(x), up, down)
     assert ours.shape == ref.shape
     np.testing.assert_allclose(ours.numpy(), ref, rtol=0, atol=1e-12 * max(1.0, np.abs(ref).max()))
+
+
+# --------------------------------------------------------------------------- the sinc resampler's kernel
+
+TORCHAUDIO_KERNELS = json.loads(
+    (Path(__file__).parent / "data" / "sinc_kernel" / "torchaudio_float32.json").read_text()
+)["kernels"]
+
+
+@pytest.mark.parametrize("orig", sorted(TORCHAUDIO_KERNELS))
+def test_float32_sinc_kernel_is_the_releases(orig):
+    # torchaudio.transforms.Resample(orig, 32000, dtype=torch.float32), as the released gen_ipd_ild.py calls
+    # it, computes its kernel in float32. Same steps in the same order: equal up to a few float32 roundings
+    # of sin/cos (one ulp of the largest tap is 6e-8; the float64 design is up to 1.5e-5 away, see below).
+    ref = TORCHAUDIO_KERNELS[orig]
+    (reduced_orig, reduced_new), rows = ref["reduced"], ref["rows"]
+    expected = torch.tensor(ref["values"], dtype=torch.float64)
+    tolerance = 4 * torch.finfo(torch.float32).eps * float(expected.abs().max())
+    kernel, half_width = _sinc_kernel(reduced_orig, reduced_new, 6, 0.99, torch.float32)
+    assert kernel.dtype == torch.float32 and list(kernel[:, 0].shape) == ref["shape"]
+    assert kernel.shape[-1] == 2 * half_width + reduced_orig
+    assert float((kernel[rows, 0].double() - expected).abs().max()) <= tolerance
+    if orig == "44100":  # the data can tell the two designs apart: the float64 one misses by ~40x the tolerance
+        accurate = _sinc_kernel(reduced_orig, reduced_new, 6, 0.99, torch.float64)[0]
+        assert float((accurate[rows, 0].double() - expected).abs().max()) > 10 * tolerance
+
+
+@pytest.mark.parametrize("kernel_dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("orig", [44100, 48000, 16000])
+def test_sinc_chunks_equal_whole_for_both_kernels(orig, kernel_dtype):
+    x = torch.from_numpy(np.random.default_rng(orig).normal(size=(2, orig // 3 + 17)).astype(np.float32))
+    whole = resample_sinc(x, orig, 32000, kernel_dtype=kernel_dtype)
+    chunks = torch.cat(list(resample_sinc_chunks(x, orig, 32000, chunk_samples=3000, kernel_dtype=kernel_dtype)), -1)
+    assert chunks.shape == whole.shape == (2, math.ceil(32000 * x.shape[-1] / orig))
+    # the same dot products of the same float32 numbers, taken by convolutions of different lengths
+    torch.testing.assert_close(chunks, whole, rtol=0, atol=8 * torch.finfo(torch.float32).eps * float(x.abs().max()))

@@ -53,9 +53,15 @@ def _as_channels_first(samples, dtype: torch.dtype, what: str = "ipd_ild_mae") -
 
 
 def _resampled_chunks(samples, sample_rate: int, dtype: torch.dtype, what: str):
-    """A (time, 2) clip as (2, n) chunks of its 32-kHz resampling (see ``resample_sinc_chunks``)."""
+    """A (time, 2) clip as (2, n) chunks of its 32-kHz resampling (see ``resample_sinc_chunks``), in ``dtype``.
+
+    The sinc kernel is computed in ``dtype`` too: float32 for ``isdrama`` (the release builds it in float32,
+    see ``features.resample._sinc_kernel``), float64 for ``strict`` (the accurate kernel).
+    """
     wave = _as_channels_first(samples, dtype, what)
-    return resample_sinc_chunks(wave, int(sample_rate), TARGET_RATE, chunk_samples=BLOCK_FRAMES * 320)
+    return resample_sinc_chunks(
+        wave, int(sample_rate), TARGET_RATE, chunk_samples=BLOCK_FRAMES * 320, kernel_dtype=dtype
+    )
 
 
 def isdrama_features(samples, sample_rate: int, block_frames: int = BLOCK_FRAMES) -> tuple[np.ndarray, np.ndarray]:
@@ -185,18 +191,19 @@ class IsdramaFeatureBatch(NamedTuple):
 
 
 def resample_batch_sinc(
-    waves: torch.Tensor, lengths: torch.Tensor, sample_rate: int
+    waves: torch.Tensor, lengths: torch.Tensor, sample_rate: int, *, kernel_dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`resample_sinc` to 32 kHz of a zero-padded batch; returns the waves and their new lengths (CPU).
 
     Samples past an item's length are zeroed first, so each item is resampled as if alone
-    (the sinc filter reads zeros past the clip's end either way).
+    (the sinc filter reads zeros past the clip's end either way). ``kernel_dtype``: the arithmetic
+    of the sinc kernel, as in the per-clip path (float32 for ``isdrama``, float64 for ``strict``).
     """
     if int(sample_rate) == TARGET_RATE:
         return waves, lengths
     divisor = math.gcd(int(sample_rate), TARGET_RATE)
     orig, new = int(sample_rate) // divisor, TARGET_RATE // divisor
-    out = resample_sinc(zero_beyond(waves, lengths), int(sample_rate), TARGET_RATE)
+    out = resample_sinc(zero_beyond(waves, lengths), int(sample_rate), TARGET_RATE, kernel_dtype=kernel_dtype)
     new_lengths = (lengths * new + orig - 1) // orig
     return zero_beyond(out, new_lengths), new_lengths
 
@@ -244,7 +251,9 @@ def isdrama_features_batch(
     parts = []
     for rows in device_chunks(waves.shape[0], waves.device, items_per_pass):
         longest = int(lengths[rows].max())
-        wave, new_lengths = resample_batch_sinc(waves[rows, :, :longest].to(torch.float32), lengths[rows], sample_rate)
+        wave, new_lengths = resample_batch_sinc(
+            waves[rows, :, :longest].to(torch.float32), lengths[rows], sample_rate, kernel_dtype=torch.float32
+        )
         parts.append(mel_projected_cues_batch(wave, new_lengths))
     if len(parts) == 1:
         return IsdramaFeatureBatch(*parts[0])
@@ -362,8 +371,10 @@ def _strict_chunk(
     gen_sample_rate: int,
     floor_db: float,
 ) -> dict[str, torch.Tensor]:
-    gt_wave, gt_lengths = resample_batch_sinc(gt.to(torch.float64), gt_lengths, sample_rate)
-    gen_wave, gen_lengths = resample_batch_sinc(gen.to(torch.float64), gen_lengths, gen_sample_rate)
+    gt_wave, gt_lengths = resample_batch_sinc(gt.to(torch.float64), gt_lengths, sample_rate, kernel_dtype=torch.float64)
+    gen_wave, gen_lengths = resample_batch_sinc(
+        gen.to(torch.float64), gen_lengths, gen_sample_rate, kernel_dtype=torch.float64
+    )
     gt_cues, gen_cues = interaural_spectra_batch(gt_wave, gt_lengths), interaural_spectra_batch(gen_wave, gen_lengths)
     frames = torch.minimum(gt_cues.frames, gen_cues.frames)
     rows = int(frames.max())
