@@ -12,6 +12,10 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 PAIRS = TESTS / "data" / "pairs"
 
+# Scripts under tests/data make reference values in the released codes' environments (e.g. with torchaudio,
+# which CI does not have); they are data provenance, not test modules, so --doctest-modules must not import them.
+collect_ignore_glob = ["data/*"]
+
 
 def shared_dir() -> Path | None:
     """The workplace's read-only shared/ folder beside the checkout, when present."""
