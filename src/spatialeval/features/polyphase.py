@@ -40,26 +40,30 @@ def kaiser_lowpass(numtaps: int, cutoff: float, beta: float = 5.0) -> np.ndarray
 
     if not 0.0 < cutoff < 1.0:
         raise ValueError(f"cutoff must lie strictly between 0 and 1 (Nyquist), got {cutoff}")
-    right = np.float64(cutoff) / 1.0  # firwin: cutoff / nyq, with nyq = fs / 2 = 1
-    alpha = 0.5 * (numtaps - 1)
-    m = np.arange(0, numtaps, dtype=np.float64) - alpha
-    h = 0
-    h += right * np.sinc(right * m)
-    h -= np.float64(0.0) * np.sinc(np.float64(0.0) * m)  # the band's left edge (0), as firwin subtracts it
+    right = np.float64(cutoff)  # firwin: cutoff / nyq, with nyq = fs / 2 = 1
+    m = np.arange(0, numtaps, dtype=np.float64) - 0.5 * (numtaps - 1)
+    # firwin adds right·sinc(right·m) and subtracts the left edge's 0·sinc(0·m): exact zeros, left out
+    h = right * np.sinc(right * m)
     # scipy.signal.windows.kaiser(numtaps, beta, sym=True)
     n = np.arange(0, numtaps, dtype=np.float64)
     half = (numtaps - 1) / 2.0
     window = i0(beta * np.sqrt(1 - ((n - half) / half) ** 2.0)) / i0(np.asarray(beta, dtype=np.float64))
     h *= window
-    # scale to unit gain at DC (firwin's scale=True with a pass band starting at 0)
-    h /= np.sum(h * np.cos(np.pi * m * 0.0))
+    # unit gain at DC (firwin's scale=True with a pass band starting at 0: its weights cos(π·m·0) are exactly 1)
+    h /= np.sum(h)
     return h
 
 
-def output_length(length: int, up: int, down: int) -> int:
-    """``ceil(length · up / down)``: the number of samples ``resample_poly`` returns."""
-    n_out = length * up
-    return n_out // down + bool(n_out % down)
+def polyphase_output_length(length: int, up: int, down: int) -> int:
+    """``resample_poly``'s output length: ``ceil(length * up / down)`` with up/down reduced by their gcd.
+
+    Example:
+        >>> polyphase_output_length(441, 32000, 44100)
+        320
+    """
+    divisor = math.gcd(int(up), int(down))
+    up, down = int(up) // divisor, int(down) // divisor
+    return -(-int(length) * up // down)
 
 
 def resample_poly(x: np.ndarray, up: int, down: int, axis: int = 0) -> np.ndarray:
@@ -87,7 +91,7 @@ def resample_poly(x: np.ndarray, up: int, down: int, axis: int = 0) -> np.ndarra
         return signal.resample_poly(x, up, down, axis=axis)
     axis = axis % x.ndim
     n_in = x.shape[axis]
-    n_out = output_length(n_in, up, down)
+    n_out = polyphase_output_length(n_in, up, down)
     table, n_pre_remove, len_h = _filter_table(up, down, n_in)
     shape = list(x.shape)
     shape[axis] = _upfirdn_length(len_h, n_in, up, down)
@@ -108,7 +112,7 @@ def _filter_table(up: int, down: int, n_in: int) -> tuple[np.ndarray, int, int]:
     h = _scaled_design(up, down)
     n_pre_pad = down - half_len % down
     n_pre_remove = (half_len + n_pre_pad) // down
-    n_out = output_length(n_in, up, down)
+    n_out = polyphase_output_length(n_in, up, down)
     n_post_pad = 0
     while _upfirdn_length(len(h) + n_pre_pad + n_post_pad, n_in, up, down) < n_out + n_pre_remove:
         n_post_pad += 1

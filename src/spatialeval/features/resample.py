@@ -21,9 +21,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-# polyphase_output_length lives in the numpy-only streaming module and stays importable from here
-from spatialeval.features.polyphase import kaiser_lowpass, resample_poly
-from spatialeval.features.streaming import polyphase_output_length
+# polyphase_output_length lives in the numpy-only polyphase module and stays importable from here
+from spatialeval.features.polyphase import kaiser_lowpass, polyphase_output_length, resample_poly
 from spatialeval.precision import ieee_float32
 
 TARGET_RATE = 32000

@@ -12,21 +12,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from spatialeval.features.polyphase import resample_poly
+# polyphase_output_length is defined beside the resampler it describes and stays importable from here
+from spatialeval.features.polyphase import polyphase_output_length, resample_poly
 
 __all__ = ["Framer", "LagSums", "next_pow2", "polyphase_output_length", "resampled_blocks"]
-
-
-def polyphase_output_length(length: int, up: int, down: int) -> int:
-    """``resample_poly``'s output length: ``ceil(length * up / down)`` with up/down reduced by their gcd.
-
-    Example:
-        >>> polyphase_output_length(441, 32000, 44100)
-        320
-    """
-    divisor = math.gcd(int(up), int(down))
-    up, down = int(up) // divisor, int(down) // divisor
-    return -(-int(length) * up // down)
 
 
 def resampled_blocks(x: np.ndarray, sr_in: int, sr_out: int, block_out: int) -> Iterator[np.ndarray]:
