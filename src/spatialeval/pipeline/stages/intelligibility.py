@@ -247,10 +247,8 @@ def _input_reasons(gt: np.ndarray, gen: np.ndarray, names: list[str]) -> dict[st
     # HASPI is defined per ear and has no value for an ear whose reference carries no speech.
     ear_ac, ear_rms = np.sqrt(np.var(gt, axis=1)), np.sqrt(np.mean(gt**2, axis=1))
     dead = [side for side, ac, rms in zip(("left", "right"), ear_ac, ear_rms) if ac <= SILENCE_RATIO * rms]
-    if dead:
+    if dead and "haspi_be" in names:
         return {
-            name: f"the gt's {dead[0]} ear is silent or constant: HASPI of that ear, so the better ear, is undefined"
-            for name in names
-            if name == "haspi_be"
+            "haspi_be": f"the gt's {dead[0]} ear is silent or constant: HASPI of that ear, so the better ear, is undefined"
         }
     return {}
